@@ -1,0 +1,36 @@
+// General matrix multiply, row-major, float32 and float64.
+//
+//   C (M x N, leading dim ldc) = op(A) (M x K) @ op(B) (K x N) + beta * C
+//
+//   op(A) = A   with A stored M x K (lda >= K)   when trans_a == false
+//   op(A) = A^T with A stored K x M (lda >= M)   when trans_a == true
+//   op(B) = B   with B stored K x N (ldb >= N)   when trans_b == false
+//   op(B) = B^T with B stored N x K (ldb >= K)   when trans_b == true
+//
+// beta == 0 overwrites C (its old contents, even NaN, are ignored).
+// The three products backprop needs are X@W (N,N), dZ@W^T (N,T), X^T@dZ (T,N).
+#pragma once
+
+#include <cstdint>
+
+namespace pyfastnn {
+
+// Optional work done on each finished block of C while it is still in cache
+// (bias add, activation, ...). `apply` is called exactly once for every element
+// of C, on disjoint blocks, possibly from several threads at once; it receives
+// the base pointer of C and the block rows [i0, i0 + m), columns [j0, j0 + n).
+template <typename T>
+struct GemmEpilogue {
+  void (*apply)(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
+                int64_t n) = nullptr;
+  const void* ctx = nullptr;
+};
+
+// Runs on up to `num_threads` OpenMP threads (0: the module's setting, see
+// threads.hpp). Safe to call concurrently from several threads.
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+          const GemmEpilogue<T>* epilogue = nullptr, int num_threads = 0);
+
+}  // namespace pyfastnn

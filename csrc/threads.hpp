@@ -1,0 +1,14 @@
+// Thread count used by every OpenMP region in the module.
+//
+// Kept in one process-wide value (not omp_set_num_threads, whose setting is
+// per calling thread) so that a count set from one Python thread holds for
+// calls made from any other.
+#pragma once
+
+namespace pyfastnn {
+
+// Initialised from OMP_NUM_THREADS if set, else the number of processors.
+int num_threads();
+void set_num_threads(int n);  // n >= 1
+
+}  // namespace pyfastnn

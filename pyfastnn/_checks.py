@@ -1,0 +1,91 @@
+"""Argument validation shared by every public function.
+
+Each check raises ``TypeError`` (wrong kind of object or dtype) or ``ValueError``
+(wrong shape, value or layout) with the argument's name in the message.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+BACKENDS = ("loop", "vector", "native")
+
+
+def check_backend(backend: str) -> str:
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    return backend
+
+
+def check_dtype(dtype: object, name: str = "dtype") -> np.dtype:
+    try:
+        dt = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError as err:
+        raise TypeError(f"{name}: expected 'float32' or 'float64', got {dtype!r}") from err
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected 'float32' or 'float64', got {dt}")
+    return dt
+
+
+def as_float_array(
+    x: object,
+    name: str,
+    ndim: int,
+    dtype: np.dtype | None = None,
+    finite: bool = True,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Return ``x`` as a C-contiguous float array of ``ndim`` dimensions.
+
+    The array is returned as is when it already has the layout and dtype (no
+    copy); a non-contiguous array is copied once. ``dtype=None`` accepts float32
+    and float64 as given; otherwise the dtype must match exactly (no silent
+    down- or up-casting of floating data; integer and bool data are rejected).
+    """
+    if not isinstance(x, np.ndarray):
+        if isinstance(x, (str, bytes)) or x is None:
+            raise TypeError(f"{name}: expected a numeric array, got {type(x).__name__}")
+        try:
+            x = np.asarray(x)
+        except Exception as err:  # ragged lists and other unconvertible objects
+            raise TypeError(f"{name}: cannot convert to an array ({err})") from err
+        if x.dtype.kind in "iub" or x.dtype == np.float16:
+            x = x.astype(dtype if dtype is not None else np.float64)
+    if x.dtype.kind not in "f":
+        raise TypeError(f"{name}: expected a float32 or float64 array, got dtype {x.dtype}")
+    if dtype is None:
+        if x.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{name}: expected float32 or float64, got {x.dtype}")
+    elif x.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype}, got {x.dtype}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {x.shape}")
+    if not allow_empty and x.size == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {x.shape}")
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    if finite and not np.isfinite(x).all():
+        raise ValueError(f"{name}: contains NaN or infinity")
+    return x
+
+
+def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_real(value: object, name: str, minimum: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name}: expected a finite number, got {v}")
+    if minimum is not None and v < minimum:
+        raise ValueError(f"{name}: expected a number >= {minimum}, got {v}")
+    return v
