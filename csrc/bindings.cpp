@@ -4,11 +4,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
+
 #include <cstdint>
 #include <string>
 
 #include "cpu.hpp"
 #include "gemm.hpp"
+#include "network.hpp"
 #include "threads.hpp"
 
 namespace py = pybind11;
@@ -37,6 +40,126 @@ void require_matrix(const py::array& a, const char* name, bool writable = false)
     throw py::value_error(std::string(name) + ": expected a C-contiguous array");
   if (writable && !a.writeable())
     throw py::value_error(std::string(name) + ": array is read-only");
+}
+
+// A C-contiguous 1-D array of dtype T and length n.
+template <typename T>
+void require_vector(const py::array& a, const char* name, int64_t n, bool writable = false) {
+  if (!has_dtype<T>(a))
+    throw py::type_error(std::string(name) + ": expected dtype " +
+                         std::string(py::str(py::dtype::of<T>())) + ", got " +
+                         std::string(py::str(a.dtype())));
+  if (a.ndim() != 1 || a.shape(0) != n)
+    throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(n) + ",)");
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+  if (writable && !a.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
+}
+
+template <typename T>
+void require_shape(const py::array& a, const char* name, int64_t rows, int64_t cols,
+                   bool writable = false) {
+  require_matrix<T>(a, name, writable);
+  if (a.shape(0) != rows || a.shape(1) != cols)
+    throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(rows) + ", " +
+                          std::to_string(cols) + "), got (" + std::to_string(a.shape(0)) + ", " +
+                          std::to_string(a.shape(1)) + ")");
+}
+
+// ---- dense network ---------------------------------------------------------
+
+template <typename T>
+int64_t batch_rows(const Network<T>& net, const py::array& X) {
+  require_matrix<T>(X, "X");
+  const int64_t D = net.config().sizes.front();
+  if (X.shape(1) != D)
+    throw py::value_error("X: expected " + std::to_string(D) + " columns, got " +
+                          std::to_string(X.shape(1)));
+  if (X.shape(0) < 1) throw py::value_error("X: expected at least one row");
+  return X.shape(0);
+}
+
+// y is integer labels (n,) int64 in [0, K), or real targets (n, K) of dtype T.
+template <typename T>
+TargetView<T> target_view(const Network<T>& net, const py::array& y, int64_t n) {
+  const int64_t K = net.config().sizes.back();
+  TargetView<T> view;
+  if (has_dtype<int64_t>(y)) {
+    require_vector<int64_t>(y, "y", n);
+    const int64_t* labels = static_cast<const int64_t*>(y.data());
+    for (int64_t i = 0; i < n; ++i)
+      if (labels[i] < 0 || labels[i] >= K)
+        throw py::value_error("y: labels must lie in [0, " + std::to_string(K) + "), got " +
+                              std::to_string(labels[i]));
+    view.labels = labels;
+  } else {
+    if (net.config().output == Output::softmax)
+      throw py::type_error("y: expected int64 class labels for a softmax output");
+    require_shape<T>(y, "y", n, K);
+    view.values = static_cast<const T*>(y.data());
+  }
+  return view;
+}
+
+template <typename T>
+void bind_network(py::module_& m, const char* name) {
+  py::class_<Network<T>>(m, name)
+      .def(py::init([](std::vector<int64_t> sizes, int activation, double activation_param,
+                       int output) {
+             if (activation < 0 || activation >= kNumActivations)
+               throw py::value_error("activation: unknown code " + std::to_string(activation));
+             if (output < 0 || output >= kNumOutputs)
+               throw py::value_error("output: unknown code " + std::to_string(output));
+             if (sizes.size() < 2) throw py::value_error("sizes: need at least 2 entries");
+             for (int64_t s : sizes)
+               if (s < 1) throw py::value_error("sizes: every size must be >= 1");
+             return new Network<T>(NetConfig{std::move(sizes), static_cast<Activation>(activation),
+                                             activation_param, static_cast<Output>(output)});
+           }),
+           py::arg("sizes"), py::arg("activation"), py::arg("activation_param"),
+           py::arg("output"))
+      .def_property_readonly("num_params", &Network<T>::num_params)
+      .def(
+          "forward",
+          [](Network<T>& net, const py::array& params, const py::array& X, py::array& out) {
+            require_vector<T>(params, "params", net.num_params());
+            const int64_t n = batch_rows(net, X);
+            require_shape<T>(out, "out", n, net.config().sizes.back(), /*writable=*/true);
+            const T* p = static_cast<const T*>(params.data());
+            const T* x = static_cast<const T*>(X.data());
+            T* o = static_cast<T*>(out.mutable_data());
+            py::gil_scoped_release nogil;
+            net.forward(p, x, n, o);
+          },
+          py::arg("params"), py::arg("X"), py::arg("out"),
+          "out (n, K) = outputs of the network at X (n, D).")
+      .def(
+          "loss_and_grad",
+          [](Network<T>& net, const py::array& params, const py::array& X, const py::array& y,
+             double l1, double l2, std::optional<py::array> dparams,
+             std::optional<py::array> dX) {
+            require_vector<T>(params, "params", net.num_params());
+            const int64_t n = batch_rows(net, X);
+            const TargetView<T> target = target_view(net, y, n);
+            if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
+            T* dp = nullptr;
+            T* dx = nullptr;
+            if (dparams) {
+              require_vector<T>(*dparams, "dparams", net.num_params(), /*writable=*/true);
+              dp = static_cast<T*>(dparams->mutable_data());
+            }
+            if (dX) {
+              require_shape<T>(*dX, "dX", n, net.config().sizes.front(), /*writable=*/true);
+              dx = static_cast<T*>(dX->mutable_data());
+            }
+            const T* p = static_cast<const T*>(params.data());
+            const T* x = static_cast<const T*>(X.data());
+            py::gil_scoped_release nogil;
+            return net.loss_and_grad(p, x, n, target, T(l1), T(l2), dp, dx);
+          },
+          py::arg("params"), py::arg("X"), py::arg("y"), py::arg("l1"), py::arg("l2"),
+          py::arg("dparams"), py::arg("dX"),
+          "Mean loss + penalty; fills dparams (flat) and dX (n, D) when given.");
 }
 
 // ---- matmul ----------------------------------------------------------------
@@ -84,6 +207,9 @@ PYBIND11_MODULE(_native, m) {
   m.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::arg("trans_a"), py::arg("trans_b"),
         py::arg("out"), py::arg("accumulate") = false,
         "out = op(a) @ op(b) (+ out if accumulate); all C-contiguous, same dtype.");
+
+  bind_network<float>(m, "Network32");
+  bind_network<double>(m, "Network64");
 
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", [](int n) {

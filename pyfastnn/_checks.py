@@ -38,12 +38,14 @@ def as_float_array(
     finite: bool = True,
     allow_empty: bool = False,
 ) -> np.ndarray:
-    """Return ``x`` as a C-contiguous float array of ``ndim`` dimensions.
+    """Return ``x`` as a C-contiguous float array with ``ndim`` dimensions.
 
-    The array is returned as is when it already has the layout and dtype (no
-    copy); a non-contiguous array is copied once. ``dtype=None`` accepts float32
-    and float64 as given; otherwise the dtype must match exactly (no silent
-    down- or up-casting of floating data; integer and bool data are rejected).
+    An array that already has the layout and dtype is returned as is (no copy);
+    otherwise it is converted with exactly one copy: real numeric data (float,
+    integer, bool) is cast to ``dtype``, or, when ``dtype`` is None, float32 and
+    float64 are kept and other real types become float64 (float16: float32).
+    Complex, object and string data raise ``TypeError``. ``finite=True`` rejects
+    NaN and infinity with ``ValueError``.
     """
     if not isinstance(x, np.ndarray):
         if isinstance(x, (str, bytes)) or x is None:
@@ -52,21 +54,19 @@ def as_float_array(
             x = np.asarray(x)
         except Exception as err:  # ragged lists and other unconvertible objects
             raise TypeError(f"{name}: cannot convert to an array ({err})") from err
-        if x.dtype.kind in "iub" or x.dtype == np.float16:
-            x = x.astype(dtype if dtype is not None else np.float64)
-    if x.dtype.kind not in "f":
-        raise TypeError(f"{name}: expected a float32 or float64 array, got dtype {x.dtype}")
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: expected real numbers, got dtype {x.dtype}")
     if dtype is None:
-        if x.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{name}: expected float32 or float64, got {x.dtype}")
-    elif x.dtype != dtype:
-        raise TypeError(f"{name}: expected dtype {dtype}, got {x.dtype}")
+        if x.dtype in FLOAT_DTYPES:
+            dtype = x.dtype
+        else:
+            dtype = np.dtype(np.float32 if x.dtype == np.float16 else np.float64)
     if x.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-D array, got shape {x.shape}")
     if not allow_empty and x.size == 0:
         raise ValueError(f"{name}: expected a non-empty array, got shape {x.shape}")
-    if not x.flags.c_contiguous:
-        x = np.ascontiguousarray(x)
+    if x.dtype != dtype or not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x, dtype=dtype)
     if finite and not np.isfinite(x).all():
         raise ValueError(f"{name}: contains NaN or infinity")
     return x

@@ -1,0 +1,124 @@
+// Elementwise activations of hidden layers and their derivatives.
+//
+//   activation_forward:  A[i] = f(Z[i])                  Z, A: n values
+//   activation_backward: dZ[i] = dA[i] * f'(Z[i])        in place allowed (dZ == dA)
+//
+// NaN propagates through every activation (relu(NaN) = NaN), so a NaN in the
+// inputs or parameters always reaches the outputs and is reported by the caller.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace pyfastnn {
+
+// Codes shared with pyfastnn/_spec.py.
+enum class Activation : int {
+  identity = 0,
+  relu = 1,
+  scaled_relu = 2,  // c * relu(z), c = param
+  leaky_relu = 3,   // z > 0 ? z : alpha * z, alpha = param
+  tanh = 4,
+  sigmoid = 5,
+  softplus = 6,  // log(1 + e^z)
+  gelu = 7,      // z * Phi(z), exact (erf) form
+};
+constexpr int kNumActivations = 8;
+
+template <typename T>
+inline T sigmoid(T z) {
+  // Two branches keep exp() from overflowing for large |z|.
+  if (z >= T(0)) return T(1) / (T(1) + std::exp(-z));
+  const T e = std::exp(z);
+  return e / (T(1) + e);
+}
+
+template <typename T>
+inline T relu(T z) {
+  return z < T(0) ? T(0) : z;
+}
+
+template <typename T>
+inline T softplus(T z) {
+  return relu(z) + std::log1p(std::exp(-std::fabs(z)));
+}
+
+template <typename T>
+inline T normal_cdf(T z) {
+  return T(0.5) * (T(1) + std::erf(z * T(0.70710678118654752440)));
+}
+
+template <typename T>
+inline T normal_pdf(T z) {
+  return std::exp(T(-0.5) * z * z) * T(0.39894228040143267794);
+}
+
+template <typename T>
+void activation_forward(Activation act, T param, const T* Z, T* A, int64_t n) {
+  switch (act) {
+    case Activation::identity:
+      for (int64_t i = 0; i < n; ++i) A[i] = Z[i];
+      break;
+    case Activation::relu:
+      for (int64_t i = 0; i < n; ++i) A[i] = relu(Z[i]);
+      break;
+    case Activation::scaled_relu:
+      for (int64_t i = 0; i < n; ++i) A[i] = param * relu(Z[i]);
+      break;
+    case Activation::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) A[i] = Z[i] < T(0) ? param * Z[i] : Z[i];
+      break;
+    case Activation::tanh:
+      for (int64_t i = 0; i < n; ++i) A[i] = std::tanh(Z[i]);
+      break;
+    case Activation::sigmoid:
+      for (int64_t i = 0; i < n; ++i) A[i] = sigmoid(Z[i]);
+      break;
+    case Activation::softplus:
+      for (int64_t i = 0; i < n; ++i) A[i] = softplus(Z[i]);
+      break;
+    case Activation::gelu:
+      for (int64_t i = 0; i < n; ++i) A[i] = Z[i] * normal_cdf(Z[i]);
+      break;
+  }
+}
+
+// f'(z) at z = 0 for the relu family is taken as 0 (relu, scaled relu) and
+// alpha (leaky relu): the subgradient at the kink that keeps dead units dead.
+template <typename T>
+void activation_backward(Activation act, T param, const T* Z, const T* dA, T* dZ, int64_t n) {
+  switch (act) {
+    case Activation::identity:
+      for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i];
+      break;
+    case Activation::relu:
+      for (int64_t i = 0; i < n; ++i) dZ[i] = Z[i] > T(0) ? dA[i] : T(0);
+      break;
+    case Activation::scaled_relu:
+      for (int64_t i = 0; i < n; ++i) dZ[i] = Z[i] > T(0) ? param * dA[i] : T(0);
+      break;
+    case Activation::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) dZ[i] = Z[i] > T(0) ? dA[i] : param * dA[i];
+      break;
+    case Activation::tanh:
+      for (int64_t i = 0; i < n; ++i) {
+        const T t = std::tanh(Z[i]);
+        dZ[i] = dA[i] * (T(1) - t * t);
+      }
+      break;
+    case Activation::sigmoid:
+      for (int64_t i = 0; i < n; ++i) {
+        const T s = sigmoid(Z[i]);
+        dZ[i] = dA[i] * (s * (T(1) - s));
+      }
+      break;
+    case Activation::softplus:
+      for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * sigmoid(Z[i]);
+      break;
+    case Activation::gelu:
+      for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * (normal_cdf(Z[i]) + Z[i] * normal_pdf(Z[i]));
+      break;
+  }
+}
+
+}  // namespace pyfastnn

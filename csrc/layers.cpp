@@ -1,0 +1,144 @@
+#include "layers.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "gemm.hpp"
+#include "threads.hpp"
+
+namespace pyfastnn {
+
+namespace {
+
+// Below this many elements a reduction runs on one thread.
+constexpr int64_t kParallelMinElements = 1 << 15;
+
+// ---- GEMM epilogues (each works on rows [i0, i0+m), columns [j0, j0+n) of C) ----
+
+// C holds X@W; add the bias, keep Z in C and write A = f(Z).
+template <typename T>
+struct BiasActivation {
+  const T* bias;
+  Activation act;
+  T param;
+  T* A;  // same leading dimension as C, or nullptr: no activation
+  static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
+                    int64_t n) {
+    const auto& e = *static_cast<const BiasActivation*>(ctx);
+    for (int64_t i = i0; i < i0 + m; ++i) {
+      T* z = C + i * ldc + j0;
+      if (e.bias != nullptr)
+        for (int64_t j = 0; j < n; ++j) z[j] += e.bias[j0 + j];
+      if (e.A != nullptr) activation_forward(e.act, e.param, z, e.A + i * ldc + j0, n);
+    }
+  }
+};
+
+// C holds dZ@W^T = dH; multiply by f'(Z_prev) to get d loss / d Z_prev.
+template <typename T>
+struct ActivationGrad {
+  const T* Z;  // same leading dimension as C
+  Activation act;
+  T param;
+  static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
+                    int64_t n) {
+    const auto& e = *static_cast<const ActivationGrad*>(ctx);
+    for (int64_t i = i0; i < i0 + m; ++i)
+      activation_backward(e.act, e.param, e.Z + i * ldc + j0, C + i * ldc + j0,
+                          C + i * ldc + j0, n);
+  }
+};
+
+// C holds H^T@dZ; add the gradient of the penalty, 2 l2 W + l1 sign(W).
+template <typename T>
+struct PenaltyGrad {
+  const T* W;  // same leading dimension as C
+  T l1, l2;
+  static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
+                    int64_t n) {
+    const auto& e = *static_cast<const PenaltyGrad*>(ctx);
+    const T two_l2 = T(2) * e.l2;
+    for (int64_t i = i0; i < i0 + m; ++i) {
+      const T* w = e.W + i * ldc + j0;
+      T* c = C + i * ldc + j0;
+      for (int64_t j = 0; j < n; ++j) {
+        const T sign = w[j] > T(0) ? T(1) : (w[j] < T(0) ? T(-1) : T(0));
+        c[j] += two_l2 * w[j] + e.l1 * sign;
+      }
+    }
+  }
+};
+
+// db (out) = column sums of dZ (n, out). Column blocks go to threads; each
+// thread walks the rows of its block, so reads stay sequential.
+template <typename T>
+void column_sums(const T* dZ, int64_t n, int64_t out, T* db) {
+  constexpr int64_t kColumnBlock = 64;
+  const int64_t blocks = (out + kColumnBlock - 1) / kColumnBlock;
+  const int threads = n * out >= kParallelMinElements && blocks > 1 ? num_threads() : 1;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t j0 = blk * kColumnBlock;
+    const int64_t j1 = std::min(out, j0 + kColumnBlock);
+    for (int64_t j = j0; j < j1; ++j) db[j] = T(0);
+    for (int64_t i = 0; i < n; ++i) {
+      const T* row = dZ + i * out;
+      for (int64_t j = j0; j < j1; ++j) db[j] += row[j];
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activation act,
+                   T act_param, T* A) {
+  const BiasActivation<T> ctx{b, act, act_param, A};
+  const GemmEpilogue<T> epilogue{&BiasActivation<T>::apply, &ctx};
+  gemm<T>(false, false, s.n, s.out, s.in, H, s.in, W, s.out, T(0), Z, s.out, &epilogue);
+}
+
+template <typename T>
+void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l2, T* dW,
+                    T* db, T* dH, const T* Z_prev, Activation act_prev, T act_param) {
+  if (dW != nullptr) {
+    const PenaltyGrad<T> ctx{W, l1, l2};
+    const GemmEpilogue<T> epilogue{&PenaltyGrad<T>::apply, &ctx};
+    const bool penalised = l1 != T(0) || l2 != T(0);
+    gemm<T>(true, false, s.in, s.out, s.n, H, s.in, dZ, s.out, T(0), dW, s.out,
+            penalised ? &epilogue : nullptr);
+  }
+  if (db != nullptr) column_sums(dZ, s.n, s.out, db);
+  if (dH != nullptr) {
+    const ActivationGrad<T> ctx{Z_prev, act_prev, act_param};
+    const GemmEpilogue<T> epilogue{&ActivationGrad<T>::apply, &ctx};
+    gemm<T>(false, true, s.n, s.in, s.out, dZ, s.out, W, s.out, T(0), dH, s.in,
+            Z_prev != nullptr ? &epilogue : nullptr);
+  }
+}
+
+template <typename T>
+double weight_penalty(const T* W, int64_t count, T l1, T l2) {
+  if (l1 == T(0) && l2 == T(0)) return 0.0;
+  double sq = 0, abs = 0;
+  const int threads = count >= kParallelMinElements ? num_threads() : 1;
+#pragma omp parallel for num_threads(threads) reduction(+ : sq, abs) schedule(static)
+  for (int64_t i = 0; i < count; ++i) {
+    const double w = double(W[i]);
+    sq += w * w;
+    abs += std::fabs(w);
+  }
+  return double(l2) * sq + double(l1) * abs;
+}
+
+#define PYFASTNN_INSTANTIATE_LAYERS(T)                                                         \
+  template void dense_forward<T>(DenseShape, const T*, const T*, const T*, T*, Activation, \
+                                 T, T*);                                                      \
+  template void dense_backward<T>(DenseShape, const T*, const T*, const T*, T, T, T*, T*,  \
+                                  T*, const T*, Activation, T);                               \
+  template double weight_penalty<T>(const T*, int64_t, T, T);
+PYFASTNN_INSTANTIATE_LAYERS(float)
+PYFASTNN_INSTANTIATE_LAYERS(double)
+#undef PYFASTNN_INSTANTIATE_LAYERS
+
+}  // namespace pyfastnn

@@ -1,0 +1,40 @@
+// Dense (fully connected) layer: forward/backward pair.
+//
+//   dense_forward:  Z (n, out) = H (n, in) @ W (in, out) + b (out)
+//                   A (n, out) = f(Z)            (skipped when A == nullptr)
+//   dense_backward: given dZ (n, out) = d loss / d Z
+//                   dW (in, out) = H^T @ dZ + 2 l2 W + l1 sign(W)  (if dW != nullptr)
+//                   db (out)     = sum over rows of dZ             (if db != nullptr)
+//                   dH (n, in)   = dZ @ W^T, times f'(Z_prev) when Z_prev != nullptr,
+//                                  so dH is then d loss / d Z_prev (if dH != nullptr)
+//
+// Bias add and activation are fused into the GEMM epilogue (applied to each
+// block of Z while it is in cache); so are the penalty gradient and the
+// activation derivative in the backward products.
+#pragma once
+
+#include <cstdint>
+
+#include "activations.hpp"
+
+namespace pyfastnn {
+
+struct DenseShape {
+  int64_t n;    // rows (samples)
+  int64_t in;   // input features
+  int64_t out;  // output features
+};
+
+template <typename T>
+void dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activation act,
+                   T act_param, T* A);
+
+template <typename T>
+void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l2, T* dW,
+                    T* db, T* dH, const T* Z_prev, Activation act_prev, T act_param);
+
+// l2 * sum(W^2) + l1 * sum(|W|) over `count` weights, accumulated in double.
+template <typename T>
+double weight_penalty(const T* W, int64_t count, T l1, T l2);
+
+}  // namespace pyfastnn

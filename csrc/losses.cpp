@@ -1,0 +1,136 @@
+#include "losses.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "activations.hpp"
+#include "threads.hpp"
+
+namespace pyfastnn {
+
+namespace {
+
+// Below this many logits the loss runs on one thread (parallel start-up costs more).
+constexpr int64_t kParallelMinElements = 1 << 15;
+
+template <typename T>
+inline T target_at(const TargetView<T>& t, int64_t i, int64_t k, int64_t K) {
+  if (t.values != nullptr) return t.values[i * K + k];
+  return t.labels[i] == k ? T(1) : T(0);
+}
+
+// One row of softmax: p (K) = softmax(z); returns log of the normaliser, logsumexp(z).
+template <typename T>
+inline T softmax_row(const T* z, int64_t K, T* p) {
+  T m = z[0];
+  for (int64_t k = 1; k < K; ++k) m = std::max(m, z[k]);
+  if (std::isnan(m)) m = z[0];  // std::max can skip a NaN; keep it so it propagates
+  T s = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    p[k] = std::exp(z[k] - m);
+    s += p[k];
+  }
+  const T inv = T(1) / s;
+  for (int64_t k = 0; k < K; ++k) p[k] *= inv;
+  return m + std::log(s);
+}
+
+// Per-sample loss of row i; writes the row of dZ (times `scale`) when dz != nullptr.
+// `p` is a K-element scratch row.
+template <typename T>
+double row_loss_grad(Output output, const T* z, int64_t i, int64_t K, const TargetView<T>& t,
+                     T* dz, T scale, T* p) {
+  double loss = 0;
+  switch (output) {
+    case Output::softmax: {
+      const T lse = softmax_row(z, K, p);
+      if (t.labels != nullptr) {
+        loss = double(lse - z[t.labels[i]]);
+      } else {
+        for (int64_t k = 0; k < K; ++k) {
+          const T tk = t.values[i * K + k];
+          if (tk != T(0)) loss += double(tk) * double(lse - z[k]);
+        }
+      }
+      if (dz != nullptr)
+        for (int64_t k = 0; k < K; ++k) dz[k] = scale * (p[k] - target_at(t, i, k, K));
+      break;
+    }
+    case Output::sigmoid: {
+      const T invK = T(1) / T(K);
+      for (int64_t k = 0; k < K; ++k) {
+        const T tk = target_at(t, i, k, K);
+        loss += double(softplus(z[k]) - z[k] * tk);
+        if (dz != nullptr) dz[k] = scale * (sigmoid(z[k]) - tk) * invK;
+      }
+      loss /= double(K);
+      break;
+    }
+    case Output::identity: {
+      for (int64_t k = 0; k < K; ++k) {
+        const T r = z[k] - target_at(t, i, k, K);
+        loss += double(r) * double(r);
+        if (dz != nullptr) dz[k] = scale * T(2) * r;
+      }
+      break;
+    }
+  }
+  return loss;
+}
+
+}  // namespace
+
+template <typename T>
+void output_forward(Output output, const T* Z, int64_t n, int64_t K, T* out) {
+  const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const T* z = Z + i * K;
+    T* o = out + i * K;
+    switch (output) {
+      case Output::softmax:
+        softmax_row(z, K, o);
+        break;
+      case Output::sigmoid:
+        for (int64_t k = 0; k < K; ++k) o[k] = sigmoid(z[k]);
+        break;
+      case Output::identity:
+        for (int64_t k = 0; k < K; ++k) o[k] = z[k];
+        break;
+    }
+  }
+}
+
+template <typename T>
+double output_loss_grad(Output output, const T* Z, int64_t n, int64_t K, TargetView<T> target,
+                        T* dZ, T scale) {
+  const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
+  double total = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+  {
+    // Scratch row for softmax probabilities when dZ is not wanted; small K
+    // (the common case) stays on the stack.
+    constexpr int64_t kStackRow = 256;
+    T stack_row[kStackRow];
+    T* heap_row = nullptr;
+    T* scratch = stack_row;
+    if (K > kStackRow && dZ == nullptr) scratch = heap_row = new T[K];
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      T* dz = dZ != nullptr ? dZ + i * K : nullptr;
+      T* p = dz != nullptr ? dz : scratch;  // softmax writes p into the dZ row, then shifts it
+      total += row_loss_grad(output, Z + i * K, i, K, target, dz, scale, p);
+    }
+    delete[] heap_row;
+  }
+  return total;
+}
+
+template void output_forward<float>(Output, const float*, int64_t, int64_t, float*);
+template void output_forward<double>(Output, const double*, int64_t, int64_t, double*);
+template double output_loss_grad<float>(Output, const float*, int64_t, int64_t,
+                                        TargetView<float>, float*, float);
+template double output_loss_grad<double>(Output, const double*, int64_t, int64_t,
+                                         TargetView<double>, double*, double);
+
+}  // namespace pyfastnn

@@ -1,0 +1,101 @@
+#include "network.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include "layers.hpp"
+
+namespace pyfastnn {
+
+template <typename T>
+Network<T>::Network(NetConfig config) : config_(std::move(config)) {
+  if (config_.sizes.size() < 2) throw std::invalid_argument("sizes: need at least 2 entries");
+  for (int64_t s : config_.sizes)
+    if (s < 1) throw std::invalid_argument("sizes: every size must be >= 1");
+  const int64_t L = n_layers();
+  for (int64_t l = 0; l < L; ++l) {
+    const int64_t in = config_.sizes[l], out = config_.sizes[l + 1];
+    weight_offset_.push_back(num_params_);
+    num_params_ += in * out;
+    bias_offset_.push_back(num_params_);
+    num_params_ += out;
+  }
+  max_width_ = *std::max_element(config_.sizes.begin(), config_.sizes.end());
+  Z_.resize(L);
+  H_.resize(L - 1);
+}
+
+template <typename T>
+void Network<T>::reserve(int64_t n) {
+  if (n <= capacity_) return;
+  const int64_t L = n_layers();
+  for (int64_t l = 0; l < L; ++l) Z_[l].resize(n * config_.sizes[l + 1]);
+  for (int64_t l = 0; l + 1 < L; ++l) H_[l].resize(n * config_.sizes[l + 1]);
+  grad_a_.resize(n * max_width_);
+  grad_b_.resize(n * max_width_);
+  capacity_ = n;
+}
+
+template <typename T>
+void Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t n) {
+  const int64_t L = n_layers();
+  const T param = static_cast<T>(config_.activation_param);
+  const T* H = X;
+  for (int64_t l = 0; l < L; ++l) {
+    const DenseShape s{n, config_.sizes[l], config_.sizes[l + 1]};
+    const bool hidden = l + 1 < L;
+    dense_forward<T>(s, H, weight(params, l), bias(params, l), Z_[l].data(), config_.activation,
+                     param, hidden ? H_[l].data() : nullptr);
+    if (hidden) H = H_[l].data();
+  }
+}
+
+template <typename T>
+void Network<T>::forward(const T* params, const T* X, int64_t n, T* out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reserve(n);
+  forward_hidden_and_logits(params, X, n);
+  output_forward<T>(config_.output, Z_.back().data(), n, config_.sizes.back(), out);
+}
+
+template <typename T>
+double Network<T>::loss_and_grad(const T* params, const T* X, int64_t n, TargetView<T> target,
+                                 T l1, T l2, T* dparams, T* dX) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reserve(n);
+  forward_hidden_and_logits(params, X, n);
+  const int64_t L = n_layers();
+  const int64_t K = config_.sizes.back();
+  const bool backward = dparams != nullptr || dX != nullptr;
+  T* dZ = grad_a_.data();
+  T* dZ_next = grad_b_.data();
+  double loss = output_loss_grad<T>(config_.output, Z_.back().data(), n, K, target,
+                                    backward ? dZ : nullptr, T(1) / T(n)) /
+                double(n);
+  for (int64_t l = 0; l < L; ++l)
+    loss += weight_penalty<T>(weight(params, l), config_.sizes[l] * config_.sizes[l + 1], l1, l2);
+  if (!backward) return loss;
+
+  const T param = static_cast<T>(config_.activation_param);
+  for (int64_t l = L - 1; l >= 0; --l) {
+    const DenseShape s{n, config_.sizes[l], config_.sizes[l + 1]};
+    const T* H = l == 0 ? X : H_[l - 1].data();
+    T* dW = dparams != nullptr ? dparams + weight_offset_[l] : nullptr;
+    T* db = dparams != nullptr ? dparams + bias_offset_[l] : nullptr;
+    if (l > 0) {
+      dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dZ_next, Z_[l - 1].data(),
+                        config_.activation, param);
+      std::swap(dZ, dZ_next);
+    } else {
+      dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dX, nullptr,
+                        config_.activation, param);
+    }
+  }
+  return loss;
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace pyfastnn

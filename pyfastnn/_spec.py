@@ -1,0 +1,50 @@
+"""Names of activations and output/loss pairs, and the network description.
+
+The integer codes match the enums in csrc/activations.hpp and csrc/losses.hpp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# name -> (code, default parameter or None when the activation has none)
+ACTIVATIONS: dict[str, tuple[int, float | None]] = {
+    "identity": (0, None),
+    "relu": (1, None),
+    "scaled_relu": (2, 5.0),  # c * relu(z); the seed reports use c = 5
+    "leaky_relu": (3, 0.01),  # z if z > 0 else alpha * z
+    "tanh": (4, None),
+    "sigmoid": (5, None),
+    "softplus": (6, None),
+    "gelu": (7, None),  # exact: z * Phi(z), Phi the standard normal CDF (erf form)
+}
+
+# output name -> (code, loss it is paired with)
+OUTPUTS: dict[str, tuple[int, str]] = {
+    "softmax": (0, "cross-entropy"),
+    "sigmoid": (1, "binary cross-entropy"),
+    "identity": (2, "mean squared error"),
+}
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """Shape and functions of a dense network.
+
+    ``sizes`` = (D, H1, ..., K): layer l maps sizes[l] -> sizes[l + 1]; every
+    hidden layer uses ``activation`` (with ``activation_param`` where it takes
+    one) and the last layer feeds ``output``.
+    """
+
+    sizes: tuple[int, ...]
+    activation: str
+    activation_param: float
+    output: str
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def n_outputs(self) -> int:
+        return self.sizes[-1]

@@ -1,0 +1,71 @@
+"""Conversion of user-supplied ``y`` into what the losses consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import as_float_array
+
+
+@dataclass(frozen=True)
+class Target:
+    """Either integer class labels (N,) or real targets (N, K) — exactly one is set."""
+
+    labels: np.ndarray | None = None  # (N,) int64, each in [0, K)
+    values: np.ndarray | None = None  # (N, K) in the model's dtype
+
+    def dense(self, n_outputs: int, dtype: np.dtype) -> np.ndarray:
+        """(N, K) targets: the values, or the one-hot encoding of the labels."""
+        if self.values is not None:
+            return self.values
+        assert self.labels is not None
+        onehot = np.zeros((self.labels.shape[0], n_outputs), dtype=dtype)
+        onehot[np.arange(self.labels.shape[0]), self.labels] = 1
+        return onehot
+
+
+def as_labels(y: object, n_samples: int, n_classes: int, name: str = "y") -> np.ndarray:
+    """Integer class labels (N,) as int64, each in [0, n_classes)."""
+    if not isinstance(y, np.ndarray):
+        y = np.asarray(y)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected integer class labels, got dtype {y.dtype}")
+    if y.ndim != 1:
+        raise ValueError(f"{name}: expected class labels of shape ({n_samples},), got {y.shape}")
+    if y.shape[0] != n_samples:
+        raise ValueError(f"{name}: has {y.shape[0]} labels but X has {n_samples} rows")
+    if y.dtype != np.int64 or not y.flags.c_contiguous:
+        y = np.ascontiguousarray(y, dtype=np.int64)
+    if n_samples and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(
+            f"{name}: labels must lie in [0, {n_classes}), got values in [{y.min()}, {y.max()}]"
+        )
+    return y
+
+
+def make_target(
+    y: object, output: str, n_samples: int, n_outputs: int, dtype: np.dtype
+) -> Target:
+    """Interpret ``y`` for the given output/loss pair.
+
+    - ``softmax`` (cross-entropy): integer labels (N,).
+    - ``sigmoid`` (BCE) and ``identity`` (MSE): real targets (N, K); or, when
+      K == 1, real targets (N,); or, when K > 1, integer labels (N,), one-hot
+      encoded.
+    """
+    if output == "softmax":
+        return Target(labels=as_labels(y, n_samples, n_outputs))
+    if not isinstance(y, np.ndarray):
+        y = np.asarray(y)
+    if y.ndim == 1 and n_outputs > 1:
+        return Target(labels=as_labels(y, n_samples, n_outputs))
+    if y.ndim == 1:
+        y = y.reshape(-1, 1)
+    values = as_float_array(y, "y", 2, dtype=dtype, finite=False, allow_empty=True)
+    if values.shape != (n_samples, n_outputs):
+        raise ValueError(
+            f"y: expected targets of shape ({n_samples}, {n_outputs}), got {values.shape}"
+        )
+    return Target(values=values)

@@ -1,0 +1,11 @@
+"""The three implementations behind every operation: loop, vector, native.
+
+Each backend module offers the same functions for a dense network:
+
+- ``forward(net, X) -> out``  (N, K) outputs after the output map
+- ``loss_and_grad(net, X, target, l1, l2, want_grad, want_input_grad)``
+  -> ``(loss, dparams, dX)``; ``dparams`` is a flat vector in the layout of
+  ``net.params`` (or None), ``dX`` is (N, D) (or None)
+
+``net`` is an :class:`pyfastnn.MLP`; ``target`` a :class:`pyfastnn._targets.Target`.
+"""

@@ -1,0 +1,40 @@
+"""The ``native`` backend: one call into the C++ network per operation.
+
+The C++ object (``_native.Network32`` / ``Network64``, cached on the model)
+keeps its activation workspaces between calls, so a step allocates nothing
+there once a batch size has been seen; parameters stay in ``net.params``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .._targets import Target
+    from ..mlp import MLP
+
+
+def forward(net: MLP, X: np.ndarray) -> np.ndarray:
+    """Outputs (N, K) for inputs X (N, D)."""
+    out = np.empty((X.shape[0], net.n_outputs), dtype=net.dtype)
+    net._native_handle().forward(net.params, X, out)
+    return out
+
+
+def loss_and_grad(
+    net: MLP,
+    X: np.ndarray,
+    target: Target,
+    l1: float,
+    l2: float,
+    want_grad: bool,
+    want_input_grad: bool,
+) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+    """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
+    dparams = np.empty_like(net.params) if want_grad else None
+    dX = np.empty_like(X) if want_input_grad else None
+    y = target.labels if target.labels is not None else target.values
+    loss = net._native_handle().loss_and_grad(net.params, X, y, l1, l2, dparams, dX)
+    return loss, dparams, dX

@@ -1,0 +1,143 @@
+"""The ``vector`` backend: the whole batch at once with NumPy.
+
+Same formulas as :mod:`pyfastnn.backends.loop`, written on (N, n) arrays:
+    Z_l = H_l @ W_l + b_l,  H_{l+1} = f(Z_l),  out = g(Z_{L-1})
+and backward
+    dZ_{L-1} = d loss / d Z_{L-1}       (already divided by N)
+    dW_l = H_l^T @ dZ_l,  db_l = sum_rows dZ_l,  dH_l = dZ_l @ W_l^T
+    dZ_{l-1} = dH_l * f'(Z_{l-1})
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .._targets import Target
+    from ..mlp import MLP
+
+Elementwise = Callable[[np.ndarray, float], np.ndarray]
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf ufunc; libm's, as in C++
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
+    return np.where(z < 0, 0, z)  # NaN propagates
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    return (0.5 * (1.0 + _erf(z / math.sqrt(2.0)).astype(z.dtype))).astype(z.dtype)
+
+
+def _gelu_grad(z: np.ndarray) -> np.ndarray:
+    pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return _normal_cdf(z) + z * pdf
+
+
+# name -> (f(Z, p), f'(Z, p))
+ACTIVATIONS: dict[str, tuple[Elementwise, Elementwise]] = {
+    "identity": (lambda z, p: z, lambda z, p: np.ones_like(z)),
+    "relu": (lambda z, p: _relu(z), lambda z, p: (z > 0).astype(z.dtype)),
+    "scaled_relu": (lambda z, p: p * _relu(z), lambda z, p: p * (z > 0).astype(z.dtype)),
+    "leaky_relu": (
+        lambda z, p: np.where(z < 0, p * z, z),
+        lambda z, p: np.where(z > 0, 1.0, p).astype(z.dtype),
+    ),
+    "tanh": (lambda z, p: np.tanh(z), lambda z, p: 1.0 - np.tanh(z) ** 2),
+    "sigmoid": (lambda z, p: _sigmoid(z), lambda z, p: _sigmoid(z) * (1.0 - _sigmoid(z))),
+    "softplus": (lambda z, p: _relu(z) + np.log1p(np.exp(-np.abs(z))), lambda z, p: _sigmoid(z)),
+    "gelu": (lambda z, p: z * _normal_cdf(z), lambda z, p: _gelu_grad(z)),
+}
+
+
+def _output(output: str, Z: np.ndarray) -> np.ndarray:
+    """Output map g applied to logits Z (N, K)."""
+    if output == "softmax":
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True)
+    if output == "sigmoid":
+        return _sigmoid(Z)
+    return Z
+
+
+def _loss_and_dZ(output: str, Z: np.ndarray, T: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean per-sample loss and its gradient (N, K) w.r.t. logits Z (N, K)."""
+    N, K = Z.shape
+    if output == "softmax":
+        m = Z.max(axis=1, keepdims=True)
+        E = np.exp(Z - m)
+        s = E.sum(axis=1, keepdims=True)
+        log_p = Z - m - np.log(s)
+        loss = -float(np.sum(T * log_p, dtype=np.float64)) / N
+        return loss, (E / s - T) / N
+    if output == "sigmoid":
+        per = _relu(Z) - Z * T + np.log1p(np.exp(-np.abs(Z)))
+        loss = float(np.sum(per, dtype=np.float64)) / (N * K)
+        return loss, (_sigmoid(Z) - T) / (N * K)
+    R = Z - T
+    return float(np.sum(R * R, dtype=np.float64)) / N, 2.0 * R / N
+
+
+def _forward_all(net: MLP, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    f, _ = ACTIVATIONS[net.activation]
+    p = net.activation_param
+    Hs = [X]
+    Zs = []
+    for layer, (W, b) in enumerate(zip(net.weights, net.biases)):
+        Z = Hs[-1] @ W + b
+        Zs.append(Z)
+        if layer < net.n_layers - 1:
+            Hs.append(f(Z, p).astype(X.dtype, copy=False))
+    return Zs, Hs
+
+
+def forward(net: MLP, X: np.ndarray) -> np.ndarray:
+    """Outputs (N, K) for inputs X (N, D)."""
+    Zs, _ = _forward_all(net, X)
+    return _output(net.output, Zs[-1]).astype(X.dtype, copy=False)
+
+
+def loss_and_grad(
+    net: MLP,
+    X: np.ndarray,
+    target: Target,
+    l1: float,
+    l2: float,
+    want_grad: bool,
+    want_input_grad: bool,
+) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+    """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
+    _, df = ACTIVATIONS[net.activation]
+    p = net.activation_param
+    Zs, Hs = _forward_all(net, X)
+    loss, dZ = _loss_and_dZ(net.output, Zs[-1], target.dense(net.n_outputs, X.dtype))
+    dZ = dZ.astype(X.dtype, copy=False)
+    for W in net.weights:
+        W64 = W.astype(np.float64)
+        loss += l2 * float(np.sum(W64 * W64)) + l1 * float(np.sum(np.abs(W64)))
+    if not (want_grad or want_input_grad):
+        return loss, None, None
+    dparams = np.empty_like(net.params) if want_grad else None
+    dWs, dbs = net.split_params(dparams) if dparams is not None else ([], [])
+    dX = None
+    for layer in reversed(range(net.n_layers)):
+        W = net.weights[layer]
+        if dparams is not None:
+            np.matmul(Hs[layer].T, dZ, out=dWs[layer])
+            if l2 or l1:
+                dWs[layer] += 2.0 * l2 * W + l1 * np.sign(W)
+            np.sum(dZ, axis=0, out=dbs[layer])
+        if layer == 0:
+            if want_input_grad:
+                dX = dZ @ W.T
+            break
+        dZ = (dZ @ W.T) * df(Zs[layer - 1], p).astype(X.dtype, copy=False)
+    return loss, dparams, dX

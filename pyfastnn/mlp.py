@@ -1,0 +1,311 @@
+"""Dense feed-forward networks (multi-layer perceptrons) in three backends."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from types import ModuleType
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _native
+from ._checks import as_float_array, check_backend, check_dtype, check_real
+from ._spec import ACTIVATIONS, OUTPUTS, NetSpec
+from ._targets import Target, make_target
+from .backends import loop, native, vector
+
+_BACKEND_MODULES: dict[str, ModuleType] = {"loop": loop, "vector": vector, "native": native}
+
+
+class Gradients(NamedTuple):
+    """Gradients of the loss, one array per parameter, shaped like the parameters."""
+
+    weights: list[np.ndarray]  # (n_l, n_{l+1}) each
+    biases: list[np.ndarray]  # (n_{l+1},) each
+    flat: np.ndarray  # all of them in one vector, in the layout of MLP.params
+
+
+class MLP:
+    """A dense network ``sizes[0] -> sizes[1] -> ... -> sizes[-1]``.
+
+    Layer l computes ``Z = H @ W[l] + b[l]`` with ``W[l]`` of shape
+    (sizes[l], sizes[l+1]); hidden layers apply ``activation``; the last layer
+    feeds ``output``, which fixes the loss:
+
+    ============  =====================================================
+    output        per-sample loss
+    ============  =====================================================
+    "softmax"     cross-entropy ``-log p_y`` (y: integer labels (N,))
+    "sigmoid"     binary cross-entropy, mean over the K outputs, from logits
+    "identity"    squared error ``sum_k (z_k - y_k)^2`` (regression)
+    ============  =====================================================
+
+    For "sigmoid" and "identity", ``y`` is real targets (N, K) (or (N,) when
+    K == 1), or integer labels (N,) one-hot encoded when K > 1. The batch loss is
+    the mean over samples plus ``l2 * sum ||W||^2 + l1 * sum |W|`` (biases are
+    not penalised).
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        (D, H1, ..., K), at least two entries, each >= 1.
+    activation : str
+        One of "identity", "relu", "scaled_relu" (c * relu), "leaky_relu",
+        "tanh", "sigmoid", "softplus", "gelu" (exact, erf form).
+    output : str
+        "softmax", "sigmoid" or "identity".
+    dtype : "float32" or "float64"
+    backend : "native" (C++), "vector" (NumPy) or "loop" (per-sample Python).
+    seed : int
+        Seed of the Glorot-uniform initialisation (biases start at zero).
+    activation_param : float, optional
+        c for "scaled_relu" (default 5.0, as in the seed reports), alpha for
+        "leaky_relu" (default 0.01); not accepted by other activations.
+
+    All parameters live in one flat vector ``params``; ``weights`` and
+    ``biases`` are views into it, so writing into them changes the network.
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activation: str = "relu",
+        output: str = "softmax",
+        dtype: str | np.dtype = "float32",
+        backend: str = "native",
+        seed: int = 0,
+        activation_param: float | None = None,
+    ) -> None:
+        self._spec = _make_spec(layer_sizes, activation, output, activation_param)
+        self._dtype = check_dtype(dtype)
+        self.backend = backend
+        sizes = self._spec.sizes
+        n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
+        self.params = np.zeros(n_params, dtype=self._dtype)
+        self.params.flags.writeable = True
+        self._weights, self._biases = self.split_params(self.params)
+        self._native_net: object | None = None
+        self.reset_parameters(seed)
+
+    # ---- description -------------------------------------------------------
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return self._spec.sizes
+
+    @property
+    def activation(self) -> str:
+        return self._spec.activation
+
+    @property
+    def activation_param(self) -> float:
+        return self._spec.activation_param
+
+    @property
+    def output(self) -> str:
+        return self._spec.output
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def n_layers(self) -> int:
+        return self._spec.n_layers
+
+    @property
+    def n_inputs(self) -> int:
+        return self._spec.sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self._spec.sizes[-1]
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        self._backend = check_backend(value)
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP(layer_sizes={list(self.layer_sizes)}, activation={self.activation!r}, "
+            f"output={self.output!r}, dtype={self._dtype.name!r}, backend={self.backend!r})"
+        )
+
+    # ---- parameters --------------------------------------------------------
+
+    def split_params(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Views (weights, biases) into a flat vector laid out like ``params``.
+
+        The layout is W_0 (row-major), b_0, W_1, b_1, ...
+        """
+        weights, biases = [], []
+        offset = 0
+        sizes = self._spec.sizes
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            weights.append(flat[offset : offset + n_in * n_out].reshape(n_in, n_out))
+            offset += n_in * n_out
+            biases.append(flat[offset : offset + n_out])
+            offset += n_out
+        return weights, biases
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Weight matrices, (sizes[l], sizes[l+1]) each; views into ``params``."""
+        return list(self._weights)
+
+    @weights.setter
+    def weights(self, values: Sequence[object]) -> None:
+        self._assign("weights", self._weights, values)
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        """Bias vectors, (sizes[l+1],) each; views into ``params``."""
+        return list(self._biases)
+
+    @biases.setter
+    def biases(self, values: Sequence[object]) -> None:
+        self._assign("biases", self._biases, values)
+
+    def _assign(self, name: str, targets: list[np.ndarray], values: Sequence[object]) -> None:
+        if isinstance(values, np.ndarray) or not isinstance(values, Sequence):
+            raise TypeError(f"{name}: expected a list of {len(targets)} arrays")
+        if len(values) != len(targets):
+            raise ValueError(f"{name}: expected {len(targets)} arrays, got {len(values)}")
+        checked = []
+        for i, (target, value) in enumerate(zip(targets, values)):
+            arr = as_float_array(value, f"{name}[{i}]", target.ndim, dtype=self._dtype)
+            if arr.shape != target.shape:
+                raise ValueError(f"{name}[{i}]: expected shape {target.shape}, got {arr.shape}")
+            checked.append(arr)
+        for target, arr in zip(targets, checked):  # all valid: now write
+            target[...] = arr
+
+    def reset_parameters(self, seed: int = 0) -> None:
+        """Glorot-uniform weights U(-a, a), a = sqrt(6 / (n_in + n_out)); zero biases.
+
+        The draw is made in float64 from ``numpy.random.default_rng(seed)`` and
+        then rounded to the model's dtype, so float32 and float64 networks with
+        the same seed start from the same values.
+        """
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise TypeError(f"seed: expected a non-negative integer, got {seed!r}")
+        rng = np.random.default_rng(int(seed))
+        for W, b in zip(self._weights, self._biases):
+            limit = math.sqrt(6.0 / (W.shape[0] + W.shape[1]))
+            W[...] = rng.uniform(-limit, limit, size=W.shape)
+            b[...] = 0
+
+    # ---- computation -------------------------------------------------------
+
+    def forward(self, X: object) -> np.ndarray:
+        """Network outputs (N, K) for inputs X (N, D): probabilities for
+        "softmax" and "sigmoid" outputs, raw values for "identity"."""
+        X = self._input(X)
+        out = _BACKEND_MODULES[self._backend].forward(self, X)
+        if not np.isfinite(out).all():
+            self._raise_non_finite("outputs", X, None)
+        return out
+
+    def loss(self, X: object, y: object, l1: float = 0.0, l2: float = 0.0) -> float:
+        """Mean loss over the batch plus ``l2 * sum W^2 + l1 * sum |W|``."""
+        loss, _, _ = self._loss_and_grads(X, y, l1, l2, want_grad=False, want_input_grad=False)
+        return loss
+
+    def loss_and_grad(
+        self, X: object, y: object, l1: float = 0.0, l2: float = 0.0
+    ) -> tuple[float, Gradients]:
+        """The loss and its gradient with respect to every weight and bias.
+
+        Shapes: X (N, D); y (N,) labels or (N, K) targets. Returns
+        ``(loss, Gradients(weights, biases, flat))`` with fresh arrays.
+        """
+        loss, dparams, _ = self._loss_and_grads(X, y, l1, l2, want_grad=True, want_input_grad=False)
+        assert dparams is not None
+        dW, db = self.split_params(dparams)
+        return loss, Gradients(dW, db, dparams)
+
+    def input_grad(self, X: object, y: object) -> np.ndarray:
+        """Gradient (N, D) of the batch loss (mean over samples) with respect to X."""
+        _, _, dX = self._loss_and_grads(X, y, 0.0, 0.0, want_grad=False, want_input_grad=True)
+        assert dX is not None
+        return dX
+
+    # ---- helpers -----------------------------------------------------------
+
+    def _input(self, X: object) -> np.ndarray:
+        X = as_float_array(X, "X", 2, dtype=self._dtype, finite=False)
+        if X.shape[1] != self.n_inputs:
+            raise ValueError(f"X: expected {self.n_inputs} columns, got shape {X.shape}")
+        return X
+
+    def _loss_and_grads(
+        self, X: object, y: object, l1: float, l2: float, want_grad: bool, want_input_grad: bool
+    ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+        X = self._input(X)
+        l1 = check_real(l1, "l1", minimum=0.0)
+        l2 = check_real(l2, "l2", minimum=0.0)
+        target = make_target(y, self.output, X.shape[0], self.n_outputs, self._dtype)
+        loss, dparams, dX = _BACKEND_MODULES[self._backend].loss_and_grad(
+            self, X, target, l1, l2, want_grad, want_input_grad
+        )
+        if not math.isfinite(loss):
+            self._raise_non_finite("loss", X, target)
+        return loss, dparams, dX
+
+    def _raise_non_finite(self, what: str, X: np.ndarray, target: Target | None) -> None:
+        """Name the argument that made a result NaN or infinite, and raise."""
+        suspects: list[tuple[str, np.ndarray]] = [("X", X)]
+        suspects += [(f"weights[{i}]", W) for i, W in enumerate(self._weights)]
+        suspects += [(f"biases[{i}]", b) for i, b in enumerate(self._biases)]
+        if target is not None and target.values is not None:
+            suspects.append(("y", target.values))
+        for name, arr in suspects:
+            if not np.isfinite(arr).all():
+                raise ValueError(f"{name}: contains NaN or infinity")
+        raise ValueError(
+            f"the {what} overflowed to NaN or infinity in {self._dtype.name}: the magnitudes "
+            "of X, y or the parameters are too large"
+        )
+
+    def _native_handle(self) -> object:
+        """The C++ network (its workspaces persist across calls)."""
+        if self._native_net is None:
+            cls = _native.Network32 if self._dtype == np.float32 else _native.Network64
+            act_code = ACTIVATIONS[self.activation][0]
+            out_code = OUTPUTS[self.output][0]
+            self._native_net = cls(list(self.layer_sizes), act_code, self.activation_param, out_code)
+        return self._native_net
+
+
+def _make_spec(
+    layer_sizes: Sequence[int], activation: str, output: str, activation_param: float | None
+) -> NetSpec:
+    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+        raise TypeError(f"layer_sizes: expected a sequence of integers, got {layer_sizes!r}")
+    if len(layer_sizes) < 2:
+        raise ValueError(f"layer_sizes: expected at least 2 sizes (inputs, outputs), got {layer_sizes!r}")
+    for s in layer_sizes:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"layer_sizes: expected integers, got {s!r}")
+        if s < 1:
+            raise ValueError(f"layer_sizes: every size must be >= 1, got {list(layer_sizes)}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if output not in OUTPUTS:
+        raise ValueError(f"output: expected one of {sorted(OUTPUTS)}, got {output!r}")
+    default = ACTIVATIONS[activation][1]
+    if activation_param is None:
+        param = default if default is not None else 0.0
+    elif default is None:
+        raise ValueError(f"activation_param: {activation!r} takes no parameter")
+    else:
+        param = check_real(activation_param, "activation_param")
+        if activation == "scaled_relu" and param <= 0:
+            raise ValueError(f"activation_param: the scale c must be > 0, got {param}")
+    return NetSpec(tuple(int(s) for s in layer_sizes), activation, float(param), output)
