@@ -7,7 +7,20 @@ Python, the readable reference), ``"vector"`` (batched NumPy) and ``"native"``
 
 __version__ = "0.1.0"
 
-from . import _native
+from ._runtime import get_num_threads, kernel_info, set_kernel, set_num_threads
+from .gradcheck import GradcheckResult, gradcheck
 from .linalg import matmul
+from .mlp import MLP, Gradients
 
-__all__ = ["__version__", "matmul"]
+__all__ = [
+    "MLP",
+    "Gradients",
+    "GradcheckResult",
+    "__version__",
+    "get_num_threads",
+    "gradcheck",
+    "kernel_info",
+    "matmul",
+    "set_kernel",
+    "set_num_threads",
+]

@@ -120,9 +120,10 @@ def loss_and_grad(
     Zs, Hs = _forward_all(net, X)
     loss, dZ = _loss_and_dZ(net.output, Zs[-1], target.dense(net.n_outputs, X.dtype))
     dZ = dZ.astype(X.dtype, copy=False)
-    for W in net.weights:
-        W64 = W.astype(np.float64)
-        loss += l2 * float(np.sum(W64 * W64)) + l1 * float(np.sum(np.abs(W64)))
+    if l1 or l2:
+        for W in net.weights:
+            w = W.reshape(-1)
+            loss += l2 * float(np.dot(w, w)) + l1 * float(np.sum(np.abs(w), dtype=np.float64))
     if not (want_grad or want_input_grad):
         return loss, None, None
     dparams = np.empty_like(net.params) if want_grad else None

@@ -1,0 +1,35 @@
+"""Shared fixtures: backends, kernel selection, thread count."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pyfastnn
+
+ACTIVATIONS = ["identity", "relu", "scaled_relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu"]
+OUTPUTS = ["softmax", "sigmoid", "identity"]
+ISAS = ["avx2_fma", "portable"]
+
+
+@pytest.fixture(params=ISAS)
+def isa(request: pytest.FixtureRequest) -> str:
+    """Run the test once per micro-kernel family the CPU supports."""
+    if request.param == "avx2_fma" and not pyfastnn.kernel_info()["cpu_supports_avx2_fma"]:
+        pytest.skip("CPU without AVX2/FMA")
+    before = pyfastnn.kernel_info()["isa"]
+    pyfastnn.set_kernel(request.param)
+    yield request.param
+    pyfastnn.set_kernel(before)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+def make_targets(output: str, n: int, k: int, rng: np.random.Generator, dtype: str) -> np.ndarray:
+    """Labels for softmax; real targets in (0, 1) for sigmoid/identity."""
+    if output == "softmax":
+        return rng.integers(0, k, size=n)
+    return rng.uniform(0.05, 0.95, size=(n, k)).astype(dtype)

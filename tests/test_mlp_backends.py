@@ -1,0 +1,236 @@
+"""The three backends compute the same network, and the gradients are right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import ACTIVATIONS, OUTPUTS, make_targets
+
+import pyfastnn
+from pyfastnn import MLP
+
+TOL = {"float64": 1e-10, "float32": 1e-4}
+
+
+def randomised(model: MLP, rng: np.random.Generator) -> MLP:
+    """Non-zero biases so every term of the gradient is exercised."""
+    model.biases = [rng.normal(scale=0.3, size=b.shape) for b in model.biases]
+    return model
+
+
+def assert_close(actual: np.ndarray, expected: np.ndarray, rel: float, what: str) -> None:
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    scale = max(float(np.max(np.abs(expected))), 1e-30)
+    err = float(np.max(np.abs(actual - expected))) / scale
+    assert err <= rel, f"{what}: relative difference {err:.3g} > {rel:g}"
+
+
+def evaluate(model: MLP, backend: str, X, y, l1: float, l2: float) -> dict[str, np.ndarray]:
+    model.backend = backend
+    loss, grads = model.loss_and_grad(X, y, l1=l1, l2=l2)
+    return {
+        "forward": model.forward(X),
+        "loss": np.array(loss),
+        "loss_only": np.array(model.loss(X, y, l1=l1, l2=l2)),
+        "grad": grads.flat,
+        "input_grad": model.input_grad(X, y),
+    }
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch", [1, 10])
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_backends_agree(activation: str, output: str, batch: int, dtype: str, rng) -> None:
+    model = randomised(MLP([6, 5, 4, 3], activation, output, dtype=dtype, seed=3), rng)
+    X = rng.normal(size=(batch, 6)).astype(dtype)
+    y = make_targets(output, batch, 3, rng, dtype)
+    ref = evaluate(model, "loop", X, y, l1=0.01, l2=0.02)
+    for backend in ("vector", "native"):
+        got = evaluate(model, backend, X, y, l1=0.01, l2=0.02)
+        for key in ref:
+            assert got[key].dtype == ref[key].dtype or key.startswith("loss")
+            assert_close(got[key], ref[key], TOL[dtype], f"{backend} {key}")
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_native_kernels_agree(output: str, isa: str, rng) -> None:
+    """The portable and AVX2 micro-kernels give the vector backend's answer."""
+    model = randomised(MLP([37, 33, 19, 7], "tanh", output, dtype="float64"), rng)
+    X = rng.normal(size=(45, 37))
+    y = make_targets(output, 45, 7, rng, "float64")
+    ref = evaluate(model, "vector", X, y, l1=0.0, l2=0.01)
+    got = evaluate(model, "native", X, y, l1=0.0, l2=0.01)
+    for key in ref:
+        assert_close(got[key], ref[key], 1e-10, f"{isa} {key}")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        # The seeds' two-layer nets.
+        dict(activation="scaled_relu", activation_param=5.0, output="identity"),
+        dict(activation="tanh", output="sigmoid"),
+    ],
+    ids=["5relu-mse", "tanh-sigmoid-bce"],
+)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_seed_two_layer_nets(kwargs: dict, dtype: str, rng) -> None:
+    model = MLP([8, 6, 4], dtype=dtype, **kwargs)
+    X = rng.normal(size=(10, 8)).astype(dtype)
+    y = rng.uniform(size=(10, 4)).astype(dtype)
+    ref = evaluate(model, "loop", X, y, 0.0, 0.0)
+    for backend in ("vector", "native"):
+        got = evaluate(model, backend, X, y, 0.0, 0.0)
+        for key in ref:
+            assert_close(got[key], ref[key], TOL[dtype], f"{backend} {key}")
+
+
+def away_from_kinks(model: MLP, X: np.ndarray, margin: float = 1e-3) -> bool:
+    """True when no hidden pre-activation lies within `margin` of 0."""
+    H = X
+    for W, b in zip(model.weights[:-1], model.biases[:-1]):
+        Z = H @ W + b
+        if np.min(np.abs(Z)) < margin:
+            return False
+        H = np.maximum(Z, 0)  # only the sign pattern matters for this check
+    return True
+
+
+@pytest.mark.parametrize("backend", ["native", "vector", "loop"])
+@pytest.mark.parametrize("output", OUTPUTS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_gradient_matches_finite_differences(activation, output, backend, rng) -> None:
+    for seed in range(20):  # pick an initialisation whose points avoid the relu kink
+        model = randomised(MLP([5, 4, 3, 3], activation, output, dtype="float64", seed=seed), rng)
+        X = rng.normal(size=(4, 5))
+        if away_from_kinks(model, X):
+            break
+    model.backend = backend
+    y = make_targets(output, 4, 3, rng, "float64")
+    result = pyfastnn.gradcheck(model, X, y, l2=0.05, max_entries=None)
+    assert result.passed, result.errors
+    assert set(result.errors) == {"weights[0]", "weights[1]", "weights[2]", "biases[0]",
+                                  "biases[1]", "biases[2]", "X"}
+
+
+def test_gradcheck_detects_a_wrong_gradient(rng, monkeypatch) -> None:
+    """gradcheck must fail when the analytic gradient is wrong."""
+    model = MLP([4, 3, 2], "tanh", "softmax", dtype="float64")
+    X = rng.normal(size=(5, 4))
+    y = rng.integers(0, 2, size=5)
+    original = MLP.loss_and_grad
+
+    def broken(self, *args, **kwargs):
+        loss, grads = original(self, *args, **kwargs)
+        grads.flat[0] += 1e-3
+        return loss, grads
+
+    monkeypatch.setattr(MLP, "loss_and_grad", broken)
+    assert not pyfastnn.gradcheck(model, X, y).passed
+
+
+def test_l1_gradient_is_sign(rng) -> None:
+    model = MLP([3, 2], "identity", "identity", dtype="float64")
+    X = rng.normal(size=(4, 3))
+    y = rng.normal(size=(4, 2))
+    _, g0 = model.loss_and_grad(X, y)
+    _, g1 = model.loss_and_grad(X, y, l1=0.5)
+    for backend in ("native", "vector", "loop"):
+        model.backend = backend
+        _, g1 = model.loss_and_grad(X, y, l1=0.5)
+        np.testing.assert_allclose(g1.weights[0] - g0.weights[0], 0.5 * np.sign(model.weights[0]))
+        np.testing.assert_allclose(g1.biases[0], g0.biases[0])  # biases are not penalised
+
+
+def test_penalty_value(rng) -> None:
+    model = MLP([3, 4, 2], "relu", "softmax", dtype="float64")
+    X = rng.normal(size=(5, 3))
+    y = rng.integers(0, 2, size=5)
+    base = model.loss(X, y)
+    expected = sum(0.3 * np.sum(W**2) + 0.2 * np.sum(np.abs(W)) for W in model.weights)
+    assert model.loss(X, y, l1=0.2, l2=0.3) == pytest.approx(base + expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["native", "vector", "loop"])
+def test_outputs_are_probabilities(backend, rng) -> None:
+    model = MLP([5, 7, 4], "gelu", "softmax", backend=backend, dtype="float64")
+    P = model.forward(rng.normal(size=(6, 5)) * 10)
+    assert np.all(P >= 0)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12)
+    model = MLP([5, 7, 4], "gelu", "sigmoid", backend=backend, dtype="float64")
+    S = model.forward(rng.normal(size=(6, 5)) * 10)
+    assert np.all((S >= 0) & (S <= 1))
+
+
+def test_softmax_cross_entropy_by_hand(rng) -> None:
+    """Loss equals -mean log p_y computed from forward()."""
+    model = MLP([4, 3], "identity", "softmax", dtype="float64")
+    X = rng.normal(size=(6, 4))
+    y = rng.integers(0, 3, size=6)
+    P = model.forward(X)
+    assert model.loss(X, y) == pytest.approx(-np.mean(np.log(P[np.arange(6), y])), rel=1e-12)
+
+
+def test_bce_is_stable_for_large_logits() -> None:
+    """BCE from logits: no overflow to inf where sigmoid saturates."""
+    model = MLP([1, 1], "identity", "sigmoid", dtype="float64")
+    model.weights = [np.array([[1.0]])]
+    X = np.array([[800.0], [-800.0]])
+    y = np.array([[0.0], [1.0]])
+    for backend in ("native", "vector", "loop"):
+        model.backend = backend
+        assert model.loss(X, y) == pytest.approx(800.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["native", "vector", "loop"])
+def test_labels_one_hot_for_mse_and_bce(backend, rng) -> None:
+    for output in ("identity", "sigmoid"):
+        model = MLP([3, 4], "relu", output, dtype="float64", backend=backend)
+        X = rng.normal(size=(5, 3))
+        labels = rng.integers(0, 4, size=5)
+        onehot = np.eye(4)[labels]
+        assert model.loss(X, labels) == pytest.approx(model.loss(X, onehot), rel=1e-12)
+
+
+def test_initialisation_is_seeded_and_glorot() -> None:
+    a = MLP([50, 40, 10], seed=7, dtype="float64")
+    b = MLP([50, 40, 10], seed=7, dtype="float64")
+    c = MLP([50, 40, 10], seed=8, dtype="float64")
+    f = MLP([50, 40, 10], seed=7, dtype="float32")
+    np.testing.assert_array_equal(a.params, b.params)
+    assert not np.array_equal(a.params, c.params)
+    np.testing.assert_array_equal(f.params, a.params.astype(np.float32))
+    limit = np.sqrt(6 / (50 + 40))
+    W = a.weights[0]
+    assert np.all(np.abs(W) <= limit) and np.abs(W).max() > 0.9 * limit
+    assert abs(W.mean()) < 0.05 * limit
+    assert np.all(a.biases[0] == 0)
+
+
+def test_parameters_are_settable_and_views(rng) -> None:
+    model = MLP([3, 2, 2], "tanh", "softmax", dtype="float64")
+    Ws = [rng.normal(size=(3, 2)), rng.normal(size=(2, 2))]
+    bs = [rng.normal(size=2), rng.normal(size=2)]
+    model.weights = Ws
+    model.biases = bs
+    X = rng.normal(size=(4, 3))
+    Z = np.tanh(X @ Ws[0] + bs[0]) @ Ws[1] + bs[1]
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    for backend in ("native", "vector", "loop"):
+        model.backend = backend
+        np.testing.assert_allclose(model.forward(X), P, rtol=1e-12)
+    model.weights[1][0, 0] += 1.0  # views write through
+    assert model.params[3 * 2 + 2] == pytest.approx(Ws[1][0, 0] + 1.0)
+
+
+def test_deep_and_wide_networks_agree(rng) -> None:
+    model = randomised(MLP([20, 64, 3, 17, 31, 9, 11, 5], "leaky_relu", "softmax",
+                           dtype="float64"), rng)
+    X = rng.normal(size=(33, 20))
+    y = rng.integers(0, 5, size=33)
+    ref = evaluate(model, "vector", X, y, 0.0, 0.001)
+    got = evaluate(model, "native", X, y, 0.0, 0.001)
+    for key in ref:
+        assert_close(got[key], ref[key], 1e-10, key)
