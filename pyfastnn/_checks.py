@@ -81,6 +81,8 @@ def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
 
 
 def check_real(value: object, name: str, minimum: float | None = None) -> float:
+    if type(value) is float and (minimum is None or value >= minimum) and value - value == 0:
+        return value  # fast path: a finite float in range
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
     v = float(value)

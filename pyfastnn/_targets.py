@@ -26,8 +26,14 @@ class Target:
         return onehot
 
 
-def as_labels(y: object, n_samples: int, n_classes: int, name: str = "y") -> np.ndarray:
-    """Integer class labels (N,) as int64, each in [0, n_classes)."""
+def as_labels(
+    y: object, n_samples: int, n_classes: int, name: str = "y", check_range: bool = True
+) -> np.ndarray:
+    """Integer class labels (N,) as int64, each in [0, n_classes).
+
+    ``check_range=False`` leaves the range check to the caller (the native
+    module checks labels itself, saving two reductions per call).
+    """
     if not isinstance(y, np.ndarray):
         y = np.asarray(y)
     if y.dtype.kind not in "iu":
@@ -38,7 +44,7 @@ def as_labels(y: object, n_samples: int, n_classes: int, name: str = "y") -> np.
         raise ValueError(f"{name}: has {y.shape[0]} labels but X has {n_samples} rows")
     if y.dtype != np.int64 or not y.flags.c_contiguous:
         y = np.ascontiguousarray(y, dtype=np.int64)
-    if n_samples and (y.min() < 0 or y.max() >= n_classes):
+    if check_range and n_samples and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(
             f"{name}: labels must lie in [0, {n_classes}), got values in [{y.min()}, {y.max()}]"
         )
@@ -46,7 +52,12 @@ def as_labels(y: object, n_samples: int, n_classes: int, name: str = "y") -> np.
 
 
 def make_target(
-    y: object, output: str, n_samples: int, n_outputs: int, dtype: np.dtype
+    y: object,
+    output: str,
+    n_samples: int,
+    n_outputs: int,
+    dtype: np.dtype,
+    check_range: bool = True,
 ) -> Target:
     """Interpret ``y`` for the given output/loss pair.
 
@@ -56,11 +67,11 @@ def make_target(
       encoded.
     """
     if output == "softmax":
-        return Target(labels=as_labels(y, n_samples, n_outputs))
+        return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
     if not isinstance(y, np.ndarray):
         y = np.asarray(y)
     if y.ndim == 1 and n_outputs > 1:
-        return Target(labels=as_labels(y, n_samples, n_outputs))
+        return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
     if y.ndim == 1:
         y = y.reshape(-1, 1)
     values = as_float_array(y, "y", 2, dtype=dtype, finite=False, allow_empty=True)

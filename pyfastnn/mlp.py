@@ -6,7 +6,6 @@ import math
 import numbers
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NamedTuple
 
 import numpy as np
 
@@ -19,12 +18,39 @@ from .backends import loop, native, vector
 _BACKEND_MODULES: dict[str, ModuleType] = {"loop": loop, "vector": vector, "native": native}
 
 
-class Gradients(NamedTuple):
-    """Gradients of the loss, one array per parameter, shaped like the parameters."""
+class Gradients:
+    """Gradients of the loss, shaped like the parameters.
 
-    weights: list[np.ndarray]  # (n_l, n_{l+1}) each
-    biases: list[np.ndarray]  # (n_{l+1},) each
-    flat: np.ndarray  # all of them in one vector, in the layout of MLP.params
+    ``flat`` holds all of them in the layout of ``MLP.params``; ``weights``
+    ((n_l, n_{l+1}) each) and ``biases`` ((n_{l+1},) each) are views into it.
+    Unpacks as ``dW, db = grads``.
+    """
+
+    __slots__ = ("flat", "_model", "_views")
+
+    def __init__(self, flat: np.ndarray, model: MLP) -> None:
+        self.flat = flat
+        self._model = model
+        self._views: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+
+    def _split(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        if self._views is None:
+            self._views = self._model.split_params(self.flat)
+        return self._views
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return self._split()[0]
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        return self._split()[1]
+
+    def __iter__(self):
+        return iter(self._split())
+
+    def __repr__(self) -> str:
+        return f"Gradients({self.flat.size} values in {len(self.weights)} layers)"
 
 
 class MLP:
@@ -223,12 +249,11 @@ class MLP:
         """The loss and its gradient with respect to every weight and bias.
 
         Shapes: X (N, D); y (N,) labels or (N, K) targets. Returns
-        ``(loss, Gradients(weights, biases, flat))`` with fresh arrays.
+        ``(loss, Gradients)``; the gradient arrays are fresh on every call.
         """
         loss, dparams, _ = self._loss_and_grads(X, y, l1, l2, want_grad=True, want_input_grad=False)
         assert dparams is not None
-        dW, db = self.split_params(dparams)
-        return loss, Gradients(dW, db, dparams)
+        return loss, Gradients(dparams, self)
 
     def input_grad(self, X: object, y: object) -> np.ndarray:
         """Gradient (N, D) of the batch loss (mean over samples) with respect to X."""
@@ -250,7 +275,10 @@ class MLP:
         X = self._input(X)
         l1 = check_real(l1, "l1", minimum=0.0)
         l2 = check_real(l2, "l2", minimum=0.0)
-        target = make_target(y, self.output, X.shape[0], self.n_outputs, self._dtype)
+        target = make_target(
+            y, self.output, X.shape[0], self.n_outputs, self._dtype,
+            check_range=self._backend != "native",  # the native module checks labels itself
+        )
         loss, dparams, dX = _BACKEND_MODULES[self._backend].loss_and_grad(
             self, X, target, l1, l2, want_grad, want_input_grad
         )
