@@ -244,14 +244,33 @@ class MLP:
         return loss
 
     def loss_and_grad(
-        self, X: object, y: object, l1: float = 0.0, l2: float = 0.0
+        self,
+        X: object,
+        y: object,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        out: np.ndarray | None = None,
     ) -> tuple[float, Gradients]:
         """The loss and its gradient with respect to every weight and bias.
 
         Shapes: X (N, D); y (N,) labels or (N, K) targets. Returns
-        ``(loss, Gradients)``; the gradient arrays are fresh on every call.
+        ``(loss, Gradients)``. The gradient is written into a fresh flat array,
+        or into ``out`` (a C-contiguous vector shaped and typed like ``params``)
+        so that a training loop allocates nothing per step.
         """
-        loss, dparams, _ = self._loss_and_grads(X, y, l1, l2, want_grad=True, want_input_grad=False)
+        if out is not None:
+            if not isinstance(out, np.ndarray):
+                raise TypeError(f"out: expected a numpy array, got {type(out).__name__}")
+            if out.dtype != self._dtype or out.shape != self.params.shape:
+                raise ValueError(
+                    f"out: expected a {self._dtype.name} array of shape {self.params.shape}, "
+                    f"got {out.dtype} {out.shape}"
+                )
+            if not out.flags.c_contiguous or not out.flags.writeable:
+                raise ValueError("out: expected a writable C-contiguous array")
+        loss, dparams, _ = self._loss_and_grads(
+            X, y, l1, l2, want_grad=True, want_input_grad=False, out=out
+        )
         assert dparams is not None
         return loss, Gradients(dparams, self)
 
@@ -270,7 +289,14 @@ class MLP:
         return X
 
     def _loss_and_grads(
-        self, X: object, y: object, l1: float, l2: float, want_grad: bool, want_input_grad: bool
+        self,
+        X: object,
+        y: object,
+        l1: float,
+        l2: float,
+        want_grad: bool,
+        want_input_grad: bool,
+        out: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
         X = self._input(X)
         l1 = check_real(l1, "l1", minimum=0.0)
@@ -280,7 +306,7 @@ class MLP:
             check_range=self._backend != "native",  # the native module checks labels itself
         )
         loss, dparams, dX = _BACKEND_MODULES[self._backend].loss_and_grad(
-            self, X, target, l1, l2, want_grad, want_input_grad
+            self, X, target, l1, l2, want_grad, want_input_grad, out
         )
         if not math.isfinite(loss):
             self._raise_non_finite("loss", X, target)

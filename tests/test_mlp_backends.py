@@ -234,3 +234,19 @@ def test_deep_and_wide_networks_agree(rng) -> None:
     got = evaluate(model, "native", X, y, 0.0, 0.001)
     for key in ref:
         assert_close(got[key], ref[key], 1e-10, key)
+
+
+@pytest.mark.parametrize("backend", ["native", "vector", "loop"])
+def test_gradient_into_out_buffer(backend, rng) -> None:
+    model = MLP([5, 4, 3], "relu", "softmax", dtype="float64", backend=backend)
+    X = rng.normal(size=(6, 5))
+    y = rng.integers(0, 3, size=6)
+    _, fresh = model.loss_and_grad(X, y, l2=0.1)
+    buffer = np.full_like(model.params, np.nan)
+    _, grads = model.loss_and_grad(X, y, l2=0.1, out=buffer)
+    assert grads.flat is buffer
+    np.testing.assert_array_equal(buffer, fresh.flat)
+    dW, db = grads
+    np.testing.assert_array_equal(dW[1], fresh.weights[1])
+    with pytest.raises(ValueError, match="out"):
+        model.loss_and_grad(X, y, out=np.empty(3))

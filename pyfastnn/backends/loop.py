@@ -132,13 +132,17 @@ def loss_and_grad(
     l2: float,
     want_grad: bool,
     want_input_grad: bool,
+    out: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
     _, df = ACTIVATIONS[net.activation]
     p = net.activation_param
     N = X.shape[0]
     T = target.dense(net.n_outputs, X.dtype)
-    dparams = np.zeros_like(net.params) if want_grad else None
+    dparams = None
+    if want_grad:
+        dparams = out if out is not None else np.empty_like(net.params)
+        dparams[...] = 0
     dWs, dbs = net.split_params(dparams) if dparams is not None else ([], [])
     dX = np.zeros_like(X) if want_input_grad else None
     total = 0.0

@@ -31,9 +31,10 @@ def loss_and_grad(
     l2: float,
     want_grad: bool,
     want_input_grad: bool,
+    out: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
-    dparams = np.empty_like(net.params) if want_grad else None
+    dparams = (out if out is not None else np.empty_like(net.params)) if want_grad else None
     dX = np.empty_like(X) if want_input_grad else None
     y = target.labels if target.labels is not None else target.values
     loss = net._native_handle().loss_and_grad(net.params, X, y, l1, l2, dparams, dX)

@@ -113,6 +113,7 @@ def loss_and_grad(
     l2: float,
     want_grad: bool,
     want_input_grad: bool,
+    out: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
     _, df = ACTIVATIONS[net.activation]
@@ -126,7 +127,7 @@ def loss_and_grad(
             loss += l2 * float(np.dot(w, w)) + l1 * float(np.sum(np.abs(w), dtype=np.float64))
     if not (want_grad or want_input_grad):
         return loss, None, None
-    dparams = np.empty_like(net.params) if want_grad else None
+    dparams = (out if out is not None else np.empty_like(net.params)) if want_grad else None
     dWs, dbs = net.split_params(dparams) if dparams is not None else ([], [])
     dX = None
     for layer in reversed(range(net.n_layers)):
