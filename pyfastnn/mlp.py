@@ -85,10 +85,15 @@ class MLP:
     dtype : "float32" or "float64"
     backend : "native" (C++), "vector" (NumPy) or "loop" (per-sample Python).
     seed : int
-        Seed of the Glorot-uniform initialisation (biases start at zero).
+        Seed of the weight initialisation (biases start at zero).
     activation_param : float, optional
         c for "scaled_relu" (default 5.0, as in the seed reports), alpha for
         "leaky_relu" (default 0.01); not accepted by other activations.
+    init : str
+        Weight initialisation: "glorot_uniform" (default; Glorot & Bengio 2010,
+        U(-a, a) with a = sqrt(6 / (n_in + n_out))), "glorot_normal"
+        (std sqrt(2 / (n_in + n_out))), "he_uniform" (a = sqrt(6 / n_in)) or
+        "he_normal" (std sqrt(2 / n_in); He et al. 2015).
 
     All parameters live in one flat vector ``params``; ``weights`` and
     ``biases`` are views into it, so writing into them changes the network.
@@ -103,7 +108,11 @@ class MLP:
         backend: str = "native",
         seed: int = 0,
         activation_param: float | None = None,
+        init: str = "glorot_uniform",
     ) -> None:
+        if init not in _INITIALISERS:
+            raise ValueError(f"init: expected one of {sorted(_INITIALISERS)}, got {init!r}")
+        self._init = init
         self._spec = _make_spec(layer_sizes, activation, output, activation_param)
         self._dtype = check_dtype(dtype)
         self.backend = backend
@@ -213,7 +222,7 @@ class MLP:
             target[...] = arr
 
     def reset_parameters(self, seed: int = 0) -> None:
-        """Glorot-uniform weights U(-a, a), a = sqrt(6 / (n_in + n_out)); zero biases.
+        """Draw new weights with the model's ``init`` scheme; zero the biases.
 
         The draw is made in float64 from ``numpy.random.default_rng(seed)`` and
         then rounded to the model's dtype, so float32 and float64 networks with
@@ -222,9 +231,9 @@ class MLP:
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise TypeError(f"seed: expected a non-negative integer, got {seed!r}")
         rng = np.random.default_rng(int(seed))
+        draw = _INITIALISERS[self._init]
         for W, b in zip(self._weights, self._biases):
-            limit = math.sqrt(6.0 / (W.shape[0] + W.shape[1]))
-            W[...] = rng.uniform(-limit, limit, size=W.shape)
+            W[...] = draw(rng, W.shape[0], W.shape[1])
             b[...] = 0
 
     # ---- computation -------------------------------------------------------
@@ -335,6 +344,19 @@ class MLP:
             out_code = OUTPUTS[self.output][0]
             self._native_net = cls(list(self.layer_sizes), act_code, self.activation_param, out_code)
         return self._native_net
+
+
+def _uniform(rng: np.random.Generator, limit: float, shape: tuple[int, int]) -> np.ndarray:
+    return rng.uniform(-limit, limit, size=shape)
+
+
+# init name -> draw(rng, n_in, n_out) of an (n_in, n_out) float64 weight matrix
+_INITIALISERS = {
+    "glorot_uniform": lambda rng, i, o: _uniform(rng, math.sqrt(6.0 / (i + o)), (i, o)),
+    "glorot_normal": lambda rng, i, o: rng.normal(0.0, math.sqrt(2.0 / (i + o)), size=(i, o)),
+    "he_uniform": lambda rng, i, o: _uniform(rng, math.sqrt(6.0 / i), (i, o)),
+    "he_normal": lambda rng, i, o: rng.normal(0.0, math.sqrt(2.0 / i), size=(i, o)),
+}
 
 
 def _make_spec(

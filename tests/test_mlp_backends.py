@@ -250,3 +250,23 @@ def test_gradient_into_out_buffer(backend, rng) -> None:
     np.testing.assert_array_equal(dW[1], fresh.weights[1])
     with pytest.raises(ValueError, match="out"):
         model.loss_and_grad(X, y, out=np.empty(3))
+
+
+@pytest.mark.parametrize(
+    "init, std",
+    [
+        ("glorot_uniform", np.sqrt(6 / 700) / np.sqrt(3)),
+        ("glorot_normal", np.sqrt(2 / 700)),
+        ("he_uniform", np.sqrt(6 / 400) / np.sqrt(3)),
+        ("he_normal", np.sqrt(2 / 400)),
+    ],
+)
+def test_initialisers_have_their_scale(init: str, std: float) -> None:
+    W = MLP([400, 300], init=init, dtype="float64").weights[0]
+    assert W.std() == pytest.approx(std, rel=0.02)
+    assert abs(W.mean()) < 0.01 * std * 10
+
+
+def test_unknown_init_is_rejected() -> None:
+    with pytest.raises(ValueError, match="init"):
+        MLP([3, 2], init="zeros")
