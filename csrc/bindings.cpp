@@ -21,9 +21,11 @@ namespace {
 
 // ---- argument checks -------------------------------------------------------
 
+// Equivalent dtypes match (a float64 carrying metadata is still float64).
 template <typename T>
 bool has_dtype(const py::array& a) {
-  return a.dtype().is(py::dtype::of<T>());
+  return py::detail::npy_api::get().PyArray_EquivTypes_(a.dtype().ptr(),
+                                                         py::dtype::of<T>().ptr());
 }
 
 // A C-contiguous 2-D array of dtype T; `name` goes into the error message.
@@ -113,6 +115,15 @@ void bind_network(py::module_& m, const char* name) {
              if (sizes.size() < 2) throw py::value_error("sizes: need at least 2 entries");
              for (int64_t s : sizes)
                if (s < 1) throw py::value_error("sizes: every size must be >= 1");
+             // Parameter count must fit comfortably in int64 (and in memory).
+             constexpr int64_t kMaxParams = int64_t(1) << 48;
+             int64_t total = 0;
+             for (size_t l = 0; l + 1 < sizes.size(); ++l) {
+               if (sizes[l] > kMaxParams / sizes[l + 1] ||
+                   total > kMaxParams - sizes[l] * sizes[l + 1] - sizes[l + 1])
+                 throw py::value_error("sizes: the network would have more than 2^48 parameters");
+               total += sizes[l] * sizes[l + 1] + sizes[l + 1];
+             }
              return new Network<T>(NetConfig{std::move(sizes), static_cast<Activation>(activation),
                                              activation_param, static_cast<Output>(output)});
            }),
@@ -129,10 +140,11 @@ void bind_network(py::module_& m, const char* name) {
             const T* x = static_cast<const T*>(X.data());
             T* o = static_cast<T*>(out.mutable_data());
             py::gil_scoped_release nogil;
-            net.forward(p, x, n, o);
+            return net.forward(p, x, n, o);
           },
           py::arg("params"), py::arg("X"), py::arg("out"),
-          "out (n, K) = outputs of the network at X (n, D).")
+          "out (n, K) = outputs of the network at X (n, D). Returns False (out undefined) "
+          "when a pre-activation was NaN or infinite.")
       .def(
           "loss_and_grad",
           [](Network<T>& net, const py::array& params, const py::array& X, const py::array& y,
@@ -159,7 +171,8 @@ void bind_network(py::module_& m, const char* name) {
           },
           py::arg("params"), py::arg("X"), py::arg("y"), py::arg("l1"), py::arg("l2"),
           py::arg("dparams"), py::arg("dX"),
-          "Mean loss + penalty; fills dparams (flat) and dX (n, D) when given.");
+          "Mean loss + penalty; fills dparams (flat) and dX (n, D) when given. Returns NaN "
+          "(gradients undefined) when a pre-activation was NaN or infinite.");
 }
 
 // ---- matmul ----------------------------------------------------------------
@@ -212,10 +225,13 @@ PYBIND11_MODULE(_native, m) {
   bind_network<double>(m, "Network64");
 
   m.def("num_threads", &num_threads);
-  m.def("set_num_threads", [](int n) {
-    if (n < 1) throw py::value_error("n: expected a thread count >= 1, got " + std::to_string(n));
-    set_num_threads(n);
+  m.def("set_num_threads", [](int64_t n) {
+    if (n < 1 || n > kMaxThreads)
+      throw py::value_error("n: expected a thread count in [1, " + std::to_string(kMaxThreads) +
+                            "], got " + std::to_string(n));
+    set_num_threads(static_cast<int>(n));
   });
+  m.attr("MAX_THREADS") = kMaxThreads;
   m.def("cpu_supports_avx2_fma", &cpu_supports_avx2_fma);
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); });
   m.def("set_active_isa", [](const std::string& name) {

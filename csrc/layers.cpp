@@ -1,6 +1,7 @@
 #include "layers.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "gemm.hpp"
@@ -15,22 +16,28 @@ constexpr int64_t kParallelMinElements = 1 << 15;
 
 // ---- GEMM epilogues (each works on rows [i0, i0+m), columns [j0, j0+n) of C) ----
 
-// C holds X@W; add the bias, keep Z in C and write A = f(Z).
+// C holds X@W; add the bias, keep Z in C, write A = f(Z), and note whether
+// any Z was NaN or infinite (z - z is 0 for finite z and NaN otherwise).
 template <typename T>
 struct BiasActivation {
   const T* bias;
   Activation act;
   T param;
   T* A;  // same leading dimension as C, or nullptr: no activation
+  std::atomic<bool>* nonfinite;
   static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                     int64_t n) {
     const auto& e = *static_cast<const BiasActivation*>(ctx);
+    T check = 0;
     for (int64_t i = i0; i < i0 + m; ++i) {
       T* z = C + i * ldc + j0;
-      if (e.bias != nullptr)
-        for (int64_t j = 0; j < n; ++j) z[j] += e.bias[j0 + j];
+      for (int64_t j = 0; j < n; ++j) {
+        z[j] += e.bias[j0 + j];
+        check += z[j] - z[j];
+      }
       if (e.A != nullptr) activation_forward(e.act, e.param, z, e.A + i * ldc + j0, n);
     }
+    if (check != T(0)) e.nonfinite->store(true, std::memory_order_relaxed);
   }
 };
 
@@ -91,11 +98,13 @@ void column_sums(const T* dZ, int64_t n, int64_t out, T* db) {
 }  // namespace
 
 template <typename T>
-void dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activation act,
+bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activation act,
                    T act_param, T* A) {
-  const BiasActivation<T> ctx{b, act, act_param, A};
+  std::atomic<bool> nonfinite{false};
+  const BiasActivation<T> ctx{b, act, act_param, A, &nonfinite};
   const GemmEpilogue<T> epilogue{&BiasActivation<T>::apply, &ctx};
   gemm<T>(false, false, s.n, s.out, s.in, H, s.in, W, s.out, T(0), Z, s.out, &epilogue);
+  return !nonfinite.load();
 }
 
 template <typename T>
@@ -132,7 +141,7 @@ double weight_penalty(const T* W, int64_t count, T l1, T l2) {
 }
 
 #define PYFASTNN_INSTANTIATE_LAYERS(T)                                                         \
-  template void dense_forward<T>(DenseShape, const T*, const T*, const T*, T*, Activation, \
+  template bool dense_forward<T>(DenseShape, const T*, const T*, const T*, T*, Activation, \
                                  T, T*);                                                      \
   template void dense_backward<T>(DenseShape, const T*, const T*, const T*, T, T, T*, T*,  \
                                   T*, const T*, Activation, T);                               \

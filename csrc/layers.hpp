@@ -2,6 +2,7 @@
 //
 //   dense_forward:  Z (n, out) = H (n, in) @ W (in, out) + b (out)
 //                   A (n, out) = f(Z)            (skipped when A == nullptr)
+//                   returns whether every element of Z is finite
 //   dense_backward: given dZ (n, out) = d loss / d Z
 //                   dW (in, out) = H^T @ dZ + 2 l2 W + l1 sign(W)  (if dW != nullptr)
 //                   db (out)     = sum over rows of dZ             (if db != nullptr)
@@ -25,8 +26,9 @@ struct DenseShape {
   int64_t out;  // output features
 };
 
+// Returns false when some element of Z is NaN or infinite.
 template <typename T>
-void dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activation act,
+bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activation act,
                    T act_param, T* A);
 
 template <typename T>

@@ -1,6 +1,7 @@
 #include "network.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 
@@ -11,6 +12,7 @@ namespace pyfastnn {
 template <typename T>
 Network<T>::Network(NetConfig config) : config_(std::move(config)) {
   if (config_.sizes.size() < 2) throw std::invalid_argument("sizes: need at least 2 entries");
+  // (bindings.cpp bounds the parameter count, so the sums below cannot overflow)
   for (int64_t s : config_.sizes)
     if (s < 1) throw std::invalid_argument("sizes: every size must be >= 1");
   const int64_t L = n_layers();
@@ -38,25 +40,28 @@ void Network<T>::reserve(int64_t n) {
 }
 
 template <typename T>
-void Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t n) {
+bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t n) {
   const int64_t L = n_layers();
   const T param = static_cast<T>(config_.activation_param);
   const T* H = X;
   for (int64_t l = 0; l < L; ++l) {
     const DenseShape s{n, config_.sizes[l], config_.sizes[l + 1]};
     const bool hidden = l + 1 < L;
-    dense_forward<T>(s, H, weight(params, l), bias(params, l), Z_[l].data(), config_.activation,
-                     param, hidden ? H_[l].data() : nullptr);
+    if (!dense_forward<T>(s, H, weight(params, l), bias(params, l), Z_[l].data(),
+                          config_.activation, param, hidden ? H_[l].data() : nullptr))
+      return false;
     if (hidden) H = H_[l].data();
   }
+  return true;
 }
 
 template <typename T>
-void Network<T>::forward(const T* params, const T* X, int64_t n, T* out) {
+bool Network<T>::forward(const T* params, const T* X, int64_t n, T* out) {
   std::lock_guard<std::mutex> lock(mutex_);
   reserve(n);
-  forward_hidden_and_logits(params, X, n);
+  if (!forward_hidden_and_logits(params, X, n)) return false;
   output_forward<T>(config_.output, Z_.back().data(), n, config_.sizes.back(), out);
+  return true;
 }
 
 template <typename T>
@@ -64,7 +69,7 @@ double Network<T>::loss_and_grad(const T* params, const T* X, int64_t n, TargetV
                                  T l1, T l2, T* dparams, T* dX) {
   std::lock_guard<std::mutex> lock(mutex_);
   reserve(n);
-  forward_hidden_and_logits(params, X, n);
+  if (!forward_hidden_and_logits(params, X, n)) return std::numeric_limits<double>::quiet_NaN();
   const int64_t L = n_layers();
   const int64_t K = config_.sizes.back();
   const bool backward = dparams != nullptr || dX != nullptr;

@@ -36,17 +36,22 @@ class Network {
   int64_t num_params() const { return num_params_; }
   int64_t n_layers() const { return static_cast<int64_t>(config_.sizes.size()) - 1; }
 
-  // out (n, K) = output map of the network at X (n, D).
-  void forward(const T* params, const T* X, int64_t n, T* out);
+  // out (n, K) = output map of the network at X (n, D). Returns false when
+  // some pre-activation Z_l was NaN or infinite (out is then undefined): a
+  // non-finite value in X or in any parameter always shows up in some Z_l,
+  // even where an activation (tanh, relu) would hide it from the outputs.
+  bool forward(const T* params, const T* X, int64_t n, T* out);
 
   // Returns mean loss + l2 sum W^2 + l1 sum |W|. Writes the flat parameter
   // gradient if dparams != nullptr and d loss / d X (n, D) if dX != nullptr.
+  // Returns NaN (gradients undefined) when some Z_l was not finite.
   double loss_and_grad(const T* params, const T* X, int64_t n, TargetView<T> target, T l1, T l2,
                        T* dparams, T* dX);
 
  private:
   void reserve(int64_t n);
-  void forward_hidden_and_logits(const T* params, const T* X, int64_t n);
+  // Fills Z_ and H_; returns false if some Z_l was not finite.
+  bool forward_hidden_and_logits(const T* params, const T* X, int64_t n);
   const T* weight(const T* params, int64_t l) const { return params + weight_offset_[l]; }
   const T* bias(const T* params, int64_t l) const { return params + bias_offset_[l]; }
 

@@ -9,6 +9,7 @@ namespace pyfastnn {
 
 // Initialised from OMP_NUM_THREADS if set, else the number of processors.
 int num_threads();
+constexpr int kMaxThreads = 4096;  // a sanity bound on set_num_threads
 void set_num_threads(int n);  // n >= 1
 
 }  // namespace pyfastnn

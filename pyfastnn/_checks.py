@@ -21,6 +21,8 @@ def check_backend(backend: str) -> str:
 
 
 def check_dtype(dtype: object, name: str = "dtype") -> np.dtype:
+    if dtype is None:
+        raise TypeError(f"{name}: expected 'float32' or 'float64', got None")
     try:
         dt = np.dtype(dtype)  # type: ignore[call-overload]
     except TypeError as err:

@@ -11,7 +11,10 @@ def set_num_threads(n: int) -> None:
 
     The initial value comes from ``OMP_NUM_THREADS`` or the number of CPUs.
     """
-    _native.set_num_threads(check_positive_int(n, "n"))
+    n = check_positive_int(n, "n")
+    if n > _native.MAX_THREADS:
+        raise ValueError(f"n: expected at most {_native.MAX_THREADS} threads, got {n}")
+    _native.set_num_threads(n)
 
 
 def get_num_threads() -> int:

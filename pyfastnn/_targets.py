@@ -9,6 +9,15 @@ import numpy as np
 from ._checks import as_float_array
 
 
+def _asarray(y: object, name: str = "y") -> np.ndarray:
+    if y is None or isinstance(y, (str, bytes)):
+        raise TypeError(f"{name}: expected an array of labels or targets, got {type(y).__name__}")
+    try:
+        return np.asarray(y)
+    except Exception as err:  # ragged lists and other unconvertible objects
+        raise TypeError(f"{name}: cannot convert to an array ({err})") from err
+
+
 @dataclass(frozen=True)
 class Target:
     """Either integer class labels (N,) or real targets (N, K) — exactly one is set."""
@@ -35,7 +44,7 @@ def as_labels(
     module checks labels itself, saving two reductions per call).
     """
     if not isinstance(y, np.ndarray):
-        y = np.asarray(y)
+        y = _asarray(y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integer class labels, got dtype {y.dtype}")
     if y.ndim != 1:
@@ -69,7 +78,7 @@ def make_target(
     if output == "softmax":
         return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
     if not isinstance(y, np.ndarray):
-        y = np.asarray(y)
+        y = _asarray(y)
     if y.ndim == 1 and n_outputs > 1:
         return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
     if y.ndim == 1:

@@ -34,7 +34,11 @@ def run_demo(batch: int = 64, dtype: str = "float32", repeats: int = 20, seed: i
     y = rng.integers(0, 26, size=batch)
 
     results = {}
-    for backend, reps in (("loop", max(1, repeats // 10)), ("vector", repeats), ("native", repeats)):
+    for backend, reps in (
+        ("loop", max(1, repeats // 10)),
+        ("vector", repeats),
+        ("native", repeats),
+    ):
         model.backend = backend
         loss, grads = model.loss_and_grad(X, y, l2=1e-4)
         seconds = _median_time(lambda: model.loss_and_grad(X, y, l2=1e-4), reps)
@@ -42,13 +46,19 @@ def run_demo(batch: int = 64, dtype: str = "float32", repeats: int = 20, seed: i
 
     ref = results["loop"]
     info = kernel_info()
-    print(f"pyfastnn demo: loss_and_grad of a 784-256-26 ReLU/softmax MLP, batch {batch}, "
-          f"{dtype}, {get_num_threads()} threads, kernel {info['isa']}")
-    print(f"{'backend':<8} {'loss':>12} {'max |grad - loop|':>18} {'median ms':>10} "
-          f"{'vs loop':>8} {'vs vector':>9}")
+    print(
+        f"pyfastnn demo: loss_and_grad of a 784-256-26 ReLU/softmax MLP, batch {batch}, "
+        f"{dtype}, {get_num_threads()} threads, kernel {info['isa']}"
+    )
+    print(
+        f"{'backend':<8} {'loss':>12} {'max |grad - loop|':>18} {'median ms':>10} "
+        f"{'vs loop':>8} {'vs vector':>9}"
+    )
     for backend, r in results.items():
         diff = float(np.max(np.abs(r["grad"].astype(np.float64) - ref["grad"])))
-        print(f"{backend:<8} {r['loss']:>12.6f} {diff:>18.3g} {r['seconds'] * 1e3:>10.3f} "
-              f"{ref['seconds'] / r['seconds']:>7.1f}x "
-              f"{results['vector']['seconds'] / r['seconds']:>8.1f}x")
+        print(
+            f"{backend:<8} {r['loss']:>12.6f} {diff:>18.3g} {r['seconds'] * 1e3:>10.3f} "
+            f"{ref['seconds'] / r['seconds']:>7.1f}x "
+            f"{results['vector']['seconds'] / r['seconds']:>8.1f}x"
+        )
     return results

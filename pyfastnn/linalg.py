@@ -63,6 +63,10 @@ def matmul(
             raise ValueError(f"out: expected shape {(m, n)}, got {out.shape}")
         if not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError("out: expected a writable C-contiguous array")
+    if np.may_share_memory(out, a_arr) or np.may_share_memory(out, b_arr):
+        # out overlaps an operand: compute into a fresh array, then copy over.
+        out[...] = matmul(a, b, backend=backend)
+        return out
     if backend == "native":
         _native.matmul(a_arr, b_arr, trans_a, trans_b, out)
         return out

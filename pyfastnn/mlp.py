@@ -6,6 +6,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 import numpy as np
 
@@ -13,7 +14,9 @@ from . import _native
 from ._checks import as_float_array, check_backend, check_dtype, check_real
 from ._spec import ACTIVATIONS, OUTPUTS, NetSpec
 from ._targets import Target, make_target
-from .backends import loop, native, vector
+from .backends import NonFiniteError, loop, native, vector
+
+MAX_PARAMS = 2**48  # a bound on the parameter count (the native module checks it too)
 
 _BACKEND_MODULES: dict[str, ModuleType] = {"loop": loop, "vector": vector, "native": native}
 
@@ -118,9 +121,8 @@ class MLP:
         self.backend = backend
         sizes = self._spec.sizes
         n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
-        self.params = np.zeros(n_params, dtype=self._dtype)
-        self.params.flags.writeable = True
-        self._weights, self._biases = self.split_params(self.params)
+        self._params = np.zeros(n_params, dtype=self._dtype)
+        self._weights, self._biases = self.split_params(self._params)
         self._native_net: object | None = None
         self.reset_parameters(seed)
 
@@ -190,6 +192,22 @@ class MLP:
         return weights, biases
 
     @property
+    def params(self) -> np.ndarray:
+        """All parameters in one flat vector: W_0 (row-major), b_0, W_1, b_1, ...
+
+        Assigning copies the values in (shape and dtype checked, finite values
+        only); the array object itself never changes, so views stay valid.
+        """
+        return self._params
+
+    @params.setter
+    def params(self, values: object) -> None:
+        arr = as_float_array(values, "params", 1, dtype=self._dtype)
+        if arr.shape != self._params.shape:
+            raise ValueError(f"params: expected shape {self._params.shape}, got {arr.shape}")
+        self._params[...] = arr
+
+    @property
     def weights(self) -> list[np.ndarray]:
         """Weight matrices, (sizes[l], sizes[l+1]) each; views into ``params``."""
         return list(self._weights)
@@ -228,8 +246,10 @@ class MLP:
         then rounded to the model's dtype, so float32 and float64 networks with
         the same seed start from the same values.
         """
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
             raise TypeError(f"seed: expected a non-negative integer, got {seed!r}")
+        if seed < 0:
+            raise ValueError(f"seed: expected a non-negative integer, got {seed}")
         rng = np.random.default_rng(int(seed))
         draw = _INITIALISERS[self._init]
         for W, b in zip(self._weights, self._biases):
@@ -242,7 +262,10 @@ class MLP:
         """Network outputs (N, K) for inputs X (N, D): probabilities for
         "softmax" and "sigmoid" outputs, raw values for "identity"."""
         X = self._input(X)
-        out = _BACKEND_MODULES[self._backend].forward(self, X)
+        try:
+            out = _BACKEND_MODULES[self._backend].forward(self, X)
+        except NonFiniteError:
+            self._raise_non_finite("outputs", X, None)
         if not np.isfinite(out).all():
             self._raise_non_finite("outputs", X, None)
         return out
@@ -311,17 +334,24 @@ class MLP:
         l1 = check_real(l1, "l1", minimum=0.0)
         l2 = check_real(l2, "l2", minimum=0.0)
         target = make_target(
-            y, self.output, X.shape[0], self.n_outputs, self._dtype,
+            y,
+            self.output,
+            X.shape[0],
+            self.n_outputs,
+            self._dtype,
             check_range=self._backend != "native",  # the native module checks labels itself
         )
-        loss, dparams, dX = _BACKEND_MODULES[self._backend].loss_and_grad(
-            self, X, target, l1, l2, want_grad, want_input_grad, out
-        )
+        try:
+            loss, dparams, dX = _BACKEND_MODULES[self._backend].loss_and_grad(
+                self, X, target, l1, l2, want_grad, want_input_grad, out
+            )
+        except NonFiniteError:
+            loss = math.nan
         if not math.isfinite(loss):
             self._raise_non_finite("loss", X, target)
         return loss, dparams, dX
 
-    def _raise_non_finite(self, what: str, X: np.ndarray, target: Target | None) -> None:
+    def _raise_non_finite(self, what: str, X: np.ndarray, target: Target | None) -> NoReturn:
         """Name the argument that made a result NaN or infinite, and raise."""
         suspects: list[tuple[str, np.ndarray]] = [("X", X)]
         suspects += [(f"weights[{i}]", W) for i, W in enumerate(self._weights)]
@@ -342,7 +372,9 @@ class MLP:
             cls = _native.Network32 if self._dtype == np.float32 else _native.Network64
             act_code = ACTIVATIONS[self.activation][0]
             out_code = OUTPUTS[self.output][0]
-            self._native_net = cls(list(self.layer_sizes), act_code, self.activation_param, out_code)
+            self._native_net = cls(
+                list(self.layer_sizes), act_code, self.activation_param, out_code
+            )
         return self._native_net
 
 
@@ -365,12 +397,24 @@ def _make_spec(
     if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
         raise TypeError(f"layer_sizes: expected a sequence of integers, got {layer_sizes!r}")
     if len(layer_sizes) < 2:
-        raise ValueError(f"layer_sizes: expected at least 2 sizes (inputs, outputs), got {layer_sizes!r}")
+        raise ValueError(
+            f"layer_sizes: expected at least 2 sizes (inputs, outputs), got {layer_sizes!r}"
+        )
     for s in layer_sizes:
         if isinstance(s, bool) or not isinstance(s, numbers.Integral):
             raise TypeError(f"layer_sizes: expected integers, got {s!r}")
         if s < 1:
             raise ValueError(f"layer_sizes: every size must be >= 1, got {list(layer_sizes)}")
+    n_params = sum(int(a) * int(b) + int(b) for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    if n_params > MAX_PARAMS:
+        raise ValueError(
+            f"layer_sizes: {list(layer_sizes)} would need {n_params} parameters "
+            f"(more than {MAX_PARAMS})"
+        )
+    if not isinstance(activation, str):
+        raise TypeError(f"activation: expected a string, got {type(activation).__name__}")
+    if not isinstance(output, str):
+        raise TypeError(f"output: expected a string, got {type(output).__name__}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if output not in OUTPUTS:

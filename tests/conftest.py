@@ -7,7 +7,16 @@ import pytest
 
 import pyfastnn
 
-ACTIVATIONS = ["identity", "relu", "scaled_relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu"]
+ACTIVATIONS = [
+    "identity",
+    "relu",
+    "scaled_relu",
+    "leaky_relu",
+    "tanh",
+    "sigmoid",
+    "softplus",
+    "gelu",
+]
 OUTPUTS = ["softmax", "sigmoid", "identity"]
 ISAS = ["avx2_fma", "portable"]
 

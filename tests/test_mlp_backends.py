@@ -111,8 +111,15 @@ def test_gradient_matches_finite_differences(activation, output, backend, rng) -
     y = make_targets(output, 4, 3, rng, "float64")
     result = pyfastnn.gradcheck(model, X, y, l2=0.05, max_entries=None)
     assert result.passed, result.errors
-    assert set(result.errors) == {"weights[0]", "weights[1]", "weights[2]", "biases[0]",
-                                  "biases[1]", "biases[2]", "X"}
+    assert set(result.errors) == {
+        "weights[0]",
+        "weights[1]",
+        "weights[2]",
+        "biases[0]",
+        "biases[1]",
+        "biases[2]",
+        "X",
+    }
 
 
 def test_gradcheck_detects_a_wrong_gradient(rng, monkeypatch) -> None:
@@ -226,8 +233,9 @@ def test_parameters_are_settable_and_views(rng) -> None:
 
 
 def test_deep_and_wide_networks_agree(rng) -> None:
-    model = randomised(MLP([20, 64, 3, 17, 31, 9, 11, 5], "leaky_relu", "softmax",
-                           dtype="float64"), rng)
+    model = randomised(
+        MLP([20, 64, 3, 17, 31, 9, 11, 5], "leaky_relu", "softmax", dtype="float64"), rng
+    )
     X = rng.normal(size=(33, 20))
     y = rng.integers(0, 5, size=33)
     ref = evaluate(model, "vector", X, y, 0.0, 0.001)

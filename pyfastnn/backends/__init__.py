@@ -9,4 +9,13 @@ Each backend module offers the same functions for a dense network:
   is (N, D) (or None)
 
 ``net`` is an :class:`pyfastnn.MLP`; ``target`` a :class:`pyfastnn._targets.Target`.
+
+A backend raises :class:`NonFiniteError` when a pre-activation ``Z_l`` is NaN
+or infinite (a non-finite value in X or in a parameter always shows up there,
+even when tanh or relu would hide it from the outputs); the model then finds
+and names the culprit.
 """
+
+
+class NonFiniteError(ArithmeticError):
+    """A pre-activation was NaN or infinite (internal; the model re-raises)."""

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from . import NonFiniteError
+
 if TYPE_CHECKING:
     from .._targets import Target
     from ..mlp import MLP
@@ -64,7 +66,9 @@ ACTIVATIONS: dict[str, tuple[Scalar, Scalar]] = {
 }
 
 
-def _output_loss_grad(output: str, z: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+def _output_loss_grad(
+    output: str, z: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray]:
     """Output, per-sample loss and d loss / d z for one sample.
 
     z (K,) logits; t (K,) target (one-hot for class labels).
@@ -108,6 +112,8 @@ def _forward_sample(net: MLP, x: np.ndarray) -> tuple[list[np.ndarray], list[np.
     zs = []
     for layer, (W, b) in enumerate(zip(net.weights, net.biases)):
         z = hs[-1] @ W + b
+        if not all(math.isfinite(v) for v in z):
+            raise NonFiniteError
         zs.append(z)
         if layer < net.n_layers - 1:
             hs.append(np.array([f(float(v), p) for v in z], dtype=x.dtype))

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import NonFiniteError
+
 if TYPE_CHECKING:
     from .._targets import Target
     from ..mlp import MLP
@@ -19,7 +21,8 @@ if TYPE_CHECKING:
 def forward(net: MLP, X: np.ndarray) -> np.ndarray:
     """Outputs (N, K) for inputs X (N, D)."""
     out = np.empty((X.shape[0], net.n_outputs), dtype=net.dtype)
-    net._native_handle().forward(net.params, X, out)
+    if not net._native_handle().forward(net.params, X, out):
+        raise NonFiniteError
     return out
 
 
@@ -38,4 +41,6 @@ def loss_and_grad(
     dX = np.empty_like(X) if want_input_grad else None
     y = target.labels if target.labels is not None else target.values
     loss = net._native_handle().loss_and_grad(net.params, X, y, l1, l2, dparams, dX)
+    if loss != loss:  # NaN: a pre-activation was not finite (see Network::loss_and_grad)
+        raise NonFiniteError
     return loss, dparams, dX

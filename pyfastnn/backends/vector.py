@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from . import NonFiniteError
+
 if TYPE_CHECKING:
     from .._targets import Target
     from ..mlp import MLP
@@ -93,6 +95,8 @@ def _forward_all(net: MLP, X: np.ndarray) -> tuple[list[np.ndarray], list[np.nda
     Zs = []
     for layer, (W, b) in enumerate(zip(net.weights, net.biases)):
         Z = Hs[-1] @ W + b
+        if not np.isfinite(Z).all():
+            raise NonFiniteError
         Zs.append(Z)
         if layer < net.n_layers - 1:
             Hs.append(f(Z, p).astype(X.dtype, copy=False))
