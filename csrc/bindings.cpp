@@ -17,6 +17,8 @@
 namespace py = pybind11;
 using namespace pyfastnn;
 
+void bind_simplex(pybind11::module_& m);  // bindings_simplex.cpp
+
 namespace {
 
 // ---- argument checks -------------------------------------------------------
@@ -223,6 +225,7 @@ PYBIND11_MODULE(_native, m) {
 
   bind_network<float>(m, "Network32");
   bind_network<double>(m, "Network64");
+  bind_simplex(m);
 
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", [](int64_t n) {

@@ -1,0 +1,191 @@
+"""Sparse maps: native vs vector vs entmax (PyTorch, CPU) vs the memory floor.
+
+Run: ``pytest bench/bench_simplex.py --benchmark-group-by=group`` -- each group is
+one workload (float32) and its rows sit side by side: our backends, entmax's
+sparsemax (skipped when entmax / torch are not installed), and the copy floor
+(``np.copyto`` of the array into a preallocated one: one read + one write).
+Native calls write into a preallocated ``out`` too, so both sides measure
+memory traffic and arithmetic, not page faults of fresh allocations; two more
+rows show both with a fresh result array per call.
+
+``python bench/bench_simplex.py`` prints the same comparison as one table with
+ratios to the floor and to entmax, and the time per element as K grows.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import pyfastnn
+
+WORKLOADS = [(100_000, 26), (10_000, 1000), (1000, 30_000)]
+SWEEP_ELEMENTS = 1 << 22  # N * K of the time-per-element curve
+SWEEP_K = [10, 100, 1000, 10_000, 100_000]
+B = 1.0  # relumax's b
+REPEATS, SLOW_REPEATS = 25, 3  # timed calls per op in table mode (slow: vector, entmax)
+
+
+def make(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, k), dtype=np.float32)
+    G = rng.standard_normal((n, k), dtype=np.float32)
+    return Z, G
+
+
+def entmax_or_none():
+    try:
+        import torch
+        from entmax import sparsemax
+    except ImportError:
+        return None, None
+    torch.set_num_threads(pyfastnn.get_num_threads())
+    return torch, sparsemax
+
+
+# ---- the operations, as zero-argument callables --------------------------------------------
+
+
+def ops_forward(Z: np.ndarray) -> dict[str, Callable[[], object]]:
+    out = np.empty_like(Z)
+    ops: dict[str, Callable[[], object]] = {
+        "copy floor (np.copyto)": lambda: np.copyto(out, Z),
+        "native sparsemax": lambda: pyfastnn.sparsemax(Z, out=out),
+        "native relumax": lambda: pyfastnn.relumax(Z, B, out=out),
+        "vector sparsemax": lambda: pyfastnn.sparsemax(Z, out=out, backend="vector"),
+        # the same with a fresh result array each call (page faults included)
+        "copy, allocating (Z.copy())": lambda: Z.copy(),
+        "native sparsemax, allocating": lambda: pyfastnn.sparsemax(Z),
+    }
+    torch, ent = entmax_or_none()
+    if torch is not None:
+        Zt = torch.from_numpy(Z)
+        ops["entmax sparsemax"] = lambda: ent(Zt, dim=-1)
+    return ops
+
+
+def ops_forward_backward(Z: np.ndarray, G: np.ndarray) -> dict[str, Callable[[], object]]:
+    P, dZ = np.empty_like(Z), np.empty_like(Z)
+
+    def native(name: str, backend: str = "native") -> Callable[[], object]:
+        if name == "relumax":
+            return lambda: pyfastnn.relumax_vjp_from_output(
+                pyfastnn.relumax(Z, B, out=P, backend=backend), G, B, out=dZ, backend=backend
+            )
+        return lambda: pyfastnn.sparsemax_vjp_from_output(
+            pyfastnn.sparsemax(Z, out=P, backend=backend), G, out=dZ, backend=backend
+        )
+
+    ops: dict[str, Callable[[], object]] = {
+        "copy floor (np.copyto)": lambda: np.copyto(P, Z),
+        "native sparsemax fwd+vjp": native("sparsemax"),
+        "native relumax fwd+vjp": native("relumax"),
+        "vector sparsemax fwd+vjp": native("sparsemax", "vector"),
+    }
+    torch, ent = entmax_or_none()
+    if torch is not None:
+        Zt = torch.from_numpy(Z).clone().requires_grad_()
+        Gt = torch.from_numpy(G)
+
+        def entmax_fb() -> None:
+            Zt.grad = None
+            ent(Zt, dim=-1).backward(Gt)
+
+        ops["entmax sparsemax fwd+bwd"] = entmax_fb
+    return ops
+
+
+def slow(name: str, n: int, k: int) -> bool:
+    return (name.startswith("vector") or name.startswith("entmax")) and n * k > 10**6
+
+
+# ---- pytest-benchmark ------------------------------------------------------------------------
+
+FORWARD_NAMES = list(ops_forward(np.zeros((1, 2), np.float32)))
+FB_NAMES = list(ops_forward_backward(*make(1, 2)))
+
+
+def run(benchmark, fn: Callable[[], object], heavy: bool) -> None:
+    rounds = 3 if heavy else 30
+    benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("op", FORWARD_NAMES)
+@pytest.mark.parametrize("n, k", WORKLOADS)
+def test_forward(benchmark, n: int, k: int, op: str) -> None:
+    benchmark.group = f"forward ({n}, {k}) float32"
+    ops = ops_forward(make(n, k)[0])
+    if op not in ops:
+        pytest.skip("entmax / torch not installed")
+    run(benchmark, ops[op], slow(op, n, k))
+
+
+@pytest.mark.parametrize("op", FB_NAMES)
+@pytest.mark.parametrize("n, k", WORKLOADS)
+def test_forward_backward(benchmark, n: int, k: int, op: str) -> None:
+    benchmark.group = f"forward + VJP ({n}, {k}) float32"
+    ops = ops_forward_backward(*make(n, k))
+    if op not in ops:
+        pytest.skip("entmax / torch not installed")
+    run(benchmark, ops[op], slow(op, n, k))
+
+
+@pytest.mark.parametrize("op", ["copy floor (np.copyto)", "native sparsemax", "native relumax"])
+@pytest.mark.parametrize("k", SWEEP_K)
+def test_sweep(benchmark, k: int, op: str) -> None:
+    benchmark.group = f"sweep K={k} (N*K = 2^22) float32"
+    run(benchmark, ops_forward(make(SWEEP_ELEMENTS // k, k)[0])[op], False)
+
+
+# ---- table mode --------------------------------------------------------------------------------
+
+
+def best_times(ops: dict[str, Callable[[], object]], n: int, k: int) -> dict[str, float]:
+    """Minimum wall time (s) of each op over several repetitions. The ops take turns
+    (round robin) so that load from other processes hits all of them alike."""
+    for fn in ops.values():
+        fn()  # warm-up
+    best = dict.fromkeys(ops, float("inf"))
+    for rep in range(REPEATS):
+        for name, fn in ops.items():
+            if slow(name, n, k) and rep >= SLOW_REPEATS:
+                continue
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def table(title: str, n: int, k: int, ops: dict[str, Callable[[], object]]) -> None:
+    t = best_times(ops, n, k)
+    floor = t["copy floor (np.copyto)"]
+    peer = next((v for name, v in t.items() if name.startswith("entmax")), None)
+    print(f"\n{title} ({n}, {k}) float32")
+    print(f"  {'':30s} {'ms':>9s} {'x floor':>8s} {'entmax / this':>14s}")
+    for name, v in t.items():
+        ratio = f"{peer / v:14.1f}" if peer is not None else f"{'-':>14s}"
+        print(f"  {name:30s} {v * 1e3:9.3f} {v / floor:8.2f} {ratio}")
+
+
+def main() -> None:
+    print(f"pyfastnn {pyfastnn.__version__}, {pyfastnn.kernel_info()}")
+    for n, k in WORKLOADS:
+        table("forward", n, k, ops_forward(make(n, k)[0]))
+    for n, k in WORKLOADS:
+        table("forward + VJP", n, k, ops_forward_backward(*make(n, k)))
+    print(f"\ntime per element, N * K = {SWEEP_ELEMENTS} float32 (ns)")
+    print(f"  {'K':>7s} {'copy':>8s} {'sparsemax':>10s} {'relumax':>8s} {'relu/sparse':>12s}")
+    for k in SWEEP_K:
+        names = ("copy floor (np.copyto)", "native sparsemax", "native relumax")
+        ops = ops_forward(make(SWEEP_ELEMENTS // k, k)[0])
+        best = best_times({name: ops[name] for name in names}, SWEEP_ELEMENTS // k, k)
+        t = [best[name] * 1e9 / SWEEP_ELEMENTS for name in names]
+        print(f"  {k:7d} {t[0]:8.3f} {t[1]:10.3f} {t[2]:8.3f} {t[2] / t[1]:12.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+// Row kernels of the simplex maps, shared by simplex.cpp (portable code, the
+// OpenMP driver, losses) and simplex_avx2.cpp (AVX2/FMA row kernels).
+//
+// Declarations and constants only: simplex_avx2.cpp is compiled with -mavx2
+// -mfma, and an inline function or template defined here and emitted there
+// could be picked by the linker for the portable path too.
+#pragma once
+
+#include <cstdint>
+
+namespace pyfastnn {
+namespace simplex_detail {
+
+// Sparsemax is computed on y = (z - max(z)) / T. Its threshold tau satisfies
+// -1 <= tau < 0 (the largest entry alone would give p = 1 at tau = -1), so only
+// entries with y > kCandidateFloor can be in the support.
+constexpr double kCandidateFloor = -1.0;
+
+// Pruning passes over the candidates before the threshold search falls back to
+// sorting the survivors. Michelot's iteration takes 2-4 passes on Gaussian
+// logits and about log2(#candidates) on rows with every entry a candidate (each
+// pass then halves the set, so few survive to be sorted); the fallback bounds
+// the worst case at O(K log K).
+constexpr int kMaxPruningPasses = 8;
+
+// Threshold of the candidates y[0, c) (values in (-1, 0], one of them 0):
+// the tau with sum_i max(y_i - tau, 0) = 1. Reorders and overwrites y.
+// Defined in simplex.cpp.
+float threshold_of_candidates(float* y, int64_t c);
+double threshold_of_candidates(double* y, int64_t c);
+
+// Jacobian products of one row from the output p (simplex_products.cpp); softmax and
+// sparsemax have symmetric Jacobians, so their JVP and VJP are one kernel.
+enum class ProductKind : int { softmax = 0, sparsemax = 1, relumax_jvp = 2, relumax_vjp = 3 };
+
+#ifdef PYFASTNN_X86
+namespace avx2 {
+
+// out (rows, K) = product of kind `kind` row by row; see simplex_products.cpp.
+void product_rows(ProductKind kind, const float* P, const float* V, int64_t rows, int64_t K,
+                  float b, float inv_t, float* out);
+void product_rows(ProductKind kind, const double* P, const double* V, int64_t rows, int64_t K,
+                  double b, double inv_t, double* out);
+
+// Z (rows, K) -> P (rows, K), as sparsemax_forward / relumax_forward for one
+// block of rows (no threading here).
+void sparsemax_rows(const float* Z, int64_t rows, int64_t K, float inv_t, float* P);
+void sparsemax_rows(const double* Z, int64_t rows, int64_t K, double inv_t, double* P);
+void relumax_rows(const float* Z, int64_t rows, int64_t K, float b, float inv_t, float* P);
+void relumax_rows(const double* Z, int64_t rows, int64_t K, double b, double inv_t, double* P);
+
+}  // namespace avx2
+#endif
+
+}  // namespace simplex_detail
+}  // namespace pyfastnn

@@ -1,0 +1,71 @@
+"""The ``native`` backend of the simplex maps: one call into C++ per operation.
+
+The kernels (csrc/simplex*.cpp) split rows across OpenMP threads, release the
+GIL, and find the sparsemax threshold without sorting (docs/SPARSE_MAPS.md).
+Every function receives arrays already validated by :mod:`pyfastnn.simplex`
+(C-contiguous float32/float64, ``out`` not overlapping the inputs) and writes
+its result into ``out``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _native
+
+# Codes of csrc/simplex.hpp's SparseMap; -1 selects the sparsemax loss.
+MAP_CODES = {"softmax": 0, "sparsemax": 1, "relumax": 2}
+_SPARSEMAX_LOSS = -1
+
+_FORWARD = {
+    "softmax": _native.softmax_forward,
+    "sparsemax": _native.sparsemax_forward,
+}
+_JVP = {name: getattr(_native, f"{name}_jvp_from_output") for name in MAP_CODES}
+_VJP = {name: getattr(_native, f"{name}_vjp_from_output") for name in MAP_CODES}
+
+
+def forward(name: str, Z: np.ndarray, b: float, temperature: float, out: np.ndarray) -> None:
+    if name == "relumax":
+        _native.relumax_forward(Z, out, b, 1.0 / temperature)
+    else:
+        _FORWARD[name](Z, out, 1.0 / temperature)
+
+
+def sparsemax_threshold(Z: np.ndarray, temperature: float, out: np.ndarray) -> None:
+    _native.sparsemax_threshold(Z, out, 1.0 / temperature)
+
+
+def jvp_from_output(
+    name: str, P: np.ndarray, V: np.ndarray, b: float, temperature: float, out: np.ndarray
+) -> None:
+    _JVP[name](P, V, out, b, 1.0 / temperature)
+
+
+def vjp_from_output(
+    name: str, P: np.ndarray, G: np.ndarray, b: float, temperature: float, out: np.ndarray
+) -> None:
+    _VJP[name](P, G, out, b, 1.0 / temperature)
+
+
+def sparsemax_loss(
+    Z: np.ndarray, y: np.ndarray, temperature: float, scale: float, grad: np.ndarray | None
+) -> np.ndarray:
+    losses = np.empty(Z.shape[0], dtype=Z.dtype)
+    _native.simplex_loss(_SPARSEMAX_LOSS, Z, y, 1.0, 1.0, losses, grad, scale, 1.0 / temperature)
+    return losses
+
+
+def smoothed_cross_entropy(
+    name: str,
+    Z: np.ndarray,
+    y: np.ndarray,
+    b: float,
+    eps: float,
+    temperature: float,
+    scale: float,
+    grad: np.ndarray | None,
+) -> np.ndarray:
+    losses = np.empty(Z.shape[0], dtype=Z.dtype)
+    _native.simplex_loss(MAP_CODES[name], Z, y, b, eps, losses, grad, scale, 1.0 / temperature)
+    return losses
