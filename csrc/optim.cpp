@@ -1,0 +1,50 @@
+#include "optim.hpp"
+
+#include <cmath>
+
+#include "threads.hpp"
+
+namespace pyfastnn {
+
+namespace {
+// Below this many parameters an update runs on one thread.
+constexpr int64_t kParallelMinParams = 1 << 16;
+
+int update_threads(int64_t n) { return n >= kParallelMinParams ? num_threads() : 1; }
+}  // namespace
+
+template <typename T>
+void sgd_step(T* p, const T* g, T* velocity, int64_t n, T lr, T momentum) {
+  if (momentum == T(0)) {
+#pragma omp parallel for simd num_threads(update_threads(n)) schedule(static)
+    for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
+    return;
+  }
+#pragma omp parallel for simd num_threads(update_threads(n)) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    velocity[i] = momentum * velocity[i] + g[i];
+    p[i] -= lr * velocity[i];
+  }
+}
+
+template <typename T>
+void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps,
+               int64_t t) {
+  const T c1 = T(1) / (T(1) - static_cast<T>(std::pow(double(beta1), double(t))));
+  const T c2 = T(1) / (T(1) - static_cast<T>(std::pow(double(beta2), double(t))));
+#pragma omp parallel for simd num_threads(update_threads(n)) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    m[i] = beta1 * m[i] + (T(1) - beta1) * g[i];
+    v[i] = beta2 * v[i] + (T(1) - beta2) * g[i] * g[i];
+    p[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
+  }
+}
+
+template void sgd_step<float>(float*, const float*, float*, int64_t, float, float);
+template void sgd_step<double>(double*, const double*, double*, int64_t, double, double);
+template void adam_step<float>(float*, const float*, float*, float*, int64_t, float, float, float,
+                               float, int64_t);
+template void adam_step<double>(double*, const double*, double*, double*, int64_t, double, double,
+                                double, double, int64_t);
+
+}  // namespace pyfastnn

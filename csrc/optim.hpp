@@ -1,0 +1,22 @@
+// Parameter updates on flat vectors of n values (one call per step).
+//
+//   sgd_step:  v = momentum * v + g;  p -= lr * v         (v unused when momentum == 0)
+//   adam_step: m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//              p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)    t >= 1
+//
+// The momentum form is PyTorch's (velocity accumulates raw gradients); Adam is
+// Kingma & Ba (2015), Algorithm 1. Penalties (l1, l2) are already in g.
+#pragma once
+
+#include <cstdint>
+
+namespace pyfastnn {
+
+template <typename T>
+void sgd_step(T* p, const T* g, T* velocity, int64_t n, T lr, T momentum);
+
+template <typename T>
+void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps,
+               int64_t t);
+
+}  // namespace pyfastnn
