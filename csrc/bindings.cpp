@@ -97,8 +97,8 @@ TargetView<T> target_view(const Network<T>& net, const py::array& y, int64_t n) 
                               std::to_string(labels[i]));
     view.labels = labels;
   } else {
-    if (net.config().output == Output::softmax)
-      throw py::type_error("y: expected int64 class labels for a softmax output");
+    if (output_needs_labels(net.config().output.output))
+      throw py::type_error("y: expected int64 class labels for this output");
     require_shape<T>(y, "y", n, K);
     view.values = static_cast<const T*>(y.data());
   }
@@ -109,11 +109,17 @@ template <typename T>
 void bind_network(py::module_& m, const char* name) {
   py::class_<Network<T>>(m, name)
       .def(py::init([](std::vector<int64_t> sizes, int activation, double activation_param,
-                       int output) {
+                       int output, int loss, double relumax_b, double eps) {
              if (activation < 0 || activation >= kNumActivations)
                throw py::value_error("activation: unknown code " + std::to_string(activation));
              if (output < 0 || output >= kNumOutputs)
                throw py::value_error("output: unknown code " + std::to_string(output));
+             if (loss < 0 || loss >= kNumLosses)
+               throw py::value_error("loss: unknown code " + std::to_string(loss));
+             const OutputSpec spec{static_cast<Output>(output), static_cast<Loss>(loss),
+                                   relumax_b, eps};
+             if (!output_loss_valid(spec))
+               throw py::value_error("loss: unsupported output/loss pair or parameter");
              if (sizes.size() < 2) throw py::value_error("sizes: need at least 2 entries");
              for (int64_t s : sizes)
                if (s < 1) throw py::value_error("sizes: every size must be >= 1");
@@ -127,10 +133,11 @@ void bind_network(py::module_& m, const char* name) {
                total += sizes[l] * sizes[l + 1] + sizes[l + 1];
              }
              return new Network<T>(NetConfig{std::move(sizes), static_cast<Activation>(activation),
-                                             activation_param, static_cast<Output>(output)});
+                                             activation_param, spec});
            }),
            py::arg("sizes"), py::arg("activation"), py::arg("activation_param"),
-           py::arg("output"))
+           py::arg("output"), py::arg("loss") = 0, py::arg("relumax_b") = 1.0,
+           py::arg("eps") = 1e-3)
       .def_property_readonly("num_params", &Network<T>::num_params)
       .def(
           "forward",

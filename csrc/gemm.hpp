@@ -19,6 +19,12 @@ namespace pyfastnn {
 // (bias add, activation, ...). `apply` is called exactly once for every element
 // of C, on disjoint blocks, possibly from several threads at once; it receives
 // the base pointer of C and the block rows [i0, i0 + m), columns [j0, j0 + n).
+//
+// Granularity (gemm.cpp): the blocked path calls it per finished micro-tile (at
+// most MR x NR = 6 x 16 float / 6 x 8 double, right after the last KC block of
+// that tile is stored); the matrix-vector paths (M == 1, N == 1, K == 1, tiny
+// products) once per thread's range of rows or columns. If K == 0 it is called
+// once on all of C after C = beta * C. Never called when M == 0 or N == 0.
 template <typename T>
 struct GemmEpilogue {
   void (*apply)(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
@@ -27,7 +33,11 @@ struct GemmEpilogue {
 };
 
 // Runs on up to `num_threads` OpenMP threads (0: the module's setting, see
-// threads.hpp). Safe to call concurrently from several threads.
+// threads.hpp); small products run on the calling thread only. Safe to call
+// concurrently from several threads (packing buffers are per thread). The
+// kernels (AVX2/FMA or portable) follow active_isa() at the time of the call.
+// A and B must not overlap C.
+// Throws std::bad_alloc if packing memory cannot be allocated.
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc,

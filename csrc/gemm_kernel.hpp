@@ -30,8 +30,13 @@ namespace gemm_detail {
 template <typename T>
 struct Blocking;
 
-// Machine the sizes were tuned on: AMD EPYC Zen 4, 32 KB L1d, 1 MB L2 per core,
-// 32 MB shared L3, two 256-bit FMA pipes per core (32 flop/cycle in float).
+// Machine the sizes were tuned on: AMD EPYC Zen 4 (2 vCPUs), 32 KB L1d, 1 MB L2
+// per core, 32 MB shared L3, two 256-bit FMA pipes per core (32 flop/cycle in
+// float, ~115 GFLOP/s per core at ~3.6 GHz). Sweeps at 1024^3 and 256x784x256
+// (KC 128-384, MC 96-480) were flat to within the machine's noise (+-4%); the
+// values below sit in the middle of the flat region for the reasons given.
+// gemm.cpp splits K, M, N into equal blocks of at most these sizes (KC may
+// grow by 25% to avoid a short last block: K = 784 -> 3 x 262).
 template <>
 struct Blocking<float> {
   // 6 x 16 tile: 6 rows x 2 ymm = 12 accumulators + 2 B vectors + 1 broadcast
@@ -71,6 +76,13 @@ struct Blocking<double> {
 template <typename T>
 using MicroKernel = void (*)(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t ldc, T beta);
 
+// Same as MicroKernel with A read in place instead of packed: A row r of the
+// tile is A[r*lda : r*lda + kc] (op(A) untransposed, rows contiguous along k).
+// Used for small M, where packing A costs more than it saves.
+template <typename T>
+using MicroKernelRows = void (*)(int64_t kc, const T* A, int64_t lda, const T* Bp, T* C,
+                                 int64_t ldc, T beta);
+
 // y[j] = dot(X[j*ldx : j*ldx + k], x) + beta * y[j]  for j in [0, n)
 // (X: n x k, rows contiguous). beta == 0: y is not read.
 template <typename T>
@@ -87,9 +99,23 @@ using AxpyRowsKernel = void (*)(int64_t n, int64_t k, const T* X, int64_t ldx, c
 template <typename T>
 using AxpbyKernel = void (*)(int64_t n, T alpha, const T* x, T beta, T* y);
 
+// Packing of `ns` full slivers of width W (W = MR for A, NR for B) that sit
+// side by side in the source; sliver s goes to dst + s*W*kc:
+//   copy:       dst[s*W*kc + k*W + c] = src[k*ld + s*W + c]    (W contiguous per k)
+//   transpose:  dst[s*W*kc + k*W + c] = src[(s*W + c)*ld + k]  (W rows along k)
+// for k in [0, kc), c in [0, W). Writes exactly ns*kc*W elements.
+//   A untransposed: transpose, W = MR      A transposed: copy, W = MR
+//   B untransposed: copy, W = NR           B transposed: transpose, W = NR
+// The copy kernels walk the source row by row across all slivers (sequential
+// reads); walking one sliver at a time strides by ld and was ~1.5x slower.
+template <typename T>
+using PackKernel = void (*)(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst);
+
 template <typename T>
 struct KernelSet {
   MicroKernel<T> micro;
+  MicroKernelRows<T> micro_rows;
+  PackKernel<T> pack_copy_mr, pack_transpose_mr, pack_copy_nr, pack_transpose_nr;
   DotRowsKernel<T> dot_rows;
   AxpyRowsKernel<T> axpy_rows;
   AxpbyKernel<T> axpby;

@@ -101,25 +101,58 @@ inline void store_beta_masked(typename S::T* dst, __m256i m, typename S::V acc,
 
 // ---- micro-kernel ----------------------------------------------------------
 
-// Shapes: Ap packed MR x kc (Ap[k*MR + r]), Bp packed kc x NR (Bp[k*NR + c], 32-byte
-// aligned), C: MR x NR with row stride ldc.  MR = 6, NR = 2 vectors (16 float /
-// 8 double). C = Ap @ Bp + beta * C.
-template <class S>
-void micro_kernel(int64_t kc, const typename S::T* __restrict Ap,
-                  const typename S::T* __restrict Bp, typename S::T* __restrict C, int64_t ldc,
-                  typename S::T beta) {
+// How the micro-kernel reads its MR x kc sliver of A (at(r, u): element
+// (r, k + u) for the current k; advance(n): k += n).
+//   PackedA: packed sliver, (r, k) at p[k*MR + r].
+//   RowsA:   A in place, untransposed, (r, k) at A[r*lda + k]; rows 0-2 from
+//            a0 + {0, 1, 2}*lda and rows 3-5 from a3 = a0 + 3*lda, so the
+//            addresses stay base + index*scale (3 GPRs, no per-row pointers).
+template <typename T>
+struct PackedA {
+  static constexpr int kUnroll = 4;  // k steps per loop iteration
+  const T* p;
+  PackedA(const T* ap, int64_t /*lda*/) : p(ap) {}
+  const T* at(int r, int u) const { return p + u * 6 + r; }
+  void advance(int k) { p += 6 * k; }
+  void prefetch_ahead() const {  // two unrolled iterations ahead
+    _mm_prefetch(reinterpret_cast<const char*>(p + 8 * 6), _MM_HINT_T0);
+  }
+};
+
+template <typename T>
+struct RowsA {
+  // Unrolled by 4, GCC 12 spills two accumulators here (it does not for
+  // PackedA); by 2 the loop stays in registers.
+  static constexpr int kUnroll = 2;
+  const T* a0;
+  const T* a3;
+  int64_t lda;
+  RowsA(const T* a, int64_t ld) : a0(a), a3(a + 3 * ld), lda(ld) {}
+  const T* at(int r, int u) const { return r < 3 ? a0 + r * lda + u : a3 + (r - 3) * lda + u; }
+  void advance(int k) {
+    a0 += k;
+    a3 += k;
+  }
+  void prefetch_ahead() const {}  // six sequential streams: the hardware prefetcher's job
+};
+
+// Shapes: A sliver MR x kc (read through AS, see above), Bp packed kc x NR
+// (Bp[k*NR + c], 32-byte aligned), C: MR x NR with row stride ldc.  MR = 6,
+// NR = 2 vectors (16 float / 8 double). C = A @ Bp + beta * C.
+//
+// Register use: 12 accumulators + 2 B vectors + 1 broadcast A = 15 ymm, so any
+// extra live value makes GCC spill accumulators inside the k loop (check the
+// assembly after changes: the loop must have no stack references). In L1 this
+// runs at ~98% of the FMA peak on Zen 4.
+template <class S, template <typename> class AS>
+void micro_kernel_impl(int64_t kc, AS<typename S::T> a, const typename S::T* Bp,
+                       typename S::T* C, int64_t ldc, typename S::T beta) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr int W = S::W;
   constexpr int MR = 6, NR = 2 * W;
   static_assert(MR == Blocking<T>::MR && NR == Blocking<T>::NR, "tile must match the packing");
-
-  // Bring the C tile towards L1 while the k loop runs (last byte of each row too:
-  // a row of NR elements may straddle two cache lines).
-  for (int r = 0; r < MR; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc + NR - 1), _MM_HINT_T0);
-  }
+  // The caller prefetches the C tile: doing it here costs registers.
 
   V c00 = S::zero(), c01 = S::zero(), c10 = S::zero(), c11 = S::zero();
   V c20 = S::zero(), c21 = S::zero(), c30 = S::zero(), c31 = S::zero();
@@ -129,39 +162,43 @@ void micro_kernel(int64_t kc, const typename S::T* __restrict Ap,
   {                                                           \
     const V b0 = S::load(Bp + (u) * NR);                      \
     const V b1 = S::load(Bp + (u) * NR + W);                  \
-    V a = S::bcast(Ap + (u) * MR + 0);                        \
-    c00 = S::fmadd(a, b0, c00);                               \
-    c01 = S::fmadd(a, b1, c01);                               \
-    a = S::bcast(Ap + (u) * MR + 1);                          \
-    c10 = S::fmadd(a, b0, c10);                               \
-    c11 = S::fmadd(a, b1, c11);                               \
-    a = S::bcast(Ap + (u) * MR + 2);                          \
-    c20 = S::fmadd(a, b0, c20);                               \
-    c21 = S::fmadd(a, b1, c21);                               \
-    a = S::bcast(Ap + (u) * MR + 3);                          \
-    c30 = S::fmadd(a, b0, c30);                               \
-    c31 = S::fmadd(a, b1, c31);                               \
-    a = S::bcast(Ap + (u) * MR + 4);                          \
-    c40 = S::fmadd(a, b0, c40);                               \
-    c41 = S::fmadd(a, b1, c41);                               \
-    a = S::bcast(Ap + (u) * MR + 5);                          \
-    c50 = S::fmadd(a, b0, c50);                               \
-    c51 = S::fmadd(a, b1, c51);                               \
+    V x = S::bcast(a.at(0, u));                               \
+    c00 = S::fmadd(x, b0, c00);                               \
+    c01 = S::fmadd(x, b1, c01);                               \
+    x = S::bcast(a.at(1, u));                                 \
+    c10 = S::fmadd(x, b0, c10);                               \
+    c11 = S::fmadd(x, b1, c11);                               \
+    x = S::bcast(a.at(2, u));                                 \
+    c20 = S::fmadd(x, b0, c20);                               \
+    c21 = S::fmadd(x, b1, c21);                               \
+    x = S::bcast(a.at(3, u));                                 \
+    c30 = S::fmadd(x, b0, c30);                               \
+    c31 = S::fmadd(x, b1, c31);                               \
+    x = S::bcast(a.at(4, u));                                 \
+    c40 = S::fmadd(x, b0, c40);                               \
+    c41 = S::fmadd(x, b1, c41);                               \
+    x = S::bcast(a.at(5, u));                                 \
+    c50 = S::fmadd(x, b0, c50);                               \
+    c51 = S::fmadd(x, b1, c51);                               \
   }
 
+  constexpr int U = AS<T>::kUnroll;
+  static_assert(U == 2 || U == 4, "unroll by 2 or 4");
   int64_t k = 0;
-  for (; k + 4 <= kc; k += 4) {  // unrolled by 4
-    _mm_prefetch(reinterpret_cast<const char*>(Ap + 8 * MR), _MM_HINT_T0);
+  for (; k + U <= kc; k += U) {
+    a.prefetch_ahead();
     PYFASTNN_UK_STEP(0)
     PYFASTNN_UK_STEP(1)
-    PYFASTNN_UK_STEP(2)
-    PYFASTNN_UK_STEP(3)
-    Ap += 4 * MR;
-    Bp += 4 * NR;
+    if constexpr (U == 4) {
+      PYFASTNN_UK_STEP(2)
+      PYFASTNN_UK_STEP(3)
+    }
+    a.advance(U);
+    Bp += U * NR;
   }
   for (; k < kc; ++k) {
     PYFASTNN_UK_STEP(0)
-    Ap += MR;
+    a.advance(1);
     Bp += NR;
   }
 #undef PYFASTNN_UK_STEP
@@ -178,6 +215,207 @@ void micro_kernel(int64_t kc, const typename S::T* __restrict Ap,
   store_beta<S>(C + 4 * ldc + W, c41, beta);
   store_beta<S>(C + 5 * ldc, c50, beta);
   store_beta<S>(C + 5 * ldc + W, c51, beta);
+}
+
+// Shapes: see MicroKernel in gemm_kernel.hpp.
+template <class S>
+void micro_kernel(int64_t kc, const typename S::T* Ap, const typename S::T* Bp,
+                  typename S::T* C, int64_t ldc, typename S::T beta) {
+  micro_kernel_impl<S, PackedA>(kc, PackedA<typename S::T>(Ap, 0), Bp, C, ldc, beta);
+}
+
+// Shapes: see MicroKernelRows in gemm_kernel.hpp.
+template <class S>
+void micro_kernel_rows(int64_t kc, const typename S::T* A, int64_t lda, const typename S::T* Bp,
+                       typename S::T* C, int64_t ldc, typename S::T beta) {
+  micro_kernel_impl<S, RowsA>(kc, RowsA<typename S::T>(A, lda), Bp, C, ldc, beta);
+}
+
+// ---- packing ---------------------------------------------------------------
+// Shapes: see PackKernel in gemm_kernel.hpp. Full slivers only; the caller packs
+// the edge sliver. Copies go 4 source rows at a time across all slivers.
+
+// Copy one row segment of W elements (W = 16 / 6 float, 8 / 6 double).
+inline void copy16(const float* s, float* d) {
+  _mm256_storeu_ps(d, _mm256_loadu_ps(s));
+  _mm256_storeu_ps(d + 8, _mm256_loadu_ps(s + 8));
+}
+inline void copy6(const float* s, float* d) {
+  _mm_storeu_ps(d, _mm_loadu_ps(s));
+  _mm_storel_pi(reinterpret_cast<__m64*>(d + 4),
+                _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(s + 4))));
+}
+inline void copy8(const double* s, double* d) {
+  _mm256_storeu_pd(d, _mm256_loadu_pd(s));
+  _mm256_storeu_pd(d + 4, _mm256_loadu_pd(s + 4));
+}
+inline void copy6(const double* s, double* d) {
+  _mm256_storeu_pd(d, _mm256_loadu_pd(s));
+  _mm_storeu_pd(d + 4, _mm_loadu_pd(s + 4));
+}
+
+template <typename T, int W, void (*Copy)(const T*, T*)>
+void pack_copy(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst) {
+  const int64_t sstride = W * kc;  // distance between slivers in dst
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    const T* s = src + k * ld;
+    T* d = dst + k * W;
+    for (int64_t q = 0; q < ns; ++q, s += W, d += sstride) {
+      Copy(s, d);
+      Copy(s + ld, d + W);
+      Copy(s + 2 * ld, d + 2 * W);
+      Copy(s + 3 * ld, d + 3 * W);
+    }
+  }
+  for (; k < kc; ++k) {
+    const T* s = src + k * ld;
+    T* d = dst + k * W;
+    for (int64_t q = 0; q < ns; ++q, s += W, d += sstride) Copy(s, d);
+  }
+}
+
+// Transpose kernels below handle one sliver; this runs them over ns slivers.
+template <typename T, int W, void (*One)(int64_t, const T*, int64_t, T*)>
+void pack_transpose(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst) {
+  for (int64_t q = 0; q < ns; ++q) One(kc, src + q * W * ld, ld, dst + q * W * kc);
+}
+
+// 8 x 8 float transpose: in r[i] = row i (8 consecutive k), out r[k] = column k.
+inline void transpose8x8_f32(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// Transpose, float, W = 16 (B transposed): 16 rows, 8 k per step, two 8 x 8 blocks.
+void transpose16_f32(int64_t kc, const float* src, int64_t ld, float* dst) {
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    for (int h = 0; h < 2; ++h) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (8 * h + i) * ld + k);
+      transpose8x8_f32(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (k + i) * 16 + 8 * h, r[i]);
+    }
+  }
+  for (; k < kc; ++k)
+    for (int c = 0; c < 16; ++c) dst[k * 16 + c] = src[c * ld + k];
+}
+
+// Transpose, float, W = 6 (A untransposed): 6 rows, 8 k per step. Rows 0-3 go
+// through a 4 x 4 transpose per 128-bit lane, rows 4-5 are interleaved in pairs.
+void transpose6_f32(int64_t kc, const float* src, int64_t ld, float* dst) {
+  const float* s0 = src;
+  const float* s1 = s0 + ld;
+  const float* s2 = s1 + ld;
+  const float* s3 = s2 + ld;
+  const float* s4 = s3 + ld;
+  const float* s5 = s4 + ld;
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    const __m256 r0 = _mm256_loadu_ps(s0 + k), r1 = _mm256_loadu_ps(s1 + k);
+    const __m256 r2 = _mm256_loadu_ps(s2 + k), r3 = _mm256_loadu_ps(s3 + k);
+    const __m256 r4 = _mm256_loadu_ps(s4 + k), r5 = _mm256_loadu_ps(s5 + k);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    // q[j] = rows 0-3 of column k+j (low lane) and k+4+j (high lane)
+    const __m256 q0 = _mm256_shuffle_ps(t0, t2, 0x44), q1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 q2 = _mm256_shuffle_ps(t1, t3, 0x44), q3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    // p0 = rows 4-5 of columns k, k+1 | k+4, k+5;  p1 = k+2, k+3 | k+6, k+7
+    const __m256 p0 = _mm256_unpacklo_ps(r4, r5), p1 = _mm256_unpackhi_ps(r4, r5);
+    const __m128 p0l = _mm256_castps256_ps128(p0), p0h = _mm256_extractf128_ps(p0, 1);
+    const __m128 p1l = _mm256_castps256_ps128(p1), p1h = _mm256_extractf128_ps(p1, 1);
+    float* d = dst + k * 6;
+    _mm_storeu_ps(d + 0, _mm256_castps256_ps128(q0));
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), p0l);
+    _mm_storeu_ps(d + 6, _mm256_castps256_ps128(q1));
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 10), p0l);
+    _mm_storeu_ps(d + 12, _mm256_castps256_ps128(q2));
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 16), p1l);
+    _mm_storeu_ps(d + 18, _mm256_castps256_ps128(q3));
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 22), p1l);
+    _mm_storeu_ps(d + 24, _mm256_extractf128_ps(q0, 1));
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 28), p0h);
+    _mm_storeu_ps(d + 30, _mm256_extractf128_ps(q1, 1));
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 34), p0h);
+    _mm_storeu_ps(d + 36, _mm256_extractf128_ps(q2, 1));
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 40), p1h);
+    _mm_storeu_ps(d + 42, _mm256_extractf128_ps(q3, 1));
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 46), p1h);
+  }
+  for (; k < kc; ++k) {
+    float* d = dst + k * 6;
+    d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k], d[4] = s4[k], d[5] = s5[k];
+  }
+}
+
+// Transpose, double, W = 8 (B transposed): 8 rows, 4 k per step, two 4 x 4 blocks.
+void transpose8_f64(int64_t kc, const double* src, int64_t ld, double* dst) {
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    for (int h = 0; h < 2; ++h) {
+      const double* s = src + 4 * h * ld + k;
+      const __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + ld);
+      const __m256d r2 = _mm256_loadu_pd(s + 2 * ld), r3 = _mm256_loadu_pd(s + 3 * ld);
+      const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+      const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+      double* d = dst + k * 8 + 4 * h;
+      _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+      _mm256_storeu_pd(d + 8, _mm256_permute2f128_pd(t1, t3, 0x20));
+      _mm256_storeu_pd(d + 16, _mm256_permute2f128_pd(t0, t2, 0x31));
+      _mm256_storeu_pd(d + 24, _mm256_permute2f128_pd(t1, t3, 0x31));
+    }
+  }
+  for (; k < kc; ++k)
+    for (int c = 0; c < 8; ++c) dst[k * 8 + c] = src[c * ld + k];
+}
+
+// Transpose, double, W = 6 (A untransposed): 6 rows, 4 k per step, rows
+// interleaved in pairs and stored 2 at a time.
+void transpose6_f64(int64_t kc, const double* src, int64_t ld, double* dst) {
+  const double* s0 = src;
+  const double* s1 = s0 + ld;
+  const double* s2 = s1 + ld;
+  const double* s3 = s2 + ld;
+  const double* s4 = s3 + ld;
+  const double* s5 = s4 + ld;
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    const __m256d r0 = _mm256_loadu_pd(s0 + k), r1 = _mm256_loadu_pd(s1 + k);
+    const __m256d r2 = _mm256_loadu_pd(s2 + k), r3 = _mm256_loadu_pd(s3 + k);
+    const __m256d r4 = _mm256_loadu_pd(s4 + k), r5 = _mm256_loadu_pd(s5 + k);
+    // pairs of rows for columns k, k+2 (lo) and k+1, k+3 (hi)
+    const __m256d a0 = _mm256_unpacklo_pd(r0, r1), a1 = _mm256_unpackhi_pd(r0, r1);
+    const __m256d b0 = _mm256_unpacklo_pd(r2, r3), b1 = _mm256_unpackhi_pd(r2, r3);
+    const __m256d c0 = _mm256_unpacklo_pd(r4, r5), c1 = _mm256_unpackhi_pd(r4, r5);
+    double* d = dst + k * 6;
+    _mm256_storeu_pd(d + 0, _mm256_permute2f128_pd(a0, b0, 0x20));
+    _mm_storeu_pd(d + 4, _mm256_castpd256_pd128(c0));
+    _mm256_storeu_pd(d + 6, _mm256_permute2f128_pd(a1, b1, 0x20));
+    _mm_storeu_pd(d + 10, _mm256_castpd256_pd128(c1));
+    _mm256_storeu_pd(d + 12, _mm256_permute2f128_pd(a0, b0, 0x31));
+    _mm_storeu_pd(d + 16, _mm256_extractf128_pd(c0, 1));
+    _mm256_storeu_pd(d + 18, _mm256_permute2f128_pd(a1, b1, 0x31));
+    _mm_storeu_pd(d + 22, _mm256_extractf128_pd(c1, 1));
+  }
+  for (; k < kc; ++k) {
+    double* d = dst + k * 6;
+    d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k], d[4] = s4[k], d[5] = s5[k];
+  }
 }
 
 // ---- matrix-vector kernels -------------------------------------------------
@@ -341,11 +579,29 @@ void axpby(int64_t n, typename S::T alpha, const typename S::T* x, typename S::T
 }  // namespace
 
 KernelSet<float> kernels_f32() {
-  return {&micro_kernel<F32>, &dot_rows<F32>, &axpy_rows<F32>, &axpby<F32>};
+  static_assert(Blocking<float>::MR == 6 && Blocking<float>::NR == 16, "pack kernel widths");
+  return {&micro_kernel<F32>,
+          &micro_kernel_rows<F32>,
+          &pack_copy<float, 6, copy6>,
+          &pack_transpose<float, 6, transpose6_f32>,
+          &pack_copy<float, 16, copy16>,
+          &pack_transpose<float, 16, transpose16_f32>,
+          &dot_rows<F32>,
+          &axpy_rows<F32>,
+          &axpby<F32>};
 }
 
 KernelSet<double> kernels_f64() {
-  return {&micro_kernel<F64>, &dot_rows<F64>, &axpy_rows<F64>, &axpby<F64>};
+  static_assert(Blocking<double>::MR == 6 && Blocking<double>::NR == 8, "pack kernel widths");
+  return {&micro_kernel<F64>,
+          &micro_kernel_rows<F64>,
+          &pack_copy<double, 6, copy6>,
+          &pack_transpose<double, 6, transpose6_f64>,
+          &pack_copy<double, 8, copy8>,
+          &pack_transpose<double, 8, transpose8_f64>,
+          &dot_rows<F64>,
+          &axpy_rows<F64>,
+          &axpby<F64>};
 }
 
 }  // namespace avx2

@@ -11,29 +11,71 @@ namespace gemm_detail {
 namespace portable {
 namespace {
 
-// Shapes: Ap packed MR x kc (Ap[k*MR + r]), Bp packed kc x NR (Bp[k*NR + c]),
-// C: MR x NR with row stride ldc.  C = Ap @ Bp + beta * C.
+// Shapes: A sliver MR x kc with element (r, k) at A[r*rs + k*cs], Bp packed
+// kc x NR (Bp[k*NR + c]), C: MR x NR with row stride ldc.  C = A @ Bp + beta * C.
+// Packed A: rs = 1, cs = MR; A read in place (untransposed): rs = lda, cs = 1.
+//
+// The tile is done in column strips of CW = 32 bytes (8 float / 4 double):
+// MR x CW accumulators are 12 SSE registers, which the compiler keeps in
+// registers (the whole MR x NR tile at once would not fit in 16 and spill).
 template <typename T>
-void micro_kernel(int64_t kc, const T* __restrict Ap, const T* __restrict Bp, T* __restrict C,
-                  int64_t ldc, T beta) {
+void micro_kernel_strided(int64_t kc, const T* A, int64_t rs, int64_t cs, const T* Bp, T* C,
+                          int64_t ldc, T beta) {
   constexpr int MR = static_cast<int>(Blocking<T>::MR);
   constexpr int NR = static_cast<int>(Blocking<T>::NR);
-  T acc[MR][NR] = {};
-  for (int64_t k = 0; k < kc; ++k) {
-    const T* b = Bp + k * NR;
-    const T* a = Ap + k * MR;
+  constexpr int CW = 32 / static_cast<int>(sizeof(T));
+  static_assert(NR % CW == 0, "NR must be a multiple of the strip width");
+  for (int c0 = 0; c0 < NR; c0 += CW) {
+    T acc[MR][CW] = {};
+    const T* a = A;
+    const T* b = Bp + c0;
+    for (int64_t k = 0; k < kc; ++k, a += cs, b += NR) {
+      for (int r = 0; r < MR; ++r) {
+        const T ar = a[r * rs];
+        for (int c = 0; c < CW; ++c) acc[r][c] += ar * b[c];
+      }
+    }
     for (int r = 0; r < MR; ++r) {
-      const T ar = a[r];
-      for (int c = 0; c < NR; ++c) acc[r][c] += ar * b[c];
+      T* cr = C + r * ldc + c0;
+      if (beta == T(0)) {
+        for (int c = 0; c < CW; ++c) cr[c] = acc[r][c];
+      } else {
+        for (int c = 0; c < CW; ++c) cr[c] = acc[r][c] + beta * cr[c];
+      }
     }
   }
-  for (int r = 0; r < MR; ++r) {
-    T* cr = C + r * ldc;
-    if (beta == T(0)) {
-      for (int c = 0; c < NR; ++c) cr[c] = acc[r][c];
-    } else {
-      for (int c = 0; c < NR; ++c) cr[c] = acc[r][c] + beta * cr[c];
-    }
+}
+
+// Shapes: see MicroKernel in gemm_kernel.hpp.
+template <typename T>
+void micro_kernel(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t ldc, T beta) {
+  micro_kernel_strided(kc, Ap, 1, Blocking<T>::MR, Bp, C, ldc, beta);
+}
+
+// Shapes: see MicroKernelRows in gemm_kernel.hpp.
+template <typename T>
+void micro_kernel_rows(int64_t kc, const T* A, int64_t lda, const T* Bp, T* C, int64_t ldc,
+                       T beta) {
+  micro_kernel_strided(kc, A, lda, 1, Bp, C, ldc, beta);
+}
+
+// Shapes: see PackKernel in gemm_kernel.hpp (W = MR or NR).
+template <typename T, int W>
+void pack_copy(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst) {
+  for (int64_t k = 0; k < kc; ++k) {  // row by row across the slivers
+    const T* s = src + k * ld;
+    T* d = dst + k * W;
+    for (int64_t q = 0; q < ns; ++q, s += W, d += W * kc)
+      for (int c = 0; c < W; ++c) d[c] = s[c];
+  }
+}
+
+template <typename T, int W>
+void pack_transpose(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst) {
+  for (int64_t q = 0; q < ns; ++q, dst += W * kc) {
+    // Walk each source row once (contiguous reads), writing with stride W.
+    for (int c = 0; c < W; ++c, src += ld)
+      for (int64_t k = 0; k < kc; ++k) dst[k * W + c] = src[k];
   }
 }
 
@@ -86,13 +128,18 @@ void axpby(int64_t n, T alpha, const T* x, T beta, T* y) {
 
 }  // namespace
 
-KernelSet<float> kernels_f32() {
-  return {&micro_kernel<float>, &dot_rows<float>, &axpy_rows<float>, &axpby<float>};
+template <typename T>
+KernelSet<T> make_kernels() {
+  constexpr int MR = static_cast<int>(Blocking<T>::MR);
+  constexpr int NR = static_cast<int>(Blocking<T>::NR);
+  return {&micro_kernel<T>,      &micro_kernel_rows<T>, &pack_copy<T, MR>, &pack_transpose<T, MR>,
+          &pack_copy<T, NR>,     &pack_transpose<T, NR>, &dot_rows<T>,
+          &axpy_rows<T>,         &axpby<T>};
 }
 
-KernelSet<double> kernels_f64() {
-  return {&micro_kernel<double>, &dot_rows<double>, &axpy_rows<double>, &axpby<double>};
-}
+KernelSet<float> kernels_f32() { return make_kernels<float>(); }
+
+KernelSet<double> kernels_f64() { return make_kernels<double>(); }
 
 }  // namespace portable
 }  // namespace gemm_detail

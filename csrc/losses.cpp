@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "activations.hpp"
+#include "simplex.hpp"
 #include "threads.hpp"
 
 namespace pyfastnn {
@@ -66,7 +67,7 @@ double row_loss_grad(Output output, const T* z, int64_t i, int64_t K, const Targ
       loss /= double(K);
       break;
     }
-    case Output::identity: {
+    default: {  // identity + squared error
       for (int64_t k = 0; k < K; ++k) {
         const T r = z[k] - target_at(t, i, k, K);
         loss += double(r) * double(r);
@@ -80,8 +81,24 @@ double row_loss_grad(Output output, const T* z, int64_t i, int64_t K, const Targ
 
 }  // namespace
 
+bool output_needs_labels(Output output) {
+  return output == Output::softmax || output == Output::sparsemax || output == Output::relumax;
+}
+
+bool output_loss_valid(const OutputSpec& spec) {
+  const bool sparse = spec.output == Output::sparsemax || spec.output == Output::relumax;
+  if (!sparse) return spec.loss == Loss::natural;
+  if (spec.output == Output::relumax && !(spec.relumax_b > 0)) return false;
+  if (spec.loss == Loss::eps_cross_entropy && !(spec.eps > 0)) return false;
+  return spec.loss == Loss::sparsemax || spec.loss == Loss::eps_cross_entropy;
+}
+
 template <typename T>
-void output_forward(Output output, const T* Z, int64_t n, int64_t K, T* out) {
+void output_forward(const OutputSpec& spec, const T* Z, int64_t n, int64_t K, T* out) {
+  if (spec.output == Output::sparsemax) return sparsemax_forward<T>(Z, n, K, out);
+  if (spec.output == Output::relumax)
+    return relumax_forward<T>(Z, n, K, static_cast<T>(spec.relumax_b), out);
+  const Output output = spec.output;
   const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
@@ -94,7 +111,7 @@ void output_forward(Output output, const T* Z, int64_t n, int64_t K, T* out) {
       case Output::sigmoid:
         for (int64_t k = 0; k < K; ++k) o[k] = sigmoid(z[k]);
         break;
-      case Output::identity:
+      default:  // identity (the sparse maps returned above)
         for (int64_t k = 0; k < K; ++k) o[k] = z[k];
         break;
     }
@@ -102,8 +119,16 @@ void output_forward(Output output, const T* Z, int64_t n, int64_t K, T* out) {
 }
 
 template <typename T>
-double output_loss_grad(Output output, const T* Z, int64_t n, int64_t K, TargetView<T> target,
-                        T* dZ, T scale) {
+double output_loss_grad(const OutputSpec& spec, const T* Z, int64_t n, int64_t K,
+                        TargetView<T> target, T* dZ, T scale) {
+  if (spec.loss == Loss::sparsemax)  // on the logits, whatever the sparse map
+    return sparsemax_loss<T>(Z, target.labels, n, K, nullptr, dZ, scale);
+  if (spec.loss == Loss::eps_cross_entropy) {
+    const SparseMap map = spec.output == Output::relumax ? SparseMap::relumax : SparseMap::sparsemax;
+    return smoothed_cross_entropy<T>(map, Z, target.labels, n, K, static_cast<T>(spec.relumax_b),
+                                     static_cast<T>(spec.eps), nullptr, dZ, scale);
+  }
+  const Output output = spec.output;
   const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
   double total = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
@@ -126,11 +151,12 @@ double output_loss_grad(Output output, const T* Z, int64_t n, int64_t K, TargetV
   return total;
 }
 
-template void output_forward<float>(Output, const float*, int64_t, int64_t, float*);
-template void output_forward<double>(Output, const double*, int64_t, int64_t, double*);
-template double output_loss_grad<float>(Output, const float*, int64_t, int64_t,
+template void output_forward<float>(const OutputSpec&, const float*, int64_t, int64_t, float*);
+template void output_forward<double>(const OutputSpec&, const double*, int64_t, int64_t,
+                                     double*);
+template double output_loss_grad<float>(const OutputSpec&, const float*, int64_t, int64_t,
                                         TargetView<float>, float*, float);
-template double output_loss_grad<double>(Output, const double*, int64_t, int64_t,
+template double output_loss_grad<double>(const OutputSpec&, const double*, int64_t, int64_t,
                                          TargetView<double>, double*, double);
 
 }  // namespace pyfastnn

@@ -7,6 +7,9 @@
 //   softmax  + cross-entropy   loss_i = logsumexp(z) - z_y          dz = p - t
 //   sigmoid  + binary CE       loss_i = mean_k softplus(z) - t z    dz = (sigmoid(z) - t) / K
 //   identity + squared error   loss_i = sum_k (z - t)^2             dz = 2 (z - t)
+//   sparsemax / relumax_b (integer labels; kernels in simplex.hpp) with
+//     the sparsemax loss       (Martins & Astudillo 2016)           dz = sparsemax(z) - e_y
+//     eps cross-entropy        loss_i = -log((p_y + eps) / (1 + K eps))   dz = J^T g
 //
 // t is the one-hot encoding of an integer label, or a row of real targets.
 #pragma once
@@ -16,8 +19,24 @@
 namespace pyfastnn {
 
 // Codes shared with pyfastnn/_spec.py.
-enum class Output : int { softmax = 0, sigmoid = 1, identity = 2 };
-constexpr int kNumOutputs = 3;
+enum class Output : int { softmax = 0, sigmoid = 1, identity = 2, sparsemax = 3, relumax = 4 };
+constexpr int kNumOutputs = 5;
+
+// natural: the output's own loss (cross-entropy, binary CE, squared error).
+enum class Loss : int { natural = 0, sparsemax = 1, eps_cross_entropy = 2 };
+constexpr int kNumLosses = 3;
+
+struct OutputSpec {
+  Output output = Output::softmax;
+  Loss loss = Loss::natural;
+  double relumax_b = 1.0;  // b of a relumax output
+  double eps = 1e-3;       // smoothing of eps_cross_entropy
+};
+
+// Whether the pair is supported: the classic outputs take their natural loss,
+// the sparse ones the sparsemax loss or eps cross-entropy (labels only).
+bool output_loss_valid(const OutputSpec& spec);
+bool output_needs_labels(Output output);
 
 // Exactly one of `labels` ((n,), each in [0, K)) and `values` ((n, K)) is set.
 template <typename T>
@@ -27,10 +46,10 @@ struct TargetView {
 };
 
 template <typename T>
-void output_forward(Output output, const T* Z, int64_t n, int64_t K, T* out);
+void output_forward(const OutputSpec& spec, const T* Z, int64_t n, int64_t K, T* out);
 
 template <typename T>
-double output_loss_grad(Output output, const T* Z, int64_t n, int64_t K, TargetView<T> target,
-                        T* dZ, T scale);
+double output_loss_grad(const OutputSpec& spec, const T* Z, int64_t n, int64_t K,
+                        TargetView<T> target, T* dZ, T scale);
 
 }  // namespace pyfastnn

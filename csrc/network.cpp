@@ -15,6 +15,8 @@ Network<T>::Network(NetConfig config) : config_(std::move(config)) {
   // (bindings.cpp bounds the parameter count, so the sums below cannot overflow)
   for (int64_t s : config_.sizes)
     if (s < 1) throw std::invalid_argument("sizes: every size must be >= 1");
+  if (!output_loss_valid(config_.output))
+    throw std::invalid_argument("output: unsupported output/loss pair or parameter");
   const int64_t L = n_layers();
   for (int64_t l = 0; l < L; ++l) {
     const int64_t in = config_.sizes[l], out = config_.sizes[l + 1];

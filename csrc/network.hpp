@@ -24,7 +24,7 @@ struct NetConfig {
   std::vector<int64_t> sizes;  // (D, H1, ..., K), at least 2 entries, each >= 1
   Activation activation;
   double activation_param;
-  Output output;
+  OutputSpec output;
 };
 
 template <typename T>

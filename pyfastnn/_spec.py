@@ -19,12 +19,27 @@ ACTIVATIONS: dict[str, tuple[int, float | None]] = {
     "gelu": (7, None),  # exact: z * Phi(z), Phi the standard normal CDF (erf form)
 }
 
-# output name -> (code, loss it is paired with)
-OUTPUTS: dict[str, tuple[int, str]] = {
-    "softmax": (0, "cross-entropy"),
-    "sigmoid": (1, "binary cross-entropy"),
-    "identity": (2, "mean squared error"),
+# output name -> (code, losses it can be trained with; the first is the default)
+OUTPUTS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "softmax": (0, ("cross_entropy",)),
+    "sigmoid": (1, ("binary_cross_entropy",)),
+    "identity": (2, ("squared_error",)),
+    "sparsemax": (3, ("sparsemax", "eps_cross_entropy")),
+    "relumax": (4, ("eps_cross_entropy", "sparsemax")),
 }
+
+# loss name -> code of csrc/losses.hpp's Loss (the three classic losses are the
+# "natural" loss of their output)
+LOSSES: dict[str, int] = {
+    "cross_entropy": 0,
+    "binary_cross_entropy": 0,
+    "squared_error": 0,
+    "sparsemax": 1,
+    "eps_cross_entropy": 2,
+}
+
+# outputs trained on integer class labels only
+LABEL_OUTPUTS = ("softmax", "sparsemax", "relumax")
 
 
 @dataclass(frozen=True)
@@ -33,13 +48,18 @@ class NetSpec:
 
     ``sizes`` = (D, H1, ..., K): layer l maps sizes[l] -> sizes[l + 1]; every
     hidden layer uses ``activation`` (with ``activation_param`` where it takes
-    one) and the last layer feeds ``output``.
+    one) and the last layer feeds ``output``, trained with ``loss``;
+    ``relumax_b`` is b of a relumax output, ``eps`` the smoothing of
+    eps_cross_entropy.
     """
 
     sizes: tuple[int, ...]
     activation: str
     activation_param: float
     output: str
+    loss: str
+    relumax_b: float = 1.0
+    eps: float = 1e-3
 
     @property
     def n_layers(self) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_float_array
+from ._spec import LABEL_OUTPUTS
 
 
 def _asarray(y: object, name: str = "y") -> np.ndarray:
@@ -70,12 +71,12 @@ def make_target(
 ) -> Target:
     """Interpret ``y`` for the given output/loss pair.
 
-    - ``softmax`` (cross-entropy): integer labels (N,).
+    - ``softmax``, ``sparsemax``, ``relumax``: integer labels (N,).
     - ``sigmoid`` (BCE) and ``identity`` (MSE): real targets (N, K); or, when
       K == 1, real targets (N,); or, when K > 1, integer labels (N,), one-hot
       encoded.
     """
-    if output == "softmax":
+    if output in LABEL_OUTPUTS:
         return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
     if not isinstance(y, np.ndarray):
         y = _asarray(y)

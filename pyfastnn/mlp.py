@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _native
 from ._checks import as_float_array, check_backend, check_dtype, check_real
-from ._spec import ACTIVATIONS, OUTPUTS, NetSpec
+from ._spec import ACTIVATIONS, LOSSES, OUTPUTS, NetSpec
 from ._targets import Target, make_target
 from .backends import NonFiniteError, loop, native, vector
 
@@ -64,11 +64,16 @@ class MLP:
     feeds ``output``, which fixes the loss:
 
     ============  =====================================================
-    output        per-sample loss
+    output        per-sample loss (``loss=``; the first is the default)
     ============  =====================================================
-    "softmax"     cross-entropy ``-log p_y`` (y: integer labels (N,))
-    "sigmoid"     binary cross-entropy, mean over the K outputs, from logits
-    "identity"    squared error ``sum_k (z_k - y_k)^2`` (regression)
+    "softmax"     "cross_entropy" ``-log p_y`` (y: integer labels (N,))
+    "sigmoid"     "binary_cross_entropy", mean over the K outputs, from logits
+    "identity"    "squared_error" ``sum_k (z_k - y_k)^2`` (regression)
+    "sparsemax"   "sparsemax" (Martins & Astudillo 2016; gradient
+                  sparsemax(z) - e_y) or "eps_cross_entropy"
+                  ``-log((p_y + eps) / (1 + K eps))`` (integer labels)
+    "relumax"     relumax_b(z)_i = relu(z_i - max z + b) / sum_j relu(...),
+                  with "eps_cross_entropy" or "sparsemax" (on the logits)
     ============  =====================================================
 
     For "sigmoid" and "identity", ``y`` is real targets (N, K) (or (N,) when
@@ -84,7 +89,7 @@ class MLP:
         One of "identity", "relu", "scaled_relu" (c * relu), "leaky_relu",
         "tanh", "sigmoid", "softplus", "gelu" (exact, erf form).
     output : str
-        "softmax", "sigmoid" or "identity".
+        "softmax", "sigmoid", "identity", "sparsemax" or "relumax".
     dtype : "float32" or "float64"
     backend : "native" (C++), "vector" (NumPy) or "loop" (per-sample Python).
     seed : int
@@ -97,6 +102,12 @@ class MLP:
         U(-a, a) with a = sqrt(6 / (n_in + n_out))), "glorot_normal"
         (std sqrt(2 / (n_in + n_out))), "he_uniform" (a = sqrt(6 / n_in)) or
         "he_normal" (std sqrt(2 / n_in); He et al. 2015).
+    loss : str, optional
+        The loss for the output (see the table); None picks its default.
+    relumax_b : float
+        b > 0 of a "relumax" output (default 1.0).
+    eps : float
+        eps > 0 of "eps_cross_entropy" (default 1e-3).
 
     All parameters live in one flat vector ``params``; ``weights`` and
     ``biases`` are views into it, so writing into them changes the network.
@@ -112,11 +123,16 @@ class MLP:
         seed: int = 0,
         activation_param: float | None = None,
         init: str = "glorot_uniform",
+        loss: str | None = None,
+        relumax_b: float = 1.0,
+        eps: float = 1e-3,
     ) -> None:
         if init not in _INITIALISERS:
             raise ValueError(f"init: expected one of {sorted(_INITIALISERS)}, got {init!r}")
         self._init = init
-        self._spec = _make_spec(layer_sizes, activation, output, activation_param)
+        self._spec = _make_spec(
+            layer_sizes, activation, output, activation_param, loss, relumax_b, eps
+        )
         self._dtype = check_dtype(dtype)
         self.backend = backend
         sizes = self._spec.sizes
@@ -143,6 +159,19 @@ class MLP:
     @property
     def output(self) -> str:
         return self._spec.output
+
+    @property
+    def loss_name(self) -> str:
+        """The loss the network is trained with (see the class docstring)."""
+        return self._spec.loss
+
+    @property
+    def relumax_b(self) -> float:
+        return self._spec.relumax_b
+
+    @property
+    def eps(self) -> float:
+        return self._spec.eps
 
     @property
     def dtype(self) -> np.dtype:
@@ -370,10 +399,15 @@ class MLP:
         """The C++ network (its workspaces persist across calls)."""
         if self._native_net is None:
             cls = _native.Network32 if self._dtype == np.float32 else _native.Network64
-            act_code = ACTIVATIONS[self.activation][0]
-            out_code = OUTPUTS[self.output][0]
+            spec = self._spec
             self._native_net = cls(
-                list(self.layer_sizes), act_code, self.activation_param, out_code
+                list(spec.sizes),
+                ACTIVATIONS[spec.activation][0],
+                spec.activation_param,
+                OUTPUTS[spec.output][0],
+                LOSSES[spec.loss],
+                spec.relumax_b,
+                spec.eps,
             )
         return self._native_net
 
@@ -392,7 +426,13 @@ _INITIALISERS = {
 
 
 def _make_spec(
-    layer_sizes: Sequence[int], activation: str, output: str, activation_param: float | None
+    layer_sizes: Sequence[int],
+    activation: str,
+    output: str,
+    activation_param: float | None,
+    loss: str | None,
+    relumax_b: float,
+    eps: float,
 ) -> NetSpec:
     if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
         raise TypeError(f"layer_sizes: expected a sequence of integers, got {layer_sizes!r}")
@@ -428,4 +468,17 @@ def _make_spec(
         param = check_real(activation_param, "activation_param")
         if activation == "scaled_relu" and param <= 0:
             raise ValueError(f"activation_param: the scale c must be > 0, got {param}")
-    return NetSpec(tuple(int(s) for s in layer_sizes), activation, float(param), output)
+    allowed = OUTPUTS[output][1]
+    if loss is None:
+        loss = allowed[0]
+    elif not isinstance(loss, str) or loss not in allowed:
+        raise ValueError(f"loss: output {output!r} is trained with one of {allowed}, got {loss!r}")
+    relumax_b = check_real(relumax_b, "relumax_b")
+    if relumax_b <= 0:
+        raise ValueError(f"relumax_b: expected b > 0, got {relumax_b}")
+    eps = check_real(eps, "eps")
+    if eps <= 0:
+        raise ValueError(f"eps: expected eps > 0, got {eps}")
+    return NetSpec(
+        tuple(int(s) for s in layer_sizes), activation, float(param), output, loss, relumax_b, eps
+    )

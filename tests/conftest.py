@@ -17,7 +17,7 @@ ACTIVATIONS = [
     "softplus",
     "gelu",
 ]
-OUTPUTS = ["softmax", "sigmoid", "identity"]
+OUTPUTS = ["softmax", "sigmoid", "identity", "sparsemax", "relumax"]
 ISAS = ["avx2_fma", "portable"]
 
 
@@ -38,7 +38,7 @@ def rng() -> np.random.Generator:
 
 
 def make_targets(output: str, n: int, k: int, rng: np.random.Generator, dtype: str) -> np.ndarray:
-    """Labels for softmax; real targets in (0, 1) for sigmoid/identity."""
-    if output == "softmax":
+    """Labels for softmax and the sparse maps; real targets in (0, 1) otherwise."""
+    if output in ("softmax", "sparsemax", "relumax"):
         return rng.integers(0, k, size=n)
     return rng.uniform(0.05, 0.95, size=(n, k)).astype(dtype)

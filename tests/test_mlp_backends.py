@@ -109,7 +109,10 @@ def test_gradient_matches_finite_differences(activation, output, backend, rng) -
             break
     model.backend = backend
     y = make_targets(output, 4, 3, rng, "float64")
-    result = pyfastnn.gradcheck(model, X, y, l2=0.05, max_entries=None)
+    # Step 1e-7: eps-cross-entropy of a sparse output is strongly curved where
+    # p_y is near 0 (its truncation error at 1e-6 reaches ~1e-6; roundoff at
+    # 1e-7 stays ~1e-9).
+    result = pyfastnn.gradcheck(model, X, y, l2=0.05, max_entries=None, eps=1e-7)
     assert result.passed, result.errors
     assert set(result.errors) == {
         "weights[0]",
@@ -278,3 +281,56 @@ def test_initialisers_have_their_scale(init: str, std: float) -> None:
 def test_unknown_init_is_rejected() -> None:
     with pytest.raises(ValueError, match="init"):
         MLP([3, 2], init="zeros")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    "output, loss",
+    [
+        ("sparsemax", "sparsemax"),
+        ("sparsemax", "eps_cross_entropy"),
+        ("relumax", "eps_cross_entropy"),
+        ("relumax", "sparsemax"),
+    ],
+)
+def test_sparse_outputs_every_loss(output: str, loss: str, dtype: str, rng) -> None:
+    model = randomised(
+        MLP([6, 5, 4], "tanh", output, loss=loss, relumax_b=0.6, eps=0.01, dtype=dtype), rng
+    )
+    X = rng.normal(size=(9, 6)).astype(dtype)
+    y = rng.integers(0, 4, size=9)
+    ref = evaluate(model, "loop", X, y, l1=0.0, l2=0.01)
+    for backend in ("vector", "native"):
+        got = evaluate(model, backend, X, y, l1=0.0, l2=0.01)
+        for key in ref:
+            assert_close(got[key], ref[key], TOL[dtype], f"{backend} {key}")
+    if dtype == "float64":
+        assert pyfastnn.gradcheck(model, X, y, l2=0.01, max_entries=None).passed
+
+
+def test_sparse_output_probabilities_are_sparse(rng) -> None:
+    """Outputs lie on the simplex and, with large logits, have exact zeros."""
+    for output in ("sparsemax", "relumax"):
+        model = MLP([4, 8, 6], "relu", output, relumax_b=0.5, dtype="float64")
+        P = model.forward(rng.normal(size=(20, 4)) * 5)
+        np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12)
+        assert np.all(P >= 0) and np.any(P == 0)
+
+
+def test_sparsemax_loss_gradient_is_p_minus_onehot(rng) -> None:
+    """For a 1-layer identity net, dL/db = mean over samples of sparsemax(z) - e_y."""
+    model = MLP([3, 5], "identity", "sparsemax", dtype="float64")
+    X = rng.normal(size=(6, 3)) * 3
+    y = rng.integers(0, 5, size=6)
+    _, grads = model.loss_and_grad(X, y)
+    P = model.forward(X)
+    np.testing.assert_allclose(grads.biases[0], (P - np.eye(5)[y]).mean(axis=0), atol=1e-14)
+
+
+def test_bad_loss_for_output() -> None:
+    with pytest.raises(ValueError, match="loss"):
+        MLP([3, 2], output="softmax", loss="sparsemax")
+    with pytest.raises(ValueError, match="relumax_b"):
+        MLP([3, 2], output="relumax", relumax_b=0.0)
+    with pytest.raises(ValueError, match="eps"):
+        MLP([3, 2], output="relumax", eps=-1.0)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from . import NonFiniteError
+from . import NonFiniteError, simplex_loop
 
 if TYPE_CHECKING:
     from .._targets import Target
@@ -66,13 +66,34 @@ ACTIVATIONS: dict[str, tuple[Scalar, Scalar]] = {
 }
 
 
+def _sparse_output_loss_grad(
+    net: MLP, z: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Sparse output map, per-sample loss and d loss / d z for one sample."""
+    Z = z.reshape(1, -1).astype(np.float64)
+    out = np.empty_like(Z)
+    simplex_loop.forward(net.output, Z, net.relumax_b, 1.0, out)
+    y = np.array([int(np.argmax(t))])  # t is the one-hot label
+    dz = np.empty_like(Z)
+    if net.loss_name == "sparsemax":
+        loss = simplex_loop.sparsemax_loss(Z, y, 1.0, 1.0, dz)
+    else:
+        loss = simplex_loop.smoothed_cross_entropy(
+            net.output, Z, y, net.relumax_b, net.eps, 1.0, 1.0, dz
+        )
+    return out[0], float(loss[0]), dz[0]
+
+
 def _output_loss_grad(
-    output: str, z: np.ndarray, t: np.ndarray
+    net: MLP, z: np.ndarray, t: np.ndarray
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """Output, per-sample loss and d loss / d z for one sample.
 
     z (K,) logits; t (K,) target (one-hot for class labels).
     """
+    output = net.output
+    if output in ("sparsemax", "relumax"):
+        return _sparse_output_loss_grad(net, z, t)
     K = z.shape[0]
     out = np.empty(K)
     dz = np.empty(K)
@@ -126,7 +147,7 @@ def forward(net: MLP, X: np.ndarray) -> np.ndarray:
     zero = np.zeros(net.n_outputs)
     for i in range(X.shape[0]):
         zs, _ = _forward_sample(net, X[i])
-        out[i], _, _ = _output_loss_grad(net.output, zs[-1], zero)
+        out[i], _, _ = _output_loss_grad(net, zs[-1], zero)
     return out
 
 
@@ -154,7 +175,7 @@ def loss_and_grad(
     total = 0.0
     for i in range(N):
         zs, hs = _forward_sample(net, X[i])
-        _, loss_i, dz = _output_loss_grad(net.output, zs[-1], T[i])
+        _, loss_i, dz = _output_loss_grad(net, zs[-1], T[i])
         total += loss_i
         # backward through the layers: dz is d loss_i / d z_l
         for layer in reversed(range(net.n_layers)):

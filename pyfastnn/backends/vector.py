@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from . import NonFiniteError
+from . import NonFiniteError, simplex_vector
 
 if TYPE_CHECKING:
     from .._targets import Target
@@ -60,8 +60,13 @@ ACTIVATIONS: dict[str, tuple[Elementwise, Elementwise]] = {
 }
 
 
-def _output(output: str, Z: np.ndarray) -> np.ndarray:
+def _output(net: MLP, Z: np.ndarray) -> np.ndarray:
     """Output map g applied to logits Z (N, K)."""
+    output = net.output
+    if output in ("sparsemax", "relumax"):
+        out = np.empty_like(Z)
+        simplex_vector.forward(output, Z, net.relumax_b, 1.0, out)
+        return out
     if output == "softmax":
         E = np.exp(Z - Z.max(axis=1, keepdims=True))
         return E / E.sum(axis=1, keepdims=True)
@@ -70,9 +75,20 @@ def _output(output: str, Z: np.ndarray) -> np.ndarray:
     return Z
 
 
-def _loss_and_dZ(output: str, Z: np.ndarray, T: np.ndarray) -> tuple[float, np.ndarray]:
+def _loss_and_dZ(net: MLP, Z: np.ndarray, target: Target) -> tuple[float, np.ndarray]:
     """Mean per-sample loss and its gradient (N, K) w.r.t. logits Z (N, K)."""
     N, K = Z.shape
+    output = net.output
+    if net.loss_name in ("sparsemax", "eps_cross_entropy"):
+        dZ = np.empty_like(Z)
+        if net.loss_name == "sparsemax":
+            per = simplex_vector.sparsemax_loss(Z, target.labels, 1.0, 1.0 / N, dZ)
+        else:
+            per = simplex_vector.smoothed_cross_entropy(
+                output, Z, target.labels, net.relumax_b, net.eps, 1.0, 1.0 / N, dZ
+            )
+        return float(np.sum(per, dtype=np.float64)) / N, dZ
+    T = target.dense(K, Z.dtype)
     if output == "softmax":
         m = Z.max(axis=1, keepdims=True)
         E = np.exp(Z - m)
@@ -106,7 +122,7 @@ def _forward_all(net: MLP, X: np.ndarray) -> tuple[list[np.ndarray], list[np.nda
 def forward(net: MLP, X: np.ndarray) -> np.ndarray:
     """Outputs (N, K) for inputs X (N, D)."""
     Zs, _ = _forward_all(net, X)
-    return _output(net.output, Zs[-1]).astype(X.dtype, copy=False)
+    return _output(net, Zs[-1]).astype(X.dtype, copy=False)
 
 
 def loss_and_grad(
@@ -123,7 +139,7 @@ def loss_and_grad(
     _, df = ACTIVATIONS[net.activation]
     p = net.activation_param
     Zs, Hs = _forward_all(net, X)
-    loss, dZ = _loss_and_dZ(net.output, Zs[-1], target.dense(net.n_outputs, X.dtype))
+    loss, dZ = _loss_and_dZ(net, Zs[-1], target)
     dZ = dZ.astype(X.dtype, copy=False)
     if l1 or l2:
         for W in net.weights:
