@@ -6,7 +6,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 
@@ -18,7 +18,20 @@ from .backends import NonFiniteError, loop, native, vector
 
 MAX_PARAMS = 2**48  # a bound on the parameter count (the native module checks it too)
 
+if TYPE_CHECKING:
+    from .training import History
+
 _BACKEND_MODULES: dict[str, ModuleType] = {"loop": loop, "vector": vector, "native": native}
+
+
+class NonFiniteResultError(ValueError):
+    """A result came out NaN or infinite; ``culprit`` names the argument that
+    holds a non-finite value ("X", "y", "weights[l]", "biases[l]"), or is None
+    when every input was finite and the computation overflowed."""
+
+    def __init__(self, message: str, culprit: str | None) -> None:
+        super().__init__(message)
+        self.culprit = culprit
 
 
 class Gradients:
@@ -341,6 +354,36 @@ class MLP:
         assert dX is not None
         return dX
 
+    # ---- training and prediction ------------------------------------------
+
+    def fit(self, X: object, y: object, **kwargs: object) -> History:
+        """Train in place; see :func:`pyfastnn.training.fit` for the options."""
+        from .training import fit
+
+        return fit(self, X, y, **kwargs)  # type: ignore[arg-type]
+
+    def predict_proba(self, X: object) -> np.ndarray:
+        """Outputs (N, K); probabilities for every output but "identity"."""
+        return self.forward(X)
+
+    def predict(self, X: object) -> np.ndarray:
+        """Class labels (N,) (argmax of the outputs); for "identity", the outputs."""
+        out = self.forward(X)
+        return out if self.output == "identity" else np.argmax(out, axis=1)
+
+    def score(self, X: object, y: object) -> float:
+        """Accuracy for class labels (N,); for real targets, minus the mean loss."""
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 1 and y_arr.dtype.kind in "iu" and self.output != "identity":
+            return float(np.mean(self.predict(X) == y_arr))
+        return -self.loss(X, y)
+
+    def save(self, path: str) -> None:
+        """Write the model to one .npz file (no pickle); read it with pyfastnn.load."""
+        from .model_io import save
+
+        save(self, path)
+
     # ---- helpers -----------------------------------------------------------
 
     def _input(self, X: object) -> np.ndarray:
@@ -389,10 +432,11 @@ class MLP:
             suspects.append(("y", target.values))
         for name, arr in suspects:
             if not np.isfinite(arr).all():
-                raise ValueError(f"{name}: contains NaN or infinity")
-        raise ValueError(
+                raise NonFiniteResultError(f"{name}: contains NaN or infinity", name)
+        raise NonFiniteResultError(
             f"the {what} overflowed to NaN or infinity in {self._dtype.name}: the magnitudes "
-            "of X, y or the parameters are too large"
+            "of X, y or the parameters are too large",
+            None,
         )
 
     def _native_handle(self) -> object:
