@@ -11,6 +11,8 @@ from ._runtime import get_num_threads, kernel_info, set_kernel, set_num_threads
 from .gradcheck import GradcheckResult, gradcheck
 from .linalg import matmul
 from .mlp import MLP, Gradients
+from .model_io import load, save
+from .optim import SGD, Adam
 from .simplex import (
     relumax,
     relumax_jacobian,
@@ -34,9 +36,16 @@ from .simplex import (
     sparsemax_vjp,
     sparsemax_vjp_from_output,
 )
+from .training import History, fit
 
 __all__ = [
     "MLP",
+    "SGD",
+    "Adam",
+    "History",
+    "fit",
+    "load",
+    "save",
     "Gradients",
     "GradcheckResult",
     "__version__",
