@@ -66,7 +66,10 @@ void activation_forward(Activation act, T param, const T* Z, T* A, int64_t n) {
       for (int64_t i = 0; i < n; ++i) A[i] = param * relu(Z[i]);
       break;
     case Activation::leaky_relu:
-      for (int64_t i = 0; i < n; ++i) A[i] = Z[i] < T(0) ? param * Z[i] : Z[i];
+      for (int64_t i = 0; i < n; ++i) {
+        const T z = Z[i];
+        A[i] = z < T(0) ? param * z : z;
+      }
       break;
     case Activation::tanh:
       for (int64_t i = 0; i < n; ++i) A[i] = std::tanh(Z[i]);
@@ -83,6 +86,13 @@ void activation_forward(Activation act, T param, const T* Z, T* A, int64_t n) {
   }
 }
 
+// dZ[i] = dA[i] * (Z[i] > 0 ? pos : other). Not inlined: with constant
+// pos/other GCC turns the select back into a branch and stops vectorising.
+template <typename T>
+__attribute__((noinline)) void scale_where_positive(const T* Z, const T* dA, T* dZ, int64_t n, T pos, T other) {
+  for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * (Z[i] > T(0) ? pos : other);
+}
+
 // f'(z) at z = 0 for the relu family is taken as 0 (relu, scaled relu) and
 // alpha (leaky relu): the subgradient at the kink that keeps dead units dead.
 template <typename T>
@@ -91,14 +101,16 @@ void activation_backward(Activation act, T param, const T* Z, const T* dA, T* dZ
     case Activation::identity:
       for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i];
       break;
+    // The relu family multiplies by a 0/1 (or alpha/1) factor, as the NumPy
+    // reference does; each loop sits in its own function so it vectorises.
     case Activation::relu:
-      for (int64_t i = 0; i < n; ++i) dZ[i] = Z[i] > T(0) ? dA[i] : T(0);
+      scale_where_positive(Z, dA, dZ, n, T(1), T(0));
       break;
     case Activation::scaled_relu:
-      for (int64_t i = 0; i < n; ++i) dZ[i] = Z[i] > T(0) ? param * dA[i] : T(0);
+      scale_where_positive(Z, dA, dZ, n, param, T(0));
       break;
     case Activation::leaky_relu:
-      for (int64_t i = 0; i < n; ++i) dZ[i] = Z[i] > T(0) ? dA[i] : param * dA[i];
+      scale_where_positive(Z, dA, dZ, n, T(1), param);
       break;
     case Activation::tanh:
       for (int64_t i = 0; i < n; ++i) {

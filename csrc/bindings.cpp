@@ -243,6 +243,7 @@ PYBIND11_MODULE(_native, m) {
   });
   m.attr("MAX_THREADS") = kMaxThreads;
   m.def("cpu_supports_avx2_fma", &cpu_supports_avx2_fma);
+  m.def("cpu_supports_avx512", &cpu_supports_avx512);
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); });
   m.def("set_active_isa", [](const std::string& name) {
     if (name == "portable")
@@ -251,7 +252,12 @@ PYBIND11_MODULE(_native, m) {
       if (!cpu_supports_avx2_fma())
         throw py::value_error("isa: this CPU does not support AVX2/FMA");
       set_active_isa(Isa::avx2_fma);
+    } else if (name == "avx512") {
+      if (!cpu_supports_avx512())
+        throw py::value_error("isa: this CPU does not support AVX-512 (F, VL, BW, DQ)");
+      set_active_isa(Isa::avx512);
     } else
-      throw py::value_error("isa: expected 'portable' or 'avx2_fma', got '" + name + "'");
+      throw py::value_error("isa: expected 'portable', 'avx2_fma' or 'avx512', got '" + name +
+                            "'");
   });
 }

@@ -1,19 +1,32 @@
 // Run-time choice of the instruction set used by the hot kernels.
 //
 // The module is compiled for baseline x86-64; the AVX2/FMA kernels live in
-// *_avx2.cpp files and are called only when the CPU supports them and the user
-// has not forced the portable path with PYFASTNN_KERNEL=portable.
+// *_avx2.cpp files and the AVX-512 ones in *_avx512.cpp files, and they are
+// called only when the CPU (and OS) supports them. PYFASTNN_KERNEL selects a
+// family explicitly.
 #pragma once
 
 namespace pyfastnn {
 
-enum class Isa { portable = 0, avx2_fma = 1 };
+// Ordered: each family's CPU requirements include the previous one's (an
+// AVX-512 CPU here also has AVX2/FMA, and kernels that exist only for AVX2,
+// e.g. the simplex rows, run under avx512 too).
+enum class Isa { portable = 0, avx2_fma = 1, avx512 = 2 };
 
 // True when this CPU can run the AVX2/FMA kernels.
 bool cpu_supports_avx2_fma();
 
+// True when this CPU and OS can run the AVX-512 kernels (AVX-512 F, VL, BW and
+// DQ, the zmm state enabled by the OS, and AVX2/FMA).
+bool cpu_supports_avx512();
+
+// The best family this CPU supports.
+Isa best_isa();
+
 // The instruction set the kernels use now. Initialised from the environment
-// variable PYFASTNN_KERNEL ("auto" | "avx2" | "portable"), default "auto".
+// variable PYFASTNN_KERNEL ("auto" | "avx512" | "avx2" | "portable"), default
+// "auto" (the best the CPU supports); a family the CPU cannot run falls back
+// to the best one it can.
 Isa active_isa();
 
 // Select the kernels; throws std::invalid_argument if the CPU cannot run them.

@@ -1,7 +1,8 @@
 // Blocked GEMM (Goto & van de Geijn / BLIS layering, see gemm_kernel.hpp):
 // packing of op(A) and op(B) into cache-sized panels, a macro-kernel over
 // MC x NC x KC blocks and a register-blocked MR x NR micro-kernel chosen at run
-// time (AVX2/FMA or portable C++). The packing routines absorb trans_a /
+// time (AVX-512, AVX2/FMA or portable C++). The tile and block sizes come with
+// the kernel family (KernelSet::blocks). The packing routines absorb trans_a /
 // trans_b, so all four transpose cases share one macro- and micro-kernel.
 //
 // Problems where packing does not pay go through matrix-vector kernels
@@ -31,7 +32,7 @@
 namespace pyfastnn {
 namespace {
 
-using gemm_detail::Blocking;
+using gemm_detail::BlockSizes;
 using gemm_detail::KernelSet;
 
 // ---- tuning constants --------------------------------------------------------
@@ -61,7 +62,7 @@ constexpr int64_t kDirectMaxVolume = 16 * 16 * 16;
 // packed 9 / 22 / 32 / 33-39 GFLOP/s for M = 1 / 2 / 3 / 4.
 constexpr int64_t kRowsByGemvMaxM = 3;
 
-// A KC block may grow up to this factor over Blocking<T>::KC so that K splits
+// A KC block may grow up to this factor over the family's KC so that K splits
 // into equal blocks (K = 784 -> 3 x 262 instead of 256 + 256 + 256 + 16).
 constexpr double kKcSlack = 1.25;
 
@@ -88,7 +89,9 @@ KernelSet<T> select_kernels();
 template <>
 KernelSet<float> select_kernels<float>() {
 #ifdef PYFASTNN_X86
-  if (active_isa() == Isa::avx2_fma) return gemm_detail::avx2::kernels_f32();
+  const Isa isa = active_isa();
+  if (isa == Isa::avx512) return gemm_detail::avx512::kernels_f32();
+  if (isa == Isa::avx2_fma) return gemm_detail::avx2::kernels_f32();
 #endif
   return gemm_detail::portable::kernels_f32();
 }
@@ -96,7 +99,9 @@ KernelSet<float> select_kernels<float>() {
 template <>
 KernelSet<double> select_kernels<double>() {
 #ifdef PYFASTNN_X86
-  if (active_isa() == Isa::avx2_fma) return gemm_detail::avx2::kernels_f64();
+  const Isa isa = active_isa();
+  if (isa == Isa::avx512) return gemm_detail::avx512::kernels_f64();
+  if (isa == Isa::avx2_fma) return gemm_detail::avx2::kernels_f64();
 #endif
   return gemm_detail::portable::kernels_f64();
 }
@@ -210,7 +215,7 @@ void parallel_ranges(int64_t n, int64_t align, int nt, const F& f) {
 // dst, dst[s*MR*kc + k*MR + r] = op(A)[i0 + s*MR + r, p0 + k]; rows past mc are 0.
 template <typename T>
 void pack_a(const Problem<T>& g, int64_t i0, int64_t p0, int64_t mc, int64_t kc, T* dst) {
-  constexpr int64_t MR = Blocking<T>::MR;
+  const int64_t MR = g.ks.blocks.MR;
   const int64_t lda = g.lda;
   // op(A)[i, k] = src[i*rs + k*cs]
   const int64_t rs = g.ta ? 1 : lda, cs = g.ta ? lda : 1;
@@ -231,7 +236,7 @@ void pack_a(const Problem<T>& g, int64_t i0, int64_t p0, int64_t mc, int64_t kc,
 // dst, dst[s*NR*kc + k*NR + c] = op(B)[p0 + k, j0 + s*NR + c]; columns past nc are 0.
 template <typename T>
 void pack_b(const Problem<T>& g, int64_t p0, int64_t j0, int64_t kc, int64_t nc, T* dst) {
-  constexpr int64_t NR = Blocking<T>::NR;
+  const int64_t NR = g.ks.blocks.NR;
   const int64_t ldb = g.ldb;
   // op(B)[k, j] = src[k*rs + j*cs]
   const int64_t rs = g.tb ? 1 : ldb, cs = g.tb ? ldb : 1;
@@ -259,11 +264,11 @@ void pack_b(const Problem<T>& g, int64_t p0, int64_t j0, int64_t kc, int64_t nc,
 template <typename T>
 void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64_t nc, int64_t kc,
                   const T* Ap, const T* A_rows, const T* Bp, T beta, bool last) {
-  constexpr int64_t MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+  const int64_t MR = g.ks.blocks.MR, NR = g.ks.blocks.NR;
   const auto micro = g.ks.micro;
   const auto micro_rows = g.ks.micro_rows;
   const int64_t ldc = g.ldc, lda = g.lda;
-  alignas(64) T tile[MR * NR];
+  alignas(64) T tile[gemm_detail::kMaxTileBytes / sizeof(T)];  // MR * NR used
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = std::min(NR, nc - jr);
     const T* bs = Bp + jr * kc;
@@ -313,8 +318,8 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
 // B sliver held in L1.
 template <typename T>
 bool read_a_in_place(const Problem<T>& g, int64_t M) {
-  constexpr int64_t MR = Blocking<T>::MR;
-  if (g.ta || M > Blocking<T>::MC || M < MR || g.ks.micro_rows == nullptr) return false;
+  const int64_t MR = g.ks.blocks.MR;
+  if (g.ta || M > g.ks.blocks.MC || M < MR || g.ks.micro_rows == nullptr) return false;
   constexpr int64_t kLineBytes = 64, kSets = 64;  // 32 KB, 8-way L1d
   const int64_t stride_lines = g.lda * static_cast<int64_t>(sizeof(T)) / kLineBytes;
   int per_set[kSets] = {};
@@ -325,13 +330,12 @@ bool read_a_in_place(const Problem<T>& g, int64_t M) {
 
 // Block sizes of one call: K, M and N split into equal blocks of at most
 // (about) KC, MC and NC; MC and NC rounded up to whole slivers.
-template <typename T>
 struct Blocks {
   int64_t kc, mc, nc;
-  Blocks(int64_t M, int64_t N, int64_t K) {
-    kc = even_block(K, static_cast<int64_t>(static_cast<double>(Blocking<T>::KC) * kKcSlack));
-    mc = round_up(even_block(M, Blocking<T>::MC), Blocking<T>::MR);
-    nc = round_up(even_block(N, Blocking<T>::NC), Blocking<T>::NR);
+  Blocks(const BlockSizes& b, int64_t M, int64_t N, int64_t K) {
+    kc = even_block(K, static_cast<int64_t>(static_cast<double>(b.KC) * kKcSlack));
+    mc = round_up(even_block(M, b.MC), b.MR);
+    nc = round_up(even_block(N, b.NC), b.NR);
   }
   int64_t a_elems() const { return round_up(mc * kc, 64); }  // keeps Bp 64-byte aligned
   int64_t b_elems() const { return nc * kc; }
@@ -342,8 +346,8 @@ struct Blocks {
 template <typename T>
 void gemm_blocked(const Problem<T>& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const int64_t M = m1 - m0, N = n1 - n0, K = g.K;
-  const Blocks<T> bl(M, N, K);
-  constexpr int64_t MR = Blocking<T>::MR;
+  const Blocks bl(g.ks.blocks, M, N, K);
+  const int64_t MR = g.ks.blocks.MR;
   const bool in_place = read_a_in_place(g, M);
   WorkspaceLease ws;
   T* const Ap = ws.get<T>(bl.a_elems() + bl.b_elems());
@@ -373,19 +377,23 @@ void gemm_blocked(const Problem<T>& g, int64_t m0, int64_t m1, int64_t n0, int64
 }
 
 // Cost of a pm x pn thread grid, in approximate cycles of the slowest thread:
-// micro-tiles (6 cycles per k step for both dtypes at the full FMA rate) plus
-// packing (A once per NC block, B once; measured ~0.6 and ~0.3 cycles per
-// element: A slivers are 6 wide, B slivers 16 / 8).
+// micro-tiles (MR * NR multiply-adds per k step at kFmaBytesPerCycle, e.g. 6
+// cycles for a 6 x 16 float tile) plus packing (A once per NC block, B once;
+// measured ~0.6 and ~0.3 cycles per element with the 6-wide A slivers of the
+// AVX2 kernels, used for every family).
 template <typename T>
-double grid_cost(int64_t M, int64_t N, int64_t K, int64_t pm, int64_t pn) {
-  constexpr int64_t MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+double grid_cost(const BlockSizes& b, int64_t M, int64_t N, int64_t K, int64_t pm, int64_t pn) {
+  // Zen 4: two 256-bit FMA pipes (512-bit FMAs are split over both).
+  constexpr double kFmaBytesPerCycle = 64.0;
+  const int64_t MR = b.MR, NR = b.NR;
   const int64_t mtiles = ceil_div(ceil_div(M, MR), pm);
   const int64_t ntiles = ceil_div(ceil_div(N, NR), pn);
   const int64_t m = std::min(M, mtiles * MR), n = std::min(N, ntiles * NR);
   const double k = static_cast<double>(K);
-  const double compute = 6.0 * static_cast<double>(mtiles * ntiles) * k;
-  const double pack_a = 0.6 * static_cast<double>(m) * k *
-                        static_cast<double>(ceil_div(n, Blocking<T>::NC));
+  const double cycles_per_k =
+      static_cast<double>(MR * NR) * static_cast<double>(sizeof(T)) / kFmaBytesPerCycle;
+  const double compute = cycles_per_k * static_cast<double>(mtiles * ntiles) * k;
+  const double pack_a = 0.6 * static_cast<double>(m) * k * static_cast<double>(ceil_div(n, b.NC));
   const double pack_b = 0.3 * static_cast<double>(n) * k;
   return compute + pack_a + pack_b;
 }
@@ -402,14 +410,14 @@ double grid_cost(int64_t M, int64_t N, int64_t K, int64_t pm, int64_t pn) {
 // this was tuned on (cross-core traffic for the shared panels, barrier waits).
 template <typename T>
 void gemm_blocked_parallel(const Problem<T>& g, int nt) {
-  constexpr int64_t MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+  const int64_t MR = g.ks.blocks.MR, NR = g.ks.blocks.NR;
   const int64_t M = g.M, N = g.N;
   int64_t pm = 1, pn = 1;
-  double best = grid_cost<T>(M, N, g.K, 1, 1);
+  double best = grid_cost<T>(g.ks.blocks, M, N, g.K, 1, 1);
   for (int64_t m_parts = 1; m_parts <= nt; ++m_parts) {
     const int64_t n_parts = nt / m_parts;
     if (m_parts > ceil_div(M, MR) || n_parts > ceil_div(N, NR)) continue;
-    const double cost = grid_cost<T>(M, N, g.K, m_parts, n_parts);
+    const double cost = grid_cost<T>(g.ks.blocks, M, N, g.K, m_parts, n_parts);
     if (cost < best) best = cost, pm = m_parts, pn = n_parts;
   }
   const int64_t parts = pm * pn;

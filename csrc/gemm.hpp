@@ -35,7 +35,8 @@ struct GemmEpilogue {
 // Runs on up to `num_threads` OpenMP threads (0: the module's setting, see
 // threads.hpp); small products run on the calling thread only. Safe to call
 // concurrently from several threads (packing buffers are per thread). The
-// kernels (AVX2/FMA or portable) follow active_isa() at the time of the call.
+// kernels (AVX-512, AVX2/FMA or portable) follow active_isa() at the time of
+// the call.
 // A and B must not overlap C.
 // Throws std::bad_alloc if packing memory cannot be allocated.
 template <typename T>

@@ -12,14 +12,17 @@
 //           for ir in MC step MR:        A sliver MR x KC  -> streamed from L2
 //             micro-kernel: C[MR x NR] (+)= A sliver @ B sliver, in registers
 //
-// Packed layouts (shared by every ISA, so MR and NR are per dtype, not per ISA):
+// The tile MR x NR and the block sizes depend on the kernel family (ISA) and
+// dtype: each family's KernelSet carries its BlockSizes, and gemm.cpp reads
+// them at run time. Packed layouts, for the active family's MR and NR:
 //   A sliver s of a block:  Ap[s*MR*kc + k*MR + r] = op(A)[ic + s*MR + r, pc + k]
 //   B sliver s of a panel:  Bp[s*NR*kc + k*NR + c] = op(B)[pc + k, jc + s*NR + c]
 // Rows / columns past the edge of the matrix are packed as zeros.
 //
-// This header holds declarations and constants only: the *_avx2.cpp file is
-// compiled with -mavx2 -mfma, and an inline function defined here and emitted
-// there could be picked by the linker for the portable path too.
+// This header holds declarations and constants only: the *_avx2.cpp and
+// *_avx512.cpp files are compiled with those instructions enabled, and an
+// inline function defined here and emitted there could be picked by the linker
+// for the other paths too.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +30,28 @@
 namespace pyfastnn {
 namespace gemm_detail {
 
+// Block sizes of one kernel family for one dtype (see the structs below).
+struct BlockSizes {
+  int64_t MR, NR;      // micro-tile: MR rows x NR columns of C in registers
+  int64_t KC, MC, NC;  // cache blocks; MC is a multiple of MR, NC of NR
+};
+
+// Largest MR x NR tile of any family, in bytes (the macro-kernel's edge-tile
+// buffer lives on the stack).
+constexpr int64_t kMaxTileBytes = 1024;
+
+// The sizes of a Blocking struct as a value (a constant: no code is emitted,
+// see the note at the top about inline functions).
+template <class B>
+constexpr BlockSizes block_sizes{B::MR, B::NR, B::KC, B::MC, B::NC};
+
+// Block sizes of the portable and AVX2 kernels (6 x 16 float, 6 x 8 double).
 template <typename T>
 struct Blocking;
+
+// Block sizes of the AVX-512 kernels (8 x 32 float, 8 x 16 double).
+template <typename T>
+struct BlockingAvx512;
 
 // Machine the sizes were tuned on: AMD EPYC Zen 4 (2 vCPUs), 32 KB L1d, 1 MB L2
 // per core, 32 MB shared L3, two 256-bit FMA pipes per core (32 flop/cycle in
@@ -68,6 +91,52 @@ struct Blocking<double> {
   // B panel 256 x 2048 x 8 B = 4 MB in L3.
   static constexpr int64_t NC = 2048;
 };
+
+// AVX-512 (Zen 4: 512-bit FMAs are split over the two 256-bit pipes, so the
+// peak is the AVX2 one, but each instruction does twice the work and there are
+// 32 vector registers).
+template <>
+struct BlockingAvx512<float> {
+  // 8 x 32 tile: 8 rows x 2 zmm = 16 accumulators + 2 B vectors + 1 broadcast
+  // = 19 of the 32 zmm registers. Per k step: 16 zmm FMAs (16 cycles at one
+  // zmm FMA per cycle) against 2 vector loads and 8 broadcasts; 16 independent
+  // chains cover the FMA latency. MR = 8 wastes no rows on power-of-two batch
+  // sizes (64, 256), unlike 6 or 12/14-row tiles.
+  static constexpr int64_t MR = 8;
+  static constexpr int64_t NR = 32;
+  // KC: the B sliver (KC x 32 x 4 B = 48 KB at KC = 384) outgrows the 32 KB
+  // L1, but a k step needs only 128 B of B per 16 cycles, which L2 supplies
+  // easily; a long KC means fewer passes over C. Measured (2 threads,
+  // interleaved): KC = 384 (K = 784 -> 2 x 392) beat 256 (3 x 262) by ~5-15%
+  // at 64x784x256 and 256x784x256; 1024^3 flat over KC = 128-640.
+  static constexpr int64_t KC = 384;
+  // A block 256 x 384 x 4 B = 384 KB in the 1 MB L2; multiple of MR. MC from
+  // 128 to 512 measured flat at 1024^3.
+  static constexpr int64_t MC = 256;
+  // B panel 384 x 4096 x 4 B = 6 MB in the 32 MB L3; multiple of NR.
+  static constexpr int64_t NC = 4096;
+};
+
+template <>
+struct BlockingAvx512<double> {
+  // 8 x 16 tile: 8 rows x 2 zmm of 8 doubles, same register budget as float.
+  static constexpr int64_t MR = 8;
+  static constexpr int64_t NR = 16;
+  // B sliver 384 x 16 x 8 B = 48 KB (from L2, as for float), A sliver
+  // 8 x 384 x 8 B = 24 KB. Same measurements as float: 384 ahead of 192 / 256
+  // at the 784-deep shapes, flat at 1024^3.
+  static constexpr int64_t KC = 384;
+  // A block 128 x 384 x 8 B = 384 KB in L2.
+  static constexpr int64_t MC = 128;
+  // B panel 384 x 2048 x 8 B = 6 MB in L3.
+  static constexpr int64_t NC = 2048;
+};
+
+template <typename T, template <typename> class B>
+constexpr bool tile_fits = B<T>::MR * B<T>::NR * static_cast<int64_t>(sizeof(T)) <= kMaxTileBytes;
+static_assert(tile_fits<float, Blocking> && tile_fits<double, Blocking> &&
+                  tile_fits<float, BlockingAvx512> && tile_fits<double, BlockingAvx512>,
+              "raise kMaxTileBytes");
 
 // ---- kernel signatures -----------------------------------------------------
 
@@ -119,6 +188,7 @@ struct KernelSet {
   DotRowsKernel<T> dot_rows;
   AxpyRowsKernel<T> axpy_rows;
   AxpbyKernel<T> axpby;
+  BlockSizes blocks;  // tile and cache blocks the micro and pack kernels use
 };
 
 // Plain C++ (any CPU; the compiler vectorises for the baseline ISA).
@@ -133,6 +203,13 @@ namespace avx2 {
 KernelSet<float> kernels_f32();
 KernelSet<double> kernels_f64();
 }  // namespace avx2
+
+// AVX-512 F/VL/BW/DQ intrinsics (own tile, see BlockingAvx512); call only when
+// active_isa() == Isa::avx512. The matrix-vector kernels are the AVX2 ones.
+namespace avx512 {
+KernelSet<float> kernels_f32();
+KernelSet<double> kernels_f64();
+}  // namespace avx512
 #endif
 
 }  // namespace gemm_detail

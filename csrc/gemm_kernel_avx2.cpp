@@ -588,7 +588,8 @@ KernelSet<float> kernels_f32() {
           &pack_transpose<float, 16, transpose16_f32>,
           &dot_rows<F32>,
           &axpy_rows<F32>,
-          &axpby<F32>};
+          &axpby<F32>,
+          block_sizes<Blocking<float>>};
 }
 
 KernelSet<double> kernels_f64() {
@@ -601,7 +602,8 @@ KernelSet<double> kernels_f64() {
           &pack_transpose<double, 8, transpose8_f64>,
           &dot_rows<F64>,
           &axpy_rows<F64>,
-          &axpby<F64>};
+          &axpby<F64>,
+          block_sizes<Blocking<double>>};
 }
 
 }  // namespace avx2

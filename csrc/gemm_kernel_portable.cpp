@@ -134,7 +134,7 @@ KernelSet<T> make_kernels() {
   constexpr int NR = static_cast<int>(Blocking<T>::NR);
   return {&micro_kernel<T>,      &micro_kernel_rows<T>, &pack_copy<T, MR>, &pack_transpose<T, MR>,
           &pack_copy<T, NR>,     &pack_transpose<T, NR>, &dot_rows<T>,
-          &axpy_rows<T>,         &axpby<T>};
+          &axpy_rows<T>,         &axpby<T>,             block_sizes<Blocking<T>>};
 }
 
 KernelSet<float> kernels_f32() { return make_kernels<float>(); }

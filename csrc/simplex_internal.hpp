@@ -23,10 +23,11 @@ constexpr int64_t kParallelMinElements = int64_t(1) << 15;
 constexpr int64_t kChunkElements = int64_t(1) << 16;
 
 // The AVX2/FMA row kernels run when the CPU has them and the user has not chosen
-// the portable kernels (pyfastnn.set_kernel / PYFASTNN_KERNEL).
+// the portable kernels (pyfastnn.set_kernel / PYFASTNN_KERNEL); also under
+// avx512 (no AVX-512 row kernels; an AVX-512 CPU has AVX2/FMA).
 inline bool use_avx2() {
 #ifdef PYFASTNN_X86
-  return active_isa() == Isa::avx2_fma;
+  return active_isa() >= Isa::avx2_fma;
 #else
   return false;
 #endif

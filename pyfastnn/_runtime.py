@@ -25,18 +25,20 @@ def get_num_threads() -> int:
 def kernel_info() -> dict[str, object]:
     """Which micro-kernels are active and what the CPU could run.
 
-    ``isa`` is ``"avx2_fma"`` or ``"portable"``; the environment variable
-    ``PYFASTNN_KERNEL=portable`` (read at import) forces the portable path.
+    ``isa`` is ``"avx512"``, ``"avx2_fma"`` or ``"portable"``. The default is
+    the best the CPU supports; the environment variable ``PYFASTNN_KERNEL``
+    (``auto``, ``avx512``, ``avx2`` or ``portable``, read at import) selects one.
     """
     return {
         "isa": _native.active_isa(),
         "cpu_supports_avx2_fma": bool(_native.cpu_supports_avx2_fma()),
+        "cpu_supports_avx512": bool(_native.cpu_supports_avx512()),
         "num_threads": get_num_threads(),
     }
 
 
 def set_kernel(isa: str) -> None:
-    """Select the micro-kernels: ``"avx2_fma"`` or ``"portable"``.
+    """Select the micro-kernels: ``"avx512"``, ``"avx2_fma"`` or ``"portable"``.
 
     Raises ``ValueError`` for an unknown name or one this CPU cannot run.
     """

@@ -19,13 +19,21 @@ import pyfastnn
 from pyfastnn import _native
 
 DTYPES = [np.float32, np.float64]
-ISAS = ["avx2_fma", "portable"]
+ISAS = ["avx512", "avx2_fma", "portable"]
+
+SUPPORTED = {
+    "avx512": _native.cpu_supports_avx512,
+    "avx2_fma": _native.cpu_supports_avx2_fma,
+    "portable": lambda: True,
+}
 TRANSPOSES = [(False, False), (False, True), (True, False), (True, True)]
 
 # Shapes (M, K, N). The blocked path uses MR x NR = 6 x 16 (float) / 6 x 8
 # (double) tiles and MC / KC / NC blocks of 288 / 256 / 4096 (float) and
-# 144 / 256 / 2048 (double); the matrix-vector paths take M == 1, N == 1,
-# K == 1 and tiny products.
+# 144 / 256 / 2048 (double) with the portable and AVX2 kernels; 8 x 32 / 8 x 16
+# tiles and MC / KC / NC = 256 / 384 / 4096 (float), 128 / 384 / 2048 (double)
+# with AVX-512. The matrix-vector paths take M == 1, N == 1, K == 1 and tiny
+# products.
 SHAPES = [
     (1, 1, 1),
     (1, 784, 256),  # batch-1 forward x @ W (row vector times matrix)
@@ -43,12 +51,16 @@ SHAPES = [
     (12, 3, 32),
     (7, 17, 33),  # one past the tile sizes
     (5, 9, 15),  # one short of the tile sizes
+    (8, 16, 32),  # exactly one AVX-512 float micro-tile
+    (9, 17, 33),  # one past the AVX-512 tile sizes
+    (7, 15, 31),  # one short of the AVX-512 tile sizes
     (2, 300, 2),
     (500, 2, 3),  # tall and skinny
     (3, 2, 500),
     (64, 784, 256),  # batch-64 forward
     (37, 300, 41),  # KC block boundary crossed (KC = 256, up to 320 per block)
-    (290, 40, 70),  # MC boundary crossed for float (288) and double (144)
+    (37, 500, 41),  # same for AVX-512 (KC = 384, up to 480 per block)
+    (290, 40, 70),  # MC boundary crossed for float (288 / 256) and double (144 / 128)
     (20, 30, 4200),  # NC boundary crossed for float (4096) and double (2048)
 ]
 
@@ -72,8 +84,8 @@ PARALLEL_SHAPES = [
 def isa(request):
     """Run the test with the given kernels selected, restoring the previous ISA."""
     name = request.param
-    if name == "avx2_fma" and not _native.cpu_supports_avx2_fma():
-        pytest.skip("CPU without AVX2/FMA")
+    if not SUPPORTED[name]():
+        pytest.skip(f"CPU cannot run {name}")
     previous = _native.active_isa()
     _native.set_active_isa(name)
     yield name
@@ -249,21 +261,22 @@ def test_loop_backend_agrees_at_tiny_sizes(isa, trans_a, trans_b, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_isa_results_agree(dtype):
-    """Both kernels give the same product to rounding, including edge tiles."""
-    if not _native.cpu_supports_avx2_fma():
-        pytest.skip("CPU without AVX2/FMA")
+    """All kernel families give the same product to rounding, including edge tiles."""
+    names = [name for name in ISAS if SUPPORTED[name]()]
+    if len(names) < 2:
+        pytest.skip("CPU runs only the portable kernels")
     previous = _native.active_isa()
     rng = np.random.default_rng(8)
     a, b = operands(rng, 50, 333, 70, False, True, dtype)
+    results = {}
     try:
-        _native.set_active_isa("portable")
-        c_portable = pyfastnn.matmul(a, b)
-        _native.set_active_isa("avx2_fma")
-        c_avx2 = pyfastnn.matmul(a, b)
+        for name in names:
+            _native.set_active_isa(name)
+            results[name] = pyfastnn.matmul(a, b)
     finally:
         _native.set_active_isa(previous)
-    assert_close(c_portable, a, b, dtype)
-    assert_close(c_avx2, a, b, dtype)
+    for c in results.values():
+        assert_close(c, a, b, dtype)
 
 
 def test_concurrent_calls_from_python_threads():
@@ -311,7 +324,7 @@ dims = st.one_of(st.integers(0, 20), st.integers(21, 150))
     seed=st.integers(0, 2**32 - 1),
 )
 def test_random_shapes(m, k, n, trans_a, trans_b, dtype, isa_name, accumulate, seed):
-    if isa_name == "avx2_fma" and not _native.cpu_supports_avx2_fma():
+    if not SUPPORTED[isa_name]():
         isa_name = "portable"
     previous = _native.active_isa()
     _native.set_active_isa(isa_name)
