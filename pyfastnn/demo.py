@@ -16,7 +16,13 @@ from ._runtime import get_num_threads, kernel_info
 from .mlp import MLP
 
 
+# Pause before timing a backend so the idle threads of the previous one
+# (OpenBLAS and OpenMP both spin for a while after a call) do not compete.
+SETTLE_SECONDS = 0.25
+
+
 def _median_time(fn, repeats: int) -> float:
+    time.sleep(SETTLE_SECONDS)
     fn()  # warm-up: workspaces, caches
     times = []
     for _ in range(repeats):

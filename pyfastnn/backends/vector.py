@@ -141,10 +141,12 @@ def loss_and_grad(
     Zs, Hs = _forward_all(net, X)
     loss, dZ = _loss_and_dZ(net, Zs[-1], target)
     dZ = dZ.astype(X.dtype, copy=False)
-    if l1 or l2:
-        for W in net.weights:
-            w = W.reshape(-1)
-            loss += l2 * float(np.dot(w, w)) + l1 * float(np.sum(np.abs(w), dtype=np.float64))
+    for W in net.weights:
+        w = W.reshape(-1)
+        if l2:
+            loss += l2 * float(np.dot(w, w))
+        if l1:
+            loss += l1 * float(np.abs(w).sum())
     if not (want_grad or want_input_grad):
         return loss, None, None
     dparams = (out if out is not None else np.empty_like(net.params)) if want_grad else None
@@ -154,8 +156,10 @@ def loss_and_grad(
         W = net.weights[layer]
         if dparams is not None:
             np.matmul(Hs[layer].T, dZ, out=dWs[layer])
-            if l2 or l1:
-                dWs[layer] += 2.0 * l2 * W + l1 * np.sign(W)
+            if l2:
+                dWs[layer] += W * W.dtype.type(2.0 * l2)
+            if l1:
+                dWs[layer] += np.sign(W) * W.dtype.type(l1)
             np.sum(dZ, axis=0, out=dbs[layer])
         if layer == 0:
             if want_input_grad:
