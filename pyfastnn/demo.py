@@ -15,7 +15,6 @@ import numpy as np
 from ._runtime import get_num_threads, kernel_info
 from .mlp import MLP
 
-
 # Pause before timing a backend so the idle threads of the previous one
 # (OpenBLAS and OpenMP both spin for a while after a call) do not compete.
 SETTLE_SECONDS = 0.25
