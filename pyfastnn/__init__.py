@@ -7,35 +7,14 @@ Python, the readable reference), ``"vector"`` (batched NumPy) and ``"native"``
 
 __version__ = "0.1.0"
 
+from . import simplex as _simplex
 from ._runtime import get_num_threads, kernel_info, set_kernel, set_num_threads
 from .gradcheck import GradcheckResult, gradcheck
 from .linalg import matmul
 from .mlp import MLP, Gradients
 from .model_io import load, save
 from .optim import SGD, Adam
-from .simplex import (
-    relumax,
-    relumax_jacobian,
-    relumax_jvp,
-    relumax_jvp_from_output,
-    relumax_vjp,
-    relumax_vjp_from_output,
-    smoothed_cross_entropy,
-    softmax,
-    softmax_jacobian,
-    softmax_jvp,
-    softmax_jvp_from_output,
-    softmax_vjp,
-    softmax_vjp_from_output,
-    sparsemax,
-    sparsemax_jacobian,
-    sparsemax_jvp,
-    sparsemax_jvp_from_output,
-    sparsemax_loss,
-    sparsemax_threshold,
-    sparsemax_vjp,
-    sparsemax_vjp_from_output,
-)
+from .simplex import *  # noqa: F403  (names listed in simplex.__all__)
 from .training import History, fit
 
 __all__ = [
@@ -53,27 +32,7 @@ __all__ = [
     "gradcheck",
     "kernel_info",
     "matmul",
-    "relumax",
-    "relumax_jacobian",
-    "relumax_jvp",
-    "relumax_jvp_from_output",
-    "relumax_vjp",
-    "relumax_vjp_from_output",
-    "smoothed_cross_entropy",
-    "softmax",
-    "softmax_jacobian",
-    "softmax_jvp",
-    "softmax_jvp_from_output",
-    "softmax_vjp",
-    "softmax_vjp_from_output",
-    "sparsemax",
-    "sparsemax_jacobian",
-    "sparsemax_jvp",
-    "sparsemax_jvp_from_output",
-    "sparsemax_loss",
-    "sparsemax_threshold",
-    "sparsemax_vjp",
-    "sparsemax_vjp_from_output",
     "set_kernel",
     "set_num_threads",
+    *_simplex.__all__,
 ]
