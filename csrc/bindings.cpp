@@ -4,10 +4,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <optional>
-
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cpu.hpp"
 #include "gemm.hpp"
@@ -97,12 +97,28 @@ TargetView<T> target_view(const Network<T>& net, const py::array& y, int64_t n) 
                               std::to_string(labels[i]));
     view.labels = labels;
   } else {
-    if (output_needs_labels(net.config().output.output))
+    if (needs_labels(net.config().output))
       throw py::type_error("y: expected int64 class labels for this output");
     require_shape<T>(y, "y", n, K);
     view.values = static_cast<const T*>(y.data());
   }
   return view;
+}
+
+// Dropout rate in [0, 1); a rate > 0 needs a hidden layer to act on.
+template <typename T>
+DropoutSpec dropout_spec(const Network<T>& net, double rate, uint64_t seed, uint64_t epoch,
+                         uint64_t step) {
+  if (!(rate >= 0 && rate < 1)) throw py::value_error("dropout: expected a rate in [0, 1)");
+  if (rate > 0 && net.n_layers() < 2)
+    throw py::value_error("dropout: the network has no hidden layer to drop units from");
+  return DropoutSpec{rate, seed, epoch, step};
+}
+
+bool overlaps(const py::array& a, const py::array& b) {
+  const char* a0 = static_cast<const char*>(a.data());
+  const char* b0 = static_cast<const char*>(b.data());
+  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
 }
 
 template <typename T>
@@ -157,12 +173,13 @@ void bind_network(py::module_& m, const char* name) {
       .def(
           "loss_and_grad",
           [](Network<T>& net, const py::array& params, const py::array& X, const py::array& y,
-             double l1, double l2, std::optional<py::array> dparams,
-             std::optional<py::array> dX) {
+             double l1, double l2, std::optional<py::array> dparams, std::optional<py::array> dX,
+             double dropout, uint64_t seed, uint64_t epoch, uint64_t step) {
             require_vector<T>(params, "params", net.num_params());
             const int64_t n = batch_rows(net, X);
             const TargetView<T> target = target_view(net, y, n);
             if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
+            const DropoutSpec drop = dropout_spec(net, dropout, seed, epoch, step);
             T* dp = nullptr;
             T* dx = nullptr;
             if (dparams) {
@@ -176,12 +193,98 @@ void bind_network(py::module_& m, const char* name) {
             const T* p = static_cast<const T*>(params.data());
             const T* x = static_cast<const T*>(X.data());
             py::gil_scoped_release nogil;
-            return net.loss_and_grad(p, x, n, target, T(l1), T(l2), dp, dx);
+            return net.loss_and_grad(p, x, n, target, T(l1), T(l2), dp, dx, drop);
           },
           py::arg("params"), py::arg("X"), py::arg("y"), py::arg("l1"), py::arg("l2"),
-          py::arg("dparams"), py::arg("dX"),
-          "Mean loss + penalty; fills dparams (flat) and dX (n, D) when given. Returns NaN "
-          "(gradients undefined) when a pre-activation was NaN or infinite.");
+          py::arg("dparams"), py::arg("dX"), py::arg("dropout") = 0.0, py::arg("seed") = 0,
+          py::arg("epoch") = 0, py::arg("step") = 0,
+          "Mean loss + penalty; fills dparams (flat) and dX (n, D) when given. With "
+          "dropout > 0, hidden activations are masked with the stream (seed, epoch, step). "
+          "Returns NaN (gradients undefined) when a pre-activation was NaN or infinite.")
+      .def(
+          "train_epoch",
+          [](Network<T>& net, py::array& params, py::array& grad, const py::array& X,
+             const py::array& y, std::optional<py::array> order, int64_t batch_size, double l1,
+             double l2, double dropout, uint64_t seed, uint64_t epoch, int64_t steps_before,
+             int optimizer, double lr, double momentum, double beta1, double beta2, double eps,
+             std::optional<py::array> velocity, std::optional<py::array> m,
+             std::optional<py::array> v) {
+            const int64_t P = net.num_params();
+            require_vector<T>(params, "params", P, /*writable=*/true);
+            require_vector<T>(grad, "grad", P, /*writable=*/true);
+            const int64_t n = batch_rows(net, X);
+            const TargetView<T> target = target_view(net, y, n);
+            const int64_t* idx = nullptr;
+            if (order) {
+              require_vector<int64_t>(*order, "order", n);
+              idx = static_cast<const int64_t*>(order->data());
+              for (int64_t i = 0; i < n; ++i)
+                if (idx[i] < 0 || idx[i] >= n)
+                  throw py::value_error("order: row indices must lie in [0, " +
+                                        std::to_string(n) + ")");
+            }
+            if (batch_size < 1) throw py::value_error("batch_size: expected an integer >= 1");
+            if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
+            if (steps_before < 0) throw py::value_error("steps_before: expected >= 0");
+            EpochSpec spec;
+            spec.batch_size = batch_size;
+            spec.l1 = l1;
+            spec.l2 = l2;
+            spec.dropout = dropout_spec(net, dropout, seed, epoch, 0);
+            spec.steps_before = steps_before;
+            OptimizerSpec opt;
+            OptimizerState<T> state;
+            if (!(lr > 0)) throw py::value_error("lr: expected a learning rate > 0");
+            opt.lr = lr;
+            std::vector<const py::array*> buffers{&params, &grad};
+            auto take = [&](std::optional<py::array>& a, const char* name) {
+              if (!a) throw py::value_error(std::string(name) + ": required by this optimizer");
+              require_vector<T>(*a, name, P, /*writable=*/true);
+              buffers.push_back(&*a);
+              return static_cast<T*>(a->mutable_data());
+            };
+            if (optimizer == int(OptimizerSpec::Kind::sgd)) {
+              if (!(momentum >= 0 && momentum < 1))
+                throw py::value_error("momentum: expected a value in [0, 1)");
+              opt.momentum = momentum;
+              if (momentum > 0) state.velocity = take(velocity, "velocity");
+            } else if (optimizer == int(OptimizerSpec::Kind::adam)) {
+              if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+                throw py::value_error("beta1, beta2: expected values in [0, 1)");
+              if (!(eps > 0)) throw py::value_error("eps: expected a value > 0");
+              opt.kind = OptimizerSpec::Kind::adam;
+              opt.beta1 = beta1;
+              opt.beta2 = beta2;
+              opt.eps = eps;
+              state.m = take(m, "m");
+              state.v = take(v, "v");
+            } else {
+              throw py::value_error("optimizer: unknown code " + std::to_string(optimizer));
+            }
+            for (size_t a = 0; a < buffers.size(); ++a)
+              for (size_t b = a + 1; b < buffers.size(); ++b)
+                if (overlaps(*buffers[a], *buffers[b]))
+                  throw py::value_error("params, grad, optimizer state: arrays must not overlap");
+            T* p = static_cast<T*>(params.mutable_data());
+            T* g = static_cast<T*>(grad.mutable_data());
+            const T* x = static_cast<const T*>(X.data());
+            EpochResult r;
+            {
+              py::gil_scoped_release nogil;
+              r = net.train_epoch(p, g, x, n, target, idx, spec, opt, state);
+            }
+            return py::make_tuple(r.loss_sum, r.batches, r.failed_batch);
+          },
+          py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("order"),
+          py::arg("batch_size"), py::arg("l1"), py::arg("l2"), py::arg("dropout"),
+          py::arg("seed"), py::arg("epoch"), py::arg("steps_before"), py::arg("optimizer"),
+          py::arg("lr"), py::arg("momentum") = 0.0, py::arg("beta1") = 0.9,
+          py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("velocity") = py::none(),
+          py::arg("m") = py::none(), py::arg("v") = py::none(),
+          "One training epoch in C++: minibatches of rows order[...] (storage order when "
+          "order is None), loss_and_grad, optimizer step (0: SGD, 1: Adam). Returns "
+          "(sum of minibatch losses, minibatches done, index of the minibatch whose loss "
+          "was not finite or -1).");
 }
 
 // ---- matmul ----------------------------------------------------------------

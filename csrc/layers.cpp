@@ -41,18 +41,25 @@ struct BiasActivation {
   }
 };
 
-// C holds dZ@W^T = dH; multiply by f'(Z_prev) to get d loss / d Z_prev.
+// C holds dZ@W^T = dH; multiply by the dropout mask (if any), then by
+// f'(Z_prev), to get d loss / d Z_prev.
 template <typename T>
 struct ActivationGrad {
-  const T* Z;  // same leading dimension as C
+  const T* Z;     // same leading dimension as C
+  const T* mask;  // same leading dimension as C, or nullptr: no dropout
   Activation act;
   T param;
   static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                     int64_t n) {
     const auto& e = *static_cast<const ActivationGrad*>(ctx);
-    for (int64_t i = i0; i < i0 + m; ++i)
-      activation_backward(e.act, e.param, e.Z + i * ldc + j0, C + i * ldc + j0,
-                          C + i * ldc + j0, n);
+    for (int64_t i = i0; i < i0 + m; ++i) {
+      T* c = C + i * ldc + j0;
+      if (e.mask != nullptr) {
+        const T* mk = e.mask + i * ldc + j0;
+        for (int64_t j = 0; j < n; ++j) c[j] *= mk[j];
+      }
+      activation_backward(e.act, e.param, e.Z + i * ldc + j0, c, c, n);
+    }
   }
 };
 
@@ -109,7 +116,8 @@ bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activ
 
 template <typename T>
 void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l2, T* dW,
-                    T* db, T* dH, const T* Z_prev, Activation act_prev, T act_param) {
+                    T* db, T* dH, const T* Z_prev, Activation act_prev, T act_param,
+                    const T* mask) {
   if (dW != nullptr) {
     const PenaltyGrad<T> ctx{W, l1, l2};
     const GemmEpilogue<T> epilogue{&PenaltyGrad<T>::apply, &ctx};
@@ -119,7 +127,7 @@ void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l
   }
   if (db != nullptr) column_sums(dZ, s.n, s.out, db);
   if (dH != nullptr) {
-    const ActivationGrad<T> ctx{Z_prev, act_prev, act_param};
+    const ActivationGrad<T> ctx{Z_prev, mask, act_prev, act_param};
     const GemmEpilogue<T> epilogue{&ActivationGrad<T>::apply, &ctx};
     gemm<T>(false, true, s.n, s.in, s.out, dZ, s.out, W, s.out, T(0), dH, s.in,
             Z_prev != nullptr ? &epilogue : nullptr);
@@ -144,7 +152,7 @@ double weight_penalty(const T* W, int64_t count, T l1, T l2) {
   template bool dense_forward<T>(DenseShape, const T*, const T*, const T*, T*, Activation, \
                                  T, T*);                                                      \
   template void dense_backward<T>(DenseShape, const T*, const T*, const T*, T, T, T*, T*,  \
-                                  T*, const T*, Activation, T);                               \
+                                  T*, const T*, Activation, T, const T*);                     \
   template double weight_penalty<T>(const T*, int64_t, T, T);
 PYFASTNN_INSTANTIATE_LAYERS(float)
 PYFASTNN_INSTANTIATE_LAYERS(double)

@@ -6,7 +6,8 @@
 //   dense_backward: given dZ (n, out) = d loss / d Z
 //                   dW (in, out) = H^T @ dZ + 2 l2 W + l1 sign(W)  (if dW != nullptr)
 //                   db (out)     = sum over rows of dZ             (if db != nullptr)
-//                   dH (n, in)   = dZ @ W^T, times f'(Z_prev) when Z_prev != nullptr,
+//                   dH (n, in)   = dZ @ W^T, times mask (n, in) when mask != nullptr
+//                                  (dropout) and times f'(Z_prev) when Z_prev != nullptr,
 //                                  so dH is then d loss / d Z_prev (if dH != nullptr)
 //
 // Bias add and activation are fused into the GEMM epilogue (applied to each
@@ -33,7 +34,8 @@ bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activ
 
 template <typename T>
 void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l2, T* dW,
-                    T* db, T* dH, const T* Z_prev, Activation act_prev, T act_param);
+                    T* db, T* dH, const T* Z_prev, Activation act_prev, T act_param,
+                    const T* mask = nullptr);
 
 // l2 * sum(W^2) + l1 * sum(|W|) over `count` weights, accumulated in double.
 template <typename T>

@@ -81,12 +81,14 @@ double row_loss_grad(Output output, const T* z, int64_t i, int64_t K, const Targ
 
 }  // namespace
 
-bool output_needs_labels(Output output) {
-  return output == Output::softmax || output == Output::sparsemax || output == Output::relumax;
+bool needs_labels(const OutputSpec& spec) {
+  return spec.output == Output::softmax || spec.output == Output::sparsemax ||
+         spec.output == Output::relumax || spec.loss == Loss::perceptron;
 }
 
 bool output_loss_valid(const OutputSpec& spec) {
   const bool sparse = spec.output == Output::sparsemax || spec.output == Output::relumax;
+  if (spec.output == Output::identity && spec.loss == Loss::perceptron) return true;
   if (!sparse) return spec.loss == Loss::natural;
   if (spec.output == Output::relumax && !(spec.relumax_b > 0)) return false;
   if (spec.loss == Loss::eps_cross_entropy && !(spec.eps > 0)) return false;
@@ -118,9 +120,32 @@ void output_forward(const OutputSpec& spec, const T* Z, int64_t n, int64_t K, T*
   }
 }
 
+// Multiclass perceptron on scores Z (n, K) with labels y; see losses.hpp.
+template <typename T>
+double perceptron_loss_grad(const T* Z, const int64_t* y, int64_t n, int64_t K, T* dZ, T scale) {
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const T* z = Z + i * K;
+    int64_t p = 0;
+    for (int64_t k = 1; k < K; ++k)
+      if (z[k] > z[p]) p = k;
+    total += double(z[p]) - double(z[y[i]]);
+    if (dZ == nullptr) continue;
+    T* dz = dZ + i * K;
+    for (int64_t k = 0; k < K; ++k) dz[k] = T(0);
+    if (p != y[i]) {
+      dz[p] = scale;
+      dz[y[i]] = -scale;
+    }
+  }
+  return total;
+}
+
 template <typename T>
 double output_loss_grad(const OutputSpec& spec, const T* Z, int64_t n, int64_t K,
                         TargetView<T> target, T* dZ, T scale) {
+  if (spec.loss == Loss::perceptron)
+    return perceptron_loss_grad<T>(Z, target.labels, n, K, dZ, scale);
   if (spec.loss == Loss::sparsemax)  // on the logits, whatever the sparse map
     return sparsemax_loss<T>(Z, target.labels, n, K, nullptr, dZ, scale);
   if (spec.loss == Loss::eps_cross_entropy) {

@@ -10,6 +10,9 @@
 //   sparsemax / relumax_b (integer labels; kernels in simplex.hpp) with
 //     the sparsemax loss       (Martins & Astudillo 2016)           dz = sparsemax(z) - e_y
 //     eps cross-entropy        loss_i = -log((p_y + eps) / (1 + K eps))   dz = J^T g
+//   identity + perceptron      loss_i = z_p - z_y, p = first argmax of z  dz = e_p - e_y
+//     (integer labels; a mistake, p != y, gives the classic update even at
+//      a tie, where loss_i = 0; a correct row gives dz = 0)
 //
 // t is the one-hot encoding of an integer label, or a row of real targets.
 #pragma once
@@ -23,8 +26,8 @@ enum class Output : int { softmax = 0, sigmoid = 1, identity = 2, sparsemax = 3,
 constexpr int kNumOutputs = 5;
 
 // natural: the output's own loss (cross-entropy, binary CE, squared error).
-enum class Loss : int { natural = 0, sparsemax = 1, eps_cross_entropy = 2 };
-constexpr int kNumLosses = 3;
+enum class Loss : int { natural = 0, sparsemax = 1, eps_cross_entropy = 2, perceptron = 3 };
+constexpr int kNumLosses = 4;
 
 struct OutputSpec {
   Output output = Output::softmax;
@@ -33,10 +36,12 @@ struct OutputSpec {
   double eps = 1e-3;       // smoothing of eps_cross_entropy
 };
 
-// Whether the pair is supported: the classic outputs take their natural loss,
-// the sparse ones the sparsemax loss or eps cross-entropy (labels only).
+// Whether the pair is supported: the classic outputs take their natural loss
+// (identity also the perceptron loss), the sparse ones the sparsemax loss or
+// eps cross-entropy.
 bool output_loss_valid(const OutputSpec& spec);
-bool output_needs_labels(Output output);
+// Whether targets must be integer labels (the other pairs also take real targets).
+bool needs_labels(const OutputSpec& spec);
 
 // Exactly one of `labels` ((n,), each in [0, K)) and `values` ((n, K)) is set.
 template <typename T>

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "layers.hpp"
+#include "random.hpp"
 
 namespace pyfastnn {
 
@@ -28,21 +29,28 @@ Network<T>::Network(NetConfig config) : config_(std::move(config)) {
   max_width_ = *std::max_element(config_.sizes.begin(), config_.sizes.end());
   Z_.resize(L);
   H_.resize(L - 1);
+  M_.resize(L - 1);
 }
 
 template <typename T>
-void Network<T>::reserve(int64_t n) {
-  if (n <= capacity_) return;
+void Network<T>::reserve(int64_t n, bool dropout) {
   const int64_t L = n_layers();
-  for (int64_t l = 0; l < L; ++l) Z_[l].resize(n * config_.sizes[l + 1]);
-  for (int64_t l = 0; l + 1 < L; ++l) H_[l].resize(n * config_.sizes[l + 1]);
-  grad_a_.resize(n * max_width_);
-  grad_b_.resize(n * max_width_);
-  capacity_ = n;
+  if (n > capacity_) {
+    for (int64_t l = 0; l < L; ++l) Z_[l].resize(n * config_.sizes[l + 1]);
+    for (int64_t l = 0; l + 1 < L; ++l) H_[l].resize(n * config_.sizes[l + 1]);
+    grad_a_.resize(n * max_width_);
+    grad_b_.resize(n * max_width_);
+    capacity_ = n;
+  }
+  if (dropout && n > mask_capacity_) {
+    for (int64_t l = 0; l + 1 < L; ++l) M_[l].resize(n * config_.sizes[l + 1]);
+    mask_capacity_ = n;
+  }
 }
 
 template <typename T>
-bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t n) {
+bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t n,
+                                           const DropoutSpec& dropout) {
   const int64_t L = n_layers();
   const T param = static_cast<T>(config_.activation_param);
   const T* H = X;
@@ -52,7 +60,12 @@ bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t 
     if (!dense_forward<T>(s, H, weight(params, l), bias(params, l), Z_[l].data(),
                           config_.activation, param, hidden ? H_[l].data() : nullptr))
       return false;
-    if (hidden) H = H_[l].data();
+    if (!hidden) break;
+    if (dropout.active()) {
+      const uint64_t key = stream_key(dropout.seed, dropout.epoch, dropout.step, uint64_t(l));
+      dropout_forward<T>(H_[l].data(), M_[l].data(), n, s.out, dropout.rate, key);
+    }
+    H = H_[l].data();
   }
   return true;
 }
@@ -60,18 +73,47 @@ bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t 
 template <typename T>
 bool Network<T>::forward(const T* params, const T* X, int64_t n, T* out) {
   std::lock_guard<std::mutex> lock(mutex_);
-  reserve(n);
-  if (!forward_hidden_and_logits(params, X, n)) return false;
-  output_forward<T>(config_.output, Z_.back().data(), n, config_.sizes.back(), out);
+  const int64_t D = config_.sizes.front(), K = config_.sizes.back();
+  reserve(std::min(n, kEvalChunkRows));
+  for (int64_t i0 = 0; i0 < n; i0 += kEvalChunkRows) {
+    const int64_t m = std::min(kEvalChunkRows, n - i0);
+    if (!forward_hidden_and_logits(params, X + i0 * D, m)) return false;
+    output_forward<T>(config_.output, Z_.back().data(), m, K, out + i0 * K);
+  }
   return true;
 }
 
 template <typename T>
 double Network<T>::loss_and_grad(const T* params, const T* X, int64_t n, TargetView<T> target,
-                                 T l1, T l2, T* dparams, T* dX) {
+                                 T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout) {
   std::lock_guard<std::mutex> lock(mutex_);
-  reserve(n);
-  if (!forward_hidden_and_logits(params, X, n)) return std::numeric_limits<double>::quiet_NaN();
+  if (dparams != nullptr || dX != nullptr || dropout.active())
+    return loss_and_grad_locked(params, X, n, target, l1, l2, dparams, dX, dropout);
+  // Loss only: in chunks, so a large X does not grow the workspaces.
+  const int64_t D = config_.sizes.front(), K = config_.sizes.back();
+  double total = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += kEvalChunkRows) {
+    const int64_t m = std::min(kEvalChunkRows, n - i0);
+    TargetView<T> chunk;
+    if (target.labels != nullptr) chunk.labels = target.labels + i0;
+    if (target.values != nullptr) chunk.values = target.values + i0 * K;
+    const double part =
+        loss_and_grad_locked(params, X + i0 * D, m, chunk, T(0), T(0), nullptr, nullptr, {});
+    total += part * double(m);  // the chunk's mean loss, back to a sum
+  }
+  double loss = total / double(n);
+  for (int64_t l = 0; l < n_layers(); ++l)
+    loss += weight_penalty<T>(weight(params, l), config_.sizes[l] * config_.sizes[l + 1], l1, l2);
+  return loss;
+}
+
+template <typename T>
+double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
+                                        TargetView<T> target, T l1, T l2, T* dparams, T* dX,
+                                        const DropoutSpec& dropout) {
+  reserve(n, dropout.active());
+  if (!forward_hidden_and_logits(params, X, n, dropout))
+    return std::numeric_limits<double>::quiet_NaN();
   const int64_t L = n_layers();
   const int64_t K = config_.sizes.back();
   const bool backward = dparams != nullptr || dX != nullptr;
@@ -92,7 +134,8 @@ double Network<T>::loss_and_grad(const T* params, const T* X, int64_t n, TargetV
     T* db = dparams != nullptr ? dparams + bias_offset_[l] : nullptr;
     if (l > 0) {
       dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dZ_next, Z_[l - 1].data(),
-                        config_.activation, param);
+                        config_.activation, param,
+                        dropout.active() ? M_[l - 1].data() : nullptr);
       std::swap(dZ, dZ_next);
     } else {
       dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dX, nullptr,

@@ -5,10 +5,12 @@
 // Shapes for a batch of n samples, layer l mapping in_l -> out_l:
 //   X (n, sizes[0]), Z_l and H_{l+1} (n, out_l), outputs (n, sizes.back()).
 //
-// Workspaces (pre-activations, activations, two gradient buffers) grow to the
-// largest batch seen and are then reused: no allocation per call. A mutex
-// serialises calls on one object, so concurrent calls from several Python
-// threads (GIL released) stay correct.
+// Workspaces (pre-activations, activations, two gradient buffers, dropout
+// masks, a minibatch gathered from X) grow to the largest batch seen and are
+// then reused: no allocation per step. Forward passes and losses without
+// gradients run over chunks of kEvalChunkRows rows, so evaluating a large X
+// does not grow them. A mutex serialises calls on one object, so concurrent
+// calls from several Python threads (GIL released) stay correct.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,9 @@
 #include <vector>
 
 #include "activations.hpp"
+#include "dropout.hpp"
 #include "losses.hpp"
+#include "optim.hpp"
 
 namespace pyfastnn {
 
@@ -26,6 +30,23 @@ struct NetConfig {
   double activation_param;
   OutputSpec output;
 };
+
+// One epoch of minibatch training (Network::train_epoch).
+struct EpochSpec {
+  int64_t batch_size = 32;  // the last batch holds the remaining rows
+  double l1 = 0, l2 = 0;
+  DropoutSpec dropout;  // rate, seed and epoch; the step is set per minibatch
+  int64_t steps_before = 0;  // optimiser steps already taken (Adam's t continues from here)
+};
+
+struct EpochResult {
+  double loss_sum = 0;        // sum of the minibatch losses
+  int64_t batches = 0;        // minibatches completed
+  int64_t failed_batch = -1;  // index of the minibatch whose loss was not finite, or -1
+};
+
+// Rows per chunk when evaluating without gradients.
+constexpr int64_t kEvalChunkRows = 2048;
 
 template <typename T>
 class Network {
@@ -44,14 +65,31 @@ class Network {
 
   // Returns mean loss + l2 sum W^2 + l1 sum |W|. Writes the flat parameter
   // gradient if dparams != nullptr and d loss / d X (n, D) if dX != nullptr.
-  // Returns NaN (gradients undefined) when some Z_l was not finite.
+  // With dropout.active(), hidden activations are masked (dropout.hpp) with
+  // the stream of (seed, epoch, step). Returns NaN (gradients undefined) when
+  // some Z_l was not finite.
   double loss_and_grad(const T* params, const T* X, int64_t n, TargetView<T> target, T l1, T l2,
-                       T* dparams, T* dX);
+                       T* dparams, T* dX, const DropoutSpec& dropout = {});
+
+  // One epoch over X (n, D) with targets for all n rows: minibatch b holds rows
+  // order[b*bs .. (b+1)*bs) (rows in storage order when order == nullptr), is
+  // gathered into a workspace, and takes one loss_and_grad (gradient into
+  // `grad`, num_params values) and one optimiser step on `params`. Stops at
+  // the first minibatch whose loss is not finite (EpochResult::failed_batch).
+  EpochResult train_epoch(T* params, T* grad, const T* X, int64_t n, TargetView<T> target,
+                          const int64_t* order, const EpochSpec& epoch,
+                          const OptimizerSpec& optimizer, OptimizerState<T> state);
 
  private:
-  void reserve(int64_t n);
-  // Fills Z_ and H_; returns false if some Z_l was not finite.
-  bool forward_hidden_and_logits(const T* params, const T* X, int64_t n);
+  void reserve(int64_t n, bool dropout = false);
+  // Fills Z_ and H_ (masking H_ when dropout.active()); returns false if some
+  // Z_l was not finite.
+  bool forward_hidden_and_logits(const T* params, const T* X, int64_t n,
+                                 const DropoutSpec& dropout = {});
+  double loss_and_grad_locked(const T* params, const T* X, int64_t n, TargetView<T> target,
+                              T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout);
+  // Copies rows idx[0..m) of X, and of the targets, into the batch workspaces.
+  TargetView<T> gather_batch(const T* X, TargetView<T> target, const int64_t* idx, int64_t m);
   const T* weight(const T* params, int64_t l) const { return params + weight_offset_[l]; }
   const T* bias(const T* params, int64_t l) const { return params + bias_offset_[l]; }
 
@@ -63,6 +101,11 @@ class Network {
   std::vector<std::vector<T>> Z_;    // Z_[l]: pre-activations of layer l
   std::vector<std::vector<T>> H_;    // H_[l]: activations of hidden layer l (input of l+1)
   std::vector<T> grad_a_, grad_b_;   // ping-pong d loss / d Z buffers
+  std::vector<std::vector<T>> M_;    // M_[l]: dropout mask of H_[l] (training with dropout)
+  int64_t mask_capacity_ = 0;        // batch size the masks hold
+  std::vector<T> batch_X_;           // gathered minibatch rows (train_epoch)
+  std::vector<T> batch_values_;      // their real targets
+  std::vector<int64_t> batch_labels_;  // or their labels
   std::mutex mutex_;
 };
 

@@ -40,6 +40,20 @@ void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2, 
   }
 }
 
+template <typename T>
+void optimizer_step(const OptimizerSpec& spec, OptimizerState<T> state, T* p, const T* g,
+                    int64_t n, int64_t t) {
+  if (spec.kind == OptimizerSpec::Kind::adam)
+    adam_step<T>(p, g, state.m, state.v, n, T(spec.lr), T(spec.beta1), T(spec.beta2),
+                 T(spec.eps), t);
+  else
+    sgd_step<T>(p, g, state.velocity, n, T(spec.lr), T(spec.momentum));
+}
+
+template void optimizer_step<float>(const OptimizerSpec&, OptimizerState<float>, float*,
+                                    const float*, int64_t, int64_t);
+template void optimizer_step<double>(const OptimizerSpec&, OptimizerState<double>, double*,
+                                     const double*, int64_t, int64_t);
 template void sgd_step<float>(float*, const float*, float*, int64_t, float, float);
 template void sgd_step<double>(double*, const double*, double*, int64_t, double, double);
 template void adam_step<float>(float*, const float*, float*, float*, int64_t, float, float, float,

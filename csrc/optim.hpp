@@ -12,6 +12,29 @@
 
 namespace pyfastnn {
 
+// Which update and its hyper-parameters (the epoch loop's view of an optimiser).
+struct OptimizerSpec {
+  enum class Kind : int { sgd = 0, adam = 1 };
+  Kind kind = Kind::sgd;
+  double lr = 0.01;
+  double momentum = 0.0;                          // sgd
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam
+};
+
+// The optimiser's per-parameter state, n values each: velocity (sgd with
+// momentum), m and v (adam); unused pointers may be null.
+template <typename T>
+struct OptimizerState {
+  T* velocity = nullptr;
+  T* m = nullptr;
+  T* v = nullptr;
+};
+
+// One update of p (n) from g (n) at step t >= 1.
+template <typename T>
+void optimizer_step(const OptimizerSpec& spec, OptimizerState<T> state, T* p, const T* g,
+                    int64_t n, int64_t t);
+
 template <typename T>
 void sgd_step(T* p, const T* g, T* velocity, int64_t n, T lr, T momentum);
 

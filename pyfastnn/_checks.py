@@ -69,9 +69,34 @@ def as_float_array(
         raise ValueError(f"{name}: expected a non-empty array, got shape {x.shape}")
     if x.dtype != dtype or not x.flags.c_contiguous:
         x = np.ascontiguousarray(x, dtype=dtype)
-    if finite and not np.isfinite(x).all():
+    if finite and not all_finite(x):
         raise ValueError(f"{name}: contains NaN or infinity")
     return x
+
+
+# Elements per piece when checking a large array for NaN/inf (bounds the
+# temporary boolean array to this many bytes).
+_FINITE_CHUNK = 1 << 20
+
+
+def all_finite(x: np.ndarray) -> bool:
+    """Whether every element is finite, without a temporary as large as ``x``."""
+    if x.size <= _FINITE_CHUNK or not x.flags.c_contiguous:
+        return bool(np.isfinite(x).all())
+    flat = x.reshape(-1)
+    return all(
+        bool(np.isfinite(flat[i : i + _FINITE_CHUNK]).all())
+        for i in range(0, flat.size, _FINITE_CHUNK)
+    )
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """A seed: an integer in [0, 2**64)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name}: expected a non-negative integer, got {seed!r}")
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"{name}: expected an integer in [0, 2**64), got {seed}")
+    return int(seed)
 
 
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:

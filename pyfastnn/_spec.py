@@ -23,7 +23,7 @@ ACTIVATIONS: dict[str, tuple[int, float | None]] = {
 OUTPUTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "softmax": (0, ("cross_entropy",)),
     "sigmoid": (1, ("binary_cross_entropy",)),
-    "identity": (2, ("squared_error",)),
+    "identity": (2, ("squared_error", "perceptron")),
     "sparsemax": (3, ("sparsemax", "eps_cross_entropy")),
     "relumax": (4, ("eps_cross_entropy", "sparsemax")),
 }
@@ -36,10 +36,13 @@ LOSSES: dict[str, int] = {
     "squared_error": 0,
     "sparsemax": 1,
     "eps_cross_entropy": 2,
+    "perceptron": 3,  # multiclass perceptron on identity outputs (scores)
 }
 
 # outputs trained on integer class labels only
 LABEL_OUTPUTS = ("softmax", "sparsemax", "relumax")
+# losses that take integer class labels only, whatever the output
+LABEL_LOSSES = ("perceptron",)
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,8 @@ class NetSpec:
     @property
     def n_outputs(self) -> int:
         return self.sizes[-1]
+
+    @property
+    def labels_only(self) -> bool:
+        """Whether targets are integer class labels (a classifier)."""
+        return self.output in LABEL_OUTPUTS or self.loss in LABEL_LOSSES

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_float_array
-from ._spec import LABEL_OUTPUTS
 
 
 def _asarray(y: object, name: str = "y") -> np.ndarray:
@@ -63,20 +62,21 @@ def as_labels(
 
 def make_target(
     y: object,
-    output: str,
+    labels_only: bool,
     n_samples: int,
     n_outputs: int,
     dtype: np.dtype,
     check_range: bool = True,
 ) -> Target:
-    """Interpret ``y`` for the given output/loss pair.
+    """Interpret ``y`` for an output/loss pair.
 
-    - ``softmax``, ``sparsemax``, ``relumax``: integer labels (N,).
-    - ``sigmoid`` (BCE) and ``identity`` (MSE): real targets (N, K); or, when
+    - ``labels_only`` (softmax, sparsemax, relumax outputs; the perceptron
+      loss): integer labels (N,).
+    - otherwise (sigmoid + BCE, identity + MSE): real targets (N, K); or, when
       K == 1, real targets (N,); or, when K > 1, integer labels (N,), one-hot
       encoded.
     """
-    if output in LABEL_OUTPUTS:
+    if labels_only:
         return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
     if not isinstance(y, np.ndarray):
         y = _asarray(y)

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _native
 from ._checks import as_float_array, check_backend, check_dtype, check_real
+from ._dropout import DropoutStream
 from ._spec import ACTIVATIONS, LOSSES, OUTPUTS, NetSpec
 from ._targets import Target, make_target
 from .backends import NonFiniteError, loop, native, vector
@@ -81,7 +82,9 @@ class MLP:
     ============  =====================================================
     "softmax"     "cross_entropy" ``-log p_y`` (y: integer labels (N,))
     "sigmoid"     "binary_cross_entropy", mean over the K outputs, from logits
-    "identity"    "squared_error" ``sum_k (z_k - y_k)^2`` (regression)
+    "identity"    "squared_error" ``sum_k (z_k - y_k)^2`` (regression), or
+                  "perceptron" ``z_p - z_y``, p the first argmax (labels;
+                  gradient e_p - e_y on a mistake, 0 otherwise)
     "sparsemax"   "sparsemax" (Martins & Astudillo 2016; gradient
                   sparsemax(z) - e_y) or "eps_cross_entropy"
                   ``-log((p_y + eps) / (1 + K eps))`` (integer labels)
@@ -114,7 +117,8 @@ class MLP:
         Weight initialisation: "glorot_uniform" (default; Glorot & Bengio 2010,
         U(-a, a) with a = sqrt(6 / (n_in + n_out))), "glorot_normal"
         (std sqrt(2 / (n_in + n_out))), "he_uniform" (a = sqrt(6 / n_in)) or
-        "he_normal" (std sqrt(2 / n_in); He et al. 2015).
+        "he_normal" (std sqrt(2 / n_in); He et al. 2015) or "zeros" (for
+        linear models).
     loss : str, optional
         The loss for the output (see the table); None picks its default.
     relumax_b : float
@@ -189,6 +193,11 @@ class MLP:
     @property
     def dtype(self) -> np.dtype:
         return self._dtype
+
+    @property
+    def labels_only(self) -> bool:
+        """Whether the model is a classifier trained on integer labels."""
+        return self._spec.labels_only
 
     @property
     def n_layers(self) -> int:
@@ -324,6 +333,9 @@ class MLP:
         l1: float = 0.0,
         l2: float = 0.0,
         out: np.ndarray | None = None,
+        *,
+        dropout: float = 0.0,
+        dropout_stream: tuple[int, int, int] = (0, 0, 0),
     ) -> tuple[float, Gradients]:
         """The loss and its gradient with respect to every weight and bias.
 
@@ -331,6 +343,10 @@ class MLP:
         ``(loss, Gradients)``. The gradient is written into a fresh flat array,
         or into ``out`` (a C-contiguous vector shaped and typed like ``params``)
         so that a training loop allocates nothing per step.
+
+        ``dropout`` in [0, 1) applies inverted dropout to every hidden layer's
+        activations, with the masks of ``dropout_stream`` = (seed, epoch, step)
+        (the same masks in every backend; see ``pyfastnn/_dropout.py``).
         """
         if out is not None:
             if not isinstance(out, np.ndarray):
@@ -342,8 +358,9 @@ class MLP:
                 )
             if not out.flags.c_contiguous or not out.flags.writeable:
                 raise ValueError("out: expected a writable C-contiguous array")
+        stream = _dropout_stream(dropout, dropout_stream, self.n_layers)
         loss, dparams, _ = self._loss_and_grads(
-            X, y, l1, l2, want_grad=True, want_input_grad=False, out=out
+            X, y, l1, l2, want_grad=True, want_input_grad=False, out=out, dropout=stream
         )
         assert dparams is not None
         return loss, Gradients(dparams, self)
@@ -367,14 +384,18 @@ class MLP:
         return self.forward(X)
 
     def predict(self, X: object) -> np.ndarray:
-        """Class labels (N,) (argmax of the outputs); for "identity", the outputs."""
+        """Class labels (N,) (argmax of the outputs); for an "identity" output
+        trained on real targets, the outputs."""
         out = self.forward(X)
-        return out if self.output == "identity" else np.argmax(out, axis=1)
+        if self.output == "identity" and not self._spec.labels_only:
+            return out
+        return np.argmax(out, axis=1)
 
     def score(self, X: object, y: object) -> float:
         """Accuracy for class labels (N,); for real targets, minus the mean loss."""
         y_arr = np.asarray(y)
-        if y_arr.ndim == 1 and y_arr.dtype.kind in "iu" and self.output != "identity":
+        regression = self.output == "identity" and not self._spec.labels_only
+        if y_arr.ndim == 1 and y_arr.dtype.kind in "iu" and not regression:
             return float(np.mean(self.predict(X) == y_arr))
         return -self.loss(X, y)
 
@@ -401,13 +422,14 @@ class MLP:
         want_grad: bool,
         want_input_grad: bool,
         out: np.ndarray | None = None,
+        dropout: DropoutStream | None = None,
     ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
         X = self._input(X)
         l1 = check_real(l1, "l1", minimum=0.0)
         l2 = check_real(l2, "l2", minimum=0.0)
         target = make_target(
             y,
-            self.output,
+            self._spec.labels_only,
             X.shape[0],
             self.n_outputs,
             self._dtype,
@@ -415,7 +437,7 @@ class MLP:
         )
         try:
             loss, dparams, dX = _BACKEND_MODULES[self._backend].loss_and_grad(
-                self, X, target, l1, l2, want_grad, want_input_grad, out
+                self, X, target, l1, l2, want_grad, want_input_grad, out, dropout
             )
         except NonFiniteError:
             loss = math.nan
@@ -466,7 +488,31 @@ _INITIALISERS = {
     "glorot_normal": lambda rng, i, o: rng.normal(0.0, math.sqrt(2.0 / (i + o)), size=(i, o)),
     "he_uniform": lambda rng, i, o: _uniform(rng, math.sqrt(6.0 / i), (i, o)),
     "he_normal": lambda rng, i, o: rng.normal(0.0, math.sqrt(2.0 / i), size=(i, o)),
+    "zeros": lambda rng, i, o: np.zeros((i, o)),  # linear models (perceptron)
 }
+
+
+def _dropout_stream(rate: object, stream: object, n_layers: int) -> DropoutStream | None:
+    """Validate ``dropout`` and ``dropout_stream``; None when dropout is off."""
+    rate = check_real(rate, "dropout", minimum=0.0)
+    if rate >= 1.0:
+        raise ValueError(f"dropout: expected a rate in [0, 1), got {rate}")
+    if (
+        not isinstance(stream, tuple)
+        or len(stream) != 3
+        or any(
+            isinstance(c, bool) or not isinstance(c, numbers.Integral) or not 0 <= c < 2**64
+            for c in stream
+        )
+    ):
+        raise ValueError(
+            f"dropout_stream: expected (seed, epoch, step), non-negative integers, got {stream!r}"
+        )
+    if rate == 0.0:
+        return None
+    if n_layers < 2:
+        raise ValueError("dropout: the network has no hidden layer to drop units from")
+    return DropoutStream(rate, *(int(c) for c in stream))
 
 
 def _make_spec(

@@ -3,10 +3,11 @@
 Each backend module offers the same functions for a dense network:
 
 - ``forward(net, X) -> out``  (N, K) outputs after the output map
-- ``loss_and_grad(net, X, target, l1, l2, want_grad, want_input_grad, out=None)``
-  -> ``(loss, dparams, dX)``; ``dparams`` is a flat vector in the layout of
-  ``net.params`` (written into ``out`` when given; None when not wanted), ``dX``
-  is (N, D) (or None)
+- ``loss_and_grad(net, X, target, l1, l2, want_grad, want_input_grad, out=None,
+  dropout=None)`` -> ``(loss, dparams, dX)``; ``dparams`` is a flat vector in the
+  layout of ``net.params`` (written into ``out`` when given; None when not
+  wanted), ``dX`` is (N, D) (or None); ``dropout`` a
+  :class:`pyfastnn._dropout.DropoutStream` masking the hidden activations
 
 ``net`` is an :class:`pyfastnn.MLP`; ``target`` a :class:`pyfastnn._targets.Target`.
 

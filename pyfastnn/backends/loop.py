@@ -23,6 +23,7 @@ import numpy as np
 from . import NonFiniteError, simplex_loop
 
 if TYPE_CHECKING:
+    from .._dropout import DropoutStream
     from .._targets import Target
     from ..mlp import MLP
 
@@ -97,6 +98,18 @@ def _output_loss_grad(
     K = z.shape[0]
     out = np.empty(K)
     dz = np.empty(K)
+    if net.loss_name == "perceptron":  # scores; mistake-driven update
+        p = 0
+        for k in range(1, K):
+            if z[k] > z[p]:
+                p = k
+        y = int(np.argmax(t))  # t is the one-hot label
+        for k in range(K):
+            out[k] = z[k]
+            dz[k] = 0.0
+        if p != y:
+            dz[p], dz[y] = 1.0, -1.0
+        return out, float(z[p]) - float(z[y]), dz
     if output == "softmax":  # cross-entropy: -log p_y
         m = max(float(v) for v in z)
         e = [math.exp(float(v) - m) for v in z]
@@ -125,8 +138,11 @@ def _output_loss_grad(
     return out, loss, dz
 
 
-def _forward_sample(net: MLP, x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Pre-activations z_l and layer inputs h_l for one sample x (D,)."""
+def _forward_sample(
+    net: MLP, x: np.ndarray, masks: list[np.ndarray] | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Pre-activations z_l and layer inputs h_l for one sample x (D,);
+    ``masks[l]`` (n_{l+1},) multiplies h_{l+1} (dropout)."""
     f, _ = ACTIVATIONS[net.activation]
     p = net.activation_param
     hs = [x]
@@ -137,7 +153,10 @@ def _forward_sample(net: MLP, x: np.ndarray) -> tuple[list[np.ndarray], list[np.
             raise NonFiniteError
         zs.append(z)
         if layer < net.n_layers - 1:
-            hs.append(np.array([f(float(v), p) for v in z], dtype=x.dtype))
+            h = np.array([f(float(v), p) for v in z], dtype=x.dtype)
+            if masks is not None:
+                h = np.array([h[j] * masks[layer][j] for j in range(h.shape[0])], dtype=x.dtype)
+            hs.append(h)
     return zs, hs
 
 
@@ -160,11 +179,18 @@ def loss_and_grad(
     want_grad: bool,
     want_input_grad: bool,
     out: np.ndarray | None = None,
+    dropout: DropoutStream | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
     _, df = ACTIVATIONS[net.activation]
     p = net.activation_param
     N = X.shape[0]
+    # dropout masks of the whole batch, one (N, n_{l+1}) array per hidden layer
+    batch_masks = (
+        [dropout.mask(i, N, net.layer_sizes[i + 1], X.dtype) for i in range(net.n_layers - 1)]
+        if dropout is not None
+        else None
+    )
     T = target.dense(net.n_outputs, X.dtype)
     dparams = None
     if want_grad:
@@ -174,7 +200,8 @@ def loss_and_grad(
     dX = np.zeros_like(X) if want_input_grad else None
     total = 0.0
     for i in range(N):
-        zs, hs = _forward_sample(net, X[i])
+        masks = [m[i] for m in batch_masks] if batch_masks is not None else None
+        zs, hs = _forward_sample(net, X[i], masks)
         _, loss_i, dz = _output_loss_grad(net, zs[-1], T[i])
         total += loss_i
         # backward through the layers: dz is d loss_i / d z_l
@@ -189,6 +216,8 @@ def loss_and_grad(
                 dX[i] = dh / N
                 break
             zprev = zs[layer - 1]
+            if masks is not None:
+                dh = np.array([dh[j] * masks[layer - 1][j] for j in range(dh.shape[0])])
             dz = np.array([dh[j] * df(float(zprev[j]), p) for j in range(dh.shape[0])])
     loss = total / N
     for layer, W in enumerate(net.weights):

@@ -14,6 +14,7 @@ import numpy as np
 from . import NonFiniteError
 
 if TYPE_CHECKING:
+    from .._dropout import DropoutStream
     from .._targets import Target
     from ..mlp import MLP
 
@@ -35,12 +36,23 @@ def loss_and_grad(
     want_grad: bool,
     want_input_grad: bool,
     out: np.ndarray | None = None,
+    dropout: DropoutStream | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
     dparams = (out if out is not None else np.empty_like(net.params)) if want_grad else None
     dX = np.empty_like(X) if want_input_grad else None
     y = target.labels if target.labels is not None else target.values
-    loss = net._native_handle().loss_and_grad(net.params, X, y, l1, l2, dparams, dX)
+    d = dropout
+    loss = net._native_handle().loss_and_grad(
+        net.params,
+        X,
+        y,
+        l1,
+        l2,
+        dparams,
+        dX,
+        *((d.rate, d.seed, d.epoch, d.step) if d is not None else ()),
+    )
     if loss != loss:  # NaN: a pre-activation was not finite (see Network::loss_and_grad)
         raise NonFiniteError
     return loss, dparams, dX

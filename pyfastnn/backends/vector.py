@@ -18,6 +18,7 @@ import numpy as np
 from . import NonFiniteError, simplex_vector
 
 if TYPE_CHECKING:
+    from .._dropout import DropoutStream
     from .._targets import Target
     from ..mlp import MLP
 
@@ -88,6 +89,16 @@ def _loss_and_dZ(net: MLP, Z: np.ndarray, target: Target) -> tuple[float, np.nda
                 output, Z, target.labels, net.relumax_b, net.eps, 1.0, 1.0 / N, dZ
             )
         return float(np.sum(per, dtype=np.float64)) / N, dZ
+    if net.loss_name == "perceptron":  # scores; p = first argmax
+        rows = np.arange(N)
+        p = np.argmax(Z, axis=1)
+        y = target.labels
+        loss = float(np.sum(Z[rows, p].astype(np.float64) - Z[rows, y], dtype=np.float64)) / N
+        dZ = np.zeros_like(Z)
+        wrong = p != y
+        dZ[rows[wrong], p[wrong]] = 1.0 / N
+        dZ[rows[wrong], y[wrong]] = -1.0 / N
+        return loss, dZ
     T = target.dense(K, Z.dtype)
     if output == "softmax":
         m = Z.max(axis=1, keepdims=True)
@@ -104,24 +115,32 @@ def _loss_and_dZ(net: MLP, Z: np.ndarray, target: Target) -> tuple[float, np.nda
     return float(np.sum(R * R, dtype=np.float64)) / N, 2.0 * R / N
 
 
-def _forward_all(net: MLP, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _forward_all(
+    net: MLP, X: np.ndarray, dropout: DropoutStream | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Pre-activations Z_l, layer inputs H_l and dropout masks M_l (of H_{l+1})."""
     f, _ = ACTIVATIONS[net.activation]
     p = net.activation_param
     Hs = [X]
     Zs = []
+    Ms = []
     for layer, (W, b) in enumerate(zip(net.weights, net.biases)):
         Z = Hs[-1] @ W + b
         if not np.isfinite(Z).all():
             raise NonFiniteError
         Zs.append(Z)
         if layer < net.n_layers - 1:
-            Hs.append(f(Z, p).astype(X.dtype, copy=False))
-    return Zs, Hs
+            H = f(Z, p).astype(X.dtype, copy=False)
+            if dropout is not None:
+                Ms.append(dropout.mask(layer, Z.shape[0], Z.shape[1], X.dtype))
+                H = H * Ms[-1]
+            Hs.append(H)
+    return Zs, Hs, Ms
 
 
 def forward(net: MLP, X: np.ndarray) -> np.ndarray:
     """Outputs (N, K) for inputs X (N, D)."""
-    Zs, _ = _forward_all(net, X)
+    Zs, _, _ = _forward_all(net, X)
     return _output(net, Zs[-1]).astype(X.dtype, copy=False)
 
 
@@ -134,11 +153,12 @@ def loss_and_grad(
     want_grad: bool,
     want_input_grad: bool,
     out: np.ndarray | None = None,
+    dropout: DropoutStream | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
     _, df = ACTIVATIONS[net.activation]
     p = net.activation_param
-    Zs, Hs = _forward_all(net, X)
+    Zs, Hs, Ms = _forward_all(net, X, dropout)
     loss, dZ = _loss_and_dZ(net, Zs[-1], target)
     dZ = dZ.astype(X.dtype, copy=False)
     for W in net.weights:
@@ -165,5 +185,8 @@ def loss_and_grad(
             if want_input_grad:
                 dX = dZ @ W.T
             break
-        dZ = (dZ @ W.T) * df(Zs[layer - 1], p).astype(X.dtype, copy=False)
+        dH = dZ @ W.T
+        if Ms:
+            dH *= Ms[layer - 1]
+        dZ = dH * df(Zs[layer - 1], p).astype(X.dtype, copy=False)
     return loss, dparams, dX

@@ -1,0 +1,93 @@
+// Network<T>::train_epoch: the whole minibatch loop of one epoch in C++.
+//
+//   for each minibatch b (rows idx = order[b*bs .. min(n, (b+1)*bs))):
+//     Xb (m, D), targets (m) or (m, K)  <- gathered rows of X and the targets
+//     loss_b, grad (num_params)         <- loss_and_grad(Xb, targets; dropout step b)
+//     params                            <- optimizer_step(params, grad, t = steps_before + b + 1)
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "network.hpp"
+#include "threads.hpp"
+
+namespace pyfastnn {
+
+namespace {
+// Below this many copied values a gather runs on one thread.
+constexpr int64_t kParallelMinGather = 1 << 16;
+}  // namespace
+
+template <typename T>
+TargetView<T> Network<T>::gather_batch(const T* X, TargetView<T> target, const int64_t* idx,
+                                       int64_t m) {
+  const int64_t D = config_.sizes.front(), K = config_.sizes.back();
+  if (int64_t(batch_X_.size()) < m * D) batch_X_.resize(m * D);
+  T* xb = batch_X_.data();
+  const int threads = m * D >= kParallelMinGather ? num_threads() : 1;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < m; ++r)
+    std::memcpy(xb + r * D, X + idx[r] * D, sizeof(T) * size_t(D));
+  TargetView<T> view;
+  if (target.labels != nullptr) {
+    if (int64_t(batch_labels_.size()) < m) batch_labels_.resize(m);
+    for (int64_t r = 0; r < m; ++r) batch_labels_[r] = target.labels[idx[r]];
+    view.labels = batch_labels_.data();
+  } else {
+    if (int64_t(batch_values_.size()) < m * K) batch_values_.resize(m * K);
+    for (int64_t r = 0; r < m; ++r)
+      std::memcpy(batch_values_.data() + r * K, target.values + idx[r] * K,
+                  sizeof(T) * size_t(K));
+    view.values = batch_values_.data();
+  }
+  return view;
+}
+
+template <typename T>
+EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
+                                    TargetView<T> target, const int64_t* order,
+                                    const EpochSpec& epoch, const OptimizerSpec& optimizer,
+                                    OptimizerState<T> state) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const int64_t D = config_.sizes.front(), K = config_.sizes.back();
+  const int64_t bs = epoch.batch_size;
+  const T l1 = static_cast<T>(epoch.l1), l2 = static_cast<T>(epoch.l2);
+  DropoutSpec dropout = epoch.dropout;
+  EpochResult result;
+  for (int64_t lo = 0, b = 0; lo < n; lo += bs, ++b) {
+    const int64_t m = std::min(bs, n - lo);
+    const T* xb = X + lo * D;  // storage order: the rows are already contiguous
+    TargetView<T> tb;
+    if (order != nullptr) {
+      tb = gather_batch(X, target, order + lo, m);
+      xb = batch_X_.data();
+    } else if (target.labels != nullptr) {
+      tb.labels = target.labels + lo;
+    } else {
+      tb.values = target.values + lo * K;
+    }
+    dropout.step = uint64_t(b);
+    const double loss = loss_and_grad_locked(params, xb, m, tb, l1, l2, grad, nullptr, dropout);
+    if (!std::isfinite(loss)) {
+      result.failed_batch = b;
+      return result;
+    }
+    optimizer_step<T>(optimizer, state, params, grad, num_params_, epoch.steps_before + b + 1);
+    result.loss_sum += loss;
+    ++result.batches;
+  }
+  return result;
+}
+
+#define PYFASTNN_INSTANTIATE_TRAIN(T)                                                        \
+  template TargetView<T> Network<T>::gather_batch(const T*, TargetView<T>, const int64_t*,  \
+                                                  int64_t);                                 \
+  template EpochResult Network<T>::train_epoch(T*, T*, const T*, int64_t, TargetView<T>,    \
+                                               const int64_t*, const EpochSpec&,            \
+                                               const OptimizerSpec&, OptimizerState<T>);
+PYFASTNN_INSTANTIATE_TRAIN(float)
+PYFASTNN_INSTANTIATE_TRAIN(double)
+#undef PYFASTNN_INSTANTIATE_TRAIN
+
+}  // namespace pyfastnn
