@@ -11,6 +11,7 @@ from . import simplex as _simplex
 from ._runtime import get_num_threads, kernel_info, set_kernel, set_num_threads
 from .gradcheck import GradcheckResult, gradcheck
 from .linalg import matmul
+from .linear import LogisticRegression, Perceptron
 from .mlp import MLP, Gradients
 from .model_io import load, save
 from .optim import SGD, Adam
@@ -19,6 +20,8 @@ from .training import History, fit
 
 __all__ = [
     "MLP",
+    "LogisticRegression",
+    "Perceptron",
     "SGD",
     "Adam",
     "History",

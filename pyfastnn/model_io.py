@@ -13,10 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .linear import LogisticRegression, Perceptron
 from .mlp import MLP
 
 FORMAT = "pyfastnn.mlp"
 VERSION = 1
+# "model" field of the description -> class (files without it hold an MLP)
+_KINDS = {"mlp": MLP, "logistic_regression": LogisticRegression, "perceptron": Perceptron}
+
+
+def _kind(model: MLP) -> str:
+    return next(k for k, cls in reversed(_KINDS.items()) if isinstance(model, cls))
 
 
 def save(model: MLP, path: str | Path) -> None:
@@ -26,6 +33,7 @@ def save(model: MLP, path: str | Path) -> None:
     meta = {
         "format": FORMAT,
         "version": VERSION,
+        "model": _kind(model),
         "layer_sizes": list(model.layer_sizes),
         "activation": model.activation,
         "activation_param": model.activation_param,
@@ -40,7 +48,8 @@ def save(model: MLP, path: str | Path) -> None:
 
 
 def load(path: str | Path, backend: str = "native") -> MLP:
-    """Read a model written by :func:`save`; errors name what is wrong."""
+    """Read a model written by :func:`save` (an MLP, LogisticRegression or
+    Perceptron); errors name what is wrong."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             if set(archive.files) != {"params", "meta"}:
@@ -55,20 +64,11 @@ def load(path: str | Path, backend: str = "native") -> MLP:
         raise ValueError(f"path: {path} is not a pyfastnn model file")
     if meta.get("version") != VERSION:
         raise ValueError(f"path: unsupported model file version {meta.get('version')!r}")
+    kind = meta.get("model", "mlp")
+    if not isinstance(kind, str) or kind not in _KINDS:
+        raise ValueError(f"path: unknown model kind {kind!r}")
     try:
-        model = MLP(
-            meta["layer_sizes"],
-            activation=meta["activation"],
-            output=meta["output"],
-            dtype=meta["dtype"],
-            backend=backend,
-            activation_param=meta["activation_param"]
-            if meta["activation"] in ("scaled_relu", "leaky_relu")
-            else None,
-            loss=meta["loss"],
-            relumax_b=meta["relumax_b"],
-            eps=meta["eps"],
-        )
+        model = _build(kind, meta, backend)
     except KeyError as err:
         raise ValueError(f"path: model file lacks the field {err}") from err
     except (TypeError, ValueError) as err:
@@ -80,3 +80,28 @@ def load(path: str | Path, backend: str = "native") -> MLP:
         )
     model.params = params  # checks finiteness
     return model
+
+
+def _build(kind: str, meta: dict, backend: str) -> MLP:
+    """An untrained model of the described kind and shape."""
+    if kind != "mlp":
+        sizes = meta["layer_sizes"]
+        if not isinstance(sizes, list) or len(sizes) != 2:
+            raise ValueError(f"a {kind} has exactly 2 layer sizes, got {sizes!r}")
+        model = _KINDS[kind](sizes[0], sizes[1], dtype=meta["dtype"], backend=backend)
+        if (model.output, model.loss_name) != (meta["output"], meta["loss"]):
+            raise ValueError(f"output/loss {meta['output']}/{meta['loss']} do not fit a {kind}")
+        return model
+    return MLP(
+        meta["layer_sizes"],
+        activation=meta["activation"],
+        output=meta["output"],
+        dtype=meta["dtype"],
+        backend=backend,
+        activation_param=meta["activation_param"]
+        if meta["activation"] in ("scaled_relu", "leaky_relu")
+        else None,
+        loss=meta["loss"],
+        relumax_b=meta["relumax_b"],
+        eps=meta["eps"],
+    )

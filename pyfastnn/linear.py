@@ -1,0 +1,117 @@
+"""Linear classifiers: multinomial logistic regression and the multiclass perceptron.
+
+Both are one dense layer ``scores = X @ W + b`` (W (D, K), b (K,)) and share
+everything with :class:`pyfastnn.MLP`: the three backends, ``fit`` (the native
+epoch loop included), ``predict``, ``score``, ``save``/``pyfastnn.load``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .mlp import MLP
+from .training import History
+
+
+def _check_counts(n_features: object, n_classes: object) -> tuple[int, int]:
+    for name, value, least in (("n_features", n_features, 1), ("n_classes", n_classes, 2)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name}: expected an integer, got {value!r}")
+        if value < least:
+            raise ValueError(f"{name}: expected an integer >= {least}, got {value}")
+    return int(n_features), int(n_classes)  # type: ignore[arg-type]
+
+
+class LogisticRegression(MLP):
+    """Multinomial logistic regression: ``p = softmax(X @ W + b)``.
+
+    Trained on the mean cross-entropy ``-log p_y`` plus, through ``fit``'s
+    ``l2`` and ``l1``, ``l2 * sum W^2 + l1 * sum |W|`` (the bias is not
+    penalised). Shapes: X (N, n_features), y (N,) labels in [0, n_classes).
+    Weights start at zero (``init="zeros"``; the loss is convex), or from
+    any of :class:`MLP`'s schemes.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        *,
+        dtype: str | np.dtype = "float64",
+        backend: str = "native",
+        seed: int = 0,
+        init: str = "zeros",
+    ) -> None:
+        D, K = _check_counts(n_features, n_classes)
+        super().__init__(
+            [D, K], "identity", "softmax", dtype=dtype, backend=backend, seed=seed, init=init
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"LogisticRegression(n_features={self.n_inputs}, n_classes={self.n_outputs}, "
+            f"dtype={self.dtype.name!r}, backend={self.backend!r})"
+        )
+
+
+class Perceptron(MLP):
+    """Multiclass perceptron: predicts ``argmax(X @ W + b)`` (the first on ties).
+
+    A mistake on sample x of class y, predicted p, updates
+    ``W[:, y] += lr * x, W[:, p] -= lr * x`` (and the biases likewise): the
+    gradient step of the loss ``z_p - z_y`` (see :class:`MLP`'s "perceptron"
+    loss); correct samples change nothing. ``fit`` defaults to the classic
+    setting, one sample per step with ``lr = 1``; larger minibatches average
+    the updates of their mistakes. Weights start at zero.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        *,
+        dtype: str | np.dtype = "float64",
+        backend: str = "native",
+        seed: int = 0,
+        init: str = "zeros",
+    ) -> None:
+        D, K = _check_counts(n_features, n_classes)
+        super().__init__(
+            [D, K],
+            "identity",
+            "identity",
+            dtype=dtype,
+            backend=backend,
+            seed=seed,
+            init=init,
+            loss="perceptron",
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Perceptron(n_features={self.n_inputs}, n_classes={self.n_outputs}, "
+            f"dtype={self.dtype.name!r}, backend={self.backend!r})"
+        )
+
+    def fit(self, X: object, y: object, **kwargs: Any) -> History:
+        """Train in place (defaults: ``batch_size=1``, SGD with ``lr=1``); see
+        :func:`pyfastnn.training.fit` for the options."""
+        kwargs.setdefault("batch_size", 1)
+        if "lr" not in kwargs and "optimizer" not in kwargs:
+            kwargs["lr"] = 1.0
+        return super().fit(X, y, **kwargs)
+
+    def decision_function(self, X: object) -> np.ndarray:
+        """Scores (N, K) = X @ W + b."""
+        return self.forward(X)
+
+    def predict_proba(self, X: object) -> np.ndarray:
+        """(N, K) one-hot rows of the predicted class: a perceptron makes hard
+        decisions and has no probabilities to give."""
+        scores = self.forward(X)
+        proba = np.zeros_like(scores)
+        proba[np.arange(scores.shape[0]), np.argmax(scores, axis=1)] = 1
+        return proba

@@ -1,0 +1,172 @@
+"""The native whole-epoch loop: same weights as the Python loops, errors, memory."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import pyfastnn
+from pyfastnn import MLP, _native
+
+
+def blobs(n: int, d: int, k: int, seed: int = 0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=3.0, size=(k, d))
+    y = rng.integers(0, k, size=n)
+    return (centers[y] + rng.normal(size=(n, d))).astype(dtype), y
+
+
+CASES = [
+    # (layer sizes, activation, output, loss, fit options)
+    ([5, 8, 3], "relu", "softmax", None, {"optimizer": "sgd", "lr": 0.1}),
+    ([5, 8, 6, 3], "tanh", "softmax", None, {"optimizer": "adam", "l2": 1e-3}),
+    ([5, 7, 3], "gelu", "sparsemax", None, {"optimizer": pyfastnn.SGD(0.05, momentum=0.9)}),
+    ([5, 7, 3], "leaky_relu", "relumax", "eps_cross_entropy", {"dropout": 0.3, "l1": 1e-3}),
+    ([5, 6, 3], "sigmoid", "sigmoid", None, {"optimizer": "adam", "dropout": 0.2}),
+    ([5, 3], "identity", "identity", "perceptron", {"lr": 1.0}),
+]
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("batch_size", [1, 8, 64])
+@pytest.mark.parametrize(("sizes", "act", "output", "loss", "opts"), CASES)
+def test_native_epoch_matches_the_vector_loop(sizes, act, output, loss, opts, batch_size, shuffle):
+    X, y = blobs(45, 5, 3)
+    models = {
+        b: MLP(sizes, act, output, dtype="float64", backend=b, loss=loss, seed=1)
+        for b in ("native", "vector")
+    }
+    hist = {
+        b: m.fit(X, y, epochs=2, batch_size=batch_size, shuffle=shuffle, seed=5, **opts)
+        for b, m in models.items()
+    }
+    np.testing.assert_allclose(
+        models["native"].params, models["vector"].params, rtol=1e-10, atol=1e-12
+    )
+    for a, b in zip(hist["native"].epochs, hist["vector"].epochs):
+        assert a.train_loss == pytest.approx(b.train_loss, rel=1e-10, abs=1e-12)
+
+
+def test_native_epoch_with_real_targets() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 4))
+    Y = rng.standard_normal((30, 2))
+    models = [
+        MLP([4, 5, 2], "tanh", "identity", dtype="float64", backend=b) for b in ("native", "vector")
+    ]
+    for m in models:
+        m.fit(X, Y, epochs=3, batch_size=7, lr=0.01, seed=2)
+    np.testing.assert_allclose(models[0].params, models[1].params, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_native_epoch_stays_close_to_float64() -> None:
+    X, y = blobs(64, 5, 3)
+    a = MLP([5, 8, 3], dtype="float32", seed=1)
+    b = MLP([5, 8, 3], dtype="float64", seed=1)
+    for m in (a, b):
+        m.fit(X, y, epochs=2, batch_size=8, lr=0.05, seed=1)
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-4, atol=1e-5)
+
+
+def test_native_divergence_names_the_epoch() -> None:
+    X, y = blobs(40, 3, 2)
+    X *= 1e3
+    model = MLP([3, 16, 2], "relu", "identity", dtype="float32")
+    with pytest.raises(FloatingPointError, match="epoch 1.*smaller learning rate"):
+        model.fit(X, np.eye(2)[y], epochs=5, lr=1e6)
+
+
+def test_nan_in_X_is_named_before_training() -> None:
+    X, y = blobs(20, 3, 2)
+    X[7, 1] = np.nan
+    model = MLP([3, 4, 2], dtype="float64")
+    before = model.params.copy()
+    with pytest.raises(ValueError, match="X"):
+        model.fit(X, y, epochs=1)
+    np.testing.assert_array_equal(model.params, before)
+
+
+def test_fit_does_not_copy_X() -> None:
+    """A C-contiguous X in the model's dtype is used in place (no array of X's size)."""
+    X, y = blobs(4000, 500, 10, dtype=np.float32)  # 8 MB
+    model = MLP([500, 32, 10], dtype="float32")
+    model.fit(X[:64], y[:64], epochs=1)  # warm up the workspaces
+    tracemalloc.start()
+    try:
+        model.fit(X, y, epochs=2, batch_size=64, X_val=X[:500], y_val=y[:500])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes / 4, f"fit allocated {peak} bytes for an X of {X.nbytes}"
+
+
+# ---- the binding itself (private, but it must never crash) ----------------------------------
+
+
+def _call(net, params, **overrides):
+    X, y = blobs(10, 3, 2)
+    args = dict(
+        params=params,
+        grad=np.empty_like(params),
+        X=X,
+        y=y,
+        order=None,
+        batch_size=4,
+        l1=0.0,
+        l2=0.0,
+        dropout=0.0,
+        seed=0,
+        epoch=1,
+        steps_before=0,
+        optimizer=0,
+        lr=0.1,
+    )
+    args.update(overrides)
+    return net.train_epoch(**args)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "match"),
+    [
+        ({"order": np.array([0, 1, 2], dtype=np.int64)}, ValueError, "order"),
+        ({"order": np.full(10, 10, dtype=np.int64)}, ValueError, "order"),
+        ({"order": np.arange(10, dtype=np.int32)}, TypeError, "order"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"optimizer": 7}, ValueError, "optimizer"),
+        ({"optimizer": 1}, ValueError, "m"),
+        ({"momentum": 0.9}, ValueError, "velocity"),
+        ({"lr": 0.0}, ValueError, "lr"),
+        ({"dropout": 1.0}, ValueError, "dropout"),
+        ({"l2": -1.0}, ValueError, "l1, l2"),
+        ({"steps_before": -1}, ValueError, "steps_before"),
+        ({"y": np.full(10, 5, dtype=np.int64)}, ValueError, "y"),
+        ({"X": np.ones((10, 4))}, ValueError, "X"),
+        ({"grad": np.empty(3)}, ValueError, "grad"),
+    ],
+)
+def test_train_epoch_binding_rejects_bad_arguments(overrides, error, match) -> None:
+    net = _native.Network64([3, 4, 2], 1, 0.0, 0)
+    params = np.zeros(net.num_params)
+    with pytest.raises(error, match=match):
+        _call(net, params, **overrides)
+
+
+def test_train_epoch_binding_rejects_aliased_buffers() -> None:
+    net = _native.Network64([3, 4, 2], 1, 0.0, 0)
+    params = np.zeros(net.num_params)
+    with pytest.raises(ValueError, match="overlap"):
+        _call(net, params, grad=params)
+    with pytest.raises(ValueError, match="overlap"):
+        _call(net, params, momentum=0.9, velocity=params)
+
+
+def test_train_epoch_reports_the_failed_minibatch() -> None:
+    net = _native.Network64([3, 4, 2], 1, 0.0, 0)
+    params = np.zeros(net.num_params)
+    X, y = blobs(10, 3, 2)
+    X[9, 0] = np.inf  # in the third minibatch of 4 (storage order)
+    loss_sum, batches, failed = _call(net, params, X=X, y=y)
+    assert (batches, failed) == (2, 2)
+    assert np.isfinite(loss_sum)
