@@ -84,7 +84,9 @@ def load_npz_splits(
     except FileNotFoundError:
         raise
     except ValueError as err:  # a pickle file, not an archive
-        raise ValueError(f"{path_s}: pickled data refused ({err})") from err
+        raise ValueError(
+            f"{path_s}: not an .npz archive; pickled data are refused ({err})"
+        ) from err
     except (zipfile.BadZipFile, OSError, EOFError) as err:
         raise ValueError(f"{path_s}: not a readable .npz archive ({err})") from err
     if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -99,7 +101,7 @@ def load_npz_splits(
                 arrays[part] = None
                 continue
             if kx is None or ky is None:
-                have, lack = (kx, "X") if ky is None else (ky, "y")
+                have, lack = (kx, "y") if ky is None else (ky, "X")
                 raise ValueError(f"{path_s}: {have!r} has no matching {lack}_{part} array")
             arrays[part] = (_read(archive, kx, path_s), _read(archive, ky, path_s))
     if arrays["train"] is None:
