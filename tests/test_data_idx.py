@@ -208,3 +208,9 @@ def test_idx_directory_errors(tmp_path: Path) -> None:
     (root / "t10k-images-idx3-ubyte").unlink()
     s = load_idx_dir(root)  # the test pair is optional
     assert s.X_test is None
+
+
+def test_home_directory_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    make_mnist_dir(tmp_path / "mnist", True)
+    assert load_dataset("idx:~/mnist").X_test.shape == (20, 30)

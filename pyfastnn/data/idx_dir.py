@@ -46,7 +46,7 @@ ROLES = {
 
 def find_idx_files(directory: str | os.PathLike[str], prefix: str = "") -> dict[str, Path | None]:
     """Map each role (see the module docstring) to its file, or None when absent."""
-    root = Path(directory)
+    root = Path(directory).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such directory")
     names = sorted(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -78,6 +79,7 @@ def load_npz_splits(
     images for pooling; 3-D arrays set it themselves. ``remap_labels``: see
     ``preprocess.shift_labels`` (default: labels are kept as stored).
     """
+    path = Path(path).expanduser()
     path_s = str(path)
     try:
         archive = np.load(path, allow_pickle=False)
