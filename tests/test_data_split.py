@@ -131,3 +131,14 @@ def test_splits_validation() -> None:
         Splits(X[None], y)
     with pytest.raises(ValueError, match=">= 0"):
         Splits(X, y - 1)
+
+
+def test_images_are_flattened(rng: np.random.Generator) -> None:
+    images = rng.random((30, 3, 4))
+    y = np.arange(30) % 3
+    s = train_val_test_split(images, y, seed=5)
+    assert s.image_shape == (3, 4) and s.n_features == 12
+    flat = train_val_test_split(images.reshape(30, 12), y, seed=5)
+    np.testing.assert_array_equal(s.X_test, flat.X_test)
+    with pytest.raises(ValueError, match="image_shape"):
+        train_val_test_split(images, y, image_shape=(4, 3))

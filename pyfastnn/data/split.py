@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from .dataset import Splits
+from .preprocess import flatten_images
 
 
 def _check_fraction(value: float, name: str) -> float:
@@ -67,8 +68,9 @@ def split_indices(
         raise ValueError(f"y: expected shape (N,), got {y.shape}")
     rng = np.random.default_rng(seed)
     if stratify:
-        classes, inverse = np.unique(y, return_inverse=True)
-        groups = [np.flatnonzero(inverse == k) for k in range(len(classes))]
+        _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+        by_class = np.argsort(inverse.ravel(), kind="stable")
+        groups = np.split(by_class, np.cumsum(counts)[:-1])
     else:
         groups = [np.arange(len(y))]
     groups = [g[rng.permutation(len(g))] for g in groups]
@@ -102,21 +104,26 @@ def train_val_test_split(
     name: str = "",
     image_shape: tuple[int, int] | None = None,
 ) -> Splits:
-    """Split ``X`` (N, D) and ``y`` (N,) into a :class:`Splits`.
+    """Split ``X`` (N, D), or images (N, h, w), and ``y`` (N,) into a :class:`Splits`.
 
-    A part whose fraction is 0 is None. ``y`` is converted to int64 (it must
+    Images are flattened row-major and ``image_shape`` set to (h, w). A part
+    whose fraction is 0 is None. ``y`` is converted to int64 (it must
     hold integers >= 0). Fractions, counts and seeding: see the module docstring.
     """
     X = np.asarray(X)
     y = np.asarray(y)
+    if X.ndim == 3:
+        if image_shape is not None and tuple(image_shape) != X.shape[1:]:
+            raise ValueError(f"image_shape: {image_shape} but X holds {X.shape[1:]} images")
+        X, image_shape = flatten_images(X)
     if X.ndim != 2:
-        raise ValueError(f"X: expected shape (N, D), got {X.shape}")
+        raise ValueError(f"X: expected shape (N, D) or (N, h, w), got {X.shape}")
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(f"y: expected shape ({len(X)},), got {y.shape}")
-    train, val, test = split_indices(
-        y, test_fraction=test_fraction, val_fraction=val_fraction, stratify=stratify, seed=seed
-    )
     y64 = as_labels(y, "y")
+    train, val, test = split_indices(
+        y64, test_fraction=test_fraction, val_fraction=val_fraction, stratify=stratify, seed=seed
+    )
 
     def take(idx: np.ndarray, fraction: float) -> tuple[np.ndarray | None, np.ndarray | None]:
         return (X[idx], y64[idx]) if fraction > 0 else (None, None)
