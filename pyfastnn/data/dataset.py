@@ -44,7 +44,7 @@ def _check_pair(X: object, y: object, part: str, required: bool) -> None:
         raise ValueError(f"y_{part}: labels must be >= 0, found {int(y.min())}")
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Splits:
     """Train / validation / test arrays of one data set, plus what they are.
 
