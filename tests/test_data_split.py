@@ -142,3 +142,15 @@ def test_images_are_flattened(rng: np.random.Generator) -> None:
     np.testing.assert_array_equal(s.X_test, flat.X_test)
     with pytest.raises(ValueError, match="image_shape"):
         train_val_test_split(images, y, image_shape=(4, 3))
+
+
+def test_largest_remainders_get_the_extra_rows() -> None:
+    # exact test shares 2, 2.5, 2.5 (total 7): one class must round up, and
+    # the documented tie rule gives it to the smaller label, never to class 0
+    y = labels([4, 5, 5])
+    _, _, te = split_indices(y, test_fraction=0.5, val_fraction=0.0, seed=0)
+    np.testing.assert_array_equal(np.bincount(y[te]), [2, 3, 2])
+    # shares 0.9, 1.8, 0.3 (total 3): the two largest remainders round up
+    y = labels([3, 6, 1])
+    _, _, te = split_indices(y, test_fraction=0.3, val_fraction=0.0, seed=1)
+    np.testing.assert_array_equal(np.bincount(y[te], minlength=3), [1, 2, 0])
