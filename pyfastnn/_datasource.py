@@ -50,16 +50,18 @@ def features(splits: Any, kind: str) -> Any:
     if kind not in FEATURES:
         raise ValueError(f"features: expected one of {FEATURES}, got {kind!r}")
     mode = kind[:3]
-    mapped = {
-        name: pool2x2(getattr(splits, name), mode) for name in ("X_train", "X_val", "X_test")
-    }
+    mapped = {name: pool2x2(getattr(splits, name), mode) for name in ("X_train", "X_val", "X_test")}
     try:
         return replace(splits, **mapped)
     except TypeError:  # not a dataclass
         return Splits(
-            mapped["X_train"], splits.y_train, mapped["X_val"], splits.y_val,
-            mapped["X_test"], splits.y_test,
-        )  # fmt: skip
+            mapped["X_train"],
+            splits.y_train,
+            mapped["X_val"],
+            splits.y_val,
+            mapped["X_test"],
+            splits.y_test,
+        )
 
 
 def pool2x2(X: np.ndarray, mode: str = "avg") -> np.ndarray:

@@ -85,8 +85,7 @@ def fit_model(model: Any, X: Any, y: Any, *, dropout: float = 0.0, **options: An
     if dropout:
         if not fit_accepts(model, "dropout"):
             raise ValueError(
-                f"dropout: this version of {type(model).__name__}.fit has no dropout; "
-                "use dropout=0"
+                f"dropout: this version of {type(model).__name__}.fit has no dropout; use dropout=0"
             )
         options["dropout"] = dropout
     return model.fit(X, y, **options)

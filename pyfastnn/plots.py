@@ -121,18 +121,26 @@ def decision_boundary(
     fig = _figure(figsize=(5, 5), layout="constrained")
     ax = fig.subplots()
     ax.imshow(
-        image, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), aspect="auto",
+        image,
+        origin="lower",
+        extent=(lo[0], hi[0], lo[1], hi[1]),
+        aspect="auto",
         interpolation="bilinear",
-    )  # fmt: skip
+    )
     if n_classes == 2:
         ax.contour(gx, gy, proba[:, 1].reshape(gx.shape), levels=[0.5], colors="k")
     labels = np.unique(y)
     for i, label in enumerate(labels):
         mask = y == label
         ax.scatter(
-            X[mask, 0], X[mask, 1], s=12, color=colours[i % len(colours)],
-            edgecolors="k", linewidths=0.4, label=str(label),
-        )  # fmt: skip
+            X[mask, 0],
+            X[mask, 1],
+            s=12,
+            color=colours[i % len(colours)],
+            edgecolors="k",
+            linewidths=0.4,
+            label=str(label),
+        )
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.legend(loc="upper right", fontsize="small")
@@ -187,10 +195,17 @@ def accuracy_vs(
             ax.plot(
                 [str(x) if not _numeric(x) else x for x in xs],
                 [points[x][metric] for x in xs],
-                styles.get(metric, "-"), marker="o", color=f"C{g}", label=label,
-            )  # fmt: skip
-    if all(_numeric(x) for p in groups.values() for x in p) and key == "width":
-        ax.set_xscale("log", base=2)
+                styles.get(metric, "-"),
+                marker="o",
+                color=f"C{g}",
+                label=label,
+            )
+    xs_all = sorted({x for p in groups.values() for x in p}, key=_order)
+    if all(_numeric(x) for x in xs_all):
+        if key == "width" and min(xs_all) > 0:
+            ax.set_xscale("log", base=2)
+            ax.minorticks_off()
+        ax.set_xticks(xs_all, [f"{x:g}" for x in xs_all])
     ax.set_xlabel(key)
     ax.set_ylabel("accuracy")
     ax.grid(alpha=0.3)

@@ -134,9 +134,7 @@ def run_config(
     row: dict[str, Any] = {**normalize_config(config), **dict.fromkeys(METRICS)}
     try:
         splits = _splits(data, row["features"], data_options)
-        n_classes = int(
-            max(splits.y_train.max(), splits.y_val.max(), splits.y_test.max()) + 1
-        )
+        n_classes = int(max(splits.y_train.max(), splits.y_val.max(), splits.y_test.max()) + 1)
         model = make_model(
             row["model"],
             splits.X_train.shape[1],

@@ -58,10 +58,16 @@ def test_decision_boundary_on_circles(tmp_path) -> None:
 
 def test_accuracy_vs_width_and_depth(tmp_path) -> None:
     rows = [
-        {"width": w, "depth": d, "val_accuracy": 0.5 + w / 1000 + d / 100,
-         "test_accuracy": 0.5, "error": None}
-        for w in (16, 32, 64) for d in (1, 2)
-    ]  # fmt: skip
+        {
+            "width": w,
+            "depth": d,
+            "val_accuracy": 0.5 + w / 1000 + d / 100,
+            "test_accuracy": 0.5,
+            "error": None,
+        }
+        for w in (16, 32, 64)
+        for d in (1, 2)
+    ]
     rows.append({"width": 8, "depth": 1, "val_accuracy": None, "error": "boom"})
     fig = plots.accuracy_vs_width(rows, tmp_path / "width.png")
     png_ok(tmp_path / "width.png")

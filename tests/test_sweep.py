@@ -134,9 +134,12 @@ def test_empty_result_has_no_best() -> None:
 def test_dask_cluster_runs_the_same_sweep() -> None:
     distributed = pytest.importorskip("distributed")
     configs = grid(width=[4, 8], epochs=2)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         result = run_sweep(configs, blob_splits(), executor=client.get_executor())
     assert [r["width"] for r in result.rows] == [4, 8]
     assert not result.errors and result.threads_per_worker == 1

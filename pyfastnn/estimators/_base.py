@@ -20,7 +20,7 @@ try:
     from sklearn.utils.validation import check_is_fitted
 except ImportError as err:  # optional dependency
     raise ImportError(
-        "pyfastnn.estimators needs scikit-learn: pip install \"pyfastnn[sklearn]\""
+        'pyfastnn.estimators needs scikit-learn: pip install "pyfastnn[sklearn]"'
     ) from err
 
 try:  # scikit-learn >= 1.6
