@@ -17,10 +17,13 @@ Any ``concurrent.futures.Executor`` can run the tasks instead, e.g. a dask
 cluster's ``Client.get_executor()``; then every worker uses
 ``threads_per_worker`` threads (default 1).
 
-Data: pass a dataset name (each worker loads it once, cached per process) or
-the arrays themselves (an object with X_train, y_train, X_val, y_val, X_test,
-y_test); arrays are pickled and sent with every task, which is cheap for
-datasets of a few megabytes such as these.
+Data: pass a dataset name for :func:`pyfastnn.data.load_dataset` (each
+worker loads it once, cached per process: nothing large crosses process
+boundaries) or the arrays themselves (a ``pyfastnn.data.Splits``, or any object
+with X_train, y_train, X_val, y_val and optionally X_test, y_test); arrays are
+pickled and sent with every task, which is cheap for datasets of a few
+megabytes such as digits or mnist5k. For a large dataset on a cluster, pass a
+name (or an ``npz:<path>`` the workers can read) rather than arrays.
 """
 
 from __future__ import annotations
@@ -134,7 +137,9 @@ def run_config(
     row: dict[str, Any] = {**normalize_config(config), **dict.fromkeys(METRICS)}
     try:
         splits = _splits(data, row["features"], data_options)
-        n_classes = int(max(splits.y_train.max(), splits.y_val.max(), splits.y_test.max()) + 1)
+        if splits.X_val is None:
+            raise ValueError("data: a sweep needs a validation part (X_val, y_val)")
+        n_classes = splits.n_classes
         model = make_model(
             row["model"],
             splits.X_train.shape[1],
@@ -164,7 +169,8 @@ def run_config(
         )
         row["train_seconds"] = time.perf_counter() - start
         row["val_accuracy"] = float(model.score(splits.X_val, splits.y_val))
-        row["test_accuracy"] = float(model.score(splits.X_test, splits.y_test))
+        if splits.X_test is not None:
+            row["test_accuracy"] = float(model.score(splits.X_test, splits.y_test))
         row["train_accuracy"] = float(model.score(splits.X_train, splits.y_train))
         row["best_epoch"] = history.best_epoch
         row["epochs_run"] = len(history.epochs)
@@ -229,8 +235,8 @@ def run_sweep(
     ----------
     configs : dicts with keys of :data:`DEFAULTS` (see :func:`grid`)
     data : a dataset name for ``pyfastnn.data.load_dataset`` (loaded in each
-        worker, with ``data_options``), or an object with X_train, y_train,
-        X_val, y_val, X_test, y_test (sent with each task)
+        worker, with ``data_options``), or a ``Splits``-like object (sent with
+        each task); the validation part is required, the test part optional
     executor : any ``concurrent.futures.Executor``; None starts a process pool
         of ``max_workers`` (default: cores, at most one per configuration)
     threads_per_worker : threads per task; default cores // workers for the

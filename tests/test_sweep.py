@@ -9,7 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from pyfastnn._datasource import Splits, pool2x2
+from pyfastnn._datasource import features
+from pyfastnn.data import Splits
 from pyfastnn.sweep import (
     DEFAULTS,
     SweepResult,
@@ -27,7 +28,7 @@ def blob_splits(seed: int = 0) -> Splits:
     centers = rng.normal(scale=3.0, size=(3, 16))
     y = rng.integers(0, 3, size=300)
     X = (centers[y] + rng.normal(size=(300, 16))).astype(np.float32)
-    return Splits(X[:180], y[:180], X[180:240], y[180:240], X[240:], y[240:])
+    return Splits(X[:180], y[:180], X[180:240], y[180:240], X[240:], y[240:], image_shape=(4, 4))
 
 
 class InlineExecutor(cf.Executor):
@@ -75,15 +76,24 @@ def test_a_diverging_config_becomes_an_error_row() -> None:
     assert "error" in result.to_markdown()
 
 
-def test_pooled_features() -> None:
+def test_pooled_features_of_any_splits_object() -> None:
+    from types import SimpleNamespace
+
     X = np.arange(2 * 16, dtype=np.float64).reshape(2, 16)  # two 4x4 images
-    avg = pool2x2(X, "avg")
-    assert avg.shape == (2, 4)
-    assert avg[0, 0] == np.mean([0, 1, 4, 5]) and pool2x2(X, "max")[0, 3] == 15
+    y = np.array([0, 1])
+    plain = SimpleNamespace(X_train=X, y_train=y, X_val=X, y_val=y, X_test=None, y_test=None)
+    pooled = features(plain, "avgpool")
+    assert pooled.X_train.shape == (2, 4) and pooled.X_test is None
+    assert pooled.X_val[0, 0] == np.mean([0, 1, 4, 5])
+    assert features(plain, "maxpool").X_train[0, 3] == 15
+    assert features(plain, "raw").X_train is X
     row = run_config({"features": "maxpool", "width": 4, "epochs": 1}, blob_splits())
     assert row["error"] is None
-    with pytest.raises(ValueError, match="square"):
-        pool2x2(np.ones((2, 5)))
+    not_images = SimpleNamespace(
+        **{**vars(plain), "X_train": np.ones((2, 5)), "X_val": np.ones((2, 5))}
+    )
+    row = run_config({"features": "maxpool", "epochs": 1}, not_images)
+    assert "image_shape" in row["error"]
 
 
 def test_process_pool_sweep_writes_tables(tmp_path) -> None:
@@ -109,7 +119,7 @@ def test_process_pool_sweep_writes_tables(tmp_path) -> None:
 
 
 def test_named_dataset_and_unknown_config_key() -> None:
-    pytest.importorskip("sklearn")  # the digits fallback until pyfastnn.data lands
+    pytest.importorskip("sklearn")  # pyfastnn.data's digits come from scikit-learn
     result = run_sweep([{"model": "logreg", "epochs": 2}], "digits", executor=InlineExecutor())
     assert result.rows[0]["error"] is None and result.rows[0]["val_accuracy"] > 0.5
     with pytest.raises(ValueError, match="unknown keys"):

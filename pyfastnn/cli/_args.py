@@ -110,8 +110,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--dataset",
         default="digits",
-        help="dataset name for pyfastnn.data.load_dataset, e.g. digits, mnist5k, circles, "
-        "moons, idx, npz (default: digits)",
+        help="dataset for pyfastnn.data.load_dataset: digits, mnist5k, circles, moons, "
+        "idx:<directory> or npz:<path> (default: digits)",
     )
     group.add_argument(
         "--data-option",
@@ -119,7 +119,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
         type=key_value,
         action="append",
         default=[],
-        help="an option of load_dataset (repeatable), e.g. --data-option path=data/mnist.npz",
+        help="an option of load_dataset (repeatable), e.g. --data-option seed=1",
     )
 
 

@@ -91,7 +91,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--dataset",
         default=None,
-        help="dataset name for pyfastnn.data.load_dataset (default: digits)",
+        help="dataset for pyfastnn.data.load_dataset: digits, mnist5k, circles, moons, "
+        "idx:<directory> or npz:<path> (default: digits)",
     )
     p.add_argument(
         "--data-option",
@@ -190,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         parser.error(f"grid: {err}")
     try:  # fail early on a bad dataset (workers load it again, once each)
         load_splits(dataset, **data_options)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, ImportError, OSError) as err:
         parser.error(f"--dataset {dataset}: {err}")
 
     print(f"sweep: {len(configs)} configurations on {dataset}", file=sys.stderr)

@@ -156,9 +156,9 @@ def run(args: argparse.Namespace) -> int:
         set_num_threads(args.threads)
     try:
         splits = features(load_splits(args.dataset, **dict(args.data_option)), args.features)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, ImportError, OSError) as err:
         parser.error(f"--dataset {args.dataset}: {err}")
-    n_classes = int(max(splits.y_train.max(), splits.y_val.max(), splits.y_test.max()) + 1)
+    n_classes = splits.n_classes
     config = {
         "dataset": args.dataset,
         "data_options": dict(args.data_option),
@@ -194,7 +194,8 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.quiet and _args.progress_available()
     print(
         f"training {model!r} on {args.dataset} ({args.features}): "
-        f"{len(splits.y_train)} train / {len(splits.y_val)} val / {len(splits.y_test)} test",
+        f"{_rows(splits.y_train)} train / {_rows(splits.y_val)} val / "
+        f"{_rows(splits.y_test)} test",
         file=sys.stderr,
     )
     start = time.perf_counter()
@@ -212,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
             dropout=args.dropout,
             patience=args.patience,
             seed=args.seed,
-            X_val=splits.X_val,
+            X_val=splits.X_val,  # None: no best-epoch selection
             y_val=splits.y_val,
             progress=progress,
         )
@@ -223,9 +224,12 @@ def run(args: argparse.Namespace) -> int:
         parser.error(str(err))
     seconds = time.perf_counter() - start
     scores = {
-        "train_accuracy": float(model.score(splits.X_train, splits.y_train)),
-        "val_accuracy": float(model.score(splits.X_val, splits.y_val)),
-        "test_accuracy": float(model.score(splits.X_test, splits.y_test)),
+        f"{part}_accuracy": None if X is None else float(model.score(X, y))
+        for part, X, y in (
+            ("train", splits.X_train, splits.y_train),
+            ("val", splits.X_val, splits.y_val),
+            ("test", splits.X_test, splits.y_test),
+        )
     }
 
     out: Path = args.out
@@ -256,14 +260,22 @@ def summary_table(results: dict[str, Any]) -> str:
     cells = [
         str(results["epochs_run"]),
         str(results["best_epoch"]),
-        f"{results['train_accuracy']:.4f}",
-        f"{results['val_accuracy']:.4f}",
-        f"{results['test_accuracy']:.4f}",
+        _fmt(results["train_accuracy"]),
+        _fmt(results["val_accuracy"]),
+        _fmt(results["test_accuracy"]),
         f"{results['train_seconds']:.2f}",
     ]
     return "\n".join(
         ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), "| " + " | ".join(cells) + " |"]
     )
+
+
+def _rows(y: Any) -> int:
+    return 0 if y is None else len(y)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def _figures(model: Any, history: Any, splits: Any, out: Path) -> list[Path]:
@@ -274,7 +286,12 @@ def _figures(model: Any, history: Any, splits: Any, out: Path) -> list[Path]:
         plots.learning_curves(history, written[0], title="learning curves")
         if splits.X_train.shape[1] == 2:
             written.append(out / "decision_boundary.png")
-            plots.decision_boundary(model, splits.X_test, splits.y_test, written[-1])
+            X, y = (
+                (splits.X_train, splits.y_train)
+                if splits.X_test is None
+                else (splits.X_test, splits.y_test)
+            )
+            plots.decision_boundary(model, X, y, written[-1])
     except ImportError as err:
         print(f"no figures: {err}", file=sys.stderr)
         return []
