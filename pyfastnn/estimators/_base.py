@@ -77,7 +77,7 @@ class PyfastnnClassifier(ClassifierMixin, BaseEstimator):
         """Train a new model on X (N, D) and labels y (N,) of any type; return self."""
         X, y = _validate(self, X, y, reset=True)
         check_classification_targets(y)
-        self.classes_ = np.unique(y)
+        self.classes_ = _check_classes(np.unique(y), type(self).__name__)
         seed = int(check_random_state(self.random_state).randint(_SEED_LIMIT))
         self.model_ = self._new_model(X.shape[1], seed)
         self._shuffle_seed = seed
@@ -96,7 +96,8 @@ class PyfastnnClassifier(ClassifierMixin, BaseEstimator):
         X, y = _validate(self, X, y, reset=first)
         check_classification_targets(y)
         if first:
-            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+            labels = y if classes is None else np.asarray(classes)
+            self.classes_ = _check_classes(np.unique(labels), type(self).__name__)
             seed = int(check_random_state(self.random_state).randint(_SEED_LIMIT))
             self.model_ = self._new_model(X.shape[1], seed)
             self._shuffle_seed = seed
@@ -179,6 +180,15 @@ class PyfastnnClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(blob, _ModelBytes):
             state["model_"] = _model_from_bytes(blob.data, blob.backend)
         super().__setstate__(state)
+
+
+def _check_classes(classes: np.ndarray, name: str) -> np.ndarray:
+    if len(classes) < 2:
+        raise ValueError(
+            f"{name} needs samples of at least 2 classes; the data contain only one class: "
+            f"{classes[0]!r}"
+        )
+    return classes
 
 
 class _ModelBytes:
