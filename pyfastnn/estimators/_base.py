@@ -67,7 +67,7 @@ class PyfastnnClassifier(ClassifierMixin, BaseEstimator):
             "lr": self.lr,
             "l1": self.l1,
             "l2": self.l2,
-            "dropout": self.dropout,
+            "dropout": getattr(self, "dropout", 0.0),  # hidden layers only (MLPClassifier)
             "progress": bool(self.verbose),
         }
 

@@ -114,7 +114,6 @@ class _Linear(_Trained):
         batch_size: int = 32,
         l1: float = 0.0,
         l2: float = 0.0,
-        dropout: float = 0.0,
         backend: str = "native",
         dtype: str = "float32",
         random_state: Any = None,
@@ -126,7 +125,6 @@ class _Linear(_Trained):
         self.batch_size = batch_size
         self.l1 = l1
         self.l2 = l2
-        self.dropout = dropout
         self.backend = backend
         self.dtype = dtype
         self.random_state = random_state
@@ -145,9 +143,6 @@ _LINEAR_DOC = """
     batch_size : int
     l1, l2 : float
         Penalties ``l1 * sum|W| + l2 * sum W^2`` on the weights.
-    dropout : float
-        Dropout rate of the inputs; needs a pyfastnn whose ``fit`` has
-        ``dropout=`` (0 always works).
     backend : "native", "vector" or "loop"
     dtype : "float32" or "float64"
     random_state : int, RandomState or None
