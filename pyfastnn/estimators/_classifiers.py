@@ -46,7 +46,9 @@ class MLPClassifier(_Trained):
         ``dropout=`` (0 always works).
     backend : "native", "vector" or "loop"
     dtype : "float32" or "float64"
-        Precision of the model (inputs are converted to it).
+        Precision of the model (inputs are converted to it). In float32 the
+        probabilities of a row can differ in the last bit or two depending on
+        the batch it is predicted in; float64 makes them agree to ~1e-16.
     random_state : int, RandomState or None
         Seeds the initial weights and the shuffling.
     verbose : bool
