@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .cli import sweep as cli_sweep
+from .cli import train as cli_train
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pyfastnn", description=__doc__)
@@ -20,7 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     demo.add_argument("--repeats", type=int, default=20, help="timed repeats (default 20)")
     demo.add_argument("--threads", type=int, default=None, help="native threads (default: all)")
+    for command in (cli_train, cli_sweep):
+        command.register(sub)
     args = parser.parse_args(argv)
+    if hasattr(args, "run"):
+        return args.run(args)
 
     if args.command == "demo":
         from . import set_num_threads

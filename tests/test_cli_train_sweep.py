@@ -1,0 +1,225 @@
+"""`pyfastnn train` and `pyfastnn sweep` in-process on tiny settings."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+import pyfastnn
+from pyfastnn.__main__ import main
+
+pytest.importorskip("sklearn")  # digits comes from scikit-learn until pyfastnn.data lands
+HAS_MPL = True
+try:
+    import matplotlib  # noqa: F401
+except ImportError:
+    HAS_MPL = False
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """Cells of the markdown table rows in ``text`` (header first, rule skipped)."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
+def test_train_writes_results_model_and_figures(tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--hidden",
+            "16",
+            "--depth",
+            "2",
+            "--epochs",
+            "2",
+            "--lr",
+            "0.2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    head, cells = table_rows(printed)
+    assert head[:5] == ["epochs run", "best epoch", "train acc", "val acc", "test acc"]
+    assert cells[0] == "2" and cells[1] in ("1", "2")
+
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["hidden"] == [16, 16] and results["config"]["lr"] == 0.2
+    assert len(results["history"]["epochs"]) == 2
+    assert results["test_accuracy"] == pytest.approx(float(cells[4]), abs=1e-4)
+    assert results["val_accuracy"] > 0.5  # 2 epochs already learn digits well past chance
+
+    model = pyfastnn.load(out / "model.npz")
+    assert model.layer_sizes == (64, 16, 16, 10)
+    if HAS_MPL:
+        assert (out / "learning_curves.png").stat().st_size > 5_000
+
+
+def test_train_logreg_with_pooling(tmp_path, capsys) -> None:
+    out = tmp_path / "lr"
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "logreg",
+                "--features",
+                "avgpool",
+                "--epochs",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
+    model = pyfastnn.load(out / "model.npz")
+    assert model.layer_sizes == (16, 10)  # 8x8 digits pooled to 4x4, no hidden layer
+    assert not (out / "learning_curves.png").exists()
+
+
+def test_sweep_from_flags_writes_tables_and_figures(tmp_path, capsys) -> None:
+    out = tmp_path / "sweep"
+    code = main(
+        [
+            "sweep",
+            "--hidden",
+            "8,32",
+            "--depth",
+            "1,2",
+            "--epochs",
+            "2",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    rows = table_rows(printed)
+    assert rows[0][:3] == ["width", "depth", "val_accuracy"]
+    assert sorted((r[0], r[1]) for r in rows[1:]) == [
+        ("32", "1"),
+        ("32", "2"),
+        ("8", "1"),
+        ("8", "2"),
+    ]
+    assert "Best by validation accuracy" in printed
+    with open(out / "sweep.csv", newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == 4
+    saved = json.loads((out / "sweep.json").read_text())
+    best = max(r["val_accuracy"] for r in saved["rows"])
+    assert saved["best"]["val_accuracy"] == best
+    assert (out / "sweep.md").read_text().startswith("| width | depth |")
+    if HAS_MPL:
+        assert (out / "accuracy_vs_width.png").stat().st_size > 5_000
+        assert (out / "accuracy_vs_depth.png").stat().st_size > 5_000
+
+
+def test_sweep_from_a_config_file(tmp_path, capsys) -> None:
+    settings = {
+        "dataset": "digits",
+        "workers": 1,
+        "out": str(tmp_path / "from_file"),
+        "grid": {"model": ["logreg"], "lr": [0.05, 0.2], "epochs": 2, "features": "maxpool"},
+    }
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(settings))
+    assert main(["sweep", "--config", str(path), "--epochs", "1", "--quiet", "--no-plots"]) == 0
+    saved = json.loads((tmp_path / "from_file" / "sweep.json").read_text())
+    assert [r["lr"] for r in saved["rows"]] == [0.05, 0.2]
+    assert {r["epochs"] for r in saved["rows"]} == {1}  # the flag overrides the file
+    assert {r["features"] for r in saved["rows"]} == {"maxpool"}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is Python >= 3.11")
+def test_toml_config_reads_like_json(tmp_path) -> None:
+    from pyfastnn.cli.sweep import read_config_file
+
+    toml = tmp_path / "sweep.toml"
+    toml.write_text('dataset = "moons"\nworkers = 2\n[grid]\nwidth = [8, 16]\nepochs = 3\n')
+    assert read_config_file(toml) == {
+        "dataset": "moons",
+        "workers": 2,
+        "grid": {"width": [8, 16], "epochs": 3},
+    }
+    other = tmp_path / "sweep.yaml"
+    other.write_text("grid: {}")
+    with pytest.raises(ValueError, match="toml or .json"):
+        read_config_file(other)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--lr", "-1"], "--lr"),
+        (["train", "--model", "svm"], "--model"),
+        (["train", "--features", "fft"], "--features"),
+        (["train", "--hidden", "64,x"], "--hidden"),
+        (["train", "--hidden", "64,32", "--depth", "2"], "--depth"),
+        (["train", "--dropout", "1.5"], "--dropout"),
+        (["train", "--dataset", "nope"], "nope"),
+        (["sweep", "--depth", "1,,2"], "--depth"),
+        (["sweep", "--epochs", "0"], "--epochs"),
+        (["sweep", "--config", "missing.toml"], "--config"),
+    ],
+)
+def test_bad_flags_are_argparse_errors(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as err:
+        main(argv)
+    assert err.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_sweep_rejects_unknown_file_settings(tmp_path, capsys) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"grid": {"widht": [1]}, "dataset": "digits"}))
+    with pytest.raises(SystemExit):
+        main(["sweep", "--config", str(path)])
+    assert "widht" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["train", "sweep"])
+def test_help_lists_every_flag(command) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "pyfastnn", command, "--help"], capture_output=True, text=True
+    )
+    assert run.returncode == 0
+    for flag in ("--dataset", "--hidden", "--depth", "--lr", "--epochs", "--out", "--features"):
+        assert flag in run.stdout
+    assert "examples:" in run.stdout
+
+
+def test_train_reports_divergence(tmp_path, capsys) -> None:
+    code = main(
+        [
+            "train",
+            "--lr",
+            "1e30",
+            "--epochs",
+            "2",
+            "--hidden",
+            "4",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
+    assert code == 1
+    assert "diverged" in capsys.readouterr().err
