@@ -27,6 +27,16 @@ struct DenseShape {
   int64_t out;  // output features
 };
 
+// Plain SGD fused into dense_backward: W -= lr * dW block by block while the
+// block is in cache (dH is computed first, from W before the step), then
+// b -= lr * db. dW and db are still written (they hold the gradient).
+template <typename T>
+struct FusedSgd {
+  T lr;
+  T* W;
+  T* b;
+};
+
 // Returns false when some element of Z is NaN or infinite.
 template <typename T>
 bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activation act,
@@ -35,7 +45,7 @@ bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activ
 template <typename T>
 void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l2, T* dW,
                     T* db, T* dH, const T* Z_prev, Activation act_prev, T act_param,
-                    const T* mask = nullptr);
+                    const T* mask = nullptr, const FusedSgd<T>* sgd = nullptr);
 
 // l2 * sum(W^2) + l1 * sum(|W|) over `count` weights, accumulated in double.
 template <typename T>

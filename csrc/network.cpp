@@ -110,7 +110,7 @@ double Network<T>::loss_and_grad(const T* params, const T* X, int64_t n, TargetV
 template <typename T>
 double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
                                         TargetView<T> target, T l1, T l2, T* dparams, T* dX,
-                                        const DropoutSpec& dropout) {
+                                        const DropoutSpec& dropout, T* sgd_params, T sgd_lr) {
   reserve(n, dropout.active());
   if (!forward_hidden_and_logits(params, X, n, dropout))
     return std::numeric_limits<double>::quiet_NaN();
@@ -132,14 +132,16 @@ double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
     const T* H = l == 0 ? X : H_[l - 1].data();
     T* dW = dparams != nullptr ? dparams + weight_offset_[l] : nullptr;
     T* db = dparams != nullptr ? dparams + bias_offset_[l] : nullptr;
+    const FusedSgd<T> sgd{sgd_lr, sgd_params + weight_offset_[l], sgd_params + bias_offset_[l]};
+    const FusedSgd<T>* fused = sgd_params != nullptr ? &sgd : nullptr;
     if (l > 0) {
       dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dZ_next, Z_[l - 1].data(),
                         config_.activation, param,
-                        dropout.active() ? M_[l - 1].data() : nullptr);
+                        dropout.active() ? M_[l - 1].data() : nullptr, fused);
       std::swap(dZ, dZ_next);
     } else {
       dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dX, nullptr,
-                        config_.activation, param);
+                        config_.activation, param, nullptr, fused);
     }
   }
   return loss;

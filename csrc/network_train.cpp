@@ -4,6 +4,7 @@
 //     Xb (m, D), targets (m) or (m, K)  <- gathered rows of X and the targets
 //     loss_b, grad (num_params)         <- loss_and_grad(Xb, targets; dropout step b)
 //     params                            <- optimizer_step(params, grad, t = steps_before + b + 1)
+//                                          (plain SGD: fused into the backward pass, layers.hpp)
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -54,6 +55,10 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
   const int64_t bs = epoch.batch_size;
   const T l1 = static_cast<T>(epoch.l1), l2 = static_cast<T>(epoch.l2);
   DropoutSpec dropout = epoch.dropout;
+  // Plain SGD needs no state: each layer steps inside its backward pass.
+  const bool fuse_sgd =
+      optimizer.kind == OptimizerSpec::Kind::sgd && optimizer.momentum == 0.0;
+  const T sgd_lr = static_cast<T>(optimizer.lr);
   EpochResult result;
   for (int64_t lo = 0, b = 0; lo < n; lo += bs, ++b) {
     const int64_t m = std::min(bs, n - lo);
@@ -68,12 +73,14 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
       tb.values = target.values + lo * K;
     }
     dropout.step = uint64_t(b);
-    const double loss = loss_and_grad_locked(params, xb, m, tb, l1, l2, grad, nullptr, dropout);
+    const double loss = loss_and_grad_locked(params, xb, m, tb, l1, l2, grad, nullptr, dropout,
+                                             fuse_sgd ? params : nullptr, sgd_lr);
     if (!std::isfinite(loss)) {
       result.failed_batch = b;
       return result;
     }
-    optimizer_step<T>(optimizer, state, params, grad, num_params_, epoch.steps_before + b + 1);
+    if (!fuse_sgd)
+      optimizer_step<T>(optimizer, state, params, grad, num_params_, epoch.steps_before + b + 1);
     result.loss_sum += loss;
     ++result.batches;
   }
