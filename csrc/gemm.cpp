@@ -51,6 +51,12 @@ constexpr double kParallelMinFlops = 1.0e6;
 constexpr int64_t kParallelMinGemvElems = 128 * 1024;
 constexpr int64_t kParallelMinOuterElems = 64 * 1024;
 
+// An outer product splits its columns between threads (the split of the
+// M <= kRowsByGemvMaxM path, so a batch-1 training step has each thread touch
+// the same part of W forward and backward, which stays in that core's cache)
+// when every thread gets at least this many cache lines of a row; else rows.
+constexpr int64_t kOuterSplitColumnsMinLines = 2;
+
 // Products with M*N*K at most this are computed row by row with the
 // matrix-vector kernels: packing would cost as much as the arithmetic.
 constexpr int64_t kDirectMaxVolume = 16 * 16 * 16;
@@ -508,21 +514,21 @@ void column_by_gemv(const Problem<T>& g, int64_t i0, int64_t i1) {
   g.finish(i0, 0, m, 1);
 }
 
-// K == 1: C[i0:i1, :] = op(A)[i0:i1, 0] (outer) op(B)[0, :] + beta * C.
+// K == 1: C[i0:i1, j0:j1] = op(A)[i0:i1, 0] (outer) op(B)[0, j0:j1] + beta * C.
 template <typename T>
-void outer_product(const Problem<T>& g, int64_t i0, int64_t i1) {
+void outer_product(const Problem<T>& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   WorkspaceLease ws;
-  const T* b = g.B;  // row 0 of op(B)
+  const T* b = g.B + (g.tb ? j0 * g.ldb : j0);  // row 0 of op(B), from column j0
   if (g.tb && g.ldb != 1) {
-    T* buf = ws.get<T>(g.N);
-    for (int64_t j = 0; j < g.N; ++j) buf[j] = g.B[j * g.ldb];
+    T* buf = ws.get<T>(j1 - j0);
+    for (int64_t j = j0; j < j1; ++j) buf[j - j0] = g.B[j * g.ldb];
     b = buf;
   }
   for (int64_t i = i0; i < i1; ++i) {
     const T a = g.ta ? g.A[i] : g.A[i * g.lda];
-    g.ks.axpby(g.N, a, b, g.beta, g.C + i * g.ldc);
+    g.ks.axpby(j1 - j0, a, b, g.beta, g.C + i * g.ldc + j0);
   }
-  g.finish(i0, 0, i1 - i0, g.N);
+  g.finish(i0, j0, i1 - i0, j1 - j0);
 }
 
 // K == 0: C = beta * C (zeros when beta == 0), then the epilogue.
@@ -568,9 +574,14 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* 
     parallel_ranges(M, kLine, t, [&](int64_t i0, int64_t i1) { column_by_gemv(g, i0, i1); });
     return;
   }
-  if (K == 1) {  // outer product: split the rows
+  if (K == 1) {  // outer product
     const int t = M * N >= kParallelMinOuterElems ? nt : 1;
-    parallel_ranges(M, 1, t, [&](int64_t i0, int64_t i1) { outer_product(g, i0, i1); });
+    if (N >= kOuterSplitColumnsMinLines * kLine * t)  // split the columns, as the M <= 3
+      parallel_ranges(N, kLine, t, [&](int64_t j0, int64_t j1) {  // path does: a batch-1
+        outer_product(g, 0, M, j0, j1);  // step then keeps each thread on its part of W
+      });
+    else
+      parallel_ranges(M, 1, t, [&](int64_t i0, int64_t i1) { outer_product(g, i0, i1, 0, N); });
     return;
   }
   if (M * N * K <= kDirectMaxVolume) {
