@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .compare.cli import add_compare_parser
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pyfastnn", description=__doc__)
@@ -20,7 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     demo.add_argument("--repeats", type=int, default=20, help="timed repeats (default 20)")
     demo.add_argument("--threads", type=int, default=None, help="native threads (default: all)")
+    add_compare_parser(sub)
     args = parser.parse_args(argv)
+    if hasattr(args, "run"):  # subcommands that bring their own runner
+        return int(args.run(args))
 
     if args.command == "demo":
         from . import set_num_threads
