@@ -214,6 +214,9 @@ def _torch_map(p: MapProblem) -> Contender:
                 return torch.softmax(Z, dim=-1)
 
     elif p.op == "jvp":
+        with warnings.catch_warnings():  # torch.func's first call imports deprecated parts
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.func.jvp(torch.exp, (Z[:1, :1],), (V[:1, :1],))
 
         def run() -> Any:
             return torch.func.jvp(lambda z: torch.softmax(z, dim=-1), (Z,), (V,))[1]
@@ -234,7 +237,10 @@ def _torch_map(p: MapProblem) -> Contender:
 
 def _entmax(p: MapProblem) -> Contender:
     import torch
-    from entmax import sparsemax
+
+    with warnings.catch_warnings():  # entmax uses the deprecated torch.jit.script
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from entmax import sparsemax
 
     if p.op == "jvp":
         raise NotApplicable("entmax's sparsemax has no forward-mode derivative (JVP)")
