@@ -50,23 +50,18 @@ def _bars(plt: Any, doc: dict[str, Any], path: str) -> str:
             workloads.append(row["workload"])
     backends = [b for b in COLORS if any(r["backend"] == b for r in doc["results"])]
     backends += sorted({r["backend"] for r in doc["results"]} - set(backends))
-    height = 0.8 / max(1, len(backends))
-    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.22 * len(workloads) * len(backends) ** 0.5 * 2))
-    for j, backend in enumerate(backends):
-        ys, xs = [], []
-        for i, wl in enumerate(workloads):
-            t = next(
-                (
-                    r["median_s"]
-                    for r in doc["results"]
-                    if r["workload"] == wl and r["backend"] == backend
-                ),
-                None,
-            )
-            if t:
-                ys.append(i + (j - (len(backends) - 1) / 2) * height)
-                xs.append(t)
-        ax.barh(ys, xs, height=height, label=backend, color=COLORS.get(backend))
+    times = {(r["workload"], r["backend"]): r["median_s"] for r in doc["results"]}
+    widest = max(sum(1 for b in backends if times.get((w, b))) for w in workloads)
+    height = 0.8 / max(1, widest)
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.16 * len(workloads) * (widest + 1)))
+    labelled: set[str] = set()
+    for i, wl in enumerate(workloads):
+        present = [b for b in backends if times.get((wl, b))]  # no gaps for missing ones
+        for j, backend in enumerate(present):
+            y = i + (j - (len(present) - 1) / 2) * height
+            label = None if backend in labelled else backend
+            labelled.add(backend)
+            ax.barh(y, times[(wl, backend)], height=height, label=label, color=COLORS.get(backend))
     ax.set_xscale("log")
     ax.set_yticks(range(len(workloads)))
     ax.set_yticklabels(workloads, fontsize=8)

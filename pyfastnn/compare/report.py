@@ -121,7 +121,8 @@ def header(doc: dict[str, Any]) -> str:
             f"{m['load_average'].get('end')} at the end",
             f"- measured GEMM peak: {peak_text}",
             f"- timing: {timing['statistic']}; {timing['rounds']} rounds of blocks in alternating "
-            f"order, {timing['settle_seconds']} s pause when the thread pool changes",
+            f"order ({timing['sweep_rounds']} in the sweeps), {timing['settle_seconds']} s pause "
+            "when the thread pool changes",
         ]
     )
 

@@ -33,6 +33,12 @@ PLANS = {
     "quick": TimingPlan(rounds=3, settle=0.15, block_seconds=0.02, max_calls=30),
     "full": TimingPlan(rounds=5, block_seconds=0.15, max_calls=200),
 }
+# sweeps have many points: fewer rounds and shorter blocks
+SWEEP_PLANS = {
+    "tiny": PLANS["tiny"],
+    "quick": TimingPlan(rounds=2, settle=0.15, block_seconds=0.01, max_calls=10),
+    "full": TimingPlan(rounds=3, block_seconds=0.08, max_calls=100),
+}
 
 
 @dataclass
@@ -71,6 +77,7 @@ def run_compare(
                     "rounds": plan.rounds,
                     "settle_seconds": plan.settle,
                     "block_seconds": plan.block_seconds,
+                    "sweep_rounds": SWEEP_PLANS[options.mode].rounds,
                     "statistic": "median of per-call times over all blocks, after warm-up",
                 },
                 "tolerance": "max |x - vector| <= tol * max(1, max |vector|), "
@@ -120,7 +127,8 @@ def run_compare(
             _say("\n## Sweeps", quiet)
             for sw in sweeps(options.mode, options.dtype):
                 start = time.perf_counter()
-                doc["sweeps"].append(_run_sweep(sw, options, plan, settings, doc, quiet))
+                sweep_plan = SWEEP_PLANS[options.mode]
+                doc["sweeps"].append(_run_sweep(sw, options, sweep_plan, settings, doc, quiet))
                 settings.apply()
                 doc["seconds"][f"sweep {sw.key}"] = time.perf_counter() - start
         doc["meta"]["load_average"]["end"] = load_average()

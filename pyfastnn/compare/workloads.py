@@ -111,9 +111,9 @@ SIZES: dict[str, Sizes] = {
         maps=[("sparsemax", "forward", 64, 100, ALL)]
         + [("sparsemax", op, 1000, 1000, FAST) for op in MAP_OPS]
         + [("relumax", "forward", 1000, 1000, FAST), ("softmax", "forward", 1000, 1000, FAST)],
-        sweep_batches=[1, 16, 256, 1024],
+        sweep_batches=[1, 32, 1024],
         sweep_widths=[16, 128, 1024],
-        sweep_depths=[1, 3, 9],
+        sweep_depths=[1, 5, 9],
         sweep_ks=[10, 1000, 100_000],
     ),
     "full": Sizes(
