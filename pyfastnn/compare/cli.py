@@ -19,7 +19,11 @@ Prints a markdown table with speed-ups over loop and vector, GFLOP/s and the
 fraction of the GEMM peak measured in the same run (matrix-product work) or of the
 copy floor (np.copyto of the same bytes; sparse maps), then scaling sweeps over
 batch size, hidden width, depth, number of classes K and threads. Writes
-compare.json and PNG charts (needs matplotlib) into --out."""
+compare.json (every figure, the machine, thread counts and load average),
+compare.png (bar chart, log scale) and sweep_<name>.png (curves) into --out; the
+PNGs need matplotlib (pip install 'pyfastnn[plot]'). Peers: pip install
+torch==2.13.0, then pip install 'pyfastnn[bench]'; missing ones are listed as
+not installed."""
 
 EPILOG = """\
 modes: --quick (default) finishes in under a minute on a 2-core machine, loop only at

@@ -22,6 +22,7 @@ from .environment import (
     set_torch_threads,
 )
 from .problems import MapProblem, MatmulProblem
+from .report import format_seconds
 from .timing import Timed, TimingPlan, time_blocks
 from .workloads import LINEAR_MODELS, Sweep, Workload, sweeps, workloads
 
@@ -62,79 +63,96 @@ def _say(text: str, quiet: bool) -> None:
 def run_compare(
     options: Options, extra_peers: Sequence[PeerFactory] = (), quiet: bool = False
 ) -> dict[str, Any]:
-    """Run the table's workloads and the sweeps; return the results document."""
-    plan = PLANS[options.mode]
+    """Run the table's workloads and the sweeps; return the results document.
+
+    ``extra_peers`` add contenders to every workload they return one for (the
+    tests inject a wrong one). Thread counts are restored on return.
+    """
     settings = ThreadSettings(options.threads, options.peers)
     try:
-        doc: dict[str, Any] = {
-            "meta": {
-                **machine(),
-                "mode": options.mode,
-                "dtype": options.dtype,
-                "threads": settings.describe(),
-                "command": options.command,
-                "timing": {
-                    "rounds": plan.rounds,
-                    "settle_seconds": plan.settle,
-                    "block_seconds": plan.block_seconds,
-                    "sweep_rounds": SWEEP_PLANS[options.mode].rounds,
-                    "statistic": "median of per-call times over all blocks, after warm-up",
-                },
-                "tolerance": "max |x - vector| <= tol * max(1, max |vector|), "
-                + ("tol = 1e-4" if options.dtype == "float32" else "tol = 1e-9"),
-            },
-            "peak": None,
-            "results": [],
-            "skipped": [],
-            "failures": [],
-            "sweeps": [],
-            "seconds": {},
-        }
-        doc["meta"]["load_average"] = {"start": load_average()}
-        m, t = doc["meta"], doc["meta"]["threads"]
-        _say(
-            f"pyfastnn compare ({options.mode}, {options.dtype}): {m['cpu']}, kernel "
-            f"{m['kernel']}, threads native={t['native']} torch={t['torch']} "
-            f"blas={t['blas']} (of {t['cpus']} CPUs)",
-            quiet,
-        )
-        busy = busy_warning(doc["meta"]["load_average"]["start"], t["cpus"])
-        if busy:
-            _say(busy, quiet)
-        for model in LINEAR_MODELS:
-            if not any(model in w.name for w in workloads(options.mode, options.dtype)):
-                doc["skipped"].append(
-                    {"workload": model, "backend": model, "reason": "not in this pyfastnn build"}
-                )
-        _say("\n## Correctness (max abs difference vs the vector backend)", quiet)
-        for wl in workloads(options.mode, options.dtype):
-            if options.only and not wl.peak and options.only not in wl.name:
-                continue
-            start = time.perf_counter()
-            rows = _run_workload(wl, options, plan, extra_peers, doc, quiet)
-            doc["results"].extend(rows)
-            doc["seconds"][wl.name] = time.perf_counter() - start
-            if wl.peak:
-                ours = [r for r in rows if r["backend"] in ("native", "vector") and r["gflops"]]
-                best = max(ours, key=lambda r: r["gflops"], default=None)
-                doc["peak"] = best and {
-                    "workload": wl.name,
-                    "gflops": best["gflops"],
-                    "by": "NumPy" if best["backend"] == "vector" else "native",
-                }
-        _efficiency(doc)
+        doc = _new_document(options, settings)
+        _run_table(doc, options, extra_peers, quiet)
         if options.sweeps:
             _say("\n## Sweeps", quiet)
             for sw in sweeps(options.mode, options.dtype):
                 start = time.perf_counter()
-                sweep_plan = SWEEP_PLANS[options.mode]
-                doc["sweeps"].append(_run_sweep(sw, options, sweep_plan, settings, doc, quiet))
+                plan = SWEEP_PLANS[options.mode]
+                doc["sweeps"].append(_run_sweep(sw, options, plan, settings, quiet))
                 settings.apply()
                 doc["seconds"][f"sweep {sw.key}"] = time.perf_counter() - start
         doc["meta"]["load_average"]["end"] = load_average()
         return doc
     finally:
         settings.restore()
+
+
+def _new_document(options: Options, settings: ThreadSettings) -> dict[str, Any]:
+    plan = PLANS[options.mode]
+    tol = "1e-4" if options.dtype == "float32" else "1e-9"
+    meta = {
+        **machine(),
+        "mode": options.mode,
+        "dtype": options.dtype,
+        "threads": settings.describe(),
+        "command": options.command,
+        "load_average": {"start": load_average()},
+        "timing": {
+            "rounds": plan.rounds,
+            "settle_seconds": plan.settle,
+            "block_seconds": plan.block_seconds,
+            "sweep_rounds": SWEEP_PLANS[options.mode].rounds,
+            "statistic": "median of per-call times over all blocks, after warm-up",
+        },
+        "tolerance": f"max |x - vector| <= tol * max(1, max |vector|), tol = {tol}",
+    }
+    keys = ("results", "skipped", "failures", "sweeps")
+    return {"meta": meta, "peak": None, **{k: [] for k in keys}, "seconds": {}}
+
+
+def _run_table(
+    doc: dict[str, Any], options: Options, extra_peers: Sequence[PeerFactory], quiet: bool
+) -> None:
+    m, t = doc["meta"], doc["meta"]["threads"]
+    _say(
+        f"pyfastnn compare ({options.mode}, {options.dtype}): {m['cpu']}, kernel "
+        f"{m['kernel']}, threads native={t['native']} torch={t['torch']} "
+        f"blas={t['blas']} (of {t['cpus']} CPUs)",
+        quiet,
+    )
+    busy = busy_warning(m["load_average"]["start"], t["cpus"])
+    if busy:
+        _say(busy, quiet)
+    todo = workloads(options.mode, options.dtype)
+    for model in LINEAR_MODELS:
+        if not any(w.name.startswith(model) for w in todo):
+            doc["skipped"].append(
+                {"workload": model, "backend": model, "reason": "not in this pyfastnn build"}
+            )
+    _say("\n## Correctness (max abs difference vs the vector backend)", quiet)
+    plan = PLANS[options.mode]
+    for wl in todo:
+        if options.only and not wl.peak and options.only not in wl.name:
+            continue
+        start = time.perf_counter()
+        rows = _run_workload(wl, options, plan, extra_peers, doc, quiet)
+        doc["results"].extend(rows)
+        doc["seconds"][wl.name] = time.perf_counter() - start
+        if wl.peak:
+            doc["peak"] = _peak(wl.name, rows)
+    peak = (doc["peak"] or {}).get("gflops")
+    for row in doc["results"]:
+        if row["gflops"] and peak:
+            row["fraction_of_peak"] = row["gflops"] / peak
+
+
+def _peak(name: str, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The best of native and NumPy on the peak GEMM."""
+    ours = [r for r in rows if r["backend"] in ("native", "vector") and r["gflops"]]
+    best = max(ours, key=lambda r: r["gflops"], default=None)
+    if best is None:
+        return None
+    by = "NumPy" if best["backend"] == "vector" else "native"
+    return {"workload": name, "gflops": best["gflops"], "by": by}
 
 
 # ---- one workload ------------------------------------------------------------------------------
@@ -255,13 +273,6 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator if numerator and denominator else None
 
 
-def _efficiency(doc: dict) -> None:
-    peak = (doc["peak"] or {}).get("gflops")
-    for row in doc["results"]:
-        if row["gflops"] and peak:
-            row["fraction_of_peak"] = row["gflops"] / peak
-
-
 # ---- sweeps ------------------------------------------------------------------------------------
 
 
@@ -291,7 +302,7 @@ def _thread_setter(series: str, n: int) -> Callable[[], None]:
 
 
 def _run_sweep(
-    sw: Sweep, options: Options, plan: TimingPlan, settings: ThreadSettings, doc: dict, quiet: bool
+    sw: Sweep, options: Options, plan: TimingPlan, settings: ThreadSettings, quiet: bool
 ) -> dict[str, Any]:
     problems = {x: sw.make(x) for x in sw.xs}
     items, names = [], []
@@ -320,7 +331,7 @@ def _run_sweep(
     _say(f"  {sw.x_label:>14} " + " ".join(f"{n:>12}" for n in names), quiet)
     for i, x in enumerate(sw.xs):
         cells = [series_times[n][i] for n in names]
-        _say(f"  {x:>14} " + " ".join(f"{_fmt(v):>12}" for v in cells), quiet)
+        _say(f"  {x:>14} " + " ".join(f"{format_seconds(v):>12}" for v in cells), quiet)
     return {
         "key": sw.key,
         "title": sw.title,
@@ -330,9 +341,3 @@ def _run_sweep(
         "series": series_times,
         "notes": list(sw.notes),
     }
-
-
-def _fmt(seconds: float | None) -> str:
-    from .report import format_seconds
-
-    return format_seconds(seconds)
