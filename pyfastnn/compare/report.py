@@ -6,6 +6,8 @@ import json
 import os
 from typing import Any
 
+from .environment import busy_warning
+
 LEGEND = (
     "median: median wall time per call (fastest contender of a workload in bold). "
     "vs loop / vs vector: that backend's time divided by this row's (higher = faster). "
@@ -158,7 +160,7 @@ def markdown_document(doc: dict[str, Any], path: str, images: dict[str, str]) ->
         return [f"![{alt}]({os.path.relpath(images[key], base).replace(os.sep, '/')})", ""]
 
     m = doc["meta"]
-    out = [
+    out: list[str] = [
         "# Benchmarks",
         "",
         "<!-- Generated; do not edit by hand. Regenerate with the command below. -->",
@@ -167,6 +169,11 @@ def markdown_document(doc: dict[str, Any], path: str, images: dict[str, str]) ->
         header(doc),
         f"- agreement: {m['tolerance']}",
         "",
+    ]
+    busy = busy_warning(m["load_average"].get("start"), m["logical_cpus"])
+    if busy:
+        out += [f"> **{busy}**", ""]
+    out += [
         "## Loop vs vector vs native vs peers",
         "",
         markdown_table(doc),
@@ -182,7 +189,12 @@ def markdown_document(doc: dict[str, Any], path: str, images: dict[str, str]) ->
     if skipped:
         out += ["Not run:", "", *skipped, ""]
     if doc["sweeps"]:
-        out += ["## Scaling", ""]
+        out += [
+            "## Scaling",
+            "",
+            "Median time per call, log scale; the contenders are the ones checked in the table.",
+            "",
+        ]
         for sw in doc["sweeps"]:
             out += [f"### {sw['title']}", "", *image(sw["key"], sw["title"]), sweep_table(sw), ""]
             out += [f"_{note}_" for note in sw["notes"]]
