@@ -22,7 +22,7 @@ from pyfastnn.compare.timing import Timed, TimingPlan, time_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW_KEYS = {
-    "workload", "task", "bound", "backend", "median_s", "calls", "speedup_vs_loop",
+    "workload", "task", "bound", "backend", "median_s", "best_s", "calls", "speedup_vs_loop",
     "speedup_vs_vector", "gflops", "fraction_of_peak", "fraction_of_copy_floor",
     "max_abs_diff", "tolerance", "check",
 }  # fmt: skip
@@ -75,6 +75,8 @@ def test_speedups_match_times(tiny: dict) -> None:
     for row in tiny["results"]:
         by_workload.setdefault(row["workload"], {})[row["backend"]] = row
     peak = tiny["peak"]["gflops"]
+    first = [r for r in tiny["results"] if r["workload"] == tiny["peak"]["workload"]]
+    assert peak >= max(r["gflops"] for r in first if r["backend"] in ("native", "vector"))
     for rows in by_workload.values():
         vector, loop = rows["vector"]["median_s"], rows.get("loop", {}).get("median_s")
         floor = rows.get("copy floor", {}).get("median_s")

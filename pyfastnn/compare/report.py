@@ -11,8 +11,9 @@ from .environment import busy_warning
 LEGEND = (
     "median: median wall time per call (fastest contender of a workload in bold). "
     "vs loop / vs vector: that backend's time divided by this row's (higher = faster). "
-    "GFLOP/s counts matrix-product FLOPs; % of peak is relative to the best of native and "
-    "NumPy on the large square GEMM measured in the same run. Sparse maps are memory-bound: "
+    "GFLOP/s counts matrix-product FLOPs (at the median time); % of peak is relative to the "
+    "fastest call of native or NumPy on the large square GEMM measured in the same run. "
+    "Sparse maps are memory-bound: "
     "% of copy is the time of `np.copyto` of the bytes the op reads divided by this row's "
     "(100% = as fast as copying its inputs once). max abs diff: largest difference from the "
     "vector backend's result (the reference)."
@@ -106,7 +107,8 @@ def header(doc: dict[str, Any]) -> str:
     peers = ", ".join(f"{k} {v}" for k, v in m["peers"].items() if v) or "none installed"
     peak = doc.get("peak")
     peak_text = (
-        f"{peak['gflops']:.1f} GFLOP/s ({peak['by']}, {peak['workload']}, {m['dtype']})"
+        f"{peak['gflops']:.1f} GFLOP/s ({peak['by']}, fastest call of {peak['workload']}, "
+        f"{m['dtype']})"
         if peak
         else "not measured"
     )

@@ -66,6 +66,10 @@ class Timing:
     def median(self) -> float:
         return float(np.median(self.samples))
 
+    @property
+    def best(self) -> float:
+        return min(self.samples)
+
 
 def _settle(prev_pool: str | None, pool: str, seconds: float) -> None:
     if prev_pool is not None and prev_pool != pool and prev_pool not in QUIET_POOLS:
