@@ -6,7 +6,8 @@ Plain ``pytest`` does not collect this file (pyproject's testpaths is tests/).
 
 Rows: ``native-t1`` / ``native-t2`` are the native kernel on 1 / 2 threads;
 ``vector`` is NumPy with OpenBLAS's own thread count (all cores); ``loop`` (pure
-Python) only at the tiny size. GFLOP/s = 2*M*N*K / time.
+Python) only at the tiny size; ``torch`` is ``torch.mm`` on CPU with pyfastnn's
+thread count (skipped when PyTorch is not installed). GFLOP/s = 2*M*N*K / time.
 
 Two thread pools on one machine (OpenMP for native, OpenBLAS's for NumPy) spin
 for a while after each call; warm-up rounds keep one backend's spinning
@@ -19,6 +20,8 @@ import numpy as np
 import pytest
 
 import pyfastnn
+from pyfastnn.compare import peers
+from pyfastnn.compare.problems import MatmulProblem
 
 pytestmark = pytest.mark.benchmark(warmup=True, warmup_iterations=20)
 
@@ -37,7 +40,7 @@ WORKLOADS = {
     "tiny 16x16 @ 16x16": (16, 16, 16, False, False),
 }
 TINY = {"tiny 16x16 @ 16x16"}
-BACKENDS = ["native-t1", "native-t2", "vector", "loop"]
+BACKENDS = ["native-t1", "native-t2", "vector", "loop", "torch"]
 
 
 def operands(m, k, n, trans_a, trans_b, dtype):
@@ -67,10 +70,16 @@ def test_matmul(benchmark, native_threads, workload: str, dtype: str, backend: s
     a, b = operands(m, k, n, trans_a, trans_b, dtype)
     out = np.empty((m, n), dtype=dtype)
     name = backend
-    if backend.startswith("native"):
-        native_threads(int(backend[-1]))
-        name = "native"
-    result = benchmark(pyfastnn.matmul, a, b, out=out, backend=name)
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        torch.set_num_threads(pyfastnn.get_num_threads())
+        run = peers.build("torch", "matmul", MatmulProblem(a, b)).run
+        result = benchmark(run).numpy()
+    else:
+        if backend.startswith("native"):
+            native_threads(int(backend[-1]))
+            name = "native"
+        result = benchmark(pyfastnn.matmul, a, b, out=out, backend=name)
     expected = a.astype(np.float64) @ b.astype(np.float64)
     scale = np.sqrt(k) * np.abs(expected).max() + 1.0
     assert np.abs(result - expected).max() <= (1e-5 if dtype == "float32" else 1e-12) * scale

@@ -8,6 +8,12 @@ Native calls write into a preallocated ``out`` too, so both sides measure
 memory traffic and arithmetic, not page faults of fresh allocations; two more
 rows show both with a fresh result array per call.
 
+``test_map`` covers softmax / sparsemax / relumax forward, JVP and VJP (from Z)
+in every backend (loop only at the small size), with the peer that has the same
+operation (entmax's sparsemax forward and VJP, PyTorch's softmax forward, JVP
+via ``torch.func.jvp`` and VJP via autograd) and the copy floor of the bytes the
+op reads; these contenders are the ones ``pyfastnn compare`` checks and times.
+
 ``python bench/bench_simplex.py`` prints the same comparison as one table with
 ratios to the floor and to entmax, and the time per element as K grows.
 """
@@ -22,6 +28,8 @@ import numpy as np
 import pytest
 
 import pyfastnn
+from pyfastnn.compare import contenders, peers
+from pyfastnn.compare.problems import MAP_OPS, MAPS, make_map
 
 WORKLOADS = [(100_000, 26), (10_000, 1000), (1000, 30_000)]
 SWEEP_ELEMENTS = 1 << 22  # N * K of the time-per-element curve
@@ -139,6 +147,44 @@ def test_forward_backward(benchmark, n: int, k: int, op: str) -> None:
 def test_sweep(benchmark, k: int, op: str) -> None:
     benchmark.group = f"sweep K={k} (N*K = 2^22) float32"
     run(benchmark, ops_forward(make(SWEEP_ELEMENTS // k, k)[0])[op], False)
+
+
+MAP_SIZES = [(64, 100), (10_000, 1000)]  # loop only at the first
+
+
+def map_cases() -> list:
+    """(map, op, N, K, contender) combinations that exist: our backends, the copy
+    floor, and each peer that has the operation (whether installed or not)."""
+    cases = []
+    for name in MAPS:
+        for op in MAP_OPS:
+            probe = make_map(name, op, 1, 2, "float32")
+            names = ["native", "vector", "loop", contenders.FLOOR]
+            names += [p for p in peers.PEERS if peers.applies(p, probe.task, probe)]
+            if name == "sparsemax" and op == "jvp":
+                names.remove("entmax")  # no forward-mode derivative in entmax
+            for n, k in MAP_SIZES:
+                cases += [(name, op, n, k, c) for c in names if c != "loop" or n * k <= 10**4]
+    return cases
+
+
+@pytest.mark.parametrize("name, op, n, k, who", map_cases())
+def test_map(benchmark, name: str, op: str, n: int, k: int, who: str) -> None:
+    benchmark.group = f"{name} {op} ({n}, {k}) float32"
+    problem = make_map(name, op, n, k, "float32")
+    if who == contenders.FLOOR:
+        c = contenders.copy_floor(problem)
+    elif who in peers.PEERS:
+        for module in ("torch", "entmax") if who == "entmax" else (who,):
+            pytest.importorskip(module)
+        import torch
+
+        torch.set_num_threads(pyfastnn.get_num_threads())
+        c = peers.build(who, problem.task, problem)
+    else:
+        c = contenders.own(problem.task, who, problem)
+    heavy = who in ("loop", "vector", "entmax") and n * k > 10**6
+    run(benchmark, c.run, heavy)
 
 
 # ---- table mode --------------------------------------------------------------------------------

@@ -8,31 +8,23 @@ blocks of the per-call time. Usage: ``python bench/core_ratios.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import numpy as np
 
 import pyfastnn
+from pyfastnn.compare.timing import Timed, TimingPlan, time_blocks
 
-# Pause before each block so the previous contender's idle threads (OpenBLAS
-# and libgomp both spin for a while after a call) are asleep when timing starts.
-SETTLE_SECONDS = 0.25
+# thread pool of each contender: a pause separates blocks on different pools
+POOLS = {"numpy": "blas", "vector": "blas", "loop": "blas", "torch": "torch"}
 
 
 def interleaved(contenders: dict[str, Callable[[], object]], blocks: int, calls: int) -> dict:
-    """Median seconds per call of each contender, timed in alternating blocks."""
-    samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(blocks):
-        for name, fn in contenders.items():
-            time.sleep(SETTLE_SECONDS)
-            for _ in range(2):  # warm-up: wake the thread pool, fill caches
-                fn()
-            for _ in range(calls):
-                start = time.perf_counter()
-                fn()
-                samples[name].append(time.perf_counter() - start)
-    return {name: float(np.median(s)) for name, s in samples.items()}
+    """Median seconds per call of each contender, timed in alternating blocks
+    (pyfastnn.compare.timing: 2 warm-up calls, then ``calls`` timed ones)."""
+    items = [Timed(name, fn, POOLS.get(name, "native")) for name, fn in contenders.items()]
+    times = time_blocks(items, TimingPlan(rounds=blocks, calls=calls, warmup=2))
+    return {name: t.median for name, t in times.items()}
 
 
 def show(title: str, times: dict[str, float], flops: float | None = None) -> None:

@@ -7,6 +7,7 @@ import sys
 
 from .cli import sweep as cli_sweep
 from .cli import train as cli_train
+from .compare.cli import add_compare_parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--threads", type=int, default=None, help="native threads (default: all)")
     for command in (cli_train, cli_sweep):
         command.register(sub)
+    add_compare_parser(sub)
     args = parser.parse_args(argv)
-    if hasattr(args, "run"):
-        return args.run(args)
+    if hasattr(args, "run"):  # subcommands that bring their own runner
+        return int(args.run(args))
 
     if args.command == "demo":
         from . import set_num_threads

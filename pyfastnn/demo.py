@@ -8,27 +8,11 @@ the median time of each.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ._runtime import get_num_threads, kernel_info
+from .compare.timing import median_seconds
 from .mlp import MLP
-
-# Pause before timing a backend so the idle threads of the previous one
-# (OpenBLAS and OpenMP both spin for a while after a call) do not compete.
-SETTLE_SECONDS = 0.25
-
-
-def _median_time(fn, repeats: int) -> float:
-    time.sleep(SETTLE_SECONDS)
-    fn()  # warm-up: workspaces, caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def run_demo(batch: int = 64, dtype: str = "float32", repeats: int = 20, seed: int = 0) -> dict:
@@ -46,7 +30,8 @@ def run_demo(batch: int = 64, dtype: str = "float32", repeats: int = 20, seed: i
     ):
         model.backend = backend
         loss, grads = model.loss_and_grad(X, y, l2=1e-4)
-        seconds = _median_time(lambda: model.loss_and_grad(X, y, l2=1e-4), reps)
+        # one block per backend after a pause (see compare.timing), median of the calls
+        seconds = median_seconds(lambda: model.loss_and_grad(X, y, l2=1e-4), reps)
         results[backend] = {"loss": loss, "grad": grads.flat, "seconds": seconds}
 
     ref = results["loop"]
