@@ -200,8 +200,9 @@ def test_time_blocks_alternates_and_counts() -> None:
         [sys.executable, str(ROOT / "bench" / "compare.py"), "--help"],
     ],
 )
-def test_help_is_complete(command: list[str]) -> None:
-    run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+def test_help_is_complete(command: list[str], tmp_path) -> None:
+    # outside the source tree, so the installed package is imported
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     for option in ("--quick", "--full", "--tiny", "--out", "--threads", "--dtype", "--markdown"):
         assert option in run.stdout
