@@ -1,7 +1,8 @@
 // Row kernels of the simplex maps, shared by simplex.cpp (portable code, the
-// OpenMP driver, losses) and simplex_avx2.cpp (AVX2/FMA row kernels).
+// OpenMP driver, losses), simplex_avx2.cpp (AVX2/FMA row kernels) and
+// simplex_lanes_avx512.cpp (AVX-512 kernels for short rows, one row per lane).
 //
-// Declarations and constants only: simplex_avx2.cpp is compiled with -mavx2
+// Declarations and constants only: the ISA-specific files are compiled with -mavx2
 // -mfma, and an inline function or template defined here and emitted there
 // could be picked by the linker for the portable path too.
 #pragma once
@@ -33,7 +34,31 @@ double threshold_of_candidates(double* y, int64_t c);
 // sparsemax have symmetric Jacobians, so their JVP and VJP are one kernel.
 enum class ProductKind : int { softmax = 0, sparsemax = 1, relumax_jvp = 2, relumax_vjp = 3 };
 
+// The AVX-512 lane kernels exist for 1 <= K <= kLaneRowsMaxK (one instance per K).
+// They are used up to these row lengths (above, the AVX2 row kernels are faster
+// or as fast: the sorting network grows as K log^2 K, the row kernels' per-row
+// cost is amortised over K).
+constexpr int kLaneRowsMaxK = 32;
+constexpr int64_t kSparsemaxLaneRowsMaxK = 16;
+constexpr int64_t kRelumaxLaneRowsMaxK = 32;
+// Calls on fewer rows use the row kernels (the lane kernels pad to a block of 16
+// float / 8 double rows; the losses call the forward maps one row at a time).
+constexpr int64_t kLaneRowsMinRows = 4;
+static_assert(kSparsemaxLaneRowsMaxK <= kLaneRowsMaxK && kRelumaxLaneRowsMaxK <= kLaneRowsMaxK,
+              "no lane kernel instance for that K");
+
 #ifdef PYFASTNN_X86
+namespace avx512 {
+
+// Z (rows, K) -> P (rows, K) for 1 <= K <= kLaneRowsMaxK, as sparsemax_forward /
+// relumax_forward for one block of rows (simplex_lanes_avx512.cpp).
+void sparsemax_rows(const float* Z, int64_t rows, int64_t K, float inv_t, float* P);
+void sparsemax_rows(const double* Z, int64_t rows, int64_t K, double inv_t, double* P);
+void relumax_rows(const float* Z, int64_t rows, int64_t K, float b, float inv_t, float* P);
+void relumax_rows(const double* Z, int64_t rows, int64_t K, double b, double inv_t, double* P);
+
+}  // namespace avx512
+
 namespace avx2 {
 
 // out (rows, K) = product of kind `kind` row by row; see simplex_products.cpp.

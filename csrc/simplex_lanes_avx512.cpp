@@ -1,0 +1,372 @@
+// AVX-512 forward kernels of sparsemax and relumax_b for short rows
+// (K <= kLaneRowsMaxK), with one row per vector lane. Compiled with -mavx512f
+// -mavx512vl -mavx512bw -mavx512dq -mfma; called only when active_isa() is avx512.
+//
+// Shapes: Z (rows, K) -> P (rows, K), row-major, K a compile-time constant here.
+// A block is L rows (L = lanes: 16 float, 8 double), i.e. L K contiguous
+// elements = exactly K vectors ("flat" vectors). Per block:
+//   1. the L x K block is transposed in registers     -> K "column" vectors
+//      (lane r of column k = Z[r][k]; gathers are far slower on Zen 4)
+//   2. the per-row statistics are computed on the columns, all L rows in lock
+//      step, with no horizontal operation and no branch:
+//        relumax:   m = max_k z_k, s = 1 / sum_k relu((z_k - m) / T + b)
+//        sparsemax: m = max_k z_k, y_k = (z_k - m) / T sorted (descending) by a
+//                   sorting network; with S_k = y_(1) + ... + y_(k), the support
+//                   is the k with k y_(k) > S_k - 1 (a prefix) and
+//                   tau = (S_|S| - 1) / |S|   (Held, Wolfe & Crowder 1974)
+//   3. the output is computed on the flat vectors, each lane taking its row's
+//      statistics by one permute (lane j of flat vector v is row (L v + j) / K).
+// A row with a NaN, a +inf or only -inf entries gets a NaN statistic in its own
+// lane (so NaN outputs) without touching its neighbours. The last n % L rows go
+// through a zero-padded block on the stack.
+//
+// Everything here has internal linkage and uses no standard-library templates
+// that emit code (see gemm_kernel_avx512.cpp).
+#ifdef PYFASTNN_X86
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include "simplex_rows.hpp"
+
+namespace pyfastnn {
+namespace simplex_detail {
+namespace avx512 {
+namespace {
+
+// Blocks ahead whose cache lines are prefetched.
+constexpr int kPrefetchBlocks = 4;
+constexpr int kCacheLine = 64;
+
+// ---- one 512-bit vector of float or double, lanes = rows ---------------------
+
+struct F32 {
+  using T = float;
+  using V = __m512;
+  using Mask = __mmask16;
+  static constexpr int L = 16;
+  static V set1(T x) { return _mm512_set1_ps(x); }
+  static V zero() { return _mm512_setzero_ps(); }
+  static V loadu(const T* p) { return _mm512_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  // max(a, b) returns b when either is NaN: callers put the NaN-carrying operand second.
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }
+  static __mmask16 gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static __mmask16 unord(V a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+  static V select(V a, __mmask16 take_b, V b) { return _mm512_mask_mov_ps(a, take_b, b); }
+  static V load_first(const T* p, int n) {  // lanes [0, n) from p, the others 0
+    return _mm512_maskz_loadu_ps(static_cast<Mask>((1u << n) - 1), p);
+  }
+  // In place: lane k of r[i] <-> lane i of r[k] (4 rounds of 16 shuffles).
+  static void transpose(V* r) {
+    V t[L];
+    for (int i = 0; i < L; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    auto pairs_lo = [](V a, V b) {  // 64-bit pairs
+      return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+    };
+    auto pairs_hi = [](V a, V b) {
+      return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+    };
+    for (int i = 0; i < L; i += 4) {  // r[i + q]: rows i..i+3, columns q, q+4, q+8, q+12
+      r[i] = pairs_lo(t[i], t[i + 2]);
+      r[i + 1] = pairs_hi(t[i], t[i + 2]);
+      r[i + 2] = pairs_lo(t[i + 1], t[i + 3]);
+      r[i + 3] = pairs_hi(t[i + 1], t[i + 3]);
+    }
+    for (int h = 0; h < L; h += 8)  // t[h + q]: columns q, q + 8 (q < 4) or q - 4, q + 4
+      for (int q = 0; q < 4; ++q) {
+        t[h + q] = _mm512_shuffle_f32x4(r[h + q], r[h + q + 4], 0x88);
+        t[h + q + 4] = _mm512_shuffle_f32x4(r[h + q], r[h + q + 4], 0xdd);
+      }
+    for (int q = 0; q < 8; ++q) {
+      r[q] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0x88);
+      r[q + 8] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0xdd);
+    }
+  }
+  // Lane j: (L v + j) / K, the row of lane j of flat vector v.
+  static __m512i rows_of_flat(int v, int K) {
+    alignas(64) int32_t r[L];
+    for (int j = 0; j < L; ++j) r[j] = (L * v + j) / K;
+    return _mm512_load_si512(r);
+  }
+  static V spread(__m512i rows, V stat) { return _mm512_permutexvar_ps(rows, stat); }
+};
+
+struct F64 {
+  using T = double;
+  using V = __m512d;
+  using Mask = __mmask8;
+  static constexpr int L = 8;
+  static V set1(T x) { return _mm512_set1_pd(x); }
+  static V zero() { return _mm512_setzero_pd(); }
+  static V loadu(const T* p) { return _mm512_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static V div(V a, V b) { return _mm512_div_pd(a, b); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V max(V a, V b) { return _mm512_max_pd(a, b); }
+  static V min(V a, V b) { return _mm512_min_pd(a, b); }
+  static __mmask8 gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+  static __mmask8 unord(V a) { return _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q); }
+  static V select(V a, __mmask8 take_b, V b) { return _mm512_mask_mov_pd(a, take_b, b); }
+  static V load_first(const T* p, int n) {
+    return _mm512_maskz_loadu_pd(static_cast<Mask>((1u << n) - 1), p);
+  }
+  // In place: lane k of r[i] <-> lane i of r[k] (3 rounds of 8 shuffles).
+  static void transpose(V* r) {
+    V t[L];
+    for (int i = 0; i < L; i += 2) {
+      t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < L; i += 4) {  // r[i + q]: rows i..i+3, columns q, q + 4
+      r[i] = _mm512_shuffle_f64x2(t[i], t[i + 2], 0x88);
+      r[i + 1] = _mm512_shuffle_f64x2(t[i + 1], t[i + 3], 0x88);
+      r[i + 2] = _mm512_shuffle_f64x2(t[i], t[i + 2], 0xdd);
+      r[i + 3] = _mm512_shuffle_f64x2(t[i + 1], t[i + 3], 0xdd);
+    }
+    for (int q = 0; q < 4; ++q) {
+      t[q] = _mm512_shuffle_f64x2(r[q], r[q + 4], 0x88);
+      t[q + 4] = _mm512_shuffle_f64x2(r[q], r[q + 4], 0xdd);
+    }
+    for (int q = 0; q < L; ++q) r[q] = t[q];
+  }
+  static __m512i rows_of_flat(int v, int K) {
+    alignas(64) int64_t r[L];
+    for (int j = 0; j < L; ++j) r[j] = (L * v + j) / K;
+    return _mm512_load_si512(r);
+  }
+  static V spread(__m512i rows, V stat) { return _mm512_permutexvar_pd(rows, stat); }
+};
+
+// ---- sorting network -----------------------------------------------------------
+
+// Batcher's odd-even merge sort of next_pow2(K) wires, without the comparators
+// that touch a wire >= K (those wires would hold -inf, the smallest values, and
+// their comparators would change nothing).
+template <int K>
+struct SortingNetwork {
+  static constexpr int kMaxComparators = 256;  // Batcher on 32 wires has 191
+  int a[kMaxComparators] = {}, b[kMaxComparators] = {};
+  int size = 0;
+  constexpr SortingNetwork() {
+    int n = 1;
+    while (n < K) n *= 2;
+    for (int p = 1; p < n; p *= 2)
+      for (int k = p; k >= 1; k /= 2)
+        for (int j = k % p; j + k < n; j += 2 * k)
+          for (int i = 0; i < k && i < n - j - k; ++i)
+            if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < K) {
+              a[size] = i + j;
+              b[size] = i + j + k;
+              ++size;
+            }
+  }
+};
+using LargestNetwork = SortingNetwork<kLaneRowsMaxK>;
+static_assert(LargestNetwork().size <= LargestNetwork::kMaxComparators,
+              "sorting network table too small");
+
+template <typename S, int K, size_t... I>
+inline void sort_descending(typename S::V* c, std::index_sequence<I...>) {
+  constexpr SortingNetwork<K> net{};
+  (([&] {
+     const typename S::V hi = S::max(c[net.a[I]], c[net.b[I]]);
+     c[net.b[I]] = S::min(c[net.a[I]], c[net.b[I]]);
+     c[net.a[I]] = hi;
+   }()),
+   ...);
+}
+
+// ---- one block of L rows ---------------------------------------------------------
+
+// Per-row statistics of one block (lane r = row r).
+template <typename S>
+struct RowStats {
+  typename S::V m, second;  // relumax: m, 1 / sum u; sparsemax: m, tau
+};
+
+// c[k] = column k of the block (lane r = z[r K + k]), m = the row maxima. Each
+// L x L tile is loaded row by row (masked) and transposed in registers (the
+// columns left unused at the end of the last tile are never computed).
+template <typename S, int K>
+inline void load_columns(const typename S::T* z, typename S::V* c, typename S::V& m) {
+  constexpr int L = S::L;
+#pragma GCC unroll 4
+  for (int j = 0; j < K; j += L) {
+    const int width = K - j < L ? K - j : L;
+    typename S::V r[L];
+#pragma GCC unroll 16
+    for (int i = 0; i < L; ++i) r[i] = S::load_first(z + i * K + j, width);
+    S::transpose(r);
+#pragma GCC unroll 16
+    for (int k = 0; k < width; ++k) c[j + k] = r[k];
+  }
+  m = c[0];
+#pragma GCC unroll 64
+  for (int k = 1; k < K; ++k) m = S::max(m, c[k]);
+}
+
+template <typename S, int K>
+inline RowStats<S> relumax_stats(const typename S::T* z, typename S::V vb, typename S::V vi) {
+  using V = typename S::V;
+  V c[K], m;
+  load_columns<S, K>(z, c, m);
+  V sum = S::zero();
+#pragma GCC unroll 64
+  for (int k = 0; k < K; ++k)  // a NaN (also inf - inf) stays in u, then in the sum
+    sum = S::add(sum, S::max(S::zero(), S::fmadd(S::sub(c[k], m), vi, vb)));
+  return {m, S::div(S::set1(1), sum)};
+}
+
+template <typename S, int K>
+inline RowStats<S> sparsemax_stats(const typename S::T* z, typename S::V vi) {
+  using T = typename S::T;
+  using V = typename S::V;
+  V y[K], m;
+  load_columns<S, K>(z, y, m);
+  V total = S::zero();
+#pragma GCC unroll 64
+  for (int k = 0; k < K; ++k) {
+    y[k] = S::mul(S::sub(y[k], m), vi);
+    total = S::add(total, y[k]);  // NaN iff the row has a NaN, a +inf or only -inf
+  }
+  const auto bad = S::unord(total);
+  sort_descending<S, K>(y, std::make_index_sequence<SortingNetwork<K>().size>{});
+  const V one = S::set1(T(1));
+  V sum = S::zero(), support_sum = y[0], support = one;  // y_(1) = 0 is always in
+#pragma GCC unroll 64
+  for (int k = 0; k < K; ++k) {
+    sum = S::add(sum, y[k]);
+    const V vk = S::set1(T(k + 1));
+    const auto in = S::gt(S::mul(vk, y[k]), S::sub(sum, one));
+    support_sum = S::select(support_sum, in, sum);
+    support = S::select(support, in, vk);
+  }
+  const V tau = S::div(S::sub(support_sum, one), support);
+  return {m, S::select(tau, bad, S::set1(static_cast<T>(__builtin_nan(""))))};
+}
+
+// Writes the block from its flat vectors: f(x, m, second) per element.
+template <typename S, int K, typename F>
+inline void write_block(const typename S::T* z, const RowStats<S>& st, typename S::T* p, F f) {
+#pragma GCC unroll 64
+  for (int v = 0; v < K; ++v) {
+    const __m512i rows = S::rows_of_flat(v, K);
+    const typename S::V x = S::loadu(z + v * S::L);
+    S::storeu(p + v * S::L, f(x, S::spread(rows, st.m), S::spread(rows, st.second)));
+  }
+}
+
+template <typename S, int K>
+inline void relumax_block(const typename S::T* z, typename S::V vb, typename S::V vi,
+                          typename S::T* p) {
+  using V = typename S::V;
+  const RowStats<S> st = relumax_stats<S, K>(z, vb, vi);
+  write_block<S, K>(z, st, p, [&](V x, V m, V scale) {
+    return S::mul(S::max(S::zero(), S::fmadd(S::sub(x, m), vi, vb)), scale);
+  });
+}
+
+template <typename S, int K>
+inline void sparsemax_block(const typename S::T* z, typename S::V vi, typename S::T* p) {
+  using V = typename S::V;
+  const RowStats<S> st = sparsemax_stats<S, K>(z, vi);
+  write_block<S, K>(z, st, p, [&](V x, V m, V tau) {
+    return S::max(S::zero(), S::sub(S::mul(S::sub(x, m), vi), tau));  // NaN tau: NaN
+  });
+}
+
+// All rows: whole blocks in place, the rest through a zero-padded block.
+template <typename S, int K, typename Block>
+void for_blocks(const typename S::T* Z, int64_t rows, typename S::T* P, Block block) {
+  using T = typename S::T;
+  constexpr int64_t kBlock = int64_t(S::L) * K;
+  constexpr int64_t kBlockBytes = kBlock * int64_t(sizeof(T));
+  int64_t i = 0;
+  for (; i + S::L <= rows; i += S::L) {
+    const char* ahead = reinterpret_cast<const char*>(Z + i * K) + kPrefetchBlocks * kBlockBytes;
+#pragma GCC unroll 64
+    for (int64_t off = 0; off < kBlockBytes; off += kCacheLine)
+      _mm_prefetch(ahead + off, _MM_HINT_T0);
+    block(Z + i * K, P + i * K);
+  }
+  if (i == rows) return;
+  T zin[kBlock] = {}, pout[kBlock];
+  const size_t bytes = static_cast<size_t>((rows - i) * K) * sizeof(T);
+  std::memcpy(zin, Z + i * K, bytes);
+  block(zin, pout);
+  std::memcpy(P + i * K, pout, bytes);
+}
+
+template <typename S, int K>
+void relumax_all(const typename S::T* Z, int64_t rows, typename S::T b, typename S::T inv_t,
+                 typename S::T* P) {
+  const typename S::V vb = S::set1(b), vi = S::set1(inv_t);
+  for_blocks<S, K>(Z, rows, P, [&](const typename S::T* z, typename S::T* p) {
+    relumax_block<S, K>(z, vb, vi, p);
+  });
+}
+
+template <typename S, int K>
+void sparsemax_all(const typename S::T* Z, int64_t rows, typename S::T inv_t, typename S::T* P) {
+  const typename S::V vi = S::set1(inv_t);
+  for_blocks<S, K>(Z, rows, P, [&](const typename S::T* z, typename S::T* p) {
+    sparsemax_block<S, K>(z, vi, p);
+  });
+}
+
+// ---- dispatch on K ---------------------------------------------------------------
+
+template <typename S, int K>
+void relumax_dispatch(const typename S::T* Z, int64_t rows, int64_t k, typename S::T b,
+                      typename S::T inv_t, typename S::T* P) {
+  if constexpr (K >= 1) {
+    if (k == K) return relumax_all<S, K>(Z, rows, b, inv_t, P);
+    relumax_dispatch<S, K - 1>(Z, rows, k, b, inv_t, P);
+  }
+}
+
+template <typename S, int K>
+void sparsemax_dispatch(const typename S::T* Z, int64_t rows, int64_t k, typename S::T inv_t,
+                        typename S::T* P) {
+  if constexpr (K >= 1) {
+    if (k == K) return sparsemax_all<S, K>(Z, rows, inv_t, P);
+    sparsemax_dispatch<S, K - 1>(Z, rows, k, inv_t, P);
+  }
+}
+
+}  // namespace
+
+void sparsemax_rows(const float* Z, int64_t rows, int64_t K, float inv_t, float* P) {
+  sparsemax_dispatch<F32, kLaneRowsMaxK>(Z, rows, K, inv_t, P);
+}
+void sparsemax_rows(const double* Z, int64_t rows, int64_t K, double inv_t, double* P) {
+  sparsemax_dispatch<F64, kLaneRowsMaxK>(Z, rows, K, inv_t, P);
+}
+void relumax_rows(const float* Z, int64_t rows, int64_t K, float b, float inv_t, float* P) {
+  relumax_dispatch<F32, kLaneRowsMaxK>(Z, rows, K, b, inv_t, P);
+}
+void relumax_rows(const double* Z, int64_t rows, int64_t K, double b, double inv_t, double* P) {
+  relumax_dispatch<F64, kLaneRowsMaxK>(Z, rows, K, b, inv_t, P);
+}
+
+}  // namespace avx512
+}  // namespace simplex_detail
+}  // namespace pyfastnn
+
+#endif  // PYFASTNN_X86
