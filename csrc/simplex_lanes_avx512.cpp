@@ -37,6 +37,11 @@ namespace simplex_detail {
 namespace avx512 {
 namespace {
 
+// Row lengths up to which sparsemax sorts the rows (a sorting network) to find
+// the threshold; longer rows use Michelot's pruning, whose passes cost less than
+// a network of K log^2 K comparators that no longer fits in the registers.
+constexpr int kNetworkMaxK = 16;
+
 // Blocks ahead whose cache lines are prefetched.
 constexpr int kPrefetchBlocks = 4;
 constexpr int kCacheLine = 64;
@@ -63,6 +68,8 @@ struct F32 {
   static __mmask16 gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
   static __mmask16 unord(V a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
   static V select(V a, __mmask16 take_b, V b) { return _mm512_mask_mov_ps(a, take_b, b); }
+  static V add_if(V a, __mmask16 m, V b) { return _mm512_mask_add_ps(a, m, a, b); }
+  static __mmask16 neq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
   static V load_first(const T* p, int n) {  // lanes [0, n) from p, the others 0
     return _mm512_maskz_loadu_ps(static_cast<Mask>((1u << n) - 1), p);
   }
@@ -123,6 +130,8 @@ struct F64 {
   static __mmask8 gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
   static __mmask8 unord(V a) { return _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q); }
   static V select(V a, __mmask8 take_b, V b) { return _mm512_mask_mov_pd(a, take_b, b); }
+  static V add_if(V a, __mmask8 m, V b) { return _mm512_mask_add_pd(a, m, a, b); }
+  static __mmask8 neq(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_NEQ_UQ); }
   static V load_first(const T* p, int n) {
     return _mm512_maskz_loadu_pd(static_cast<Mask>((1u << n) - 1), p);
   }
@@ -233,6 +242,52 @@ inline RowStats<S> relumax_stats(const typename S::T* z, typename S::V vb, typen
   return {m, S::div(S::set1(1), sum)};
 }
 
+// Sparsemax thresholds of the rows y (columns y[k], max 0 in every lane), lanes
+// independent. Sorting network: sort y (descending), S_k = y_(1) + ... + y_(k);
+// the support is the k with k y_(k) > S_k - 1 (a prefix), tau = (S_|S| - 1) / |S|.
+template <typename S, int K>
+inline typename S::V threshold_by_network(typename S::V* y) {
+  using T = typename S::T;
+  using V = typename S::V;
+  sort_descending<S, K>(y, std::make_index_sequence<SortingNetwork<K>().size>{});
+  const V one = S::set1(T(1));
+  V sum = S::zero(), support_sum = y[0], support = one;  // y_(1) = 0 is always in
+#pragma GCC unroll 64
+  for (int k = 0; k < K; ++k) {
+    sum = S::add(sum, y[k]);
+    const V vk = S::set1(T(k + 1));
+    const auto in = S::gt(S::mul(vk, y[k]), S::sub(sum, one));
+    support_sum = S::select(support_sum, in, sum);
+    support = S::select(support, in, vk);
+  }
+  return S::div(S::sub(support_sum, one), support);
+}
+
+// Michelot's pruning in lock step: tau = (sum of y > tau - 1) / #(y > tau) from
+// tau = -1 <= the threshold, until no lane's set changes (each other pass drops an
+// entry, so at most K + 1 passes; `bad` lanes are not waited for).
+template <typename S, int K, typename Mask>
+inline typename S::V threshold_by_pruning(const typename S::V* y, Mask bad) {
+  using T = typename S::T;
+  using V = typename S::V;
+  const V one = S::set1(T(1));
+  V tau = S::set1(T(kCandidateFloor)), count = S::zero();
+  for (int pass = 0; pass <= K; ++pass) {
+    V sum = S::zero(), kept = S::zero();
+#pragma GCC unroll 64
+    for (int k = 0; k < K; ++k) {
+      const auto in = S::gt(y[k], tau);
+      sum = S::add_if(sum, in, y[k]);
+      kept = S::add_if(kept, in, one);
+    }
+    const Mask changed = S::neq(kept, count) & static_cast<Mask>(~bad);
+    count = kept;
+    tau = S::div(S::sub(sum, one), kept);
+    if (!changed) break;
+  }
+  return tau;
+}
+
 template <typename S, int K>
 inline RowStats<S> sparsemax_stats(const typename S::T* z, typename S::V vi) {
   using T = typename S::T;
@@ -246,18 +301,7 @@ inline RowStats<S> sparsemax_stats(const typename S::T* z, typename S::V vi) {
     total = S::add(total, y[k]);  // NaN iff the row has a NaN, a +inf or only -inf
   }
   const auto bad = S::unord(total);
-  sort_descending<S, K>(y, std::make_index_sequence<SortingNetwork<K>().size>{});
-  const V one = S::set1(T(1));
-  V sum = S::zero(), support_sum = y[0], support = one;  // y_(1) = 0 is always in
-#pragma GCC unroll 64
-  for (int k = 0; k < K; ++k) {
-    sum = S::add(sum, y[k]);
-    const V vk = S::set1(T(k + 1));
-    const auto in = S::gt(S::mul(vk, y[k]), S::sub(sum, one));
-    support_sum = S::select(support_sum, in, sum);
-    support = S::select(support, in, vk);
-  }
-  const V tau = S::div(S::sub(support_sum, one), support);
+  const V tau = K <= kNetworkMaxK ? threshold_by_network<S, K>(y) : threshold_by_pruning<S, K>(y, bad);
   return {m, S::select(tau, bad, S::set1(static_cast<T>(__builtin_nan(""))))};
 }
 

@@ -39,7 +39,7 @@ enum class ProductKind : int { softmax = 0, sparsemax = 1, relumax_jvp = 2, relu
 // or as fast: the sorting network grows as K log^2 K, the row kernels' per-row
 // cost is amortised over K).
 constexpr int kLaneRowsMaxK = 32;
-constexpr int64_t kSparsemaxLaneRowsMaxK = 16;
+constexpr int64_t kSparsemaxLaneRowsMaxK = 32;
 constexpr int64_t kRelumaxLaneRowsMaxK = 32;
 // Calls on fewer rows use the row kernels (the lane kernels pad to a block of 16
 // float / 8 double rows; the losses call the forward maps one row at a time).
