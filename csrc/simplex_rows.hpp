@@ -41,10 +41,14 @@ enum class ProductKind : int { softmax = 0, sparsemax = 1, relumax_jvp = 2, relu
 constexpr int kLaneRowsMaxK = 32;
 constexpr int64_t kSparsemaxLaneRowsMaxK = 32;
 constexpr int64_t kRelumaxLaneRowsMaxK = 32;
+// Sparsemax and relumax JVP / VJP: two input blocks to transpose, which no longer
+// fit in the registers beyond one tile (at K = 32 the AVX2 row kernels are faster).
+constexpr int kProductLaneRowsMaxK = 16;
 // Calls on fewer rows use the row kernels (the lane kernels pad to a block of 16
 // float / 8 double rows; the losses call the forward maps one row at a time).
 constexpr int64_t kLaneRowsMinRows = 4;
-static_assert(kSparsemaxLaneRowsMaxK <= kLaneRowsMaxK && kRelumaxLaneRowsMaxK <= kLaneRowsMaxK,
+static_assert(kSparsemaxLaneRowsMaxK <= kLaneRowsMaxK && kRelumaxLaneRowsMaxK <= kLaneRowsMaxK &&
+                  kProductLaneRowsMaxK <= kLaneRowsMaxK,
               "no lane kernel instance for that K");
 
 #ifdef PYFASTNN_X86
@@ -56,6 +60,13 @@ void sparsemax_rows(const float* Z, int64_t rows, int64_t K, float inv_t, float*
 void sparsemax_rows(const double* Z, int64_t rows, int64_t K, double inv_t, double* P);
 void relumax_rows(const float* Z, int64_t rows, int64_t K, float b, float inv_t, float* P);
 void relumax_rows(const double* Z, int64_t rows, int64_t K, double b, double inv_t, double* P);
+
+// As avx2::product_rows for 1 <= K <= kProductLaneRowsMaxK and every kind but softmax
+// (simplex_lanes_products_avx512.cpp).
+void product_rows(ProductKind kind, const float* P, const float* V, int64_t rows, int64_t K,
+                  float b, float inv_t, float* out);
+void product_rows(ProductKind kind, const double* P, const double* V, int64_t rows, int64_t K,
+                  double b, double inv_t, double* out);
 
 }  // namespace avx512
 

@@ -99,3 +99,51 @@ def test_short_rows_non_contiguous_and_offset_blocks(isa: str) -> None:
         for Z in (big[3:50, :k], big[1:, k:], big[::3, ::2]):
             for name in ("sparsemax", "relumax"):
                 assert_rows_match(apply(name, Z), reference(name, Z), "float32")
+
+
+PRODUCTS = ["sparsemax_jvp", "sparsemax_vjp", "relumax_jvp", "relumax_vjp"]
+
+
+def product(kind: str, P: np.ndarray, V: np.ndarray, backend: str = "native", out=None):
+    fn = getattr(pyfastnn, f"{kind}_from_output")
+    if kind.startswith("relumax"):
+        return fn(P, V, 0.7, backend=backend, temperature=0.5, out=out)
+    return fn(P, V, backend=backend, temperature=0.5, out=out)
+
+
+def product_reference(kind: str, P: np.ndarray, V: np.ndarray) -> np.ndarray:
+    return product(kind, P.astype(np.float64), V.astype(np.float64), "vector").astype(P.dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", PRODUCTS)
+def test_products_every_short_row_length_and_row_count(kind: str, dtype: str, isa: str) -> None:
+    """Products from a forward result with ties for the max (relumax's argmax is the
+    first maximal index) and NaN rows of P mixed into the blocks."""
+    rng = np.random.default_rng(13)
+    name = kind.split("_")[0]
+    for k in KS:
+        for n in NS:
+            Z = rng.standard_normal((n, k)).astype(dtype)
+            if k > 1:
+                Z[n // 2, 1] = Z[n // 2].max()  # a tie for the max
+            P = apply(name, Z, "vector", temperature=0.5).astype(dtype)
+            P[rng.integers(n)] = np.nan if n % 3 == 0 else P[0]
+            V = rng.standard_normal((n, k)).astype(dtype)
+            assert_rows_match(product(kind, P, V), product_reference(kind, P, V), dtype)
+
+
+@pytest.mark.parametrize("kind", PRODUCTS)
+def test_products_short_rows_in_place(kind: str, isa: str) -> None:
+    """out may be P or V itself."""
+    rng = np.random.default_rng(17)
+    for k in (1, 5, 10, 16, 26):
+        Z = rng.standard_normal((37, k)).astype(np.float32)
+        P = apply(kind.split("_")[0], Z, temperature=0.5)
+        V = rng.standard_normal((37, k)).astype(np.float32)
+        expected = product_reference(kind, P, V)
+        for target in ("P", "V"):
+            Pc, Vc = P.copy(), V.copy()
+            out = Pc if target == "P" else Vc
+            product(kind, Pc, Vc, out=out)
+            assert_rows_match(out, expected, "float32")
