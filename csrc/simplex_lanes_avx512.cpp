@@ -171,7 +171,11 @@ inline RowStats<S> sparsemax_stats(const typename S::T* z, typename S::V vi) {
     total = S::add(total, y[k]);  // NaN iff the row has a NaN, a +inf or only -inf
   }
   const auto bad = S::unord(total);
-  const V tau = K <= kNetworkMaxK ? threshold_by_network<S, K>(y) : threshold_by_pruning<S, K>(y, bad);
+  V tau;
+  if constexpr (K <= kNetworkMaxK)
+    tau = threshold_by_network<S, K>(y);
+  else
+    tau = threshold_by_pruning<S, K>(y, bad);
   return {m, S::select(tau, bad, S::set1(static_cast<T>(__builtin_nan(""))))};
 }
 
