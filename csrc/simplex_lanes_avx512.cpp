@@ -11,15 +11,14 @@
 //   2. the per-row statistics are computed on the columns, all L rows in lock
 //      step, with no horizontal operation and no branch:
 //        relumax:   m = max_k z_k, s = 1 / sum_k relu((z_k - m) / T + b)
-//        sparsemax: m = max_k z_k, y_k = (z_k - m) / T sorted (descending) by a
-//                   sorting network; with S_k = y_(1) + ... + y_(k), the support
-//                   is the k with k y_(k) > S_k - 1 (a prefix) and
-//                   tau = (S_|S| - 1) / |S|   (Held, Wolfe & Crowder 1974)
+//        sparsemax: m = max_k z_k, y_k = (z_k - m) / T; tau by a sorting network
+//                   (K <= kNetworkMaxK) or Michelot's pruning in lock step
 //   3. the output is computed on the flat vectors, each lane taking its row's
 //      statistics by one permute (lane j of flat vector v is row (L v + j) / K).
 // A row with a NaN, a +inf or only -inf entries gets a NaN statistic in its own
 // lane (so NaN outputs) without touching its neighbours. The last n % L rows go
-// through a zero-padded block on the stack.
+// through a zero-padded block on the stack. K > 16 (float) / 8 (double) rows span
+// several tiles; beyond ~32 columns the columns spill to the stack (L1).
 //
 // Everything here has internal linkage and uses no standard-library templates
 // that emit code (see gemm_kernel_avx512.cpp).
@@ -51,7 +50,7 @@ constexpr int kNetworkMaxK = 16;
 // their comparators would change nothing).
 template <int K>
 struct SortingNetwork {
-  static constexpr int kMaxComparators = 256;  // Batcher on 32 wires has 191
+  static constexpr int kMaxComparators = 64;  // Batcher on 16 wires has 63
   int a[kMaxComparators] = {}, b[kMaxComparators] = {};
   int size = 0;
   constexpr SortingNetwork() {
@@ -68,7 +67,7 @@ struct SortingNetwork {
             }
   }
 };
-using LargestNetwork = SortingNetwork<kLaneRowsMaxK>;
+using LargestNetwork = SortingNetwork<kNetworkMaxK>;
 static_assert(LargestNetwork().size <= LargestNetwork::kMaxComparators,
               "sorting network table too small");
 

@@ -14,6 +14,8 @@ import pyfastnn
 
 KS = range(1, 41)
 NS = [*range(1, 20), 37, 100]
+LONGER_KS = range(41, 67)  # up to the last lane kernel (K = 64) and past it
+LONGER_NS = [4, 15, 16, 17, 33]
 TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
 
 
@@ -78,6 +80,17 @@ def test_bad_rows_do_not_spoil_their_block(name: str, dtype: str, isa: str) -> N
             assert_rows_match(P, reference(name, Z), dtype)
             good = ~np.isnan(P).any(axis=1)
             np.testing.assert_allclose(P[good].sum(axis=1), 1, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["sparsemax", "relumax"])
+def test_longer_lane_rows(name: str, dtype: str, isa: str) -> None:
+    rng = np.random.default_rng(19)
+    for k in LONGER_KS:
+        for n in LONGER_NS:
+            Z = (rng.standard_normal((n, k)) * rng.choice([0.05, 1.0])).astype(dtype)
+            spoil(Z, rng)
+            assert_rows_match(apply(name, Z), reference(name, Z), dtype)
 
 
 @pytest.mark.parametrize("name", ["sparsemax", "relumax"])
