@@ -18,7 +18,7 @@
 // A row with a NaN, a +inf or only -inf entries gets a NaN statistic in its own
 // lane (so NaN outputs) without touching its neighbours. The last n % L rows go
 // through a zero-padded block on the stack. K > 16 (float) / 8 (double) rows span
-// several tiles; beyond ~32 columns the columns spill to the stack (L1).
+// several tiles; beyond ~30 columns the columns spill to the stack (L1).
 //
 // Everything here has internal linkage and uses no standard-library templates
 // that emit code (see gemm_kernel_avx512.cpp).

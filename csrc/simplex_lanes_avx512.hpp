@@ -23,10 +23,6 @@ namespace simplex_detail {
 namespace avx512 {
 namespace {
 
-// Blocks ahead whose cache lines are prefetched.
-constexpr int kPrefetchBlocks = 4;
-constexpr int kCacheLine = 64;
-
 // ---- one 512-bit vector of float or double, lanes = rows ---------------------
 
 struct F32 {
@@ -184,14 +180,6 @@ inline void load_columns(const typename S::T* z, typename S::V* c) {
   for (int j = 0; j < K; j += S::L) load_tile<S, K, S::L>(z, j, c + j);
 }
 
-template <typename S, int K>
-inline void prefetch_block_ahead(const typename S::T* block) {
-  constexpr int kBlockBytes = K * int(sizeof(typename S::V));
-  const char* ahead = reinterpret_cast<const char*>(block) + kPrefetchBlocks * kBlockBytes;
-#pragma GCC unroll 64
-  for (int off = 0; off < kBlockBytes; off += kCacheLine) _mm_prefetch(ahead + off, _MM_HINT_T0);
-}
-
 // Calls block(a, b, out) on every block of L rows of A and B (b = nullptr when B
 // is) and out: whole blocks in place, the last rows % L rows through zero-padded
 // blocks on the stack.
@@ -201,11 +189,7 @@ void for_blocks(const typename S::T* A, const typename S::T* B, int64_t rows, ty
   using T = typename S::T;
   constexpr int64_t kBlock = int64_t(S::L) * K;
   int64_t i = 0;
-  for (; i + S::L <= rows; i += S::L) {
-    prefetch_block_ahead<S, K>(A + i * K);
-    if (B) prefetch_block_ahead<S, K>(B + i * K);
-    block(A + i * K, B ? B + i * K : nullptr, out + i * K);
-  }
+  for (; i + S::L <= rows; i += S::L) block(A + i * K, B ? B + i * K : nullptr, out + i * K);
   if (i == rows) return;
   T a[kBlock] = {}, b[kBlock] = {}, o[kBlock];
   const size_t bytes = static_cast<size_t>((rows - i) * K) * sizeof(T);

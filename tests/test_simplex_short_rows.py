@@ -14,7 +14,7 @@ import pyfastnn
 
 KS = range(1, 41)
 NS = [*range(1, 20), 37, 100]
-LONGER_KS = range(41, 67)  # up to the last lane kernel (K = 64) and past it
+LONGER_KS = range(41, 67)  # up to the last lane kernel (K = 48) and past it
 LONGER_NS = [4, 15, 16, 17, 33]
 TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
 
