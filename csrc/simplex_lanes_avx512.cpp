@@ -1,6 +1,7 @@
-// AVX-512 forward kernels of sparsemax and relumax_b for short rows
-// (K <= kLaneRowsMaxK), with one row per vector lane. Compiled with -mavx512f
-// -mavx512vl -mavx512bw -mavx512dq -mfma; called only when active_isa() is avx512.
+// AVX-512 forward kernels of sparsemax and relumax_b for short rows (K up to
+// kSparsemaxLaneRowsMaxK / kRelumaxLaneRowsMaxK), with one row per vector lane.
+// Compiled with -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma; called only
+// when active_isa() is avx512.
 //
 // Shapes: Z (rows, K) -> P (rows, K), row-major, K a compile-time constant here.
 // A block is L rows (L = lanes: 16 float, 8 double), i.e. L K contiguous
@@ -41,7 +42,6 @@ namespace {
 // the threshold; longer rows use Michelot's pruning, whose passes cost less than
 // a network of K log^2 K comparators that no longer fits in the registers.
 constexpr int kNetworkMaxK = 16;
-
 
 // ---- sorting network -----------------------------------------------------------
 
@@ -248,16 +248,16 @@ void sparsemax_dispatch(const typename S::T* Z, int64_t rows, int64_t k, typenam
 }  // namespace
 
 void sparsemax_rows(const float* Z, int64_t rows, int64_t K, float inv_t, float* P) {
-  sparsemax_dispatch<F32, kLaneRowsMaxK>(Z, rows, K, inv_t, P);
+  sparsemax_dispatch<F32, kSparsemaxLaneRowsMaxK>(Z, rows, K, inv_t, P);
 }
 void sparsemax_rows(const double* Z, int64_t rows, int64_t K, double inv_t, double* P) {
-  sparsemax_dispatch<F64, kLaneRowsMaxK>(Z, rows, K, inv_t, P);
+  sparsemax_dispatch<F64, kSparsemaxLaneRowsMaxK>(Z, rows, K, inv_t, P);
 }
 void relumax_rows(const float* Z, int64_t rows, int64_t K, float b, float inv_t, float* P) {
-  relumax_dispatch<F32, kLaneRowsMaxK>(Z, rows, K, b, inv_t, P);
+  relumax_dispatch<F32, kRelumaxLaneRowsMaxK>(Z, rows, K, b, inv_t, P);
 }
 void relumax_rows(const double* Z, int64_t rows, int64_t K, double b, double inv_t, double* P) {
-  relumax_dispatch<F64, kLaneRowsMaxK>(Z, rows, K, b, inv_t, P);
+  relumax_dispatch<F64, kRelumaxLaneRowsMaxK>(Z, rows, K, b, inv_t, P);
 }
 
 }  // namespace avx512

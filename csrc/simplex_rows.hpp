@@ -34,30 +34,27 @@ double threshold_of_candidates(double* y, int64_t c);
 // sparsemax have symmetric Jacobians, so their JVP and VJP are one kernel.
 enum class ProductKind : int { softmax = 0, sparsemax = 1, relumax_jvp = 2, relumax_vjp = 3 };
 
-// The AVX-512 lane kernels exist for 1 <= K <= kLaneRowsMaxK (one instance per K,
-// so this bounds their compile time). They are used up to these row lengths,
-// where they stop beating the AVX2 row kernels (whose fixed cost per row is then
-// amortised over K). Zen 4, 2 threads, 2^22 float32 entries (out of cache): at
-// K = 10 sparsemax 0.3 vs 1.0 ns / entry, relumax 0.22 vs 0.5; sparsemax still
-// 0.40 vs 0.47 at K = 48 but slower at 64; relumax even at 26-40, slower at 48.
-constexpr int kLaneRowsMaxK = 48;
-constexpr int64_t kSparsemaxLaneRowsMaxK = 48;
-constexpr int64_t kRelumaxLaneRowsMaxK = 32;
+// The AVX-512 lane kernels (one row per vector lane) exist for 1 <= K <= these
+// row lengths, one instance per K. The bounds are where they stop beating the
+// AVX2 row kernels, whose fixed cost per row is by then amortised over K. Zen 4,
+// 2 threads, 2^22 float32 entries (out of cache), ns per entry, lanes vs rows:
+// K = 10 sparsemax 0.30 vs 1.0, relumax 0.22 vs 0.5; sparsemax still 0.40 vs
+// 0.47 at K = 48 but slower at 64; relumax even at 26-40, slower at 48.
+constexpr int kSparsemaxLaneRowsMaxK = 48;
+constexpr int kRelumaxLaneRowsMaxK = 32;
 // Sparsemax and relumax JVP / VJP: two input blocks to transpose, which no longer
 // fit in the registers beyond one tile (at K = 32 the AVX2 row kernels are faster).
 constexpr int kProductLaneRowsMaxK = 16;
 // Calls on fewer rows use the row kernels (the lane kernels pad to a block of 16
 // float / 8 double rows; the losses call the forward maps one row at a time).
 constexpr int64_t kLaneRowsMinRows = 4;
-static_assert(kSparsemaxLaneRowsMaxK <= kLaneRowsMaxK && kRelumaxLaneRowsMaxK <= kLaneRowsMaxK &&
-                  kProductLaneRowsMaxK <= kLaneRowsMaxK,
-              "no lane kernel instance for that K");
 
 #ifdef PYFASTNN_X86
 namespace avx512 {
 
-// Z (rows, K) -> P (rows, K) for 1 <= K <= kLaneRowsMaxK, as sparsemax_forward /
-// relumax_forward for one block of rows (simplex_lanes_avx512.cpp).
+// Z (rows, K) -> P (rows, K) for 1 <= K <= kSparsemaxLaneRowsMaxK (sparsemax) or
+// kRelumaxLaneRowsMaxK (relumax), as sparsemax_forward / relumax_forward for one
+// block of rows (simplex_lanes_avx512.cpp).
 void sparsemax_rows(const float* Z, int64_t rows, int64_t K, float inv_t, float* P);
 void sparsemax_rows(const double* Z, int64_t rows, int64_t K, double inv_t, double* P);
 void relumax_rows(const float* Z, int64_t rows, int64_t K, float b, float inv_t, float* P);
