@@ -33,7 +33,7 @@ from pyfastnn.compare.problems import MAP_OPS, MAPS, make_map
 
 WORKLOADS = [(100_000, 26), (10_000, 1000), (1000, 30_000)]
 SWEEP_ELEMENTS = 1 << 22  # N * K of the time-per-element curve
-SWEEP_K = [10, 100, 1000, 10_000, 100_000]
+SWEEP_K = [10, 26, 32, 64, 100, 1000, 10_000, 100_000]
 B = 1.0  # relumax's b
 REPEATS, SLOW_REPEATS = 25, 3  # timed calls per op in table mode (slow: vector, entmax)
 

@@ -10,7 +10,7 @@ namespace pyfastnn {
 
 // Ordered: each family's CPU requirements include the previous one's (an
 // AVX-512 CPU here also has AVX2/FMA, and kernels that exist only for AVX2,
-// e.g. the simplex rows, run under avx512 too).
+// e.g. the simplex maps' long rows, run under avx512 too).
 enum class Isa { portable = 0, avx2_fma = 1, avx512 = 2 };
 
 // True when this CPU can run the AVX2/FMA kernels.

@@ -135,6 +135,8 @@ void softmax_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
 template <typename T>
 void sparsemax_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
 #ifdef PYFASTNN_X86
+  if (K <= kSparsemaxLaneRowsMaxK && rows >= kLaneRowsMinRows && use_avx512())
+    return avx512::sparsemax_rows(Z, rows, K, inv_t, P);
   if (use_avx2()) return avx2::sparsemax_rows(Z, rows, K, inv_t, P);
 #endif
   for (int64_t i = 0; i < rows; ++i) sparsemax_row(Z + i * K, K, inv_t, P + i * K);
@@ -143,6 +145,8 @@ void sparsemax_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
 template <typename T>
 void relumax_block(const T* Z, int64_t rows, int64_t K, T b, T inv_t, T* P) {
 #ifdef PYFASTNN_X86
+  if (K <= kRelumaxLaneRowsMaxK && rows >= kLaneRowsMinRows && use_avx512())
+    return avx512::relumax_rows(Z, rows, K, b, inv_t, P);
   if (use_avx2()) return avx2::relumax_rows(Z, rows, K, b, inv_t, P);
 #endif
   for (int64_t i = 0; i < rows; ++i) relumax_row(Z + i * K, K, b, inv_t, P + i * K);

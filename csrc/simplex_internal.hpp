@@ -24,10 +24,19 @@ constexpr int64_t kChunkElements = int64_t(1) << 16;
 
 // The AVX2/FMA row kernels run when the CPU has them and the user has not chosen
 // the portable kernels (pyfastnn.set_kernel / PYFASTNN_KERNEL); also under
-// avx512 (no AVX-512 row kernels; an AVX-512 CPU has AVX2/FMA).
+// avx512 (an AVX-512 CPU has AVX2/FMA; AVX-512 kernels exist for short rows only).
 inline bool use_avx2() {
 #ifdef PYFASTNN_X86
   return active_isa() >= Isa::avx2_fma;
+#else
+  return false;
+#endif
+}
+
+// The AVX-512 short-row kernels (simplex_lanes_avx512.cpp) run under avx512.
+inline bool use_avx512() {
+#ifdef PYFASTNN_X86
+  return active_isa() >= Isa::avx512;
 #else
   return false;
 #endif

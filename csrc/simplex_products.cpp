@@ -92,6 +92,9 @@ template <typename T>
 void product_block(ProductKind kind, const T* P, const T* V, int64_t rows, int64_t K, T b,
                    T inv_t, T* out) {
 #ifdef PYFASTNN_X86
+  if (kind != ProductKind::softmax && K <= kProductLaneRowsMaxK && rows >= kLaneRowsMinRows &&
+      use_avx512())
+    return avx512::product_rows(kind, P, V, rows, K, b, inv_t, out);
   if (use_avx2())
     return avx2::product_rows(kind, P, V, rows, K, b, inv_t, out);
 #endif

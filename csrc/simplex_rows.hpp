@@ -1,7 +1,8 @@
 // Row kernels of the simplex maps, shared by simplex.cpp (portable code, the
-// OpenMP driver, losses) and simplex_avx2.cpp (AVX2/FMA row kernels).
+// OpenMP driver, losses), simplex_avx2.cpp (AVX2/FMA row kernels) and
+// simplex_lanes_avx512.cpp (AVX-512 kernels for short rows, one row per lane).
 //
-// Declarations and constants only: simplex_avx2.cpp is compiled with -mavx2
+// Declarations and constants only: the ISA-specific files are compiled with -mavx2
 // -mfma, and an inline function or template defined here and emitted there
 // could be picked by the linker for the portable path too.
 #pragma once
@@ -33,7 +34,41 @@ double threshold_of_candidates(double* y, int64_t c);
 // sparsemax have symmetric Jacobians, so their JVP and VJP are one kernel.
 enum class ProductKind : int { softmax = 0, sparsemax = 1, relumax_jvp = 2, relumax_vjp = 3 };
 
+// The AVX-512 lane kernels (one row per vector lane) exist for 1 <= K <= these
+// row lengths, one instance per K. The bounds are where they stop beating the
+// AVX2 row kernels, whose fixed cost per row is by then amortised over K. Zen 4,
+// 2 threads, 2^22 float32 entries (out of cache), ns per entry, lanes vs rows:
+// K = 10 sparsemax 0.30 vs 1.0, relumax 0.22 vs 0.5; sparsemax still 0.40 vs
+// 0.47 at K = 48 but slower at 64; relumax even at 26-40, slower at 48.
+constexpr int kSparsemaxLaneRowsMaxK = 48;
+constexpr int kRelumaxLaneRowsMaxK = 32;
+// Sparsemax and relumax JVP / VJP: two input blocks to transpose, which no longer
+// fit in the registers beyond one tile (at K = 32 the AVX2 row kernels are faster).
+constexpr int kProductLaneRowsMaxK = 16;
+// Calls on fewer rows use the row kernels (the lane kernels pad to a block of 16
+// float / 8 double rows; the losses call the forward maps one row at a time).
+constexpr int64_t kLaneRowsMinRows = 4;
+
 #ifdef PYFASTNN_X86
+namespace avx512 {
+
+// Z (rows, K) -> P (rows, K) for 1 <= K <= kSparsemaxLaneRowsMaxK (sparsemax) or
+// kRelumaxLaneRowsMaxK (relumax), as sparsemax_forward / relumax_forward for one
+// block of rows (simplex_lanes_avx512.cpp).
+void sparsemax_rows(const float* Z, int64_t rows, int64_t K, float inv_t, float* P);
+void sparsemax_rows(const double* Z, int64_t rows, int64_t K, double inv_t, double* P);
+void relumax_rows(const float* Z, int64_t rows, int64_t K, float b, float inv_t, float* P);
+void relumax_rows(const double* Z, int64_t rows, int64_t K, double b, double inv_t, double* P);
+
+// As avx2::product_rows for 1 <= K <= kProductLaneRowsMaxK and every kind but softmax
+// (simplex_lanes_products_avx512.cpp).
+void product_rows(ProductKind kind, const float* P, const float* V, int64_t rows, int64_t K,
+                  float b, float inv_t, float* out);
+void product_rows(ProductKind kind, const double* P, const double* V, int64_t rows, int64_t K,
+                  double b, double inv_t, double* out);
+
+}  // namespace avx512
+
 namespace avx2 {
 
 // out (rows, K) = product of kind `kind` row by row; see simplex_products.cpp.
