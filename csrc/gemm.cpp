@@ -57,6 +57,10 @@ constexpr int64_t kParallelMinOuterElems = 64 * 1024;
 // when every thread gets at least this many cache lines of a row; else rows.
 constexpr int64_t kOuterSplitColumnsMinLines = 2;
 
+// An outer product hands its rows to the epilogue in groups of this many, while
+// they are still in L1 (a batch-1 training step updates W there).
+constexpr int64_t kOuterEpilogueRows = 8;
+
 // Products with M*N*K at most this are computed row by row with the
 // matrix-vector kernels: packing would cost as much as the arithmetic.
 constexpr int64_t kDirectMaxVolume = 16 * 16 * 16;
@@ -524,11 +528,14 @@ void outer_product(const Problem<T>& g, int64_t i0, int64_t i1, int64_t j0, int6
     for (int64_t j = j0; j < j1; ++j) buf[j - j0] = g.B[j * g.ldb];
     b = buf;
   }
-  for (int64_t i = i0; i < i1; ++i) {
-    const T a = g.ta ? g.A[i] : g.A[i * g.lda];
-    g.ks.axpby(j1 - j0, a, b, g.beta, g.C + i * g.ldc + j0);
+  for (int64_t r0 = i0; r0 < i1; r0 += kOuterEpilogueRows) {
+    const int64_t r1 = std::min(i1, r0 + kOuterEpilogueRows);
+    for (int64_t i = r0; i < r1; ++i) {
+      const T a = g.ta ? g.A[i] : g.A[i * g.lda];
+      g.ks.axpby(j1 - j0, a, b, g.beta, g.C + i * g.ldc + j0);
+    }
+    g.finish(r0, j0, r1 - r0, j1 - j0);  // while these rows are in L1
   }
-  g.finish(i0, j0, i1 - i0, j1 - j0);
 }
 
 // K == 0: C = beta * C (zeros when beta == 0), then the epilogue.

@@ -22,8 +22,9 @@ namespace pyfastnn {
 //
 // Granularity (gemm.cpp): the blocked path calls it per finished micro-tile (at
 // most MR x NR = 6 x 16 float / 6 x 8 double, right after the last KC block of
-// that tile is stored); the matrix-vector paths (M == 1, N == 1, K == 1, tiny
-// products) once per thread's range of rows or columns. If K == 0 it is called
+// that tile is stored); the outer-product path (K == 1) per group of a few
+// rows; the matrix-vector paths (M <= 3, N == 1, tiny products) once per
+// thread's range of rows or columns. If K == 0 it is called
 // once on all of C after C = beta * C. Never called when M == 0 or N == 0.
 template <typename T>
 struct GemmEpilogue {

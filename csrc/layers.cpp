@@ -84,27 +84,30 @@ struct PenaltyGrad {
 };
 
 // C holds H^T@dZ; add the penalty gradient (as PenaltyGrad), keep the
-// gradient in C and take the SGD step W -= lr * C on the block.
+// gradient in C and apply the optimiser step to the block of W and its state.
 template <typename T>
-struct PenaltyGradSgd {
-  T* W;  // same leading dimension as C
-  T l1, l2, lr;
+struct PenaltyGradUpdate {
+  const FusedUpdate<T>* u;  // W and its state have the leading dimension of C
+  T l1, l2;
   static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                     int64_t n) {
-    const auto& e = *static_cast<const PenaltyGradSgd*>(ctx);
+    const auto& e = *static_cast<const PenaltyGradUpdate*>(ctx);
+    const FusedUpdate<T>& u = *e.u;
     const T two_l2 = T(2) * e.l2;
     const bool penalised = e.l1 != T(0) || e.l2 != T(0);
-    for (int64_t i = i0; i < i0 + m; ++i) {
-      T* w = e.W + i * ldc + j0;
-      T* c = C + i * ldc + j0;
-      if (penalised) {
+    const int64_t at = i0 * ldc + j0;
+    if (penalised) {
+      for (int64_t i = 0; i < m; ++i) {
+        const T* w = u.W + at + i * ldc;
+        T* c = C + at + i * ldc;
         for (int64_t j = 0; j < n; ++j) {
           const T sign = w[j] > T(0) ? T(1) : (w[j] < T(0) ? T(-1) : T(0));
           c[j] += two_l2 * w[j] + e.l1 * sign;
         }
       }
-      for (int64_t j = 0; j < n; ++j) w[j] -= e.lr * c[j];
     }
+    update_block(u.rule, u.W + at, C + at, u.W_s1 != nullptr ? u.W_s1 + at : nullptr,
+                 u.W_s2 != nullptr ? u.W_s2 + at : nullptr, m, n, ldc);
   }
 };
 
@@ -142,16 +145,16 @@ bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activ
 template <typename T>
 void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l2, T* dW,
                     T* db, T* dH, const T* Z_prev, Activation act_prev, T act_param,
-                    const T* mask, const FusedSgd<T>* sgd) {
-  if (sgd != nullptr) {
+                    const T* mask, const FusedUpdate<T>* update) {
+  if (update != nullptr) {
     // dH first: it needs W before the step.
     dense_backward<T>(s, H, W, dZ, l1, l2, nullptr, nullptr, dH, Z_prev, act_prev, act_param,
                       mask, nullptr);
-    const PenaltyGradSgd<T> ctx{sgd->W, l1, l2, sgd->lr};
-    const GemmEpilogue<T> epilogue{&PenaltyGradSgd<T>::apply, &ctx};
+    const PenaltyGradUpdate<T> ctx{update, l1, l2};
+    const GemmEpilogue<T> epilogue{&PenaltyGradUpdate<T>::apply, &ctx};
     gemm<T>(true, false, s.in, s.out, s.n, H, s.in, dZ, s.out, T(0), dW, s.out, &epilogue);
     column_sums(dZ, s.n, s.out, db);
-    for (int64_t j = 0; j < s.out; ++j) sgd->b[j] -= sgd->lr * db[j];
+    apply_update<T>(update->rule, update->b, db, update->b_s1, update->b_s2, s.out);
     return;
   }
   if (dW != nullptr) {
@@ -189,7 +192,7 @@ double weight_penalty(const T* W, int64_t count, T l1, T l2) {
                                  T, T*);                                                      \
   template void dense_backward<T>(DenseShape, const T*, const T*, const T*, T, T, T*, T*,  \
                                   T*, const T*, Activation, T, const T*,                      \
-                                  const FusedSgd<T>*);                                        \
+                                  const FusedUpdate<T>*);                                        \
   template double weight_penalty<T>(const T*, int64_t, T, T);
 PYFASTNN_INSTANTIATE_LAYERS(float)
 PYFASTNN_INSTANTIATE_LAYERS(double)

@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "activations.hpp"
+#include "optim_kernels.hpp"
 
 namespace pyfastnn {
 
@@ -27,14 +28,19 @@ struct DenseShape {
   int64_t out;  // output features
 };
 
-// Plain SGD fused into dense_backward: W -= lr * dW block by block while the
-// block is in cache (dH is computed first, from W before the step), then
-// b -= lr * db. dW and db are still written (they hold the gradient).
+// The optimiser step fused into dense_backward: each finished block of dW
+// updates its block of W (and of the optimiser state) while it is in cache
+// (dH is computed first, from W before the step); then b from db. dW and db
+// are still written (they hold the gradient). Rules: optim_kernels.hpp.
 template <typename T>
-struct FusedSgd {
-  T lr;
+struct FusedUpdate {
+  UpdateRule<T> rule;
   T* W;
   T* b;
+  T* W_s1 = nullptr;  // optimiser state of W and b (velocity or m), when the rule has it
+  T* b_s1 = nullptr;
+  T* W_s2 = nullptr;  // (v)
+  T* b_s2 = nullptr;
 };
 
 // Returns false when some element of Z is NaN or infinite.
@@ -45,7 +51,7 @@ bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activ
 template <typename T>
 void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l2, T* dW,
                     T* db, T* dH, const T* Z_prev, Activation act_prev, T act_param,
-                    const T* mask = nullptr, const FusedSgd<T>* sgd = nullptr);
+                    const T* mask = nullptr, const FusedUpdate<T>* update = nullptr);
 
 // l2 * sum(W^2) + l1 * sum(|W|) over `count` weights, accumulated in double.
 template <typename T>

@@ -110,7 +110,7 @@ double Network<T>::loss_and_grad(const T* params, const T* X, int64_t n, TargetV
 template <typename T>
 double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
                                         TargetView<T> target, T l1, T l2, T* dparams, T* dX,
-                                        const DropoutSpec& dropout, T* sgd_params, T sgd_lr) {
+                                        const DropoutSpec& dropout, const StepUpdate* update) {
   reserve(n, dropout.active());
   if (!forward_hidden_and_logits(params, X, n, dropout))
     return std::numeric_limits<double>::quiet_NaN();
@@ -132,8 +132,21 @@ double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
     const T* H = l == 0 ? X : H_[l - 1].data();
     T* dW = dparams != nullptr ? dparams + weight_offset_[l] : nullptr;
     T* db = dparams != nullptr ? dparams + bias_offset_[l] : nullptr;
-    const FusedSgd<T> sgd{sgd_lr, sgd_params + weight_offset_[l], sgd_params + bias_offset_[l]};
-    const FusedSgd<T>* fused = sgd_params != nullptr ? &sgd : nullptr;
+    FusedUpdate<T> layer_update{};
+    const FusedUpdate<T>* fused = nullptr;
+    if (update != nullptr) {
+      const int64_t w = weight_offset_[l], b = bias_offset_[l];
+      T* s1 = update->state.m != nullptr ? update->state.m : update->state.velocity;
+      T* s2 = update->state.v;
+      layer_update = FusedUpdate<T>{update->rule,
+                                    update->params + w,
+                                    update->params + b,
+                                    s1 != nullptr ? s1 + w : nullptr,
+                                    s1 != nullptr ? s1 + b : nullptr,
+                                    s2 != nullptr ? s2 + w : nullptr,
+                                    s2 != nullptr ? s2 + b : nullptr};
+      fused = &layer_update;
+    }
     if (l > 0) {
       dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dZ_next, Z_[l - 1].data(),
                         config_.activation, param,

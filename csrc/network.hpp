@@ -21,6 +21,7 @@
 #include "dropout.hpp"
 #include "losses.hpp"
 #include "optim.hpp"
+#include "optim_kernels.hpp"
 
 namespace pyfastnn {
 
@@ -86,11 +87,16 @@ class Network {
   // Z_l was not finite.
   bool forward_hidden_and_logits(const T* params, const T* X, int64_t n,
                                  const DropoutSpec& dropout = {});
-  // With sgd_params != nullptr (== params, writable), each layer also takes
-  // the plain SGD step params -= sgd_lr * dparams inside its backward pass.
+  // With update != nullptr, each layer also takes the optimiser step on
+  // update->params (== params, writable) inside its backward pass.
+  struct StepUpdate {
+    UpdateRule<T> rule;
+    T* params;
+    OptimizerState<T> state;  // the whole flat vectors, as params
+  };
   double loss_and_grad_locked(const T* params, const T* X, int64_t n, TargetView<T> target,
                               T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout,
-                              T* sgd_params = nullptr, T sgd_lr = T(0));
+                              const StepUpdate* update = nullptr);
   // Copies rows idx[0..m) of X, and of the targets, into the batch workspaces.
   TargetView<T> gather_batch(const T* X, TargetView<T> target, const int64_t* idx, int64_t m);
   const T* weight(const T* params, int64_t l) const { return params + weight_offset_[l]; }

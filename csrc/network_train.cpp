@@ -3,8 +3,8 @@
 //   for each minibatch b (rows idx = order[b*bs .. min(n, (b+1)*bs))):
 //     Xb (m, D), targets (m) or (m, K)  <- gathered rows of X and the targets
 //     loss_b, grad (num_params)         <- loss_and_grad(Xb, targets; dropout step b)
-//     params                            <- optimizer_step(params, grad, t = steps_before + b + 1)
-//                                          (plain SGD: fused into the backward pass, layers.hpp)
+//     params, optimiser state           <- one step (t = steps_before + b + 1), fused into the
+//                                          backward pass layer by layer (layers.hpp)
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -55,10 +55,6 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
   const int64_t bs = epoch.batch_size;
   const T l1 = static_cast<T>(epoch.l1), l2 = static_cast<T>(epoch.l2);
   DropoutSpec dropout = epoch.dropout;
-  // Plain SGD needs no state: each layer steps inside its backward pass.
-  const bool fuse_sgd =
-      optimizer.kind == OptimizerSpec::Kind::sgd && optimizer.momentum == 0.0;
-  const T sgd_lr = static_cast<T>(optimizer.lr);
   EpochResult result;
   for (int64_t lo = 0, b = 0; lo < n; lo += bs, ++b) {
     const int64_t m = std::min(bs, n - lo);
@@ -73,14 +69,15 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
       tb.values = target.values + lo * K;
     }
     dropout.step = uint64_t(b);
-    const double loss = loss_and_grad_locked(params, xb, m, tb, l1, l2, grad, nullptr, dropout,
-                                             fuse_sgd ? params : nullptr, sgd_lr);
+    // each layer takes its optimiser step inside its backward pass
+    const StepUpdate update{make_update_rule<T>(optimizer, epoch.steps_before + b + 1), params,
+                            state};
+    const double loss =
+        loss_and_grad_locked(params, xb, m, tb, l1, l2, grad, nullptr, dropout, &update);
     if (!std::isfinite(loss)) {
       result.failed_batch = b;
       return result;
     }
-    if (!fuse_sgd)
-      optimizer_step<T>(optimizer, state, params, grad, num_params_, epoch.steps_before + b + 1);
     result.loss_sum += loss;
     ++result.batches;
   }

@@ -30,16 +30,4 @@ struct OptimizerState {
   T* v = nullptr;
 };
 
-// One update of p (n) from g (n) at step t >= 1.
-template <typename T>
-void optimizer_step(const OptimizerSpec& spec, OptimizerState<T> state, T* p, const T* g,
-                    int64_t n, int64_t t);
-
-template <typename T>
-void sgd_step(T* p, const T* g, T* velocity, int64_t n, T lr, T momentum);
-
-template <typename T>
-void adam_step(T* p, const T* g, T* m, T* v, int64_t n, T lr, T beta1, T beta2, T eps,
-               int64_t t);
-
 }  // namespace pyfastnn

@@ -1,0 +1,76 @@
+// The optimiser update rules on a range of n parameters (SGD, SGD with
+// momentum, Adam), applied inside the backward GEMM epilogue (layers.cpp) to
+// each finished block of dW, and to the biases.
+//
+//   UpdateRule: the rule and its scalars for one step t
+//   apply_update(rule, p (n), g (n), s1 (n), s2 (n), n)
+//     sgd:      p -= lr * g                                       (s1, s2 unused)
+//     momentum: s1 = momentum * s1 + g;  p -= lr * s1             (s1: velocity)
+//     adam:     s1 = b1 s1 + (1 - b1) g;  s2 = b2 s2 + (1 - b2) g^2
+//               p -= lr * (s1 * c1) / (sqrt(s2 * c2) + eps)       (s1: m, s2: v;
+//               c1 = 1 / (1 - b1^t), c2 = 1 / (1 - b2^t); these scalars and
+//               1 - b1, 1 - b2 are computed in double and rounded, as NumPy's
+//               pyfastnn/optim.py does)
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "optim.hpp"
+
+namespace pyfastnn {
+
+template <typename T>
+struct UpdateRule {
+  enum class Kind { sgd, momentum, adam } kind = Kind::sgd;
+  T lr = T(0), momentum = T(0), beta1 = T(0), beta2 = T(0), eps = T(0);
+  T one_b1 = T(1), one_b2 = T(1), c1 = T(1), c2 = T(1);  // 1 - b1, 1 - b2 and c1, c2, from double
+};
+
+template <typename T>
+UpdateRule<T> make_update_rule(const OptimizerSpec& spec, int64_t t) {
+  UpdateRule<T> r;
+  r.lr = static_cast<T>(spec.lr);
+  if (spec.kind == OptimizerSpec::Kind::adam) {
+    r.kind = UpdateRule<T>::Kind::adam;
+    r.beta1 = static_cast<T>(spec.beta1);
+    r.beta2 = static_cast<T>(spec.beta2);
+    r.eps = static_cast<T>(spec.eps);
+    r.one_b1 = static_cast<T>(1.0 - spec.beta1);
+    r.one_b2 = static_cast<T>(1.0 - spec.beta2);
+    r.c1 = static_cast<T>(1.0 / (1.0 - std::pow(spec.beta1, double(t))));
+    r.c2 = static_cast<T>(1.0 / (1.0 - std::pow(spec.beta2, double(t))));
+  } else if (spec.momentum != 0.0) {
+    r.kind = UpdateRule<T>::Kind::momentum;
+    r.momentum = static_cast<T>(spec.momentum);
+  }
+  return r;
+}
+
+template <typename T>
+inline void apply_update(const UpdateRule<T>& r, T* p, const T* g, T* s1, T* s2, int64_t n) {
+  using Kind = typename UpdateRule<T>::Kind;
+  if (r.kind == Kind::sgd) {
+    for (int64_t i = 0; i < n; ++i) p[i] -= r.lr * g[i];
+  } else if (r.kind == Kind::momentum) {
+    for (int64_t i = 0; i < n; ++i) {
+      s1[i] = r.momentum * s1[i] + g[i];
+      p[i] -= r.lr * s1[i];
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      s1[i] = r.beta1 * s1[i] + r.one_b1 * g[i];
+      s2[i] = r.beta2 * s2[i] + r.one_b2 * g[i] * g[i];
+      p[i] -= r.lr * (s1[i] * r.c1) / (std::sqrt(s2[i] * r.c2) + r.eps);
+    }
+  }
+}
+
+// apply_update on a block of m rows of n values, row stride ld (a GEMM tile):
+// compiled for AVX-512 / AVX2 / baseline in optim.cpp and chosen at load time.
+void update_block(const UpdateRule<float>& r, float* p, const float* g, float* s1, float* s2,
+                  int64_t m, int64_t n, int64_t ld);
+void update_block(const UpdateRule<double>& r, double* p, const double* g, double* s1,
+                  double* s2, int64_t m, int64_t n, int64_t ld);
+
+}  // namespace pyfastnn
