@@ -2,10 +2,8 @@
 
 ``make_model("mlp" | "logreg" | "perceptron", n_features, n_classes, ...)``
 returns an object with ``fit(X, y, ...) -> History``, ``predict``,
-``predict_proba``, ``score`` and ``save``. Logistic regression and the
-perceptron use ``pyfastnn.LogisticRegression`` and ``pyfastnn.Perceptron`` when
-the package has them; until then logistic regression is a softmax network
-without hidden layers (the same model), and the perceptron is unavailable.
+``predict_proba``, ``score`` and ``save``: :class:`pyfastnn.MLP`,
+:class:`pyfastnn.LogisticRegression` or :class:`pyfastnn.Perceptron`.
 """
 
 from __future__ import annotations
@@ -43,19 +41,10 @@ def make_model(
             sizes, activation=activation, output=output, dtype=dtype, backend=backend, seed=seed
         )
     if kind == "logreg":
-        if hasattr(pyfastnn, "LogisticRegression"):
-            return pyfastnn.LogisticRegression(
-                n_features, n_classes, dtype=dtype, backend=backend, seed=seed
-            )
-        # Same model until pyfastnn.LogisticRegression lands:
-        return pyfastnn.MLP(
-            [n_features, n_classes], output="softmax", dtype=dtype, backend=backend, seed=seed
+        return pyfastnn.LogisticRegression(
+            n_features, n_classes, dtype=dtype, backend=backend, seed=seed
         )
     if kind == "perceptron":
-        if not hasattr(pyfastnn, "Perceptron"):
-            raise NotImplementedError(
-                "model 'perceptron' needs pyfastnn.Perceptron, which this version lacks"
-            )
         return pyfastnn.Perceptron(n_features, n_classes, dtype=dtype, backend=backend, seed=seed)
     raise ValueError(f"model: expected one of {MODEL_KINDS}, got {kind!r}")
 

@@ -21,16 +21,12 @@ from pyfastnn.estimators import (  # noqa: E402
     PerceptronClassifier,
 )
 
-HAS_PERCEPTRON = hasattr(pyfastnn, "Perceptron")
-needs_perceptron = pytest.mark.skipif(not HAS_PERCEPTRON, reason="no pyfastnn.Perceptron yet")
-
 # Small settings so the ~50 checks per estimator stay quick.
 CHECKED = [
     MLPClassifier(hidden_layer_sizes=(16,), epochs=20),
     LogisticRegressionClassifier(epochs=20),
+    PerceptronClassifier(epochs=20),
 ]
-if HAS_PERCEPTRON:
-    CHECKED.append(PerceptronClassifier(epochs=20))
 
 
 @parametrize_with_checks(CHECKED)
@@ -126,18 +122,10 @@ def test_bad_hyper_parameters_fail_in_fit_not_init() -> None:
         clf.fit(X, y)
 
 
-@needs_perceptron
 def test_perceptron_learns_separable_blobs() -> None:
     X, y = digits_like(seed=8)
     clf = PerceptronClassifier(epochs=10, random_state=0).fit(X, y)
     assert clf.score(X, y) > 0.9
-
-
-@pytest.mark.skipif(HAS_PERCEPTRON, reason="pyfastnn.Perceptron exists")
-def test_perceptron_without_model_says_so() -> None:
-    X, y = digits_like(seed=8)
-    with pytest.raises(NotImplementedError, match="Perceptron"):
-        PerceptronClassifier(epochs=1).fit(X, y)
 
 
 def test_missing_sklearn_gives_install_hint(monkeypatch) -> None:
