@@ -51,12 +51,6 @@ constexpr double kParallelMinFlops = 1.0e6;
 constexpr int64_t kParallelMinGemvElems = 128 * 1024;
 constexpr int64_t kParallelMinOuterElems = 64 * 1024;
 
-// An outer product splits its columns between threads (the split of the
-// M <= kRowsByGemvMaxM path, so a batch-1 training step has each thread touch
-// the same part of W forward and backward, which stays in that core's cache)
-// when every thread gets at least this many cache lines of a row; else rows.
-constexpr int64_t kOuterSplitColumnsMinLines = 2;
-
 // An outer product hands its rows to the epilogue in groups of this many, while
 // they are still in L1 (a batch-1 training step updates W there).
 constexpr int64_t kOuterEpilogueRows = 8;
@@ -581,14 +575,9 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* 
     parallel_ranges(M, kLine, t, [&](int64_t i0, int64_t i1) { column_by_gemv(g, i0, i1); });
     return;
   }
-  if (K == 1) {  // outer product
+  if (K == 1) {  // outer product: split the rows
     const int t = M * N >= kParallelMinOuterElems ? nt : 1;
-    if (N >= kOuterSplitColumnsMinLines * kLine * t)  // split the columns, as the M <= 3
-      parallel_ranges(N, kLine, t, [&](int64_t j0, int64_t j1) {  // path does: a batch-1
-        outer_product(g, 0, M, j0, j1);  // step then keeps each thread on its part of W
-      });
-    else
-      parallel_ranges(M, 1, t, [&](int64_t i0, int64_t i1) { outer_product(g, i0, i1, 0, N); });
+    parallel_ranges(M, 1, t, [&](int64_t i0, int64_t i1) { outer_product(g, i0, i1, 0, N); });
     return;
   }
   if (M * N * K <= kDirectMaxVolume) {

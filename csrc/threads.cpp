@@ -12,9 +12,19 @@ std::atomic<int>& thread_slot() {
   static std::atomic<int> slot{omp_get_max_threads() > 0 ? omp_get_max_threads() : 1};
   return slot;
 }
+thread_local int calling_thread_limit = kMaxThreads;
 }  // namespace
 
-int num_threads() { return thread_slot().load(std::memory_order_relaxed); }
+int num_threads() {
+  const int n = thread_slot().load(std::memory_order_relaxed);
+  return n < calling_thread_limit ? n : calling_thread_limit;
+}
+
+ScopedThreadLimit::ScopedThreadLimit(int limit) : previous_(calling_thread_limit) {
+  if (limit < calling_thread_limit) calling_thread_limit = limit < 1 ? 1 : limit;
+}
+
+ScopedThreadLimit::~ScopedThreadLimit() { calling_thread_limit = previous_; }
 
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("num_threads must be >= 1");

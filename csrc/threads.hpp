@@ -7,9 +7,23 @@
 
 namespace pyfastnn {
 
-// Initialised from OMP_NUM_THREADS if set, else the number of processors.
+// Initialised from OMP_NUM_THREADS if set, else the number of processors;
+// lowered on the calling thread while a ScopedThreadLimit lives there.
 int num_threads();
 constexpr int kMaxThreads = 4096;  // a sanity bound on set_num_threads
 void set_num_threads(int n);  // n >= 1
+
+// Caps num_threads() for the calling thread (and the OpenMP regions it
+// starts) during its lifetime, e.g. to run work too fine-grained to split.
+class ScopedThreadLimit {
+ public:
+  explicit ScopedThreadLimit(int limit);
+  ~ScopedThreadLimit();
+  ScopedThreadLimit(const ScopedThreadLimit&) = delete;
+  ScopedThreadLimit& operator=(const ScopedThreadLimit&) = delete;
+
+ private:
+  int previous_;
+};
 
 }  // namespace pyfastnn
