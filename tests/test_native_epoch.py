@@ -170,3 +170,21 @@ def test_train_epoch_reports_the_failed_minibatch() -> None:
     loss_sum, batches, failed = _call(net, params, X=X, y=y)
     assert (batches, failed) == (2, 2)
     assert np.isfinite(loss_sum)
+
+
+def test_small_step_epochs_leave_the_thread_setting_alone() -> None:
+    """Batch-1 epochs run on one thread internally; the user's setting stays."""
+    X, y = blobs(20, 3, 2)
+    before = pyfastnn.get_num_threads()
+    try:
+        pyfastnn.set_num_threads(2)
+        results = []
+        for threads in (1, 2):
+            pyfastnn.set_num_threads(threads)
+            model = MLP([3, 5, 2], dtype="float64", seed=0)
+            model.fit(X, y, epochs=2, batch_size=1, seed=1)
+            assert pyfastnn.get_num_threads() == threads
+            results.append(model.params.copy())
+        np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-14)
+    finally:
+        pyfastnn.set_num_threads(before)
