@@ -512,23 +512,23 @@ void column_by_gemv(const Problem<T>& g, int64_t i0, int64_t i1) {
   g.finish(i0, 0, m, 1);
 }
 
-// K == 1: C[i0:i1, j0:j1] = op(A)[i0:i1, 0] (outer) op(B)[0, j0:j1] + beta * C.
+// K == 1: C[i0:i1, :] = op(A)[i0:i1, 0] (outer) op(B)[0, :] + beta * C.
 template <typename T>
-void outer_product(const Problem<T>& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+void outer_product(const Problem<T>& g, int64_t i0, int64_t i1) {
   WorkspaceLease ws;
-  const T* b = g.B + (g.tb ? j0 * g.ldb : j0);  // row 0 of op(B), from column j0
+  const T* b = g.B;  // row 0 of op(B)
   if (g.tb && g.ldb != 1) {
-    T* buf = ws.get<T>(j1 - j0);
-    for (int64_t j = j0; j < j1; ++j) buf[j - j0] = g.B[j * g.ldb];
+    T* buf = ws.get<T>(g.N);
+    for (int64_t j = 0; j < g.N; ++j) buf[j] = g.B[j * g.ldb];
     b = buf;
   }
   for (int64_t r0 = i0; r0 < i1; r0 += kOuterEpilogueRows) {
     const int64_t r1 = std::min(i1, r0 + kOuterEpilogueRows);
     for (int64_t i = r0; i < r1; ++i) {
       const T a = g.ta ? g.A[i] : g.A[i * g.lda];
-      g.ks.axpby(j1 - j0, a, b, g.beta, g.C + i * g.ldc + j0);
+      g.ks.axpby(g.N, a, b, g.beta, g.C + i * g.ldc);
     }
-    g.finish(r0, j0, r1 - r0, j1 - j0);  // while these rows are in L1
+    g.finish(r0, 0, r1 - r0, g.N);  // while these rows are in L1
   }
 }
 
@@ -577,7 +577,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* 
   }
   if (K == 1) {  // outer product: split the rows
     const int t = M * N >= kParallelMinOuterElems ? nt : 1;
-    parallel_ranges(M, 1, t, [&](int64_t i0, int64_t i1) { outer_product(g, i0, i1, 0, N); });
+    parallel_ranges(M, 1, t, [&](int64_t i0, int64_t i1) { outer_product(g, i0, i1); });
     return;
   }
   if (M * N * K <= kDirectMaxVolume) {

@@ -63,7 +63,23 @@ struct ActivationGrad {
   }
 };
 
-// C holds H^T@dZ; add the gradient of the penalty, 2 l2 W + l1 sign(W).
+// Block [i0, i0+m) x [j0, j0+n) of C += 2 l2 W + l1 sign(W), the gradient of
+// the penalty (W has the leading dimension of C).
+template <typename T>
+void add_penalty_grad(const T* W, T l1, T l2, T* C, int64_t ldc, int64_t i0, int64_t j0,
+                      int64_t m, int64_t n) {
+  const T two_l2 = T(2) * l2;
+  for (int64_t i = i0; i < i0 + m; ++i) {
+    const T* w = W + i * ldc + j0;
+    T* c = C + i * ldc + j0;
+    for (int64_t j = 0; j < n; ++j) {
+      const T sign = w[j] > T(0) ? T(1) : (w[j] < T(0) ? T(-1) : T(0));
+      c[j] += two_l2 * w[j] + l1 * sign;
+    }
+  }
+}
+
+// C holds H^T@dZ; add the gradient of the penalty.
 template <typename T>
 struct PenaltyGrad {
   const T* W;  // same leading dimension as C
@@ -71,20 +87,12 @@ struct PenaltyGrad {
   static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                     int64_t n) {
     const auto& e = *static_cast<const PenaltyGrad*>(ctx);
-    const T two_l2 = T(2) * e.l2;
-    for (int64_t i = i0; i < i0 + m; ++i) {
-      const T* w = e.W + i * ldc + j0;
-      T* c = C + i * ldc + j0;
-      for (int64_t j = 0; j < n; ++j) {
-        const T sign = w[j] > T(0) ? T(1) : (w[j] < T(0) ? T(-1) : T(0));
-        c[j] += two_l2 * w[j] + e.l1 * sign;
-      }
-    }
+    add_penalty_grad(e.W, e.l1, e.l2, C, ldc, i0, j0, m, n);
   }
 };
 
-// C holds H^T@dZ; add the penalty gradient (as PenaltyGrad), keep the
-// gradient in C and apply the optimiser step to the block of W and its state.
+// C holds H^T@dZ; add the penalty gradient (if any), keep the gradient in C
+// and apply the optimiser step to the block of W and its state.
 template <typename T>
 struct PenaltyGradUpdate {
   const FusedUpdate<T>* u;  // W and its state have the leading dimension of C
@@ -93,19 +101,8 @@ struct PenaltyGradUpdate {
                     int64_t n) {
     const auto& e = *static_cast<const PenaltyGradUpdate*>(ctx);
     const FusedUpdate<T>& u = *e.u;
-    const T two_l2 = T(2) * e.l2;
-    const bool penalised = e.l1 != T(0) || e.l2 != T(0);
+    if (e.l1 != T(0) || e.l2 != T(0)) add_penalty_grad(u.W, e.l1, e.l2, C, ldc, i0, j0, m, n);
     const int64_t at = i0 * ldc + j0;
-    if (penalised) {
-      for (int64_t i = 0; i < m; ++i) {
-        const T* w = u.W + at + i * ldc;
-        T* c = C + at + i * ldc;
-        for (int64_t j = 0; j < n; ++j) {
-          const T sign = w[j] > T(0) ? T(1) : (w[j] < T(0) ? T(-1) : T(0));
-          c[j] += two_l2 * w[j] + e.l1 * sign;
-        }
-      }
-    }
     update_block(u.rule, u.W + at, C + at, u.W_s1 != nullptr ? u.W_s1 + at : nullptr,
                  u.W_s2 != nullptr ? u.W_s2 + at : nullptr, m, n, ldc);
   }

@@ -1,8 +1,5 @@
-// Parameter updates on flat vectors of n values (one call per step).
-//
-//   sgd_step:  v = momentum * v + g;  p -= lr * v         (v unused when momentum == 0)
-//   adam_step: m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
-//              p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)    t >= 1
+// What an optimiser is (SGD with optional momentum, or Adam) and the state
+// it keeps per parameter; the update rules are in optim_kernels.hpp.
 //
 // The momentum form is PyTorch's (velocity accumulates raw gradients); Adam is
 // Kingma & Ba (2015), Algorithm 1. Penalties (l1, l2) are already in g.
