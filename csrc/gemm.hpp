@@ -21,16 +21,23 @@ namespace pyfastnn {
 // the base pointer of C and the block rows [i0, i0 + m), columns [j0, j0 + n).
 //
 // Granularity (gemm.cpp): the blocked path calls it per finished micro-tile (at
-// most MR x NR = 6 x 16 float / 6 x 8 double, right after the last KC block of
-// that tile is stored); the outer-product path (K == 1) per group of a few
+// most MR x NR, e.g. 8 x 32 float with AVX-512, right after the last KC block
+// of that tile is stored); the outer-product path (K == 1) per group of a few
 // rows; the matrix-vector paths (M <= 3, N == 1, tiny products) once per
 // thread's range of rows or columns. If K == 0 it is called
 // once on all of C after C = beta * C. Never called when M == 0 or N == 0.
+//
+// `prefetch`, if set, is called by the blocked path with the same block just
+// before that tile's last KC block is computed, so the epilogue can start
+// loading the other arrays it will touch (an optimiser's weights and state)
+// while the micro-kernel runs. It must only prefetch.
 template <typename T>
 struct GemmEpilogue {
   void (*apply)(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                 int64_t n) = nullptr;
   const void* ctx = nullptr;
+  void (*prefetch)(const void* ctx, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
+                   int64_t n) = nullptr;
 };
 
 // Runs on up to `num_threads` OpenMP threads (0: the module's setting, see

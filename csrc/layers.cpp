@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "gemm.hpp"
+#include "prefetch.hpp"
 #include "threads.hpp"
 
 namespace pyfastnn {
@@ -63,20 +64,13 @@ struct ActivationGrad {
   }
 };
 
-// Block [i0, i0+m) x [j0, j0+n) of C += 2 l2 W + l1 sign(W), the gradient of
-// the penalty (W has the leading dimension of C).
+// Block [i0, i0+m) x [j0, j0+n) of C += the penalty gradient at the same block
+// of W (W has the leading dimension of C).
 template <typename T>
 void add_penalty_grad(const T* W, T l1, T l2, T* C, int64_t ldc, int64_t i0, int64_t j0,
                       int64_t m, int64_t n) {
-  const T two_l2 = T(2) * l2;
-  for (int64_t i = i0; i < i0 + m; ++i) {
-    const T* w = W + i * ldc + j0;
-    T* c = C + i * ldc + j0;
-    for (int64_t j = 0; j < n; ++j) {
-      const T sign = w[j] > T(0) ? T(1) : (w[j] < T(0) ? T(-1) : T(0));
-      c[j] += two_l2 * w[j] + l1 * sign;
-    }
-  }
+  for (int64_t i = i0; i < i0 + m; ++i)
+    add_penalty_grad_row(W + i * ldc + j0, l1, l2, C + i * ldc + j0, n);
 }
 
 // C holds H^T@dZ; add the gradient of the penalty.
@@ -105,6 +99,20 @@ struct PenaltyGradUpdate {
     const int64_t at = i0 * ldc + j0;
     update_block(u.rule, u.W + at, C + at, u.W_s1 != nullptr ? u.W_s1 + at : nullptr,
                  u.W_s2 != nullptr ? u.W_s2 + at : nullptr, m, n, ldc);
+  }
+  // The block of W and of the state is read and written by apply: start
+  // loading it (first and last element of each row: a row of the block may
+  // straddle two cache lines).
+  static void prefetch(const void* ctx, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
+                       int64_t n) {
+    const FusedUpdate<T>& u = *static_cast<const PenaltyGradUpdate*>(ctx)->u;
+    for (T* a : {u.W, u.W_s1, u.W_s2}) {
+      if (a == nullptr) continue;
+      for (int64_t i = i0; i < i0 + m; ++i) {
+        prefetch_for_write(a + i * ldc + j0);
+        prefetch_for_write(a + i * ldc + j0 + n - 1);
+      }
+    }
   }
 };
 
@@ -148,7 +156,8 @@ void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l
     dense_backward<T>(s, H, W, dZ, l1, l2, nullptr, nullptr, dH, Z_prev, act_prev, act_param,
                       mask, nullptr);
     const PenaltyGradUpdate<T> ctx{update, l1, l2};
-    const GemmEpilogue<T> epilogue{&PenaltyGradUpdate<T>::apply, &ctx};
+    const GemmEpilogue<T> epilogue{&PenaltyGradUpdate<T>::apply, &ctx,
+                                   &PenaltyGradUpdate<T>::prefetch};
     gemm<T>(true, false, s.in, s.out, s.n, H, s.in, dZ, s.out, T(0), dW, s.out, &epilogue);
     column_sums(dZ, s.n, s.out, db);
     apply_update<T>(update->rule, update->b, db, update->b_s1, update->b_s2, s.out);

