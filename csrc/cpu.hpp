@@ -35,3 +35,18 @@ void set_active_isa(Isa isa);
 const char* isa_name(Isa isa);
 
 }  // namespace pyfastnn
+
+// For plain loops that the compiler vectorises by itself (optimiser steps):
+// GCC compiles the marked function for AVX-512, AVX2 and baseline x86-64 and
+// picks one when the module loads (function multiversioning). Unlike the
+// kernels above, this choice follows the CPU, not PYFASTNN_KERNEL.
+// The body must be inlined into each clone to be compiled for its target:
+// helpers it calls that the compiler would not inline by itself are marked
+// PYFASTNN_INLINE_INTO_CLONES.
+#if defined(PYFASTNN_X86) && defined(__GNUC__) && !defined(__clang__)
+#define PYFASTNN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define PYFASTNN_INLINE_INTO_CLONES __attribute__((always_inline))
+#else
+#define PYFASTNN_SIMD_CLONES
+#define PYFASTNN_INLINE_INTO_CLONES
+#endif

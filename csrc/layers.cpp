@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cmath>
 
+#include <omp.h>
+
 #include "gemm.hpp"
 #include "prefetch.hpp"
 #include "threads.hpp"
@@ -14,6 +16,9 @@ namespace {
 
 // Below this many elements a reduction runs on one thread.
 constexpr int64_t kParallelMinElements = 1 << 15;
+// Below this many weights a deferred step (and its forward product) runs on
+// one thread: it streams W once, like an outer product (gemm.cpp's crossover).
+constexpr int64_t kParallelMinStepElements = 1 << 16;
 
 // ---- GEMM epilogues (each works on rows [i0, i0+m), columns [j0, j0+n) of C) ----
 
@@ -101,16 +106,17 @@ struct PenaltyGradUpdate {
                  u.W_s2 != nullptr ? u.W_s2 + at : nullptr, m, n, ldc);
   }
   // The block of W and of the state is read and written by apply: start
-  // loading it (first and last element of each row: a row of the block may
-  // straddle two cache lines).
+  // loading every cache line of it.
   static void prefetch(const void* ctx, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                        int64_t n) {
+    constexpr int64_t kLine = 64 / sizeof(T);
     const FusedUpdate<T>& u = *static_cast<const PenaltyGradUpdate*>(ctx)->u;
     for (T* a : {u.W, u.W_s1, u.W_s2}) {
       if (a == nullptr) continue;
       for (int64_t i = i0; i < i0 + m; ++i) {
-        prefetch_for_write(a + i * ldc + j0);
-        prefetch_for_write(a + i * ldc + j0 + n - 1);
+        const T* row = a + i * ldc + j0;
+        for (int64_t j = 0; j < n; j += kLine) prefetch_for_write(row + j);
+        prefetch_for_write(row + n - 1);  // a misaligned row's last line
       }
     }
   }
@@ -144,6 +150,28 @@ bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activ
   const BiasActivation<T> ctx{b, act, act_param, A, &nonfinite};
   const GemmEpilogue<T> epilogue{&BiasActivation<T>::apply, &ctx};
   gemm<T>(false, false, s.n, s.out, s.in, H, s.in, W, s.out, T(0), Z, s.out, &epilogue);
+  return !nonfinite.load();
+}
+
+template <typename T>
+bool dense_update_forward(DenseShape s, const T* H, const DeferredStep<T>& step, T* W, T* W_s1,
+                          T* W_s2, const T* b, T* Z, Activation act, T act_param, T* A) {
+  std::atomic<bool> nonfinite{false};
+  const BiasActivation<T> ctx{b, act, act_param, A, &nonfinite};
+  constexpr int64_t kLine = 64 / sizeof(T);
+  const int64_t pieces = (s.out + kLine - 1) / kLine;
+  const int threads =
+      s.in * s.out >= kParallelMinStepElements ? int(std::min<int64_t>(num_threads(), pieces)) : 1;
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t P = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t j0 = std::min(s.out, t * pieces / P * kLine);
+    const int64_t j1 = std::min(s.out, (t + 1) * pieces / P * kLine);
+    if (j0 < j1) {
+      update_rows_forward(step, W, W_s1, W_s2, s.in, s.out, s.n > 0 ? H : nullptr, Z, j0, j1);
+      if (s.n > 0) BiasActivation<T>::apply(&ctx, Z, s.out, 0, j0, 1, j1 - j0);
+    }
+  }
   return !nonfinite.load();
 }
 
@@ -196,6 +224,8 @@ double weight_penalty(const T* W, int64_t count, T l1, T l2) {
 #define PYFASTNN_INSTANTIATE_LAYERS(T)                                                         \
   template bool dense_forward<T>(DenseShape, const T*, const T*, const T*, T*, Activation, \
                                  T, T*);                                                      \
+  template bool dense_update_forward<T>(DenseShape, const T*, const DeferredStep<T>&, T*, T*, \
+                                        T*, const T*, T*, Activation, T, T*);                   \
   template void dense_backward<T>(DenseShape, const T*, const T*, const T*, T, T, T*, T*,  \
                                   T*, const T*, Activation, T, const T*,                      \
                                   const FusedUpdate<T>*);                                        \

@@ -19,6 +19,7 @@
 
 #include "activations.hpp"
 #include "optim_kernels.hpp"
+#include "update_forward.hpp"
 
 namespace pyfastnn {
 
@@ -44,6 +45,16 @@ struct FusedUpdate {
 };
 
 // Returns false when some element of Z is NaN or infinite.
+//
+// dense_update_forward: for a batch of one row (n == 1), the previous step's
+// optimiser step of W (deferred, update_forward.hpp) fused with the forward
+// pass: W, W_s1, W_s2 take the step, then Z (1, out) = H @ W + b and A = f(Z)
+// as in dense_forward. With n == 0 only the step is taken (H, Z, A unused).
+// Columns go to threads when W is large.
+template <typename T>
+bool dense_update_forward(DenseShape s, const T* H, const DeferredStep<T>& step, T* W, T* W_s1,
+                          T* W_s2, const T* b, T* Z, Activation act, T act_param, T* A);
+
 template <typename T>
 bool dense_forward(DenseShape s, const T* H, const T* W, const T* b, T* Z, Activation act,
                    T act_param, T* A);

@@ -30,6 +30,29 @@ Network<T>::Network(NetConfig config) : config_(std::move(config)) {
   Z_.resize(L);
   H_.resize(L - 1);
   M_.resize(L - 1);
+  pending_H_.resize(L);
+  pending_dZ_.resize(L);
+}
+
+template <typename T>
+DeferredStep<T> Network<T>::pending_step(int64_t l) const {
+  return DeferredStep<T>{pending_.rule, pending_.l1, pending_.l2, pending_H_[l].data(),
+                         pending_dZ_[l].data()};
+}
+
+template <typename T>
+void Network<T>::take_pending_steps(int64_t from) {
+  if (!pending_.active) return;
+  const OptimizerState<T>& st = pending_.state;
+  T* s1 = st.m != nullptr ? st.m : st.velocity;
+  for (int64_t l = from; l < n_layers(); ++l) {
+    const int64_t w = weight_offset_[l];
+    const DenseShape s{0, config_.sizes[l], config_.sizes[l + 1]};
+    dense_update_forward<T>(s, nullptr, pending_step(l), pending_.params + w, state_at(s1, w),
+                            state_at(st.v, w), nullptr, nullptr, config_.activation, T(0),
+                            nullptr);
+  }
+  pending_.active = false;
 }
 
 template <typename T>
@@ -54,12 +77,26 @@ bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t 
   const int64_t L = n_layers();
   const T param = static_cast<T>(config_.activation_param);
   const T* H = X;
+  const OptimizerState<T>& st = pending_.state;
+  T* s1 = st.m != nullptr ? st.m : st.velocity;
   for (int64_t l = 0; l < L; ++l) {
     const DenseShape s{n, config_.sizes[l], config_.sizes[l + 1]};
     const bool hidden = l + 1 < L;
-    if (!dense_forward<T>(s, H, weight(params, l), bias(params, l), Z_[l].data(),
-                          config_.activation, param, hidden ? H_[l].data() : nullptr))
+    T* A = hidden ? H_[l].data() : nullptr;
+    bool finite;
+    if (pending_.active) {
+      const int64_t w = weight_offset_[l];
+      finite = dense_update_forward<T>(s, H, pending_step(l), pending_.params + w,
+                                       state_at(s1, w), state_at(st.v, w), bias(params, l),
+                                       Z_[l].data(), config_.activation, param, A);
+    } else {
+      finite = dense_forward<T>(s, H, weight(params, l), bias(params, l), Z_[l].data(),
+                                config_.activation, param, A);
+    }
+    if (!finite) {
+      take_pending_steps(l + 1);
       return false;
+    }
     if (!hidden) break;
     if (dropout.active()) {
       const uint64_t key = stream_key(dropout.seed, dropout.epoch, dropout.step, uint64_t(l));
@@ -67,6 +104,7 @@ bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t 
     }
     H = H_[l].data();
   }
+  pending_.active = false;
   return true;
 }
 
@@ -132,6 +170,22 @@ double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
     const T* H = l == 0 ? X : H_[l - 1].data();
     T* dW = dparams != nullptr ? dparams + weight_offset_[l] : nullptr;
     T* db = dparams != nullptr ? dparams + bias_offset_[l] : nullptr;
+    if (update != nullptr && update->deferred) {
+      // dH from W before the step; the bias steps now, the weights in the
+      // next forward pass (pending_).
+      const int64_t b = bias_offset_[l];
+      dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, nullptr, db, l > 0 ? dZ_next : dX,
+                        l > 0 ? Z_[l - 1].data() : nullptr, config_.activation, param,
+                        l > 0 && dropout.active() ? M_[l - 1].data() : nullptr, nullptr);
+      const OptimizerState<T>& st = update->state;
+      T* s1 = st.m != nullptr ? st.m : st.velocity;
+      apply_update<T>(update->rule, update->params + b, db, state_at(s1, b), state_at(st.v, b),
+                      s.out);
+      pending_H_[l].assign(H, H + n * s.in);
+      pending_dZ_[l].assign(dZ, dZ + n * s.out);
+      if (l > 0) std::swap(dZ, dZ_next);
+      continue;
+    }
     FusedUpdate<T> layer_update{};
     const FusedUpdate<T>* fused = nullptr;
     if (update != nullptr) {
@@ -157,6 +211,8 @@ double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
                         config_.activation, param, nullptr, fused);
     }
   }
+  if (update != nullptr && update->deferred)
+    pending_ = PendingSteps{true, update->rule, l1, l2, update->params, update->state};
   return loss;
 }
 

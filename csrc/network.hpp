@@ -22,6 +22,7 @@
 #include "losses.hpp"
 #include "optim.hpp"
 #include "optim_kernels.hpp"
+#include "update_forward.hpp"
 
 namespace pyfastnn {
 
@@ -48,6 +49,7 @@ struct EpochResult {
 
 // Rows per chunk when evaluating without gradients.
 constexpr int64_t kEvalChunkRows = 2048;
+
 
 template <typename T>
 class Network {
@@ -83,17 +85,36 @@ class Network {
 
  private:
   void reserve(int64_t n, bool dropout = false);
-  // Fills Z_ and H_ (masking H_ when dropout.active()); returns false if some
-  // Z_l was not finite.
+  // Fills Z_ and H_ (masking H_ when dropout.active()), taking the pending
+  // weight steps on the way if any; returns false if some Z_l was not finite
+  // (the pending steps are all taken even then).
   bool forward_hidden_and_logits(const T* params, const T* X, int64_t n,
                                  const DropoutSpec& dropout = {});
   // With update != nullptr, each layer also takes the optimiser step on
   // update->params (== params, writable) inside its backward pass.
+  // With `deferred` (batches of one row), each layer steps its bias in the
+  // backward pass but only records the weight step (pending_), which the next
+  // forward pass takes fused with its product (dense_update_forward): W is
+  // then streamed once per step instead of three times.
   struct StepUpdate {
     UpdateRule<T> rule;
     T* params;
     OptimizerState<T> state;  // the whole flat vectors, as params
+    bool deferred = false;
   };
+  // Weight steps recorded by a deferred backward pass (batches of one row):
+  // layer l's step uses pending_H_[l] (in_l) and pending_dZ_[l] (out_l).
+  struct PendingSteps {
+    bool active = false;
+    UpdateRule<T> rule;
+    T l1 = T(0), l2 = T(0);
+    T* params = nullptr;
+    OptimizerState<T> state;
+  };
+  DeferredStep<T> pending_step(int64_t l) const;
+  // Takes the pending steps of layers [from, L) without a forward pass.
+  void take_pending_steps(int64_t from);
+  T* state_at(T* s, int64_t offset) const { return s != nullptr ? s + offset : nullptr; }
   double loss_and_grad_locked(const T* params, const T* X, int64_t n, TargetView<T> target,
                               T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout,
                               const StepUpdate* update = nullptr);
@@ -112,6 +133,8 @@ class Network {
   std::vector<T> grad_a_, grad_b_;   // ping-pong d loss / d Z buffers
   std::vector<std::vector<T>> M_;    // M_[l]: dropout mask of H_[l] (training with dropout)
   int64_t mask_capacity_ = 0;        // batch size the masks hold
+  PendingSteps pending_;
+  std::vector<std::vector<T>> pending_H_, pending_dZ_;
   std::vector<T> batch_X_;           // gathered minibatch rows (train_epoch)
   std::vector<T> batch_values_;      // their real targets
   std::vector<int64_t> batch_labels_;  // or their labels

@@ -19,10 +19,10 @@ namespace {
 // Below this many copied values a gather runs on one thread.
 constexpr int64_t kParallelMinGather = 1 << 16;
 // An epoch whose steps touch fewer than this many (batch rows x parameters)
-// runs on one thread: such steps are a few tens of microseconds, and
-// splitting them makes each core's caches trade the freshly updated weights
-// back and forth (measured 784-256-26, float32: batch 1 is 69 us per step on
-// one thread, 79 on two; batch 64, 734 vs 503).
+// runs on one thread: such steps are a few tens of microseconds, and the
+// fork/join of each layer's parallel regions costs more than they gain
+// (measured 784-256-26, float32, batch 1 with the deferred steps: 27 us per
+// step on one thread, 79 on two; before deferral, batch 64: 734 vs 503).
 constexpr int64_t kParallelMinStepWork = int64_t(1) << 21;
 }  // namespace
 
@@ -64,6 +64,13 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
                                     : kMaxThreads);
   const T l1 = static_cast<T>(epoch.l1), l2 = static_cast<T>(epoch.l2);
   DropoutSpec dropout = epoch.dropout;
+  const bool deferred = bs == 1;
+  // However the loop ends (finished, a failed minibatch, an exception), the
+  // last deferred weight step is taken before returning.
+  struct TakeLastStep {
+    Network* net;
+    ~TakeLastStep() { net->take_pending_steps(0); }
+  } take_last_step{this};
   EpochResult result;
   for (int64_t lo = 0, b = 0; lo < n; lo += bs, ++b) {
     const int64_t m = std::min(bs, n - lo);
@@ -80,7 +87,7 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
     dropout.step = uint64_t(b);
     // each layer takes its optimiser step inside its backward pass
     const StepUpdate update{make_update_rule<T>(optimizer, epoch.steps_before + b + 1), params,
-                            state};
+                            state, deferred};
     const double loss =
         loss_and_grad_locked(params, xb, m, tb, l1, l2, grad, nullptr, dropout, &update);
     if (!std::isfinite(loss)) {

@@ -1,15 +1,11 @@
 #include "optim_kernels.hpp"
 
+#include "cpu.hpp"
+
 namespace pyfastnn {
 
-// The rules' square root and division dominate, so the block kernel is also
-// compiled for AVX-512 and AVX2 (GCC function multiversioning picks one at
-// load time; every version computes the same IEEE operations).
-#if defined(PYFASTNN_X86) && defined(__GNUC__) && !defined(__clang__)
-#define PYFASTNN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define PYFASTNN_SIMD_CLONES
-#endif
+// The rules' square root and division dominate, so the block kernel is
+// multiversioned (PYFASTNN_SIMD_CLONES, cpu.hpp).
 
 namespace {
 template <typename T>

@@ -47,6 +47,33 @@ UpdateRule<T> make_update_rule(const OptimizerSpec& spec, int64_t t) {
   return r;
 }
 
+// One parameter's step with its values in registers: returns the new p and
+// updates the state in place.
+template <typename T>
+inline T sgd_step(const UpdateRule<T>& r, T p, T g) {
+  return p - r.lr * g;
+}
+
+template <typename T>
+inline T momentum_step(const UpdateRule<T>& r, T p, T g, T& velocity) {
+  velocity = r.momentum * velocity + g;
+  return p - r.lr * velocity;
+}
+
+template <typename T>
+inline T adam_step(const UpdateRule<T>& r, T p, T g, T& m, T& v) {
+  m = r.beta1 * m + r.one_b1 * g;
+  v = r.beta2 * v + r.one_b2 * g * g;
+  return p - r.lr * (m * r.c1) / (std::sqrt(v * r.c2) + r.eps);
+}
+
+// The gradient of the elastic-net penalty l2 w^2 + l1 |w| at one weight.
+template <typename T>
+inline T penalty_grad(T w, T l1, T l2) {
+  const T sign = w > T(0) ? T(1) : (w < T(0) ? T(-1) : T(0));
+  return T(2) * l2 * w + l1 * sign;
+}
+
 // Each value is loaded once into a local: without that the compiler must
 // reload s1[i] after storing it (p, g, s1, s2 could alias), and on Zen 4 a
 // reload of a just-stored vector that straddles a cache line waits for the
@@ -56,34 +83,28 @@ inline void apply_update(const UpdateRule<T>& r, T* __restrict p, const T* __res
                          T* __restrict s1, T* __restrict s2, int64_t n) {
   using Kind = typename UpdateRule<T>::Kind;
   if (r.kind == Kind::sgd) {
-    for (int64_t i = 0; i < n; ++i) p[i] -= r.lr * g[i];
+    for (int64_t i = 0; i < n; ++i) p[i] = sgd_step(r, p[i], g[i]);
   } else if (r.kind == Kind::momentum) {
     for (int64_t i = 0; i < n; ++i) {
-      const T velocity = r.momentum * s1[i] + g[i];
+      T velocity = s1[i];
+      p[i] = momentum_step(r, p[i], g[i], velocity);
       s1[i] = velocity;
-      p[i] -= r.lr * velocity;
     }
   } else {
     for (int64_t i = 0; i < n; ++i) {
-      const T gi = g[i];
-      const T m = r.beta1 * s1[i] + r.one_b1 * gi;
-      const T v = r.beta2 * s2[i] + r.one_b2 * gi * gi;
+      T m = s1[i], v = s2[i];
+      p[i] = adam_step(r, p[i], g[i], m, v);
       s1[i] = m;
       s2[i] = v;
-      p[i] -= r.lr * (m * r.c1) / (std::sqrt(v * r.c2) + r.eps);
     }
   }
 }
 
-// g (n) += 2 l2 w + l1 sign(w): the gradient of the elastic-net penalty at the
-// weights w (n), added to a loss gradient before the update rule runs.
+// g (n) += the penalty gradient at the weights w (n), added to a loss
+// gradient before the update rule runs.
 template <typename T>
 inline void add_penalty_grad_row(const T* w, T l1, T l2, T* g, int64_t n) {
-  const T two_l2 = T(2) * l2;
-  for (int64_t j = 0; j < n; ++j) {
-    const T sign = w[j] > T(0) ? T(1) : (w[j] < T(0) ? T(-1) : T(0));
-    g[j] += two_l2 * w[j] + l1 * sign;
-  }
+  for (int64_t j = 0; j < n; ++j) g[j] += penalty_grad(w[j], l1, l2);
 }
 
 // apply_update on a block of m rows of n values, row stride ld (a GEMM tile):

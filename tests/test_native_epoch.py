@@ -188,3 +188,66 @@ def test_small_step_epochs_leave_the_thread_setting_alone() -> None:
         np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-14)
     finally:
         pyfastnn.set_num_threads(before)
+
+
+@pytest.mark.parametrize("optimizer", [0, 1])
+@pytest.mark.parametrize("bad_row", [0, 6, 9])
+def test_batch_one_epoch_stops_after_the_last_good_step(optimizer, bad_row) -> None:
+    """Batch-1 epochs take each weight step in the next forward pass; a failed
+    step must still leave every earlier step taken, in every layer."""
+    X, y = blobs(10, 3, 2)
+    X[bad_row, 1] = np.inf
+    rng = np.random.default_rng(3)
+    net = _native.Network64([3, 5, 4, 2], 1, 0.0, 0)
+    start = rng.normal(size=net.num_params)
+
+    def run(X_run, y_run):
+        params = start.copy()
+        state = {"m": np.zeros_like(params), "v": np.zeros_like(params)} if optimizer else {}
+        out = _call(
+            net,
+            params,
+            X=X_run,
+            y=y_run,
+            batch_size=1,
+            optimizer=optimizer,
+            lr=0.05,
+            l2=1e-3,
+            **state,
+        )
+        return out, params, state
+
+    (loss_sum, batches, failed), params, state = run(X, y)
+    assert (batches, failed) == (bad_row, bad_row)
+    if bad_row == 0:
+        np.testing.assert_array_equal(params, start)
+        return
+    (clean_loss, clean_batches, clean_failed), clean, clean_state = run(X[:bad_row], y[:bad_row])
+    assert (clean_batches, clean_failed) == (bad_row, -1)
+    assert loss_sum == clean_loss
+    np.testing.assert_array_equal(params, clean)
+    for key in state:
+        np.testing.assert_array_equal(state[key], clean_state[key])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_batch_one_wide_layer_splits_columns_over_threads(optimizer) -> None:
+    """Above ~2M parameters a batch-1 step runs on several threads, each
+    stepping its own columns: the result must not depend on the split (up to
+    the rounding of vector-loop tails, which move with the split)."""
+    X, y = blobs(5, 2100, 3)
+    before = pyfastnn.get_num_threads()
+    results = {}
+    try:
+        for threads in (1, 2):
+            pyfastnn.set_num_threads(threads)
+            model = MLP([2100, 1000, 3], dtype="float64", seed=0)
+            assert model.params.size >= 2**21
+            model.fit(X, y, epochs=1, batch_size=1, optimizer=optimizer, lr=1e-3, l1=1e-5, seed=1)
+            results[threads] = model.params.copy()
+    finally:
+        pyfastnn.set_num_threads(before)
+    np.testing.assert_allclose(results[1], results[2], rtol=1e-10, atol=1e-12)
+    reference = MLP([2100, 1000, 3], dtype="float64", seed=0, backend="vector")
+    reference.fit(X, y, epochs=1, batch_size=1, optimizer=optimizer, lr=1e-3, l1=1e-5, seed=1)
+    np.testing.assert_allclose(results[1], reference.params, rtol=1e-10, atol=1e-12)
