@@ -413,12 +413,16 @@ void gemm_blocked_parallel(const Problem<T>& g, int nt) {
   const int64_t MR = g.ks.blocks.MR, NR = g.ks.blocks.NR;
   const int64_t M = g.M, N = g.N;
   int64_t pm = 1, pn = 1;
-  double best = grid_cost<T>(g.ks.blocks, M, N, g.K, 1, 1);
-  for (int64_t m_parts = 1; m_parts <= nt; ++m_parts) {
-    const int64_t n_parts = nt / m_parts;
-    if (m_parts > ceil_div(M, MR) || n_parts > ceil_div(N, NR)) continue;
-    const double cost = grid_cost<T>(g.ks.blocks, M, N, g.K, m_parts, n_parts);
-    if (cost < best) best = cost, pm = m_parts, pn = n_parts;
+  if (g.epi != nullptr && g.epi->split_columns) {
+    pn = std::min<int64_t>(nt, ceil_div(N, NR));
+  } else {
+    double best = grid_cost<T>(g.ks.blocks, M, N, g.K, 1, 1);
+    for (int64_t m_parts = 1; m_parts <= nt; ++m_parts) {
+      const int64_t n_parts = nt / m_parts;
+      if (m_parts > ceil_div(M, MR) || n_parts > ceil_div(N, NR)) continue;
+      const double cost = grid_cost<T>(g.ks.blocks, M, N, g.K, m_parts, n_parts);
+      if (cost < best) best = cost, pm = m_parts, pn = n_parts;
+    }
   }
   const int64_t parts = pm * pn;
   if (parts <= 1) {

@@ -31,6 +31,12 @@ namespace pyfastnn {
 // before that tile's last KC block is computed, so the epilogue can start
 // loading the other arrays it will touch (an optimiser's weights and state)
 // while the micro-kernel runs. It must only prefetch.
+//
+// `split_columns`: when the blocked path runs on several threads, cut C into
+// column ranges only (the same ranges for every call with the same N), so the
+// array the epilogue writes (the weights W, out columns) is split among
+// threads as in the forward product X @ W, which splits its columns; each
+// thread then finds its part of W in its own cache at the next step.
 template <typename T>
 struct GemmEpilogue {
   void (*apply)(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
@@ -38,6 +44,7 @@ struct GemmEpilogue {
   const void* ctx = nullptr;
   void (*prefetch)(const void* ctx, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                    int64_t n) = nullptr;
+  bool split_columns = false;
 };
 
 // Runs on up to `num_threads` OpenMP threads (0: the module's setting, see

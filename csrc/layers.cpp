@@ -185,7 +185,7 @@ void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l
                       mask, nullptr);
     const PenaltyGradUpdate<T> ctx{update, l1, l2};
     const GemmEpilogue<T> epilogue{&PenaltyGradUpdate<T>::apply, &ctx,
-                                   &PenaltyGradUpdate<T>::prefetch};
+                                   &PenaltyGradUpdate<T>::prefetch, /*split_columns=*/true};
     gemm<T>(true, false, s.in, s.out, s.n, H, s.in, dZ, s.out, T(0), dW, s.out, &epilogue);
     column_sums(dZ, s.n, s.out, db);
     apply_update<T>(update->rule, update->b, db, update->b_s1, update->b_s2, s.out);
