@@ -27,7 +27,6 @@
 
 #include "cpu.hpp"
 #include "gemm_kernel.hpp"
-#include "prefetch.hpp"
 #include "threads.hpp"
 
 namespace pyfastnn {
@@ -78,6 +77,15 @@ constexpr int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // Size of each of the ceil(n / block) equal blocks n splits into.
 int64_t even_block(int64_t n, int64_t block) { return ceil_div(n, ceil_div(n, block)); }
+
+// Hint that the line holding p will soon be written.
+inline void prefetch_for_write(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 1);
+#else
+  (void)p;
+#endif
+}
 
 template <typename T>
 KernelSet<T> select_kernels();
@@ -175,9 +183,7 @@ struct Problem {
   void finish(int64_t i0, int64_t j0, int64_t m, int64_t n) const {
     if (epi != nullptr && m > 0 && n > 0) epi->apply(epi->ctx, C, ldc, i0, j0, m, n);
   }
-  void prefetch_for_finish(int64_t i0, int64_t j0, int64_t m, int64_t n) const {
-    if (epi != nullptr && epi->prefetch != nullptr) epi->prefetch(epi->ctx, ldc, i0, j0, m, n);
-  }
+  bool finish_blocks() const { return epi != nullptr && epi->whole_blocks; }
 };
 
 // Runs f(begin, end) on up to nt threads over a split of [0, n) into ranges
@@ -282,7 +288,6 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
         prefetch_for_write(c + r * ldc);
         prefetch_for_write(c + r * ldc + nr - 1);
       }
-      if (last) g.prefetch_for_finish(i0 + ir, j0 + jr, mr, nr);
       if (mr == MR && nr == NR) {
         if (in_place)
           micro_rows(kc, A_rows + ir * lda, lda, bs, c, ldc, beta);
@@ -304,7 +309,7 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
           }
         }
       }
-      if (last) g.finish(i0 + ir, j0 + jr, mr, nr);
+      if (last && !g.finish_blocks()) g.finish(i0 + ir, j0 + jr, mr, nr);
     }
   }
 }
@@ -371,6 +376,7 @@ void gemm_blocked(const Problem<T>& g, int64_t m0, int64_t m1, int64_t n0, int64
           macro_kernel(g, m0 + ic, n0 + jc, mc, nc, kc, Ap, static_cast<const T*>(nullptr), Bp,
                        beta, last);
         }
+        if (last && g.finish_blocks()) g.finish(m0 + ic, n0 + jc, mc, nc);
       }
     }
   }

@@ -27,10 +27,10 @@ namespace pyfastnn {
 // thread's range of rows or columns. If K == 0 it is called
 // once on all of C after C = beta * C. Never called when M == 0 or N == 0.
 //
-// `prefetch`, if set, is called by the blocked path with the same block just
-// before that tile's last KC block is computed, so the epilogue can start
-// loading the other arrays it will touch (an optimiser's weights and state)
-// while the micro-kernel runs. It must only prefetch.
+// `whole_blocks`: the blocked path calls it once per finished MC x NC block
+// of C (still in L2) instead of per micro-tile: for epilogues that stream
+// other arrays of C's shape (an optimiser's weights and state), which then
+// read whole row segments instead of a micro-tile's short, scattered ones.
 //
 // `split_columns`: when the blocked path runs on several threads, cut C into
 // column ranges only (the same ranges for every call with the same N), so the
@@ -42,8 +42,7 @@ struct GemmEpilogue {
   void (*apply)(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                 int64_t n) = nullptr;
   const void* ctx = nullptr;
-  void (*prefetch)(const void* ctx, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
-                   int64_t n) = nullptr;
+  bool whole_blocks = false;
   bool split_columns = false;
 };
 

@@ -7,7 +7,6 @@
 #include <omp.h>
 
 #include "gemm.hpp"
-#include "prefetch.hpp"
 #include "threads.hpp"
 
 namespace pyfastnn {
@@ -105,21 +104,6 @@ struct PenaltyGradUpdate {
     update_block(u.rule, u.W + at, C + at, u.W_s1 != nullptr ? u.W_s1 + at : nullptr,
                  u.W_s2 != nullptr ? u.W_s2 + at : nullptr, m, n, ldc);
   }
-  // The block of W and of the state is read and written by apply: start
-  // loading every cache line of it.
-  static void prefetch(const void* ctx, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
-                       int64_t n) {
-    constexpr int64_t kLine = 64 / sizeof(T);
-    const FusedUpdate<T>& u = *static_cast<const PenaltyGradUpdate*>(ctx)->u;
-    for (T* a : {u.W, u.W_s1, u.W_s2}) {
-      if (a == nullptr) continue;
-      for (int64_t i = i0; i < i0 + m; ++i) {
-        const T* row = a + i * ldc + j0;
-        for (int64_t j = 0; j < n; j += kLine) prefetch_for_write(row + j);
-        prefetch_for_write(row + n - 1);  // a misaligned row's last line
-      }
-    }
-  }
 };
 
 // db (out) = column sums of dZ (n, out). Column blocks go to threads; each
@@ -184,8 +168,8 @@ void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l
     dense_backward<T>(s, H, W, dZ, l1, l2, nullptr, nullptr, dH, Z_prev, act_prev, act_param,
                       mask, nullptr);
     const PenaltyGradUpdate<T> ctx{update, l1, l2};
-    const GemmEpilogue<T> epilogue{&PenaltyGradUpdate<T>::apply, &ctx,
-                                   &PenaltyGradUpdate<T>::prefetch, /*split_columns=*/true};
+    const GemmEpilogue<T> epilogue{&PenaltyGradUpdate<T>::apply, &ctx, /*whole_blocks=*/true,
+                                   /*split_columns=*/true};
     gemm<T>(true, false, s.in, s.out, s.n, H, s.in, dZ, s.out, T(0), dW, s.out, &epilogue);
     column_sums(dZ, s.n, s.out, db);
     apply_update<T>(update->rule, update->b, db, update->b_s1, update->b_s2, s.out);

@@ -251,3 +251,30 @@ def test_batch_one_wide_layer_splits_columns_over_threads(optimizer) -> None:
     reference = MLP([2100, 1000, 3], dtype="float64", seed=0, backend="vector")
     reference.fit(X, y, epochs=1, batch_size=1, optimizer=optimizer, lr=1e-3, l1=1e-5, seed=1)
     np.testing.assert_allclose(results[1], reference.params, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {"optimizer": "adam", "l1": 1e-4, "l2": 1e-3},
+        {"optimizer": pyfastnn.SGD(0.02, momentum=0.9), "dropout": 0.2},
+    ],
+)
+def test_blocked_fused_steps_match_the_vector_loop_on_any_thread_count(opts) -> None:
+    """Batches large enough for the blocked GEMM: each finished block of dW
+    steps its block of W (several row blocks here), columns split over threads."""
+    X, y = blobs(200, 300, 40)
+    before = pyfastnn.get_num_threads()
+    results = {}
+    try:
+        for threads in (1, 2):
+            pyfastnn.set_num_threads(threads)
+            model = MLP([300, 300, 40], dtype="float64", seed=0)
+            model.fit(X, y, epochs=2, batch_size=64, seed=1, **opts)
+            results[threads] = model.params.copy()
+    finally:
+        pyfastnn.set_num_threads(before)
+    reference = MLP([300, 300, 40], dtype="float64", seed=0, backend="vector")
+    reference.fit(X, y, epochs=2, batch_size=64, seed=1, **opts)
+    for params in results.values():
+        np.testing.assert_allclose(params, reference.params, rtol=1e-10, atol=1e-12)
