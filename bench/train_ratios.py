@@ -8,6 +8,7 @@ blocks (see core_ratios.py); figures are medians.
     python bench/train_ratios.py            # speed (about 2 minutes), then memory
     python bench/train_ratios.py --quick    # 20000 samples
     python bench/train_ratios.py --memory   # only the peak-RSS check
+    python bench/train_ratios.py --threads 1  # both libraries on one thread
 
 Batch 1 is timed on a 3000-row slice (an epoch at batch 1 is 100000 steps);
 the figure is per step, the ratio is what matters.
@@ -165,11 +166,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20000 samples, 2 blocks")
     parser.add_argument("--memory", action="store_true", help="only the memory check")
+    parser.add_argument(
+        "--threads", type=int, help="threads for pyfastnn and PyTorch (default: pyfastnn's)"
+    )
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)
         return
+    if args.threads is not None:
+        pyfastnn.set_num_threads(args.threads)
     n = 20_000 if args.quick else 100_000
     if not args.memory:
         start = time.perf_counter()
