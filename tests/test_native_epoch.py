@@ -230,27 +230,31 @@ def test_batch_one_epoch_stops_after_the_last_good_step(optimizer, bad_row) -> N
         np.testing.assert_array_equal(state[key], clean_state[key])
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_batch_one_wide_layer_splits_columns_over_threads(optimizer) -> None:
-    """Above ~2M parameters a batch-1 step runs on several threads, each
-    stepping its own columns: the result must not depend on the split (up to
-    the rounding of vector-loop tails, which move with the split)."""
-    X, y = blobs(5, 2100, 3)
+def fitted_params(sizes, X, y, threads=None, backend="native", **fit_options) -> np.ndarray:
+    """Parameters of a float64 MLP (seed 0) after fit, on `threads` threads."""
     before = pyfastnn.get_num_threads()
-    results = {}
     try:
-        for threads in (1, 2):
+        if threads is not None:
             pyfastnn.set_num_threads(threads)
-            model = MLP([2100, 1000, 3], dtype="float64", seed=0)
-            assert model.params.size >= 2**21
-            model.fit(X, y, epochs=1, batch_size=1, optimizer=optimizer, lr=1e-3, l1=1e-5, seed=1)
-            results[threads] = model.params.copy()
+        model = MLP(sizes, dtype="float64", seed=0, backend=backend)
+        model.fit(X, y, seed=1, **fit_options)
+        return model.params
     finally:
         pyfastnn.set_num_threads(before)
-    np.testing.assert_allclose(results[1], results[2], rtol=1e-10, atol=1e-12)
-    reference = MLP([2100, 1000, 3], dtype="float64", seed=0, backend="vector")
-    reference.fit(X, y, epochs=1, batch_size=1, optimizer=optimizer, lr=1e-3, l1=1e-5, seed=1)
-    np.testing.assert_allclose(results[1], reference.params, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_batch_one_wide_layer_splits_columns_over_threads(optimizer) -> None:
+    """Above ~2M parameters (2100-1000-3) a batch-1 step runs on several
+    threads, each stepping its own columns: the result must not depend on the
+    split (up to the rounding of vector-loop tails, which move with it)."""
+    X, y = blobs(5, 2100, 3)
+    opts = dict(epochs=1, batch_size=1, optimizer=optimizer, lr=1e-3, l1=1e-5)
+    one, two = (fitted_params([2100, 1000, 3], X, y, threads=t, **opts) for t in (1, 2))
+    assert one.size >= 2**21
+    np.testing.assert_allclose(one, two, rtol=1e-10, atol=1e-12)
+    reference = fitted_params([2100, 1000, 3], X, y, backend="vector", **opts)
+    np.testing.assert_allclose(one, reference, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -264,17 +268,8 @@ def test_blocked_fused_steps_match_the_vector_loop_on_any_thread_count(opts) -> 
     """Batches large enough for the blocked GEMM: each finished block of dW
     steps its block of W (several row blocks here), columns split over threads."""
     X, y = blobs(200, 300, 40)
-    before = pyfastnn.get_num_threads()
-    results = {}
-    try:
-        for threads in (1, 2):
-            pyfastnn.set_num_threads(threads)
-            model = MLP([300, 300, 40], dtype="float64", seed=0)
-            model.fit(X, y, epochs=2, batch_size=64, seed=1, **opts)
-            results[threads] = model.params.copy()
-    finally:
-        pyfastnn.set_num_threads(before)
-    reference = MLP([300, 300, 40], dtype="float64", seed=0, backend="vector")
-    reference.fit(X, y, epochs=2, batch_size=64, seed=1, **opts)
-    for params in results.values():
-        np.testing.assert_allclose(params, reference.params, rtol=1e-10, atol=1e-12)
+    opts = dict(epochs=2, batch_size=64, **opts)
+    reference = fitted_params([300, 300, 40], X, y, backend="vector", **opts)
+    for threads in (1, 2):
+        params = fitted_params([300, 300, 40], X, y, threads=threads, **opts)
+        np.testing.assert_allclose(params, reference, rtol=1e-10, atol=1e-12)
