@@ -44,7 +44,7 @@ template <typename T>
 void Network<T>::take_pending_steps(int64_t from) {
   if (!pending_.active) return;
   const OptimizerState<T>& st = pending_.state;
-  T* s1 = st.m != nullptr ? st.m : st.velocity;
+  T* s1 = first_moment(st);
   for (int64_t l = from; l < n_layers(); ++l) {
     const int64_t w = weight_offset_[l];
     const DenseShape s{0, config_.sizes[l], config_.sizes[l + 1]};
@@ -78,7 +78,7 @@ bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t 
   const T param = static_cast<T>(config_.activation_param);
   const T* H = X;
   const OptimizerState<T>& st = pending_.state;
-  T* s1 = st.m != nullptr ? st.m : st.velocity;
+  T* s1 = first_moment(st);
   for (int64_t l = 0; l < L; ++l) {
     const DenseShape s{n, config_.sizes[l], config_.sizes[l + 1]};
     const bool hidden = l + 1 < L;
@@ -177,10 +177,9 @@ double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
       dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, nullptr, db, l > 0 ? dZ_next : dX,
                         l > 0 ? Z_[l - 1].data() : nullptr, config_.activation, param,
                         l > 0 && dropout.active() ? M_[l - 1].data() : nullptr, nullptr);
-      const OptimizerState<T>& st = update->state;
-      T* s1 = st.m != nullptr ? st.m : st.velocity;
-      apply_update<T>(update->rule, update->params + b, db, state_at(s1, b), state_at(st.v, b),
-                      s.out);
+      T* s1 = first_moment(update->state);
+      apply_update<T>(update->rule, update->params + b, db, state_at(s1, b),
+                      state_at(update->state.v, b), s.out);
       pending_H_[l].assign(H, H + n * s.in);
       pending_dZ_[l].assign(dZ, dZ + n * s.out);
       if (l > 0) std::swap(dZ, dZ_next);
@@ -190,15 +189,11 @@ double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
     const FusedUpdate<T>* fused = nullptr;
     if (update != nullptr) {
       const int64_t w = weight_offset_[l], b = bias_offset_[l];
-      T* s1 = update->state.m != nullptr ? update->state.m : update->state.velocity;
+      T* s1 = first_moment(update->state);
       T* s2 = update->state.v;
-      layer_update = FusedUpdate<T>{update->rule,
-                                    update->params + w,
-                                    update->params + b,
-                                    s1 != nullptr ? s1 + w : nullptr,
-                                    s1 != nullptr ? s1 + b : nullptr,
-                                    s2 != nullptr ? s2 + w : nullptr,
-                                    s2 != nullptr ? s2 + b : nullptr};
+      layer_update = FusedUpdate<T>{update->rule,    update->params + w, update->params + b,
+                                    state_at(s1, w), state_at(s1, b),    state_at(s2, w),
+                                    state_at(s2, b)};
       fused = &layer_update;
     }
     if (l > 0) {

@@ -114,7 +114,9 @@ class Network {
   DeferredStep<T> pending_step(int64_t l) const;
   // Takes the pending steps of layers [from, L) without a forward pass.
   void take_pending_steps(int64_t from);
-  T* state_at(T* s, int64_t offset) const { return s != nullptr ? s + offset : nullptr; }
+  // The update rules' s1: velocity (momentum) or m (Adam), or null (SGD).
+  static T* first_moment(const OptimizerState<T>& s) { return s.m != nullptr ? s.m : s.velocity; }
+  static T* state_at(T* s, int64_t offset) { return s != nullptr ? s + offset : nullptr; }
   double loss_and_grad_locked(const T* params, const T* X, int64_t n, TargetView<T> target,
                               T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout,
                               const StepUpdate* update = nullptr);
