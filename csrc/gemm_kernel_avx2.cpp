@@ -484,74 +484,62 @@ void dot_rows(int64_t n, int64_t k, const typename S::T* X, int64_t ldx,
   }
 }
 
+// Columns [0, NV * W + w) of y = x @ X + beta * y, X k x n (row stride ldx),
+// the last w < W of them masked (none when w == 0). Each vector of columns
+// has two FMA chains, over the even and the odd rows in order, added at the
+// end. Every column of axpy_rows is summed this way, so its value does not
+// depend on where a column range starts, i.e. on how the columns were split
+// among threads.
+template <class S, int NV>
+void axpy_columns(int64_t k, const typename S::T* X, int64_t ldx, const typename S::T* x,
+                  typename S::T beta, typename S::T* y, int64_t w) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  constexpr int NA = NV > 0 ? NV : 1;
+  const __m256i m = S::mask(w);
+  V even[NA], odd[NA];
+  for (int v = 0; v < NA; ++v) even[v] = odd[v] = S::zero();
+  V tail_even = S::zero(), tail_odd = S::zero();
+  const typename S::T* xr = X;
+  int64_t p = 0;
+  for (; p + 2 <= k; p += 2, xr += 2 * ldx) {
+    const V x0 = S::bcast(x + p), x1 = S::bcast(x + p + 1);
+    for (int v = 0; v < NV; ++v) {
+      even[v] = S::fmadd(x0, S::loadu(xr + v * W), even[v]);
+      odd[v] = S::fmadd(x1, S::loadu(xr + ldx + v * W), odd[v]);
+    }
+    if (w > 0) {
+      tail_even = S::fmadd(x0, S::maskload(xr + NV * W, m), tail_even);
+      tail_odd = S::fmadd(x1, S::maskload(xr + ldx + NV * W, m), tail_odd);
+    }
+  }
+  if (p < k) {
+    const V x0 = S::bcast(x + p);
+    for (int v = 0; v < NV; ++v) even[v] = S::fmadd(x0, S::loadu(xr + v * W), even[v]);
+    if (w > 0) tail_even = S::fmadd(x0, S::maskload(xr + NV * W, m), tail_even);
+  }
+  for (int v = 0; v < NV; ++v) store_beta<S>(y + v * W, S::add(even[v], odd[v]), beta);
+  if (w > 0) store_beta_masked<S>(y + NV * W, m, S::add(tail_even, tail_odd), beta);
+}
+
 // Shapes: X k x n (row stride ldx), x[k], y[n].  y = x @ X + beta * y.
+// 4 vectors (32 float / 16 double columns) per pass over the k rows, two rows
+// per step: 8 independent FMA chains, a row segment of 2 (float) cache lines
+// per row; then the last < 4 vectors in one pass.
 template <class S>
 void axpy_rows(int64_t n, int64_t k, const typename S::T* X, int64_t ldx,
                const typename S::T* x, typename S::T beta, typename S::T* y) {
-  using T = typename S::T;
-  using V = typename S::V;
   constexpr int W = S::W;
   int64_t j = 0;
-  // 8 vectors (64 float / 32 double columns) per pass over the k rows: 8
-  // independent FMA chains, one row segment of 4 (float) cache lines per step.
-  for (; j + 8 * W <= n; j += 8 * W) {
-    V a0 = S::zero(), a1 = S::zero(), a2 = S::zero(), a3 = S::zero();
-    V a4 = S::zero(), a5 = S::zero(), a6 = S::zero(), a7 = S::zero();
-    const T* xr = X + j;
-    for (int64_t p = 0; p < k; ++p, xr += ldx) {
-      const V xp = S::bcast(x + p);
-      a0 = S::fmadd(xp, S::loadu(xr + 0 * W), a0);
-      a1 = S::fmadd(xp, S::loadu(xr + 1 * W), a1);
-      a2 = S::fmadd(xp, S::loadu(xr + 2 * W), a2);
-      a3 = S::fmadd(xp, S::loadu(xr + 3 * W), a3);
-      a4 = S::fmadd(xp, S::loadu(xr + 4 * W), a4);
-      a5 = S::fmadd(xp, S::loadu(xr + 5 * W), a5);
-      a6 = S::fmadd(xp, S::loadu(xr + 6 * W), a6);
-      a7 = S::fmadd(xp, S::loadu(xr + 7 * W), a7);
-    }
-    store_beta<S>(y + j + 0 * W, a0, beta);
-    store_beta<S>(y + j + 1 * W, a1, beta);
-    store_beta<S>(y + j + 2 * W, a2, beta);
-    store_beta<S>(y + j + 3 * W, a3, beta);
-    store_beta<S>(y + j + 4 * W, a4, beta);
-    store_beta<S>(y + j + 5 * W, a5, beta);
-    store_beta<S>(y + j + 6 * W, a6, beta);
-    store_beta<S>(y + j + 7 * W, a7, beta);
-  }
-  // Remaining columns: 2 vectors at a time, 2 rows per step (4 chains).
-  for (; j + 2 * W <= n; j += 2 * W) {
-    V a0 = S::zero(), a1 = S::zero(), b0 = S::zero(), b1 = S::zero();
-    const T* xr = X + j;
-    int64_t p = 0;
-    for (; p + 2 <= k; p += 2, xr += 2 * ldx) {
-      const V x0 = S::bcast(x + p), x1 = S::bcast(x + p + 1);
-      a0 = S::fmadd(x0, S::loadu(xr), a0);
-      a1 = S::fmadd(x0, S::loadu(xr + W), a1);
-      b0 = S::fmadd(x1, S::loadu(xr + ldx), b0);
-      b1 = S::fmadd(x1, S::loadu(xr + ldx + W), b1);
-    }
-    if (p < k) {
-      const V x0 = S::bcast(x + p);
-      a0 = S::fmadd(x0, S::loadu(xr), a0);
-      a1 = S::fmadd(x0, S::loadu(xr + W), a1);
-    }
-    store_beta<S>(y + j, S::add(a0, b0), beta);
-    store_beta<S>(y + j + W, S::add(a1, b1), beta);
-  }
-  // Last < 2W columns: up to two (possibly partial) vectors, masked.
-  while (j < n) {
-    const int64_t w = n - j < W ? n - j : W;
-    const __m256i m = S::mask(w);
-    V a0 = S::zero(), b0 = S::zero();
-    const T* xr = X + j;
-    int64_t p = 0;
-    for (; p + 2 <= k; p += 2, xr += 2 * ldx) {
-      a0 = S::fmadd(S::bcast(x + p), S::maskload(xr, m), a0);
-      b0 = S::fmadd(S::bcast(x + p + 1), S::maskload(xr + ldx, m), b0);
-    }
-    if (p < k) a0 = S::fmadd(S::bcast(x + p), S::maskload(xr, m), a0);
-    store_beta_masked<S>(y + j, m, S::add(a0, b0), beta);
-    j += w;
+  for (; j + 4 * W <= n; j += 4 * W) axpy_columns<S, 4>(k, X + j, ldx, x, beta, y + j, 0);
+  const int64_t w = (n - j) % W;
+  switch ((n - j) / W) {
+    case 0:
+      if (w > 0) axpy_columns<S, 0>(k, X + j, ldx, x, beta, y + j, w);
+      break;
+    case 1: axpy_columns<S, 1>(k, X + j, ldx, x, beta, y + j, w); break;
+    case 2: axpy_columns<S, 2>(k, X + j, ldx, x, beta, y + j, w); break;
+    default: axpy_columns<S, 3>(k, X + j, ldx, x, beta, y + j, w); break;
   }
 }
 

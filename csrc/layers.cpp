@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include "gemm.hpp"
+#include "ordered_sum.hpp"
 #include "threads.hpp"
 
 namespace pyfastnn {
@@ -15,6 +16,8 @@ namespace {
 
 // Below this many elements a reduction runs on one thread.
 constexpr int64_t kParallelMinElements = 1 << 15;
+// Weights per partial sum of the penalty (ordered_sum.hpp).
+constexpr int64_t kPenaltyChunk = 1 << 14;
 // Below this many weights a deferred step (and its forward product) runs on
 // one thread: it streams W once, like an outer product (gemm.cpp's crossover).
 constexpr int64_t kParallelMinStepElements = 1 << 16;
@@ -194,15 +197,16 @@ void dense_backward(DenseShape s, const T* H, const T* W, const T* dZ, T l1, T l
 template <typename T>
 double weight_penalty(const T* W, int64_t count, T l1, T l2) {
   if (l1 == T(0) && l2 == T(0)) return 0.0;
-  double sq = 0, abs = 0;
   const int threads = count >= kParallelMinElements ? num_threads() : 1;
-#pragma omp parallel for num_threads(threads) reduction(+ : sq, abs) schedule(static)
-  for (int64_t i = 0; i < count; ++i) {
-    const double w = double(W[i]);
-    sq += w * w;
-    abs += std::fabs(w);
-  }
-  return double(l2) * sq + double(l1) * abs;
+  return ordered_chunk_sum(count, kPenaltyChunk, threads, [&](int64_t i0, int64_t i1) {
+    double sq = 0, abs = 0;
+    for (int64_t i = i0; i < i1; ++i) {
+      const double w = double(W[i]);
+      sq += w * w;
+      abs += std::fabs(w);
+    }
+    return double(l2) * sq + double(l1) * abs;
+  });
 }
 
 #define PYFASTNN_INSTANTIATE_LAYERS(T)                                                         \

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "activations.hpp"
+#include "ordered_sum.hpp"
 #include "simplex.hpp"
 #include "threads.hpp"
 
@@ -13,6 +15,9 @@ namespace {
 
 // Below this many logits the loss runs on one thread (parallel start-up costs more).
 constexpr int64_t kParallelMinElements = 1 << 15;
+// Rows per partial sum of a loss (ordered_sum.hpp: the same total on any
+// number of threads).
+constexpr int64_t kLossChunkRows = 256;
 
 template <typename T>
 inline T target_at(const TargetView<T>& t, int64_t i, int64_t k, int64_t K) {
@@ -155,25 +160,23 @@ double output_loss_grad(const OutputSpec& spec, const T* Z, int64_t n, int64_t K
   }
   const Output output = spec.output;
   const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
-  double total = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : total)
-  {
-    // Scratch row for softmax probabilities when dZ is not wanted; small K
-    // (the common case) stays on the stack.
-    constexpr int64_t kStackRow = 256;
+  // Scratch rows for softmax probabilities when dZ is not wanted: one per
+  // chunk, on the stack for small K (the common case).
+  constexpr int64_t kStackRow = 256;
+  std::vector<T> heap_rows;
+  if (K > kStackRow && dZ == nullptr)
+    heap_rows.resize(static_cast<size_t>((n + kLossChunkRows - 1) / kLossChunkRows * K));
+  return ordered_chunk_sum(n, kLossChunkRows, threads, [&](int64_t i0, int64_t i1) {
     T stack_row[kStackRow];
-    T* heap_row = nullptr;
-    T* scratch = stack_row;
-    if (K > kStackRow && dZ == nullptr) scratch = heap_row = new T[K];
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
+    T* scratch = heap_rows.empty() ? stack_row : heap_rows.data() + i0 / kLossChunkRows * K;
+    double total = 0;
+    for (int64_t i = i0; i < i1; ++i) {
       T* dz = dZ != nullptr ? dZ + i * K : nullptr;
       T* p = dz != nullptr ? dz : scratch;  // softmax writes p into the dZ row, then shifts it
       total += row_loss_grad(output, Z + i * K, i, K, target, dz, scale, p);
     }
-    delete[] heap_row;
-  }
-  return total;
+    return total;
+  });
 }
 
 template void output_forward<float>(const OutputSpec&, const float*, int64_t, int64_t, float*);
