@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "cpu.hpp"
 #include "gemm.hpp"
 #include "network.hpp"
+#include "thread_governor.hpp"
 #include "threads.hpp"
 
 namespace py = pybind11;
@@ -345,6 +347,32 @@ PYBIND11_MODULE(_native, m) {
     set_num_threads(static_cast<int>(n));
   });
   m.attr("MAX_THREADS") = kMaxThreads;
+  m.def("adaptive_threads", &adaptive_threads);
+  m.def("set_adaptive_threads", &set_adaptive_threads, py::arg("enabled").noconvert());
+  // The training loop's thread-count policy, exposed so tests can drive it
+  // with made-up step times.
+  py::class_<ThreadGovernor>(m, "ThreadGovernor")
+      .def(py::init<>())
+      .def(
+          "configure",
+          [](ThreadGovernor& g, int64_t max_threads, int64_t key) {
+            if (max_threads < 1 || max_threads > kMaxThreads)
+              throw py::value_error("max_threads: expected a thread count in [1, " +
+                                    std::to_string(kMaxThreads) + "], got " +
+                                    std::to_string(max_threads));
+            g.configure(static_cast<int>(max_threads), key);
+          },
+          py::arg("max_threads"), py::arg("key"))
+      .def("choose", &ThreadGovernor::choose)
+      .def(
+          "record",
+          [](ThreadGovernor& g, int threads, double seconds) {
+            if (!(seconds >= 0) || std::isinf(seconds))
+              throw py::value_error("seconds: expected a finite duration >= 0");
+            g.record(threads, seconds);
+          },
+          py::arg("threads"), py::arg("seconds"))
+      .def_property_readonly("best", &ThreadGovernor::best);
   m.def("cpu_supports_avx2_fma", &cpu_supports_avx2_fma);
   m.def("cpu_supports_avx512", &cpu_supports_avx512);
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); });

@@ -18,10 +18,12 @@
 #include <vector>
 
 #include "activations.hpp"
+#include "aligned_vector.hpp"
 #include "dropout.hpp"
 #include "losses.hpp"
 #include "optim.hpp"
 #include "optim_kernels.hpp"
+#include "thread_governor.hpp"
 #include "update_forward.hpp"
 
 namespace pyfastnn {
@@ -79,6 +81,9 @@ class Network {
   // gathered into a workspace, and takes one loss_and_grad (gradient into
   // `grad`, num_params values) and one optimiser step on `params`. Stops at
   // the first minibatch whose loss is not finite (EpochResult::failed_batch).
+  // With adaptive_threads(), each full minibatch runs on the thread count the
+  // governor picks from the times of the previous ones (thread_governor.hpp);
+  // the results are the same on any count.
   EpochResult train_epoch(T* params, T* grad, const T* X, int64_t n, TargetView<T> target,
                           const int64_t* order, const EpochSpec& epoch,
                           const OptimizerSpec& optimizer, OptimizerState<T> state);
@@ -130,16 +135,18 @@ class Network {
   int64_t max_width_ = 0;
   std::vector<int64_t> weight_offset_, bias_offset_;
   int64_t capacity_ = 0;             // batch size the workspaces hold
-  std::vector<std::vector<T>> Z_;    // Z_[l]: pre-activations of layer l
-  std::vector<std::vector<T>> H_;    // H_[l]: activations of hidden layer l (input of l+1)
-  std::vector<T> grad_a_, grad_b_;   // ping-pong d loss / d Z buffers
-  std::vector<std::vector<T>> M_;    // M_[l]: dropout mask of H_[l] (training with dropout)
+  // Workspaces start on cache lines (aligned_vector.hpp).
+  std::vector<AlignedVector<T>> Z_;  // Z_[l]: pre-activations of layer l
+  std::vector<AlignedVector<T>> H_;  // H_[l]: activations of hidden layer l (input of l+1)
+  AlignedVector<T> grad_a_, grad_b_;  // ping-pong d loss / d Z buffers
+  std::vector<AlignedVector<T>> M_;  // M_[l]: dropout mask of H_[l] (training with dropout)
   int64_t mask_capacity_ = 0;        // batch size the masks hold
   PendingSteps pending_;
-  std::vector<std::vector<T>> pending_H_, pending_dZ_;
-  std::vector<T> batch_X_;           // gathered minibatch rows (train_epoch)
+  std::vector<AlignedVector<T>> pending_H_, pending_dZ_;
+  AlignedVector<T> batch_X_;         // gathered minibatch rows (train_epoch)
   std::vector<T> batch_values_;      // their real targets
   std::vector<int64_t> batch_labels_;  // or their labels
+  ThreadGovernor governor_;          // thread count per training step, kept across epochs
   std::mutex mutex_;
 };
 

@@ -6,6 +6,7 @@
 //     params, optimiser state           <- one step (t = steps_before + b + 1), fused into the
 //                                          backward pass layer by layer (layers.hpp)
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -62,6 +63,9 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
   const ScopedThreadLimit limit(std::min(bs, n) * num_params_ < kParallelMinStepWork
                                     ? 1
                                     : kMaxThreads);
+  const int max_threads = num_threads();
+  const bool governed = max_threads > 1 && adaptive_threads();
+  if (governed) governor_.configure(max_threads, bs);
   const T l1 = static_cast<T>(epoch.l1), l2 = static_cast<T>(epoch.l2);
   DropoutSpec dropout = epoch.dropout;
   const bool deferred = bs == 1;
@@ -74,6 +78,11 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
   EpochResult result;
   for (int64_t lo = 0, b = 0; lo < n; lo += bs, ++b) {
     const int64_t m = std::min(bs, n - lo);
+    // Only full minibatches are timed: the last one is a different step.
+    const bool timed = governed && m == bs;
+    const int threads = timed ? governor_.choose() : governed ? governor_.best() : max_threads;
+    const ScopedThreadLimit step_limit(threads);
+    const auto start = std::chrono::steady_clock::now();
     const T* xb = X + lo * D;  // storage order: the rows are already contiguous
     TargetView<T> tb;
     if (order != nullptr) {
@@ -96,6 +105,10 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
     }
     result.loss_sum += loss;
     ++result.batches;
+    if (timed)
+      governor_.record(threads, std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                              start)
+                                    .count());
   }
   return result;
 }

@@ -13,7 +13,12 @@ std::atomic<int>& thread_slot() {
   return slot;
 }
 thread_local int calling_thread_limit = kMaxThreads;
+std::atomic<bool> adaptive{true};
 }  // namespace
+
+bool adaptive_threads() { return adaptive.load(std::memory_order_relaxed); }
+
+void set_adaptive_threads(bool enabled) { adaptive.store(enabled, std::memory_order_relaxed); }
 
 int num_threads() {
   const int n = thread_slot().load(std::memory_order_relaxed);

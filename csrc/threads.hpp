@@ -13,6 +13,11 @@ int num_threads();
 constexpr int kMaxThreads = 4096;  // a sanity bound on set_num_threads
 void set_num_threads(int n);  // n >= 1
 
+// Whether training epochs may run a step on fewer than num_threads() threads
+// when that measures faster (thread_governor.hpp). Process-wide; default true.
+bool adaptive_threads();
+void set_adaptive_threads(bool enabled);
+
 // Caps num_threads() for the calling thread (and the OpenMP regions it
 // starts) during its lifetime, e.g. to run work too fine-grained to split.
 class ScopedThreadLimit {

@@ -8,7 +8,14 @@ Python, the readable reference), ``"vector"`` (batched NumPy) and ``"native"``
 __version__ = "0.1.0"
 
 from . import simplex as _simplex
-from ._runtime import get_num_threads, kernel_info, set_kernel, set_num_threads
+from ._runtime import (
+    get_adaptive_threads,
+    get_num_threads,
+    kernel_info,
+    set_adaptive_threads,
+    set_kernel,
+    set_num_threads,
+)
 from .gradcheck import GradcheckResult, gradcheck
 from .linalg import matmul
 from .linear import LogisticRegression, Perceptron
@@ -31,11 +38,13 @@ __all__ = [
     "Gradients",
     "GradcheckResult",
     "__version__",
+    "get_adaptive_threads",
     "get_num_threads",
     "gradcheck",
     "kernel_info",
     "matmul",
     "set_kernel",
+    "set_adaptive_threads",
     "set_num_threads",
     *_simplex.__all__,
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _native
 from ._checks import check_positive_int
 
@@ -10,6 +12,8 @@ def set_num_threads(n: int) -> None:
     """Use ``n`` OpenMP threads in every native call from now on (process-wide).
 
     The initial value comes from ``OMP_NUM_THREADS`` or the number of CPUs.
+    Results do not depend on it. Training epochs may run steps on fewer
+    threads when that measures faster (see :func:`set_adaptive_threads`).
     """
     n = check_positive_int(n, "n")
     if n > _native.MAX_THREADS:
@@ -20,6 +24,28 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """Number of threads native calls use."""
     return int(_native.num_threads())
+
+
+def set_adaptive_threads(enabled: bool) -> None:
+    """Let native training epochs run a step on fewer threads when that is faster.
+
+    On (the default), ``fit`` with the native backend times every minibatch
+    step and runs the next ones on the thread count that measured fastest
+    recently: ``get_num_threads()`` or a half of it, down to 1, probing the
+    others now and then. This matters on virtual machines whose vCPUs are
+    sometimes placed far apart, where a step of a small network can run slower
+    on two threads than on one. The weights and losses are the same on any
+    thread count, so this changes only speed. Off, every step uses
+    ``get_num_threads()`` threads. Process-wide.
+    """
+    if not isinstance(enabled, (bool, np.bool_)):
+        raise TypeError(f"enabled: expected a bool, got {type(enabled).__name__}")
+    _native.set_adaptive_threads(bool(enabled))
+
+
+def get_adaptive_threads() -> bool:
+    """Whether native training epochs choose their thread count by measurement."""
+    return bool(_native.adaptive_threads())
 
 
 def kernel_info() -> dict[str, object]:

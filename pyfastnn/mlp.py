@@ -13,6 +13,7 @@ import numpy as np
 from . import _native
 from ._checks import as_float_array, check_backend, check_dtype, check_real
 from ._dropout import DropoutStream
+from ._memory import aligned_zeros
 from ._spec import ACTIVATIONS, LOSSES, OUTPUTS, NetSpec
 from ._targets import Target, make_target
 from .backends import NonFiniteError, loop, native, vector
@@ -154,7 +155,7 @@ class MLP:
         self.backend = backend
         sizes = self._spec.sizes
         n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
-        self._params = np.zeros(n_params, dtype=self._dtype)
+        self._params = aligned_zeros(n_params, self._dtype)
         self._weights, self._biases = self.split_params(self._params)
         self._native_net: object | None = None
         self.reset_parameters(seed)

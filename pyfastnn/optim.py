@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import check_real
+from ._memory import aligned_zeros
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class SGD:
             raise ValueError(f"momentum: expected a value in [0, 1), got {self.momentum}")
 
     def init_state(self, n: int, dtype: np.dtype) -> dict[str, np.ndarray]:
-        return {"velocity": np.zeros(n if self.momentum else 0, dtype=dtype)}
+        return {"velocity": aligned_zeros(n if self.momentum else 0, dtype)}
 
     def step(self, params: np.ndarray, grad: np.ndarray, state: dict, t: int) -> None:
         """Update ``params`` in place; ``t`` (1, 2, ...) is unused by SGD."""
@@ -65,7 +66,7 @@ class Adam:
             raise ValueError(f"eps: expected a value > 0, got {self.eps}")
 
     def init_state(self, n: int, dtype: np.dtype) -> dict[str, np.ndarray]:
-        return {"m": np.zeros(n, dtype=dtype), "v": np.zeros(n, dtype=dtype)}
+        return {"m": aligned_zeros(n, dtype), "v": aligned_zeros(n, dtype)}
 
     def step(self, params: np.ndarray, grad: np.ndarray, state: dict, t: int) -> None:
         """Update ``params`` in place at step ``t`` (1, 2, ...)."""

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ._checks import all_finite, as_float_array, check_positive_int, check_real, check_seed
+from ._memory import aligned_zeros
 from ._targets import make_target
 from .mlp import MLP, NonFiniteResultError, _dropout_stream
 from .optim import SGD, Adam, make_optimizer
@@ -133,7 +134,7 @@ def fit(
 
     rng = np.random.default_rng(seed)
     state = opt.init_state(model.params.size, model.dtype)
-    grad = np.empty_like(model.params)
+    grad = aligned_zeros(model.params.size, model.dtype)
     step_epoch = _native_epoch if model.backend == "native" else _python_epoch
     history = History()
     best_score = -math.inf

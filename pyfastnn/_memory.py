@@ -1,0 +1,26 @@
+"""Arrays aligned to cache lines, for the buffers native kernels share between threads.
+
+The native kernels split a layer's columns among threads. When a weight row
+starts on a 64-byte boundary (and its width is a multiple of 16 float32 or 8
+float64 values) each thread's columns cover whole cache lines; when it does
+not, the line at every split is written by two cores at each step. NumPy only
+promises 16-byte alignment, so the parameters, gradients and optimiser state
+are allocated here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CACHE_LINE = 64
+
+
+def aligned_zeros(n: int, dtype: np.dtype | type) -> np.ndarray:
+    """A zero-filled 1-D array of ``n`` values whose data starts on a 64-byte boundary."""
+    dt = np.dtype(dtype)
+    spare = CACHE_LINE // dt.itemsize
+    raw = np.zeros(n + spare, dtype=dt)
+    skip = (-raw.ctypes.data % CACHE_LINE) // dt.itemsize
+    out = raw[skip : skip + n]
+    assert out.ctypes.data % CACHE_LINE == 0 or n == 0
+    return out
