@@ -180,10 +180,16 @@ struct Problem {
   const GemmEpilogue<T>* epi;  // nullptr when there is nothing to apply
   KernelSet<T> ks;
 
+  // The epilogue on rows [i0, i0 + m), columns [j0, j0 + n) of C, held at c
+  // (row stride ldc_c): in C itself (finish) or in a scratch block.
+  void finish_at(T* c, int64_t ldc_c, int64_t i0, int64_t j0, int64_t m, int64_t n) const {
+    if (epi != nullptr && m > 0 && n > 0) epi->apply(epi->ctx, c, ldc_c, i0, j0, m, n);
+  }
   void finish(int64_t i0, int64_t j0, int64_t m, int64_t n) const {
-    if (epi != nullptr && m > 0 && n > 0) epi->apply(epi->ctx, C, ldc, i0, j0, m, n);
+    finish_at(C + i0 * ldc + j0, ldc, i0, j0, m, n);
   }
   bool finish_blocks() const { return epi != nullptr && epi->whole_blocks; }
+  bool may_discard_c() const { return finish_blocks() && epi->discard_c && beta == T(0); }
 };
 
 // Runs f(begin, end) on up to nt threads over a split of [0, n) into ranges
@@ -260,19 +266,20 @@ void pack_b(const Problem<T>& g, int64_t p0, int64_t j0, int64_t kc, int64_t nc,
 
 // ---- macro-kernel --------------------------------------------------------------
 
-// Shapes: A block mc x kc, Bp packed kc x nc; C[i0 : i0+mc, j0 : j0+nc] =
-// A @ Bp + beta * C. The A block is either packed at Ap (A_rows == nullptr), or
-// read in place from A_rows = &op(A)[i0, pc] (untransposed A, row stride lda)
-// with only a partial last sliver packed at Ap. `last`: this is the final KC
-// block, so each finished micro-tile goes through the epilogue while it is
-// still in L1.
+// Shapes: A block mc x kc, Bp packed kc x nc; the block (i0, j0) of C, held
+// at Cb with row stride ldc (C itself or a scratch block), = A @ Bp + beta * it.
+// The A block is either packed at Ap (A_rows == nullptr), or read in place
+// from A_rows = &op(A)[i0, pc] (untransposed A, row stride lda) with only a
+// partial last sliver packed at Ap. `last`: this is the final KC block, so
+// each finished micro-tile goes through the epilogue while it is still in L1.
 template <typename T>
 void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64_t nc, int64_t kc,
-                  const T* Ap, const T* A_rows, const T* Bp, T beta, bool last) {
+                  const T* Ap, const T* A_rows, const T* Bp, T beta, bool last, T* Cb,
+                  int64_t ldc) {
   const int64_t MR = g.ks.blocks.MR, NR = g.ks.blocks.NR;
   const auto micro = g.ks.micro;
   const auto micro_rows = g.ks.micro_rows;
-  const int64_t ldc = g.ldc, lda = g.lda;
+  const int64_t lda = g.lda;
   alignas(64) T tile[gemm_detail::kMaxTileBytes / sizeof(T)];  // MR * NR used
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = std::min(NR, nc - jr);
@@ -281,7 +288,7 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
       const int64_t mr = std::min(MR, mc - ir);
       const bool in_place = A_rows != nullptr && mr == MR;
       const T* as = A_rows == nullptr ? Ap + ir * kc : Ap;  // in-place mode: edge sliver at Ap
-      T* c = g.C + (i0 + ir) * ldc + j0 + jr;
+      T* c = Cb + ir * ldc + jr;
       // Start bringing the C tile in while the k loop runs (first and last
       // element of each row: a row may straddle two cache lines).
       for (int64_t r = 0; r < mr; ++r) {
@@ -309,7 +316,7 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
           }
         }
       }
-      if (last && !g.finish_blocks()) g.finish(i0 + ir, j0 + jr, mr, nr);
+      if (last && !g.finish_blocks()) g.finish_at(c, ldc, i0 + ir, j0 + jr, mr, nr);
     }
   }
 }
@@ -354,9 +361,12 @@ void gemm_blocked(const Problem<T>& g, int64_t m0, int64_t m1, int64_t n0, int64
   const Blocks bl(g.ks.blocks, M, N, K);
   const int64_t MR = g.ks.blocks.MR;
   const bool in_place = read_a_in_place(g, M);
+  // One KC block and a discardable C: each block goes to scratch (Cs, mc x nc).
+  const bool scratch_c = g.may_discard_c() && K <= bl.kc;
   WorkspaceLease ws;
-  T* const Ap = ws.get<T>(bl.a_elems() + bl.b_elems());
+  T* const Ap = ws.get<T>(bl.a_elems() + bl.b_elems() + (scratch_c ? bl.mc * bl.nc : 0));
   T* const Bp = Ap + bl.a_elems();
+  T* const Cs = scratch_c ? Bp + bl.b_elems() : nullptr;  // 64-byte aligned: nc % NR == 0
   for (int64_t jc = 0; jc < N; jc += bl.nc) {
     const int64_t nc = std::min(bl.nc, N - jc);
     for (int64_t pc = 0; pc < K; pc += bl.kc) {
@@ -366,17 +376,19 @@ void gemm_blocked(const Problem<T>& g, int64_t m0, int64_t m1, int64_t n0, int64
       pack_b(g, pc, n0 + jc, kc, nc, Bp);
       for (int64_t ic = 0; ic < M; ic += bl.mc) {
         const int64_t mc = std::min(bl.mc, M - ic);
+        T* const cb = scratch_c ? Cs : g.C + (m0 + ic) * g.ldc + n0 + jc;
+        const int64_t ldcb = scratch_c ? nc : g.ldc;
         if (in_place) {  // pack only a partial last sliver
           const int64_t full = mc - mc % MR;
           if (full < mc) pack_a(g, m0 + ic + full, pc, mc - full, kc, Ap);
           macro_kernel(g, m0 + ic, n0 + jc, mc, nc, kc, Ap, g.A + (m0 + ic) * g.lda + pc, Bp,
-                       beta, last);
+                       beta, last, cb, ldcb);
         } else {
           pack_a(g, m0 + ic, pc, mc, kc, Ap);
           macro_kernel(g, m0 + ic, n0 + jc, mc, nc, kc, Ap, static_cast<const T*>(nullptr), Bp,
-                       beta, last);
+                       beta, last, cb, ldcb);
         }
-        if (last && g.finish_blocks()) g.finish(m0 + ic, n0 + jc, mc, nc);
+        if (last && g.finish_blocks()) g.finish_at(cb, ldcb, m0 + ic, n0 + jc, mc, nc);
       }
     }
   }
@@ -419,16 +431,12 @@ void gemm_blocked_parallel(const Problem<T>& g, int nt) {
   const int64_t MR = g.ks.blocks.MR, NR = g.ks.blocks.NR;
   const int64_t M = g.M, N = g.N;
   int64_t pm = 1, pn = 1;
-  if (g.epi != nullptr && g.epi->split_columns) {
-    pn = std::min<int64_t>(nt, ceil_div(N, NR));
-  } else {
-    double best = grid_cost<T>(g.ks.blocks, M, N, g.K, 1, 1);
-    for (int64_t m_parts = 1; m_parts <= nt; ++m_parts) {
-      const int64_t n_parts = nt / m_parts;
-      if (m_parts > ceil_div(M, MR) || n_parts > ceil_div(N, NR)) continue;
-      const double cost = grid_cost<T>(g.ks.blocks, M, N, g.K, m_parts, n_parts);
-      if (cost < best) best = cost, pm = m_parts, pn = n_parts;
-    }
+  double best = grid_cost<T>(g.ks.blocks, M, N, g.K, 1, 1);
+  for (int64_t m_parts = 1; m_parts <= nt; ++m_parts) {
+    const int64_t n_parts = nt / m_parts;
+    if (m_parts > ceil_div(M, MR) || n_parts > ceil_div(N, NR)) continue;
+    const double cost = grid_cost<T>(g.ks.blocks, M, N, g.K, m_parts, n_parts);
+    if (cost < best) best = cost, pm = m_parts, pn = n_parts;
   }
   const int64_t parts = pm * pn;
   if (parts <= 1) {

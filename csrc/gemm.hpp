@@ -18,7 +18,9 @@ namespace pyfastnn {
 // Optional work done on each finished block of C while it is still in cache
 // (bias add, activation, ...). `apply` is called exactly once for every element
 // of C, on disjoint blocks, possibly from several threads at once; it receives
-// the base pointer of C and the block rows [i0, i0 + m), columns [j0, j0 + n).
+// the block's rows [i0, i0 + m) and columns [j0, j0 + n) of C, and `C`, a
+// pointer to its element (i0, j0), with `ldc` the row stride there (C's own,
+// or a scratch block's: see discard_c).
 //
 // Granularity (gemm.cpp): the blocked path calls it per finished micro-tile (at
 // most MR x NR, e.g. 8 x 32 float with AVX-512, right after the last KC block
@@ -32,18 +34,19 @@ namespace pyfastnn {
 // other arrays of C's shape (an optimiser's weights and state), which then
 // read whole row segments instead of a micro-tile's short, scattered ones.
 //
-// `split_columns`: when the blocked path runs on several threads, cut C into
-// column ranges only (the same ranges for every call with the same N), so the
-// array the epilogue writes (the weights W, out columns) is split among
-// threads as in the forward product X @ W, which splits its columns; each
-// thread then finds its part of W in its own cache at the next step.
+// `discard_c` (with whole_blocks and beta == 0): the caller only wants the
+// epilogue's effect, not C. When K fits one KC block, the blocked path then
+// computes each MC x NC block into a per-thread scratch block that stays in
+// L2, hands that to `apply`, and never writes C (e.g. dW, consumed by the
+// optimiser step: W, its state and dW no longer compete for L2). C is left
+// unspecified wherever this happened.
 template <typename T>
 struct GemmEpilogue {
   void (*apply)(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                 int64_t n) = nullptr;
   const void* ctx = nullptr;
   bool whole_blocks = false;
-  bool split_columns = false;
+  bool discard_c = false;
 };
 
 // Runs on up to `num_threads` OpenMP threads (0: the module's setting, see

@@ -31,8 +31,11 @@ struct DenseShape {
 
 // The optimiser step fused into dense_backward: each finished block of dW
 // updates its block of W (and of the optimiser state) while it is in cache
-// (dH is computed first, from W before the step); then b from db. dW and db
-// are still written (they hold the gradient). Rules: optim_kernels.hpp.
+// (dH is computed first, from W before the step); then b from db. db is
+// written; dW is not when the batch fits one KC block of the GEMM (each block
+// of the gradient then lives in a per-thread scratch block: GemmEpilogue::
+// discard_c), so its contents are unspecified after the call. Rules:
+// optim_kernels.hpp.
 template <typename T>
 struct FusedUpdate {
   UpdateRule<T> rule;

@@ -78,8 +78,10 @@ class Network {
 
   // One epoch over X (n, D) with targets for all n rows: minibatch b holds rows
   // order[b*bs .. (b+1)*bs) (rows in storage order when order == nullptr), is
-  // gathered into a workspace, and takes one loss_and_grad (gradient into
-  // `grad`, num_params values) and one optimiser step on `params`. Stops at
+  // gathered into a workspace, and takes one loss_and_grad and one optimiser
+  // step on `params` (`grad`, num_params values, is a workspace whose contents
+  // are unspecified afterwards: the weight steps consume their gradient block
+  // by block). Stops at
   // the first minibatch whose loss is not finite (EpochResult::failed_batch).
   // With adaptive_threads(), each full minibatch runs on the thread count the
   // governor picks from the times of the previous ones (thread_governor.hpp);

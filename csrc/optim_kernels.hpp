@@ -107,11 +107,12 @@ inline void add_penalty_grad_row(const T* w, T l1, T l2, T* g, int64_t n) {
   for (int64_t j = 0; j < n; ++j) g[j] += penalty_grad(w[j], l1, l2);
 }
 
-// apply_update on a block of m rows of n values, row stride ld (a GEMM tile):
-// compiled for AVX-512 / AVX2 / baseline in optim.cpp and chosen at load time.
-void update_block(const UpdateRule<float>& r, float* p, const float* g, float* s1, float* s2,
-                  int64_t m, int64_t n, int64_t ld);
-void update_block(const UpdateRule<double>& r, double* p, const double* g, double* s1,
-                  double* s2, int64_t m, int64_t n, int64_t ld);
+// apply_update on a block of m rows of n values (a GEMM block): p, s1, s2
+// with row stride ld, the gradient g with row stride ldg. Compiled for
+// AVX-512 / AVX2 / baseline in optim.cpp and chosen at load time.
+void update_block(const UpdateRule<float>& r, float* p, int64_t ld, const float* g, int64_t ldg,
+                  float* s1, float* s2, int64_t m, int64_t n);
+void update_block(const UpdateRule<double>& r, double* p, int64_t ld, const double* g,
+                  int64_t ldg, double* s1, double* s2, int64_t m, int64_t n);
 
 }  // namespace pyfastnn
