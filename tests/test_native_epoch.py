@@ -264,11 +264,16 @@ def test_batch_one_wide_layer_splits_columns_over_threads(optimizer) -> None:
         {"optimizer": pyfastnn.SGD(0.02, momentum=0.9), "dropout": 0.2},
     ],
 )
-def test_blocked_fused_steps_match_the_vector_loop_on_any_thread_count(opts) -> None:
+@pytest.mark.parametrize("batch_size", [64, 700])
+def test_blocked_fused_steps_match_the_vector_loop_on_any_thread_count(
+    isa, opts, batch_size
+) -> None:
     """Batches large enough for the blocked GEMM: each finished block of dW
-    steps its block of W (several row blocks here), columns split over threads."""
-    X, y = blobs(200, 300, 40)
-    opts = dict(epochs=2, batch_size=64, **opts)
+    steps its block of W (several row blocks here, split over threads). At
+    batch 64 each block of dW is computed in a scratch block and never stored;
+    at 700 the batch spans two KC blocks, so dW is accumulated in place first."""
+    X, y = blobs(700 if batch_size > 64 else 200, 300, 40)
+    opts = dict(epochs=2, batch_size=batch_size, **opts)
     reference = fitted_params([300, 300, 40], X, y, backend="vector", **opts)
     for threads in (1, 2):
         params = fitted_params([300, 300, 40], X, y, threads=threads, **opts)
