@@ -8,7 +8,7 @@ blocks (see core_ratios.py); figures are medians.
     python bench/train_ratios.py            # speed (about 2 minutes), then memory
     python bench/train_ratios.py --quick    # 20000 samples
     python bench/train_ratios.py --memory   # only the peak-RSS check
-    python bench/train_ratios.py --threads 1  # both libraries on one thread
+    python bench/train_ratios.py --threads 1  # pyfastnn, NumPy's BLAS, PyTorch on one thread
 
 Batch 1 is timed on a 3000-row slice (an epoch at batch 1 is 100000 steps);
 the figure is per step, the ratio is what matters.
@@ -27,6 +27,7 @@ import numpy as np
 from core_ratios import interleaved
 
 import pyfastnn
+from pyfastnn.compare.environment import set_blas_threads
 
 SIZES = [784, 256, 26]
 LR = 0.01
@@ -76,7 +77,8 @@ def speed(n: int, blocks: int) -> None:
     X, y = data(n)
     print(
         f"fit epoch, float32, {n} x {SIZES[0]}, {'-'.join(map(str, SIZES))} ReLU, "
-        f"softmax CE, SGD lr {LR}; threads {pyfastnn.get_num_threads()}, "
+        f"softmax CE, SGD lr {LR}; threads {pyfastnn.get_num_threads()} "
+        f"(adaptive: {pyfastnn.get_adaptive_threads()}), "
         f"kernel {pyfastnn.kernel_info()['isa']}"
     )
     contenders = {
@@ -167,7 +169,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20000 samples, 2 blocks")
     parser.add_argument("--memory", action="store_true", help="only the memory check")
     parser.add_argument(
-        "--threads", type=int, help="threads for pyfastnn and PyTorch (default: pyfastnn's)"
+        "--threads",
+        type=int,
+        help="threads for pyfastnn, NumPy's BLAS (threadpoolctl) and PyTorch (default: pyfastnn's)",
     )
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -176,6 +180,8 @@ def main() -> None:
         return
     if args.threads is not None:
         pyfastnn.set_num_threads(args.threads)
+        if not set_blas_threads(args.threads):  # the vector backend's BLAS
+            print("note: threadpoolctl not installed, NumPy's BLAS keeps its thread count")
     n = 20_000 if args.quick else 100_000
     if not args.memory:
         start = time.perf_counter()
