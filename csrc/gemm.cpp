@@ -40,8 +40,11 @@ using gemm_detail::KernelSet;
 // Below this many flops (2*M*N*K) the blocked path runs single-threaded: the
 // fork/join of an OpenMP team (a few microseconds) would eat the gain.
 // Measured crossover (float, 2 threads): n^3 products gain from n ~ 80
-// (1 MFLOP, ~11 us single-threaded); 64^3 is faster on one thread.
-constexpr double kParallelMinFlops = 1.0e6;
+// (1 MFLOP, ~11 us single-threaded); 64^3 (0.52 MFLOP) is faster on one
+// thread. The small layer of a 784-256-26 training step (64x256x26 products,
+// 0.85 MFLOP, edge tiles) gains: its backward pass took 27-31 us on two
+// threads against 36-46 on one.
+constexpr double kParallelMinFlops = 0.75e6;
 
 // Matrix-vector and outer-product paths are memory-bound: split over threads
 // only when the matrix streamed (GEMV: M*K*N elements read) or written (outer
