@@ -43,8 +43,8 @@ __all__ = [
     "gradcheck",
     "kernel_info",
     "matmul",
-    "set_kernel",
     "set_adaptive_threads",
+    "set_kernel",
     "set_num_threads",
     *_simplex.__all__,
 ]

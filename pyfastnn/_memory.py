@@ -1,11 +1,11 @@
 """Arrays aligned to cache lines, for the buffers native kernels share between threads.
 
-The native kernels split a layer's columns among threads. When a weight row
-starts on a 64-byte boundary (and its width is a multiple of 16 float32 or 8
-float64 values) each thread's columns cover whole cache lines; when it does
-not, the line at every split is written by two cores at each step. NumPy only
-promises 16-byte alignment, so the parameters, gradients and optimiser state
-are allocated here.
+The native kernels split weight matrices among threads by rows or columns.
+When a weight row starts on a 64-byte boundary (and its width is a multiple of
+16 float32 or 8 float64 values) each thread's part covers whole cache lines;
+when it does not, the line at every split is written by two cores at each
+step. NumPy only promises 16-byte alignment, so the parameters, gradients and
+optimiser state are allocated here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,4 @@ def aligned_zeros(n: int, dtype: np.dtype | type) -> np.ndarray:
     spare = CACHE_LINE // dt.itemsize
     raw = np.zeros(n + spare, dtype=dt)
     skip = (-raw.ctypes.data % CACHE_LINE) // dt.itemsize
-    out = raw[skip : skip + n]
-    assert out.ctypes.data % CACHE_LINE == 0 or n == 0
-    return out
+    return raw[skip : skip + n]

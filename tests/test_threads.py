@@ -176,9 +176,9 @@ def test_matmul_concurrently_into_separate_outs():
 
 
 # Shapes reaching every native product path with enough work to run on
-# several threads: row vector(s) @ matrix (x @ X and x @ X^T, column tails of
-# every width), matrix @ column vector, outer product, the blocked GEMM split
-# by rows (large M) and by columns (a batch of 64).
+# several threads: row vector(s) @ matrix (x @ X and x @ X^T, with column
+# tails that move with the split), matrix @ column vector, outer product, the
+# blocked GEMM split by rows (large M) and by columns (a batch of 64).
 PRODUCT_SHAPES = [
     (1, 2100, 1000, False, False),
     (3, 700, 1000, False, False),
@@ -450,3 +450,21 @@ def test_repeated_matmul_into_out_does_not_grow_memory(restore_threads):
         matmul(a, b, out=out)
     grown = rss_bytes() - before
     assert grown < 20 * 2**20, f"RSS grew by {grown / 2**20:.1f} MB over 200 matmuls"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_buffers_split_among_threads_start_on_cache_lines(dtype):
+    """Parameters and optimiser state start on 64-byte lines (pyfastnn/_memory.py),
+    so a split of a weight row whose width is a multiple of a line shares no line."""
+    from pyfastnn._memory import aligned_zeros
+
+    for n in (0, 1, 7, 1000, 200_000):
+        a = aligned_zeros(n, dtype)
+        assert a.shape == (n,) and a.dtype == np.dtype(dtype)
+        assert not a.any()
+        assert n == 0 or a.ctypes.data % 64 == 0
+    model = MLP([784, 256, 26], dtype=dtype, seed=0)
+    assert model.params.ctypes.data % 64 == 0
+    for name, state in pyfastnn.Adam(lr=1e-3).init_state(model.params.size, dtype).items():
+        assert state.ctypes.data % 64 == 0, name
+        assert state.size == model.params.size
