@@ -6,8 +6,8 @@
 // the hypervisor sometimes places on different core complexes it is not. On
 // the 2-vCPU Zen 4 VM this was written on, a cache line's round trip between
 // the two threads measured 55 ns or 320 ns depending on the second, and a
-// 784-256-26 batch-64 step took ~500 us on two threads or ~1100 us, against
-// ~680 us on one. No fixed count is best there; the measured one is.
+// 784-256-26 batch-64 step took ~400 us on two threads or ~780 us, against
+// ~660 us on one. No fixed count is best there; the measured one is.
 //
 // How: the candidates are max_threads, max_threads / 2, ..., 1. Every full
 // step is timed and the governor keeps, per candidate, the last kWindow
