@@ -147,12 +147,18 @@ class Workspace {
 // One per OS thread (the caller and each OpenMP worker), so concurrent calls
 // from several Python threads never share packing buffers.
 thread_local Workspace tls_workspace;
+// The calling thread's partial sums of a split over k (gemm_split_k), shared
+// with its team for one call.
+thread_local Workspace tls_partials;
 
-// The calling thread's workspace for one block computation. If it is already
-// in use (gemm called again from inside an epilogue), a private one is used.
+// One of the calling thread's workspaces for one computation. If it is
+// already in use (gemm called again from inside an epilogue), a private one
+// is used.
 class WorkspaceLease {
  public:
-  WorkspaceLease() : ws_(tls_workspace.busy ? &own_ : &tls_workspace) { ws_->busy = true; }
+  explicit WorkspaceLease(Workspace& tls = tls_workspace) : ws_(tls.busy ? &own_ : &tls) {
+    ws_->busy = true;
+  }
   ~WorkspaceLease() { ws_->busy = false; }
   WorkspaceLease(const WorkspaceLease&) = delete;
   WorkspaceLease& operator=(const WorkspaceLease&) = delete;
@@ -470,6 +476,78 @@ void gemm_blocked_parallel(const Problem<T>& g, int nt) {
   if (failed.load()) throw std::bad_alloc();
 }
 
+// ---- split over k ---------------------------------------------------------------
+
+// How many threads gemm_split_k uses for g: one per KC block of K when C is a
+// single MC block of rows and K has 2 to nt KC blocks; 0 otherwise.
+template <typename T>
+int64_t split_k_parts(const Problem<T>& g, int nt) {
+  if (g.M > g.ks.blocks.MC) return 0;
+  const Blocks bl(g.ks.blocks, g.M, g.N, g.K);
+  const int64_t blocks = ceil_div(g.K, bl.kc);
+  return blocks >= 2 && blocks <= nt ? blocks : 0;
+}
+
+// Shapes: C (M x N) = op(A) (M x K) @ op(B) (K x N) + beta C, M <= MC.
+// Thread t computes the product over the t-th KC block of K: thread 0 into C
+// (with beta), the others into partial sums P_t (M x N). Then each thread adds
+// P_1, P_2, ... in order into its column range of C and applies the epilogue
+// there. On one thread the blocked path adds the KC blocks' products into C
+// in the same order (C = P_t + C, per element), so the bits are the same.
+// For a batch of rows times a tall matrix (64 x 784 @ 784 x 256: a layer's
+// forward product) each thread reads only its rows of the matrix, the rows the
+// weight step of the backward product (split by rows) left in its cache, and
+// packs half of A and B instead of all of A; the cores exchange only the
+// M x N partial sums.
+template <typename T>
+void gemm_split_k(const Problem<T>& g, int64_t parts) {
+  const int64_t M = g.M, N = g.N, K = g.K;
+  const int64_t kc = Blocks(g.ks.blocks, M, N, K).kc;
+  constexpr int64_t kLine = 64 / sizeof(T);
+  WorkspaceLease lease(tls_partials);
+  T* const partials = lease.get<T>((parts - 1) * M * N);
+  std::atomic<bool> failed{false};
+#pragma omp parallel num_threads(static_cast<int>(parts))
+  {
+    // The team may be smaller than asked for (nested parallelism): loop over parts.
+    const int64_t P = omp_get_num_threads(), me = omp_get_thread_num();
+    for (int64_t t = me; t < parts; t += P) {
+      const int64_t k0 = t * kc;
+      Problem<T> h = g;
+      h.K = std::min(K, k0 + kc) - k0;
+      h.A = g.ta ? g.A + k0 * g.lda : g.A + k0;  // op(A)[:, k0 :]
+      h.B = g.tb ? g.B + k0 : g.B + k0 * g.ldb;  // op(B)[k0 :, :]
+      h.epi = nullptr;
+      if (t > 0) {
+        h.C = partials + (t - 1) * M * N;
+        h.ldc = N;
+        h.beta = T(0);
+      }
+      try {
+        gemm_blocked(h, 0, M, 0, N);
+      } catch (...) {  // std::bad_alloc from the workspace
+        failed.store(true);
+      }
+    }
+#pragma omp barrier
+    const int64_t units = ceil_div(N, kLine);
+    const int64_t j0 = std::min(N, me * units / P * kLine);
+    const int64_t j1 = std::min(N, (me + 1) * units / P * kLine);
+    if (j0 < j1 && !failed.load()) {
+      for (int64_t t = 1; t < parts; ++t) {
+        const T* part = partials + (t - 1) * M * N;
+        for (int64_t i = 0; i < M; ++i) {
+          T* c = g.C + i * g.ldc;
+          const T* p = part + i * N;
+          for (int64_t j = j0; j < j1; ++j) c[j] = p[j] + c[j];
+        }
+      }
+      g.finish(0, j0, M, j1 - j0);
+    }
+  }
+  if (failed.load()) throw std::bad_alloc();
+}
+
 // ---- matrix-vector paths ---------------------------------------------------------
 
 // Row i of op(A) as a contiguous vector of K (gathered into buf if strided).
@@ -605,6 +683,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* 
                          static_cast<double>(K) <
                      kParallelMinFlops)
     gemm_blocked(g, 0, M, 0, N);
+  else if (const int64_t parts = split_k_parts(g, nt))
+    gemm_split_k(g, parts);
   else
     gemm_blocked_parallel(g, nt);
 }

@@ -265,16 +265,19 @@ def test_batch_one_wide_layer_splits_columns_over_threads(optimizer) -> None:
     ],
 )
 @pytest.mark.parametrize("batch_size", [64, 700])
+@pytest.mark.parametrize("sizes", [[300, 300, 40], [64, 100, 10]])
 def test_blocked_fused_steps_match_the_vector_loop_on_any_thread_count(
-    isa, opts, batch_size
+    isa, opts, batch_size, sizes
 ) -> None:
     """Batches large enough for the blocked GEMM: each finished block of dW
-    steps its block of W (several row blocks here, split over threads). At
-    batch 64 each block of dW is computed in a scratch block and never stored;
-    at 700 the batch spans two KC blocks, so dW is accumulated in place first."""
-    X, y = blobs(700 if batch_size > 64 else 200, 300, 40)
+    steps its block of W (several row blocks for 300 inputs, split over
+    threads). At batch 64 each block of dW is computed in a scratch block and
+    never stored; at 700 the batch spans two KC blocks, so dW is accumulated in
+    place first, and with 64 inputs (one row block) on two threads each thread
+    sums one KC block and the step follows the reduction (gemm_split_k)."""
+    X, y = blobs(700 if batch_size > 64 else 200, sizes[0], sizes[-1])
     opts = dict(epochs=2, batch_size=batch_size, **opts)
-    reference = fitted_params([300, 300, 40], X, y, backend="vector", **opts)
+    reference = fitted_params(sizes, X, y, backend="vector", **opts)
     for threads in (1, 2):
-        params = fitted_params([300, 300, 40], X, y, threads=threads, **opts)
+        params = fitted_params(sizes, X, y, threads=threads, **opts)
         np.testing.assert_allclose(params, reference, rtol=1e-10, atol=1e-12)

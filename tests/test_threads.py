@@ -197,9 +197,11 @@ PRODUCT_SHAPES = [
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_matmul_same_bits_on_any_thread_count(restore_threads, isa, dtype):
-    """Threads split rows or columns of C, never the sum over k, and every
-    kernel sums a column in an order that does not depend on where a thread's
-    range starts: the product is the same to the last bit on 1, 2 or 3 threads."""
+    """Threads split rows or columns of C, or give each thread one KC block of
+    the sum (64x784x256: two blocks) whose partial sums are added in block
+    order, as on one thread; every kernel sums a column in an order that does
+    not depend on where a thread's range starts: the product is the same to
+    the last bit on 1, 2 or 3 threads."""
     rng = np.random.default_rng(6)
     for m, k, n, ta, tb in PRODUCT_SHAPES:
         a = rng.normal(size=(k, m) if ta else (m, k)).astype(dtype)
