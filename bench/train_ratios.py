@@ -5,7 +5,7 @@ The workload of the training issue: float32, 100000 samples x 784 features,
 Contenders run in alternating blocks in one process, with pauses between
 blocks (see core_ratios.py); figures are medians.
 
-    python bench/train_ratios.py            # speed (about 2 minutes), then memory
+    python bench/train_ratios.py            # speed (about 3 minutes), then memory
     python bench/train_ratios.py --quick    # 20000 samples
     python bench/train_ratios.py --memory   # only the peak-RSS check
     python bench/train_ratios.py --threads 1  # pyfastnn, NumPy's BLAS, PyTorch on one thread
@@ -185,7 +185,7 @@ def main() -> None:
     n = 20_000 if args.quick else 100_000
     if not args.memory:
         start = time.perf_counter()
-        speed(n, blocks=2 if args.quick else 3)
+        speed(n, blocks=2 if args.quick else 5)
         print(f"\n(speed part took {time.perf_counter() - start:.0f} s)")
     memory(n)
 
