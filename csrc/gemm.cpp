@@ -215,9 +215,7 @@ void parallel_ranges(int64_t n, int64_t align, int nt, const F& f) {
   std::atomic<bool> failed{false};
 #pragma omp parallel num_threads(nt)
   {
-    const int64_t P = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t b = std::min(n, t * units / P * align);
-    const int64_t e = std::min(n, (t + 1) * units / P * align);
+    const auto [b, e] = split_range(n, align, omp_get_thread_num(), omp_get_num_threads());
     if (b < e) {
       try {
         f(b, e);
@@ -530,9 +528,7 @@ void gemm_split_k(const Problem<T>& g, int64_t parts) {
       }
     }
 #pragma omp barrier
-    const int64_t units = ceil_div(N, kLine);
-    const int64_t j0 = std::min(N, me * units / P * kLine);
-    const int64_t j1 = std::min(N, (me + 1) * units / P * kLine);
+    const auto [j0, j1] = split_range(N, kLine, me, P);
     if (j0 < j1 && !failed.load()) {
       for (int64_t t = 1; t < parts; ++t) {
         const T* part = partials + (t - 1) * M * N;

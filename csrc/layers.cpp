@@ -160,9 +160,7 @@ bool dense_update_forward(DenseShape s, const T* H, const DeferredStep<T>& step,
       s.in * s.out >= kParallelMinStepElements ? int(std::min<int64_t>(num_threads(), pieces)) : 1;
 #pragma omp parallel num_threads(threads)
   {
-    const int64_t P = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t j0 = std::min(s.out, t * pieces / P * kLine);
-    const int64_t j1 = std::min(s.out, (t + 1) * pieces / P * kLine);
+    const auto [j0, j1] = split_range(s.out, kLine, omp_get_thread_num(), omp_get_num_threads());
     if (j0 < j1) {
       update_rows_forward(step, W, W_s1, W_s2, s.in, s.out, s.n > 0 ? H : nullptr, Z, j0, j1);
       if (s.n > 0) BiasActivation<T>::apply(&ctx, Z + j0, s.out, 0, j0, 1, j1 - j0);

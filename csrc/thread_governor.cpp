@@ -14,8 +14,7 @@ double ThreadGovernor::Candidate::median() const {
 
 void ThreadGovernor::configure(int max_threads, int64_t key) {
   if (max_threads < 1) max_threads = 1;
-  if (max_threads == max_threads_ && key == key_) return;
-  max_threads_ = max_threads;
+  if (!candidates_.empty() && max_threads == candidates_.front().threads && key == key_) return;
   key_ = key;
   candidates_.clear();
   for (int t = max_threads;; t /= 2) {

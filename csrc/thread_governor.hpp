@@ -61,7 +61,6 @@ class ThreadGovernor {
   // The next probe, `steps` best steps from now, of the other neighbour.
   void schedule_probe(int64_t steps);
 
-  int max_threads_ = 0;
   int64_t key_ = -1;
   std::vector<Candidate> candidates_;  // threads in decreasing order
   int best_ = 0;

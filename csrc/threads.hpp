@@ -5,7 +5,20 @@
 // calls made from any other.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
 namespace pyfastnn {
+
+// Part t of `parts` of [0, n), cut on multiples of `align`: [begin, end),
+// possibly empty. Every parallel split of rows or columns uses it, so the
+// same n, align and parts always give the same ranges.
+inline std::pair<int64_t, int64_t> split_range(int64_t n, int64_t align, int64_t t,
+                                               int64_t parts) {
+  const int64_t units = (n + align - 1) / align;
+  return {std::min(n, t * units / parts * align), std::min(n, (t + 1) * units / parts * align)};
+}
 
 // Initialised from OMP_NUM_THREADS if set, else the number of processors;
 // lowered on the calling thread while a ScopedThreadLimit lives there.
