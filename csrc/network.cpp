@@ -7,6 +7,7 @@
 
 #include "layers.hpp"
 #include "random.hpp"
+#include "threads.hpp"
 
 namespace pyfastnn {
 
@@ -73,13 +74,15 @@ void Network<T>::reserve(int64_t n, bool dropout) {
 
 template <typename T>
 bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t n,
-                                           const DropoutSpec& dropout) {
+                                           const DropoutSpec& dropout, int64_t from,
+                                           int64_t to) {
   const int64_t L = n_layers();
+  if (to < 0) to = L;
   const T param = static_cast<T>(config_.activation_param);
-  const T* H = X;
+  const T* H = from == 0 ? X : H_[from - 1].data();
   const OptimizerState<T>& st = pending_.state;
   T* s1 = first_moment(st);
-  for (int64_t l = 0; l < L; ++l) {
+  for (int64_t l = from; l < to; ++l) {
     const DenseShape s{n, config_.sizes[l], config_.sizes[l + 1]};
     const bool hidden = l + 1 < L;
     T* A = hidden ? H_[l].data() : nullptr;
@@ -104,7 +107,7 @@ bool Network<T>::forward_hidden_and_logits(const T* params, const T* X, int64_t 
     }
     H = H_[l].data();
   }
-  pending_.active = false;
+  if (to == L) pending_.active = false;
   return true;
 }
 
@@ -146,65 +149,100 @@ double Network<T>::loss_and_grad(const T* params, const T* X, int64_t n, TargetV
 }
 
 template <typename T>
+void Network<T>::backward_layer(int64_t l, const T* params, const T* H, int64_t n, const T* dZ,
+                                T* dZ_prev, T l1, T l2, T* dparams, T* dX,
+                                const DropoutSpec& dropout, const StepUpdate* update) {
+  const DenseShape s{n, config_.sizes[l], config_.sizes[l + 1]};
+  const T param = static_cast<T>(config_.activation_param);
+  T* dW = dparams != nullptr ? dparams + weight_offset_[l] : nullptr;
+  T* db = dparams != nullptr ? dparams + bias_offset_[l] : nullptr;
+  // d loss / d Z_{l-1} needs the previous layer's pre-activations and mask
+  T* dH = l > 0 ? dZ_prev : dX;
+  const T* Z_prev = l > 0 ? Z_[l - 1].data() : nullptr;
+  const T* mask = l > 0 && dropout.active() ? M_[l - 1].data() : nullptr;
+  if (update != nullptr && update->deferred) {
+    // dH from W before the step; the bias steps now, the weights in the
+    // next forward pass (pending_).
+    const int64_t b = bias_offset_[l];
+    dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, nullptr, db, dH, Z_prev,
+                      config_.activation, param, mask, nullptr);
+    T* s1 = first_moment(update->state);
+    apply_update<T>(update->rule, update->params + b, db, state_at(s1, b),
+                    state_at(update->state.v, b), s.out);
+    pending_H_[l].assign(H, H + n * s.in);
+    pending_dZ_[l].assign(dZ, dZ + n * s.out);
+    return;
+  }
+  FusedUpdate<T> layer_update{};
+  const FusedUpdate<T>* fused = nullptr;
+  if (update != nullptr) {
+    const int64_t w = weight_offset_[l], b = bias_offset_[l];
+    T* s1 = first_moment(update->state);
+    T* s2 = update->state.v;
+    layer_update = FusedUpdate<T>{update->rule,    update->params + w, update->params + b,
+                                  state_at(s1, w), state_at(s1, b),    state_at(s2, w),
+                                  state_at(s2, b)};
+    fused = &layer_update;
+  }
+  dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dH, Z_prev, config_.activation,
+                    param, mask, fused);
+}
+
+template <typename T>
 double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
                                         TargetView<T> target, T l1, T l2, T* dparams, T* dX,
-                                        const DropoutSpec& dropout, const StepUpdate* update) {
+                                        const DropoutSpec& dropout, const StepUpdate* update,
+                                        const std::function<void()>* beside) {
   reserve(n, dropout.active());
-  if (!forward_hidden_and_logits(params, X, n, dropout))
-    return std::numeric_limits<double>::quiet_NaN();
   const int64_t L = n_layers();
   const int64_t K = config_.sizes.back();
   const bool backward = dparams != nullptr || dX != nullptr;
-  T* dZ = grad_a_.data();
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  // The penalty of layer l's weights after its forward pass (which takes the
+  // pending step, if any) and before its backward pass (which may step them).
+  const auto penalty = [&](int64_t l) {
+    return weight_penalty<T>(weight(params, l), config_.sizes[l] * config_.sizes[l + 1], l1, l2);
+  };
+  // Layers [0, head) run on all threads; the tail, layers [head, L) forward,
+  // the loss, and their backward passes, runs beside `beside` when head > 0.
+  const int64_t head = beside != nullptr && backward && L > 1 ? 1 : 0;
+  T* dZ = grad_a_.data();  // d loss / d Z_l, l going down
   T* dZ_next = grad_b_.data();
-  double loss = output_loss_grad<T>(config_.output, Z_.back().data(), n, K, target,
-                                    backward ? dZ : nullptr, T(1) / T(n)) /
-                double(n);
-  for (int64_t l = 0; l < L; ++l)
-    loss += weight_penalty<T>(weight(params, l), config_.sizes[l] * config_.sizes[l + 1], l1, l2);
-  if (!backward) return loss;
-
-  const T param = static_cast<T>(config_.activation_param);
-  for (int64_t l = L - 1; l >= 0; --l) {
-    const DenseShape s{n, config_.sizes[l], config_.sizes[l + 1]};
-    const T* H = l == 0 ? X : H_[l - 1].data();
-    T* dW = dparams != nullptr ? dparams + weight_offset_[l] : nullptr;
-    T* db = dparams != nullptr ? dparams + bias_offset_[l] : nullptr;
-    if (update != nullptr && update->deferred) {
-      // dH from W before the step; the bias steps now, the weights in the
-      // next forward pass (pending_).
-      const int64_t b = bias_offset_[l];
-      dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, nullptr, db, l > 0 ? dZ_next : dX,
-                        l > 0 ? Z_[l - 1].data() : nullptr, config_.activation, param,
-                        l > 0 && dropout.active() ? M_[l - 1].data() : nullptr, nullptr);
-      T* s1 = first_moment(update->state);
-      apply_update<T>(update->rule, update->params + b, db, state_at(s1, b),
-                      state_at(update->state.v, b), s.out);
-      pending_H_[l].assign(H, H + n * s.in);
-      pending_dZ_[l].assign(dZ, dZ + n * s.out);
+  double loss = 0, head_penalty = 0;
+  bool finite = false;
+  const auto layer_input = [&](int64_t l) { return l == 0 ? X : H_[l - 1].data(); };
+  const std::function<void()> tail = [&] {
+    if (!forward_hidden_and_logits(params, X, n, dropout, head)) return;
+    finite = true;
+    double total_penalty = head_penalty;
+    for (int64_t l = head; l < L; ++l) total_penalty += penalty(l);
+    loss = output_loss_grad<T>(config_.output, Z_.back().data(), n, K, target,
+                               backward ? dZ : nullptr, T(1) / T(n)) /
+               double(n) +
+           total_penalty;
+    if (!backward) return;
+    for (int64_t l = L - 1; l >= head; --l) {
+      backward_layer(l, params, layer_input(l), n, dZ, dZ_next, l1, l2, dparams, dX, dropout,
+                     update);
       if (l > 0) std::swap(dZ, dZ_next);
-      continue;
     }
-    FusedUpdate<T> layer_update{};
-    const FusedUpdate<T>* fused = nullptr;
-    if (update != nullptr) {
-      const int64_t w = weight_offset_[l], b = bias_offset_[l];
-      T* s1 = first_moment(update->state);
-      T* s2 = update->state.v;
-      layer_update = FusedUpdate<T>{update->rule,    update->params + w, update->params + b,
-                                    state_at(s1, w), state_at(s1, b),    state_at(s2, w),
-                                    state_at(s2, b)};
-      fused = &layer_update;
-    }
-    if (l > 0) {
-      dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dZ_next, Z_[l - 1].data(),
-                        config_.activation, param,
-                        dropout.active() ? M_[l - 1].data() : nullptr, fused);
-      std::swap(dZ, dZ_next);
-    } else {
-      dense_backward<T>(s, H, weight(params, l), dZ, l1, l2, dW, db, dX, nullptr,
-                        config_.activation, param, nullptr, fused);
-    }
+  };
+  if (!forward_hidden_and_logits(params, X, n, dropout, 0, head)) {
+    (*beside)();  // head > 0: beside is set
+    return kNaN;
+  }
+  for (int64_t l = 0; l < head; ++l) head_penalty += penalty(l);
+  if (head > 0) {
+    run_beside(tail, *beside);
+  } else {
+    tail();
+    if (beside != nullptr) (*beside)();
+  }
+  if (!finite) return kNaN;
+  for (int64_t l = head - 1; l >= 0; --l) {
+    backward_layer(l, params, layer_input(l), n, dZ, dZ_next, l1, l2, dparams, dX, dropout,
+                   update);
+    if (l > 0) std::swap(dZ, dZ_next);
   }
   if (update != nullptr && update->deferred)
     pending_ = PendingSteps{true, update->rule, l1, l2, update->params, update->state};

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -92,11 +93,13 @@ class Network {
 
  private:
   void reserve(int64_t n, bool dropout = false);
-  // Fills Z_ and H_ (masking H_ when dropout.active()), taking the pending
-  // weight steps on the way if any; returns false if some Z_l was not finite
-  // (the pending steps are all taken even then).
+  // Fills Z_ and H_ of layers [from, to) (to < 0: all), masking H_ when
+  // dropout.active() and taking the pending weight steps on the way if any;
+  // layer `from` reads X when from == 0, else H_[from - 1]. Returns false if
+  // some Z_l was not finite (the pending steps are all taken even then).
   bool forward_hidden_and_logits(const T* params, const T* X, int64_t n,
-                                 const DropoutSpec& dropout = {});
+                                 const DropoutSpec& dropout = {}, int64_t from = 0,
+                                 int64_t to = -1);
   // With update != nullptr, each layer also takes the optimiser step on
   // update->params (== params, writable) inside its backward pass.
   // With `deferred` (batches of one row), each layer steps its bias in the
@@ -124,11 +127,34 @@ class Network {
   // The update rules' s1: velocity (momentum) or m (Adam), or null (SGD).
   static T* first_moment(const OptimizerState<T>& s) { return s.m != nullptr ? s.m : s.velocity; }
   static T* state_at(T* s, int64_t offset) { return s != nullptr ? s + offset : nullptr; }
+  // `beside` (if not null) runs exactly once during the call: with a gradient
+  // and two or more layers, on another thread while this one computes the
+  // layers after the first (forward, loss, backward: the tail), each on one
+  // thread; else after the step.
   double loss_and_grad_locked(const T* params, const T* X, int64_t n, TargetView<T> target,
                               T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout,
-                              const StepUpdate* update = nullptr);
-  // Copies rows idx[0..m) of X, and of the targets, into the batch workspaces.
-  TargetView<T> gather_batch(const T* X, TargetView<T> target, const int64_t* idx, int64_t m);
+                              const StepUpdate* update = nullptr,
+                              const std::function<void()>* beside = nullptr);
+  // The backward pass of layer l (its input H: X for l == 0): given dZ =
+  // d loss / d Z_l, writes the gradient of its parameters (or takes their
+  // optimiser step, see StepUpdate) and d loss / d Z_{l-1} to dZ_prev (l > 0)
+  // or d loss / d X to dX (l == 0, if not null).
+  void backward_layer(int64_t l, const T* params, const T* H, int64_t n, const T* dZ,
+                      T* dZ_prev, T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout,
+                      const StepUpdate* update);
+  // Minibatch rows gathered from X, and their targets (train_epoch).
+  struct GatheredBatch {
+    AlignedVector<T> X;
+    std::vector<T> values;        // real targets
+    std::vector<int64_t> labels;  // or labels
+    TargetView<T> target;         // the one filled
+  };
+  // Copies rows idx[0..m) of X, and of the targets, into `into`.
+  void gather_batch(const T* X, TargetView<T> target, const int64_t* idx, int64_t m,
+                    GatheredBatch& into);
+  // Whether a training step on m rows gathers the next minibatch beside its
+  // tail (see loss_and_grad_locked): when the tail is small (network_train.cpp).
+  bool gather_beside_tail(int64_t m) const;
   const T* weight(const T* params, int64_t l) const { return params + weight_offset_[l]; }
   const T* bias(const T* params, int64_t l) const { return params + bias_offset_[l]; }
 
@@ -145,9 +171,7 @@ class Network {
   int64_t mask_capacity_ = 0;        // batch size the masks hold
   PendingSteps pending_;
   std::vector<AlignedVector<T>> pending_H_, pending_dZ_;
-  AlignedVector<T> batch_X_;         // gathered minibatch rows (train_epoch)
-  std::vector<T> batch_values_;      // their real targets
-  std::vector<int64_t> batch_labels_;  // or their labels
+  GatheredBatch batches_[2];         // minibatch b is gathered into batches_[b % 2]
   ThreadGovernor governor_;          // thread count per training step, kept across epochs
   std::mutex mutex_;
 };

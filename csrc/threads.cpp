@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <atomic>
+#include <exception>
 #include <stdexcept>
 
 namespace pyfastnn {
@@ -34,6 +35,29 @@ ScopedThreadLimit::~ScopedThreadLimit() { calling_thread_limit = previous_; }
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("num_threads must be >= 1");
   thread_slot().store(n, std::memory_order_relaxed);
+}
+
+void run_beside(const std::function<void()>& main, const std::function<void()>& side) {
+  std::exception_ptr failure[2];
+  const auto run = [&](int which) {
+    const ScopedThreadLimit one(1);
+    try {
+      (which == 0 ? main : side)();
+    } catch (...) {
+      failure[which] = std::current_exception();
+    }
+  };
+#pragma omp parallel num_threads(num_threads() > 1 ? 2 : 1)
+  {
+    if (omp_get_thread_num() == 1) {
+      run(1);
+    } else {
+      run(0);
+      if (omp_get_num_threads() == 1) run(1);
+    }
+  }
+  for (const std::exception_ptr& f : failure)
+    if (f) std::rethrow_exception(f);
 }
 
 }  // namespace pyfastnn

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <utility>
 
 namespace pyfastnn {
@@ -43,5 +44,14 @@ class ScopedThreadLimit {
  private:
   int previous_;
 };
+
+// Runs main() on the calling thread and side() on a second OpenMP thread at
+// the same time, each with num_threads() capped at 1 (work too small to split
+// beside work of another kind: a step's small layers beside the gather of the
+// next minibatch). When no second thread is available (one thread allowed,
+// or already inside a parallel region), runs main() then side() on the
+// calling thread. Both always run; the first exception thrown by either is
+// rethrown once both have finished.
+void run_beside(const std::function<void()>& main, const std::function<void()>& side);
 
 }  // namespace pyfastnn
