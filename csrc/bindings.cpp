@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cpu.hpp"
+#include "finite_check.hpp"
 #include "gemm.hpp"
 #include "network.hpp"
 #include "thread_governor.hpp"
@@ -339,6 +340,22 @@ PYBIND11_MODULE(_native, m) {
   bind_network<double>(m, "Network64");
   bind_simplex(m);
 
+  m.def(
+      "all_finite",
+      [](const py::array& x) {
+        const bool single = has_dtype<float>(x);
+        if (!single && !has_dtype<double>(x))
+          throw py::type_error("x: expected dtype float32 or float64, got " +
+                               std::string(py::str(x.dtype())));
+        if (!(x.flags() & py::array::c_style))
+          throw py::value_error("x: expected a C-contiguous array");
+        const int64_t n = static_cast<int64_t>(x.size());
+        const void* data = x.data();
+        py::gil_scoped_release release;
+        return single ? all_finite(static_cast<const float*>(data), n)
+                      : all_finite(static_cast<const double*>(data), n);
+      },
+      py::arg("x"), "Whether no element of x (C-contiguous float32/float64) is NaN or inf.");
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", [](int64_t n) {
     if (n < 1 || n > kMaxThreads)

@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from . import _native
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 BACKENDS = ("loop", "vector", "native")
 
@@ -74,13 +76,19 @@ def as_float_array(
     return x
 
 
-# Elements per piece when checking a large array for NaN/inf (bounds the
-# temporary boolean array to this many bytes).
+# Elements per piece when checking a large array that the native check does
+# not take (bounds the temporary boolean array to this many bytes).
 _FINITE_CHUNK = 1 << 20
 
 
 def all_finite(x: np.ndarray) -> bool:
-    """Whether every element is finite, without a temporary as large as ``x``."""
+    """Whether every element is finite, without a temporary as large as ``x``.
+
+    C-contiguous float32/float64 arrays are read once by the native check (on
+    all threads, GIL released); other arrays are tested in chunks with NumPy.
+    """
+    if x.dtype in FLOAT_DTYPES and x.flags.c_contiguous:
+        return bool(_native.all_finite(x))
     if x.size <= _FINITE_CHUNK or not x.flags.c_contiguous:
         return bool(np.isfinite(x).all())
     flat = x.reshape(-1)
