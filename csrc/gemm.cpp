@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <numeric>
 #include <cstdlib>
 #include <new>
 
@@ -279,10 +280,13 @@ void pack_b(const Problem<T>& g, int64_t p0, int64_t j0, int64_t kc, int64_t nc,
 // from A_rows = &op(A)[i0, pc] (untransposed A, row stride lda) with only a
 // partial last sliver packed at Ap. `last`: this is the final KC block, so
 // each finished micro-tile goes through the epilogue while it is still in L1.
+// Likewise B: packed at Bp (B_rows == nullptr), or read in place from B_rows =
+// &op(B)[pc, j0] (untransposed B, row stride ldb; with A in place, whole
+// slivers of MR rows only) with only a partial last sliver packed at Bp.
 template <typename T>
 void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64_t nc, int64_t kc,
-                  const T* Ap, const T* A_rows, const T* Bp, T beta, bool last, T* Cb,
-                  int64_t ldc) {
+                  const T* Ap, const T* A_rows, const T* Bp, const T* B_rows, T beta, bool last,
+                  T* Cb, int64_t ldc) {
   const int64_t MR = g.ks.blocks.MR, NR = g.ks.blocks.NR;
   const auto micro = g.ks.micro;
   const auto micro_rows = g.ks.micro_rows;
@@ -290,7 +294,15 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
   alignas(64) T tile[gemm_detail::kMaxTileBytes / sizeof(T)];  // MR * NR used
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int64_t nr = std::min(NR, nc - jr);
-    const T* bs = Bp + jr * kc;
+    if (B_rows != nullptr && nr == NR) {
+      for (int64_t ir = 0; ir < mc; ir += MR) {
+        T* c = Cb + ir * ldc + jr;
+        g.ks.micro_rows_b(kc, A_rows + ir * lda, lda, B_rows + jr, g.ldb, c, ldc, beta);
+        if (last && !g.finish_blocks()) g.finish_at(c, ldc, i0 + ir, j0 + jr, MR, NR);
+      }
+      continue;
+    }
+    const T* bs = B_rows != nullptr ? Bp : Bp + jr * kc;
     for (int64_t ir = 0; ir < mc; ir += MR) {
       const int64_t mr = std::min(MR, mc - ir);
       const bool in_place = A_rows != nullptr && mr == MR;
@@ -347,6 +359,31 @@ bool read_a_in_place(const Problem<T>& g, int64_t M) {
   return true;
 }
 
+// Whether the blocked path, reading A in place (read_a_in_place), reads op(B)
+// in place too (kernel families with micro_rows_b): untransposed B, whole
+// slivers of MR rows, at most kInPlaceBMaxRows of them. Every row tile then
+// streams the B sliver from L2 (at K = 784 a 32-column float sliver does not
+// fit L1, packed or not), and packing B first is one more pass over it.
+// Measured (float, AVX-512, K x N = 784 x 256, 1 / 2 threads): M = 8 1.51x /
+// 1.26x faster, 16 1.21x / 1.27x, 32 1.08x / 1.10x, 64 1.01x, 128 1.01x,
+// 256 0.97x / 0.94x (so not there); AVX2's 6 x 16 tile was 0.88-0.95x, so
+// that family packs. Not when the row stride maps B's rows onto a few L1
+// sets (e.g. ldb * sizeof(T) a multiple of 2 KB): 64 x 32 @ 32 x 1024 was
+// 7% slower.
+constexpr int64_t kInPlaceBMaxRows = 128;
+
+template <typename T>
+bool read_b_in_place(const Problem<T>& g, int64_t M, bool a_in_place) {
+  if (!a_in_place || g.tb || g.ks.micro_rows_b == nullptr || M > kInPlaceBMaxRows ||
+      M % g.ks.blocks.MR != 0)
+    return false;
+  constexpr int64_t kLineBytes = 64, kSets = 64;  // 32 KB, 8-way L1d
+  const int64_t stride = g.ldb * static_cast<int64_t>(sizeof(T));
+  if (stride % kLineBytes != 0) return true;  // rows start at shifting offsets in their lines
+  const int64_t sets_visited = kSets / std::gcd(stride / kLineBytes, kSets);
+  return sets_visited >= 4;
+}
+
 // Block sizes of one call: K, M and N split into equal blocks of at most
 // (about) KC, MC and NC; MC and NC rounded up to whole slivers.
 struct Blocks {
@@ -368,6 +405,7 @@ void gemm_blocked(const Problem<T>& g, int64_t m0, int64_t m1, int64_t n0, int64
   const Blocks bl(g.ks.blocks, M, N, K);
   const int64_t MR = g.ks.blocks.MR;
   const bool in_place = read_a_in_place(g, M);
+  const bool in_place_b = read_b_in_place(g, M, in_place);
   // One KC block and a discardable C: each block goes to scratch (Cs, mc x nc).
   const bool scratch_c = g.may_discard_c() && K <= bl.kc;
   WorkspaceLease ws;
@@ -380,7 +418,14 @@ void gemm_blocked(const Problem<T>& g, int64_t m0, int64_t m1, int64_t n0, int64
       const int64_t kc = std::min(bl.kc, K - pc);
       const T beta = pc == 0 ? g.beta : T(1);
       const bool last = pc + kc == K;
-      pack_b(g, pc, n0 + jc, kc, nc, Bp);
+      const T* b_rows = nullptr;
+      if (in_place_b) {  // pack only a partial last sliver
+        const int64_t NR = g.ks.blocks.NR, full = nc - nc % NR;
+        if (full < nc) pack_b(g, pc, n0 + jc + full, kc, nc - full, Bp);
+        b_rows = g.B + pc * g.ldb + n0 + jc;
+      } else {
+        pack_b(g, pc, n0 + jc, kc, nc, Bp);
+      }
       for (int64_t ic = 0; ic < M; ic += bl.mc) {
         const int64_t mc = std::min(bl.mc, M - ic);
         T* const cb = scratch_c ? Cs : g.C + (m0 + ic) * g.ldc + n0 + jc;
@@ -389,11 +434,11 @@ void gemm_blocked(const Problem<T>& g, int64_t m0, int64_t m1, int64_t n0, int64
           const int64_t full = mc - mc % MR;
           if (full < mc) pack_a(g, m0 + ic + full, pc, mc - full, kc, Ap);
           macro_kernel(g, m0 + ic, n0 + jc, mc, nc, kc, Ap, g.A + (m0 + ic) * g.lda + pc, Bp,
-                       beta, last, cb, ldcb);
+                       b_rows, beta, last, cb, ldcb);
         } else {
           pack_a(g, m0 + ic, pc, mc, kc, Ap);
           macro_kernel(g, m0 + ic, n0 + jc, mc, nc, kc, Ap, static_cast<const T*>(nullptr), Bp,
-                       beta, last, cb, ldcb);
+                       static_cast<const T*>(nullptr), beta, last, cb, ldcb);
         }
         if (last && g.finish_blocks()) g.finish_at(cb, ldcb, m0 + ic, n0 + jc, mc, nc);
       }

@@ -152,6 +152,14 @@ template <typename T>
 using MicroKernelRows = void (*)(int64_t kc, const T* A, int64_t lda, const T* Bp, T* C,
                                  int64_t ldc, T beta);
 
+// Same as MicroKernelRows with B read in place too: row k of the tile's
+// sliver is B[k*ldb : k*ldb + NR] (op(B) untransposed). Used when C is one
+// block of rows (a batch of 64 @ a layer's weights): B is then read once per
+// call, and packing it would cost a copy of B for nothing.
+template <typename T>
+using MicroKernelRowsB = void (*)(int64_t kc, const T* A, int64_t lda, const T* B, int64_t ldb,
+                                  T* C, int64_t ldc, T beta);
+
 // y[j] = dot(X[j*ldx : j*ldx + k], x) + beta * y[j]  for j in [0, n)
 // (X: n x k, rows contiguous). beta == 0: y is not read.
 template <typename T>
@@ -189,6 +197,7 @@ struct KernelSet {
   AxpyRowsKernel<T> axpy_rows;
   AxpbyKernel<T> axpby;
   BlockSizes blocks;  // tile and cache blocks the micro and pack kernels use
+  MicroKernelRowsB<T> micro_rows_b = nullptr;  // null: always pack B (AVX2, portable)
 };
 
 // Plain C++ (any CPU; the compiler vectorises for the baseline ISA).

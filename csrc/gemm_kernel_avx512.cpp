@@ -102,14 +102,34 @@ struct RowsA {
   void prefetch_ahead() const {}  // eight sequential streams: the hardware prefetcher's job
 };
 
-// Shapes: A sliver MR x kc (read through AS, see above), Bp packed kc x NR
-// (Bp[k*NR + c], 64-byte aligned), C: MR x NR with row stride ldc.  MR = 8,
-// NR = 2 vectors (32 float / 16 double). C = A @ Bp + beta * C.
+// How the micro-kernel reads its kc x NR sliver of B (load(u, h): vector h of
+// row k + u for the current k; advance(n): k += n).
+//   PackedB: packed sliver, row k at p[k*NR] (64-byte aligned).
+//   RowsB:   B in place, untransposed, row k at B[k*ldb] (any alignment).
+template <class S>
+struct PackedB {
+  static constexpr int NR = 2 * S::W;
+  const typename S::T* p;
+  typename S::V load(int u, int h) const { return S::load(p + u * NR + h * S::W); }
+  void advance(int k) { p += k * NR; }
+};
+
+template <class S>
+struct RowsB {
+  const typename S::T* p;
+  int64_t ldb;
+  typename S::V load(int u, int h) const { return S::loadu(p + u * ldb + h * S::W); }
+  void advance(int k) { p += k * ldb; }
+};
+
+// Shapes: A sliver MR x kc (read through AS), B sliver kc x NR (through BS,
+// see above), C: MR x NR with row stride ldc.  MR = 8, NR = 2 vectors (32
+// float / 16 double). C = A @ B + beta * C.
 //
 // Register use: 16 accumulators + 2 B vectors + 1 broadcast = 19 of 32 zmm.
-template <class S, template <typename> class AS>
-void micro_kernel_impl(int64_t kc, AS<typename S::T> a, const typename S::T* Bp,
-                       typename S::T* C, int64_t ldc, typename S::T beta) {
+template <class S, template <typename> class AS, template <class> class BS>
+void micro_kernel_impl(int64_t kc, AS<typename S::T> a, BS<S> b, typename S::T* C,
+                       int64_t ldc, typename S::T beta) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr int W = S::W;
@@ -131,8 +151,8 @@ void micro_kernel_impl(int64_t kc, AS<typename S::T> a, const typename S::T* Bp,
 #define PYFASTNN_UK_STEP(uu)                   \
   {                                            \
     constexpr int u = (uu);                    \
-    const V b0 = S::load(Bp + u * NR);         \
-    const V b1 = S::load(Bp + u * NR + W);     \
+    const V b0 = b.load(u, 0);                 \
+    const V b1 = b.load(u, 1);                 \
     V x;                                       \
     PYFASTNN_UK_ROW(0)                         \
     PYFASTNN_UK_ROW(1)                         \
@@ -154,12 +174,12 @@ void micro_kernel_impl(int64_t kc, AS<typename S::T> a, const typename S::T* Bp,
     PYFASTNN_UK_STEP(2)
     PYFASTNN_UK_STEP(3)
     a.advance(U);
-    Bp += U * NR;
+    b.advance(U);
   }
   for (; k < kc; ++k) {
     PYFASTNN_UK_STEP(0)
     a.advance(1);
-    Bp += NR;
+    b.advance(1);
   }
 #undef PYFASTNN_UK_STEP
 #undef PYFASTNN_UK_ROW
@@ -186,14 +206,25 @@ void micro_kernel_impl(int64_t kc, AS<typename S::T> a, const typename S::T* Bp,
 template <class S>
 void micro_kernel(int64_t kc, const typename S::T* Ap, const typename S::T* Bp,
                   typename S::T* C, int64_t ldc, typename S::T beta) {
-  micro_kernel_impl<S, PackedA>(kc, PackedA<typename S::T>(Ap, 0), Bp, C, ldc, beta);
+  micro_kernel_impl<S, PackedA, PackedB>(kc, PackedA<typename S::T>(Ap, 0), PackedB<S>{Bp}, C,
+                                         ldc, beta);
 }
 
 // Shapes: see MicroKernelRows in gemm_kernel.hpp.
 template <class S>
 void micro_kernel_rows(int64_t kc, const typename S::T* A, int64_t lda, const typename S::T* Bp,
                        typename S::T* C, int64_t ldc, typename S::T beta) {
-  micro_kernel_impl<S, RowsA>(kc, RowsA<typename S::T>(A, lda), Bp, C, ldc, beta);
+  micro_kernel_impl<S, RowsA, PackedB>(kc, RowsA<typename S::T>(A, lda), PackedB<S>{Bp}, C, ldc,
+                                       beta);
+}
+
+// Shapes: see MicroKernelRowsB in gemm_kernel.hpp.
+template <class S>
+void micro_kernel_rows_b(int64_t kc, const typename S::T* A, int64_t lda,
+                         const typename S::T* B, int64_t ldb, typename S::T* C, int64_t ldc,
+                         typename S::T beta) {
+  micro_kernel_impl<S, RowsA, RowsB>(kc, RowsA<typename S::T>(A, lda), RowsB<S>{B, ldb}, C, ldc,
+                                     beta);
 }
 
 // ---- packing ---------------------------------------------------------------
@@ -307,6 +338,7 @@ KernelSet<float> kernels_f32() {
   KernelSet<float> ks = avx2::kernels_f32();  // matrix-vector kernels
   ks.micro = &micro_kernel<F32>;
   ks.micro_rows = &micro_kernel_rows<F32>;
+  ks.micro_rows_b = &micro_kernel_rows_b<F32>;
   ks.pack_copy_mr = &pack_copy<float, 8, copy8>;
   ks.pack_transpose_mr = &pack_transpose<float, 8, transpose_sliver_f32<8>>;
   ks.pack_copy_nr = &pack_copy<float, 32, copy32>;
@@ -321,6 +353,7 @@ KernelSet<double> kernels_f64() {
   KernelSet<double> ks = avx2::kernels_f64();  // matrix-vector kernels
   ks.micro = &micro_kernel<F64>;
   ks.micro_rows = &micro_kernel_rows<F64>;
+  ks.micro_rows_b = &micro_kernel_rows_b<F64>;
   ks.pack_copy_mr = &pack_copy<double, 8, copy8>;
   ks.pack_transpose_mr = &pack_transpose<double, 8, transpose_sliver_f64<8>>;
   ks.pack_copy_nr = &pack_copy<double, 16, copy16>;

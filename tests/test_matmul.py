@@ -62,6 +62,11 @@ SHAPES = [
     (37, 500, 41),  # same for AVX-512 (KC = 384, up to 480 per block)
     (290, 40, 70),  # MC boundary crossed for float (288 / 256) and double (144 / 128)
     (20, 30, 4200),  # NC boundary crossed for float (4096) and double (2048)
+    # AVX-512 reads B in place for up to 128 rows in whole 8-row slivers:
+    (16, 500, 70),  # two KC blocks and a partial last column sliver (packed)
+    (128, 200, 96),  # the largest such block
+    (136, 50, 64),  # one sliver more: B packed
+    (24, 40, 1024),  # rows of B 4 KB apart (float): packed, to spare the L1 sets
 ]
 
 # Larger shapes that take the multi-threaded branch of every path.
@@ -192,7 +197,16 @@ def test_matches_numpy_threads(isa, threads, m, k, n, trans_a, trans_b, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
 @pytest.mark.parametrize(
-    "m,k,n", [(1, 784, 256), (784, 1, 256), (300, 20, 1), (4, 4, 4), (64, 784, 256), (37, 700, 41)]
+    "m,k,n",
+    [
+        (1, 784, 256),
+        (784, 1, 256),
+        (300, 20, 1),
+        (4, 4, 4),
+        (64, 784, 256),
+        (37, 700, 41),
+        (16, 500, 70),
+    ],
 )
 def test_accumulate(isa, threads, m, k, n, trans_a, trans_b, dtype):
     """accumulate=True (beta = 1) adds to the old contents of out."""
