@@ -125,8 +125,7 @@ void column_sums(const T* dZ, int64_t n, int64_t out, T* db) {
   constexpr int64_t kColumnBlock = 64;
   const int64_t blocks = (out + kColumnBlock - 1) / kColumnBlock;
   const int threads = n * out >= kParallelMinElements && blocks > 1 ? num_threads() : 1;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  const auto block_sums = [&](int64_t blk) {
     const int64_t j0 = blk * kColumnBlock;
     const int64_t j1 = std::min(out, j0 + kColumnBlock);
     for (int64_t j = j0; j < j1; ++j) db[j] = T(0);
@@ -134,7 +133,13 @@ void column_sums(const T* dZ, int64_t n, int64_t out, T* db) {
       const T* row = dZ + i * out;
       for (int64_t j = j0; j < j1; ++j) db[j] += row[j];
     }
+  };
+  if (threads == 1) {  // no team of one: inside another region that costs a team start
+    for (int64_t blk = 0; blk < blocks; ++blk) block_sums(blk);
+    return;
   }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t blk = 0; blk < blocks; ++blk) block_sums(blk);
 }
 
 }  // namespace

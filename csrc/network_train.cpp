@@ -46,10 +46,15 @@ void Network<T>::gather_batch(const T* X, TargetView<T> target, const int64_t* i
   const int64_t D = config_.sizes.front(), K = config_.sizes.back();
   if (int64_t(into.X.size()) < m * D) into.X.resize(m * D);
   T* xb = into.X.data();
-  const int threads = m * D >= kParallelMinGather ? num_threads() : 1;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t r = 0; r < m; ++r)
+  const auto copy_row = [&](int64_t r) {
     std::memcpy(xb + r * D, X + idx[r] * D, sizeof(T) * size_t(D));
+  };
+  if (m * D >= kParallelMinGather && num_threads() > 1) {
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+    for (int64_t r = 0; r < m; ++r) copy_row(r);
+  } else {  // (beside a step's tail: no nested team of one)
+    for (int64_t r = 0; r < m; ++r) copy_row(r);
+  }
   into.target = TargetView<T>{};
   if (target.labels != nullptr) {
     if (int64_t(into.labels.size()) < m) into.labels.resize(m);

@@ -172,6 +172,34 @@ def test_train_epoch_reports_the_failed_minibatch() -> None:
     assert np.isfinite(loss_sum)
 
 
+def test_a_failed_minibatch_ends_the_epoch_alike_on_any_thread_count() -> None:
+    """On two threads a step gathers the next minibatch beside its small
+    layers; a minibatch whose X is not finite still ends the epoch there, after
+    the same steps, with the same weights, as on one thread."""
+    rng = np.random.default_rng(5)
+    n, batch = 640, 64
+    X = rng.normal(size=(n, 784)).astype(np.float32)
+    y = rng.integers(0, 26, size=n)
+    order = rng.permutation(n)
+    X[order[5 * batch + 3], 10] = np.nan  # in minibatch 5, gathered beside step 4
+    before = pyfastnn.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2):
+            pyfastnn.set_num_threads(threads)
+            model = MLP([784, 256, 26], "relu", dtype="float32", seed=0)
+            net, params = model._native_handle(), model.params
+            result = _call(net, params, X=X, y=y, order=order, batch_size=batch, lr=0.01)
+            runs.append((result, params.copy()))
+    finally:
+        pyfastnn.set_num_threads(before)
+    (loss_sum, batches, failed), stepped = runs[0]
+    assert (batches, failed) == (5, 5) and np.isfinite(loss_sum)
+    assert runs[1][0] == runs[0][0]
+    assert np.array_equal(runs[1][1], stepped)
+    assert not np.array_equal(stepped, MLP([784, 256, 26], "relu", dtype="float32", seed=0).params)
+
+
 def test_small_step_epochs_leave_the_thread_setting_alone() -> None:
     """Batch-1 epochs run on one thread internally; the user's setting stays."""
     X, y = blobs(20, 3, 2)

@@ -294,45 +294,6 @@ def test_fit_same_bits_on_any_thread_count(restore_threads, case):
     assert not np.array_equal(runs[0][0], MLP(sizes, "relu", dtype=dtype, seed=0).params)
 
 
-def test_a_failed_minibatch_ends_the_epoch_alike_on_any_thread_count(restore_threads):
-    """On two threads a step gathers the next minibatch beside its small
-    layers; a minibatch whose X is not finite still ends the epoch there, after
-    the same steps, with the same weights, as on one thread."""
-    rng = np.random.default_rng(5)
-    n, batch = 640, 64
-    X = rng.normal(size=(n, 784)).astype(np.float32)
-    y = rng.integers(0, 26, size=n)
-    order = rng.permutation(n)
-    X[order[5 * batch + 3], 10] = np.nan  # in minibatch 5, gathered beside step 4
-    runs = []
-    for threads in (1, 2):
-        pyfastnn.set_num_threads(threads)
-        model = MLP([784, 256, 26], "relu", dtype="float32", seed=0)
-        params = model.params
-        result = model._native_handle().train_epoch(
-            params=params,
-            grad=np.empty_like(params),
-            X=X,
-            y=y,
-            order=order,
-            batch_size=batch,
-            l1=0.0,
-            l2=0.0,
-            dropout=0.0,
-            seed=0,
-            epoch=1,
-            steps_before=0,
-            optimizer=0,
-            lr=0.01,
-        )
-        runs.append((result, params.copy()))
-    (loss_sum, batches, failed), stepped = runs[0]
-    assert (batches, failed) == (5, 5) and np.isfinite(loss_sum)
-    assert runs[1][0] == runs[0][0]
-    assert np.array_equal(runs[1][1], stepped)
-    assert not np.array_equal(stepped, MLP([784, 256, 26], "relu", dtype="float32", seed=0).params)
-
-
 # ============================================================================
 # (c) the GIL is released during native calls
 # ============================================================================
