@@ -1,7 +1,8 @@
 // Elementwise activations of hidden layers and their derivatives.
 //
 //   activation_forward:  A[i] = f(Z[i])                  Z, A: n values
-//   activation_backward: dZ[i] = dA[i] * f'(Z[i])        in place allowed (dZ == dA)
+//   activation_backward: dZ[i] = dA[i] * f'(Z[i])        in place allowed (dZ == dA),
+//                        on a block of rows with their own strides
 //
 // NaN propagates through every activation (relu(NaN) = NaN), so a NaN in the
 // inputs or parameters always reaches the outputs and is reported by the caller.
@@ -86,50 +87,62 @@ void activation_forward(Activation act, T param, const T* Z, T* A, int64_t n) {
   }
 }
 
-// dZ[i] = dA[i] * (Z[i] > 0 ? pos : other). Not inlined: with constant
-// pos/other GCC turns the select back into a branch and stops vectorising.
+// Rows r < m of n values: dZ[r*ldd + i] = dA[r*lda + i] * (Z[r*ldz + i] > 0 ?
+// pos : other). Not inlined: with constant pos/other GCC turns the select back
+// into a branch and stops vectorising. A whole block of rows per call: GEMM
+// epilogues hand over 8 x 32 micro-tiles, and a call per row of 32 cost as
+// much as the product itself in a small layer's backward pass.
 template <typename T>
-__attribute__((noinline)) void scale_where_positive(const T* Z, const T* dA, T* dZ, int64_t n, T pos, T other) {
-  for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * (Z[i] > T(0) ? pos : other);
+__attribute__((noinline)) void scale_where_positive(const T* Z, int64_t ldz, const T* dA,
+                                                    int64_t lda, T* dZ, int64_t ldd, int64_t m,
+                                                    int64_t n, T pos, T other) {
+  for (int64_t r = 0; r < m; ++r, Z += ldz, dA += lda, dZ += ldd)
+    for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * (Z[i] > T(0) ? pos : other);
 }
 
 // f'(z) at z = 0 for the relu family is taken as 0 (relu, scaled relu) and
 // alpha (leaky relu): the subgradient at the kink that keeps dead units dead.
+// Rows r < m of n values, row strides ldz (Z), lda (dA) and ldd (dZ).
 template <typename T>
-void activation_backward(Activation act, T param, const T* Z, const T* dA, T* dZ, int64_t n) {
+void activation_backward(Activation act, T param, const T* Z, int64_t ldz, const T* dA,
+                         int64_t lda, T* dZ, int64_t ldd, int64_t m, int64_t n) {
+  // The relu family multiplies by a 0/1 (or alpha/1) factor, as the NumPy
+  // reference does, in a function of its own so that it vectorises.
   switch (act) {
-    case Activation::identity:
-      for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i];
-      break;
-    // The relu family multiplies by a 0/1 (or alpha/1) factor, as the NumPy
-    // reference does; each loop sits in its own function so it vectorises.
     case Activation::relu:
-      scale_where_positive(Z, dA, dZ, n, T(1), T(0));
-      break;
+      return scale_where_positive(Z, ldz, dA, lda, dZ, ldd, m, n, T(1), T(0));
     case Activation::scaled_relu:
-      scale_where_positive(Z, dA, dZ, n, param, T(0));
-      break;
+      return scale_where_positive(Z, ldz, dA, lda, dZ, ldd, m, n, param, T(0));
     case Activation::leaky_relu:
-      scale_where_positive(Z, dA, dZ, n, T(1), param);
+      return scale_where_positive(Z, ldz, dA, lda, dZ, ldd, m, n, T(1), param);
+    default:
       break;
-    case Activation::tanh:
-      for (int64_t i = 0; i < n; ++i) {
-        const T t = std::tanh(Z[i]);
-        dZ[i] = dA[i] * (T(1) - t * t);
-      }
-      break;
-    case Activation::sigmoid:
-      for (int64_t i = 0; i < n; ++i) {
-        const T s = sigmoid(Z[i]);
-        dZ[i] = dA[i] * (s * (T(1) - s));
-      }
-      break;
-    case Activation::softplus:
-      for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * sigmoid(Z[i]);
-      break;
-    case Activation::gelu:
-      for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * (normal_cdf(Z[i]) + Z[i] * normal_pdf(Z[i]));
-      break;
+  }
+  for (int64_t r = 0; r < m; ++r, Z += ldz, dA += lda, dZ += ldd) {
+    switch (act) {
+      case Activation::tanh:
+        for (int64_t i = 0; i < n; ++i) {
+          const T t = std::tanh(Z[i]);
+          dZ[i] = dA[i] * (T(1) - t * t);
+        }
+        break;
+      case Activation::sigmoid:
+        for (int64_t i = 0; i < n; ++i) {
+          const T s = sigmoid(Z[i]);
+          dZ[i] = dA[i] * (s * (T(1) - s));
+        }
+        break;
+      case Activation::softplus:
+        for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * sigmoid(Z[i]);
+        break;
+      case Activation::gelu:
+        for (int64_t i = 0; i < n; ++i)
+          dZ[i] = dA[i] * (normal_cdf(Z[i]) + Z[i] * normal_pdf(Z[i]));
+        break;
+      default:  // identity (the relu family returned above)
+        for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i];
+        break;
+    }
   }
 }
 

@@ -265,6 +265,10 @@ void pack_b(const Problem<T>& g, int64_t p0, int64_t j0, int64_t kc, int64_t nc,
   if (nr > 0) {  // edge sliver, zero-padded
     const T* src = g.B + p0 * rs + (j0 + ns * NR) * cs;
     T* d = dst + ns * NR * kc;
+    if (!g.tb && g.ks.pack_copy_nr_edge != nullptr) {
+      g.ks.pack_copy_nr_edge(kc, nr, src, ldb, d);
+      return;
+    }
     for (int64_t k = 0; k < kc; ++k) {
       for (int64_t c = 0; c < nr; ++c) d[k * NR + c] = src[k * rs + c * cs];
       for (int64_t c = nr; c < NR; ++c) d[k * NR + c] = T(0);

@@ -188,6 +188,12 @@ using AxpbyKernel = void (*)(int64_t n, T alpha, const T* x, T beta, T* y);
 template <typename T>
 using PackKernel = void (*)(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst);
 
+// Packing of one partial sliver, w < W = NR columns wide, of untransposed B
+// (the last columns of a narrow layer: 26 of 32):
+//   dst[k*W + c] = src[k*ld + c] for c < w, 0 for w <= c < W, k in [0, kc).
+template <typename T>
+using PackEdgeKernel = void (*)(int64_t kc, int64_t w, const T* src, int64_t ld, T* dst);
+
 template <typename T>
 struct KernelSet {
   MicroKernel<T> micro;
@@ -198,6 +204,7 @@ struct KernelSet {
   AxpbyKernel<T> axpby;
   BlockSizes blocks;  // tile and cache blocks the micro and pack kernels use
   MicroKernelRowsB<T> micro_rows_b = nullptr;  // null: always pack B (AVX2, portable)
+  PackEdgeKernel<T> pack_copy_nr_edge = nullptr;  // null: gemm.cpp's element loop
 };
 
 // Plain C++ (any CPU; the compiler vectorises for the baseline ISA).

@@ -264,6 +264,26 @@ void pack_copy(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst) {
   }
 }
 
+// Shapes: see PackEdgeKernel in gemm_kernel.hpp (W = 32 float / 16 double: two
+// vectors per row, loaded under a mask: nothing past column w is read).
+inline void pack_copy_edge32(int64_t kc, int64_t w, const float* src, int64_t ld, float* dst) {
+  const __mmask16 lo = _cvtu32_mask16(w >= 16 ? 0xFFFFu : (1u << w) - 1u);
+  const __mmask16 hi = _cvtu32_mask16(w <= 16 ? 0u : (1u << (w - 16)) - 1u);
+  for (int64_t k = 0; k < kc; ++k, src += ld, dst += 32) {
+    _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(lo, src));
+    _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(hi, src + 16));
+  }
+}
+
+inline void pack_copy_edge16(int64_t kc, int64_t w, const double* src, int64_t ld, double* dst) {
+  const __mmask8 lo = _cvtu32_mask8(w >= 8 ? 0xFFu : (1u << w) - 1u);
+  const __mmask8 hi = _cvtu32_mask8(w <= 8 ? 0u : (1u << (w - 8)) - 1u);
+  for (int64_t k = 0; k < kc; ++k, src += ld, dst += 16) {
+    _mm512_storeu_pd(dst, _mm512_maskz_loadu_pd(lo, src));
+    _mm512_storeu_pd(dst + 8, _mm512_maskz_loadu_pd(hi, src + 8));
+  }
+}
+
 // 8 x 8 float transpose: in r[i] = row i (8 consecutive k), out r[k] = column k.
 inline void transpose8x8_f32(__m256 r[8]) {
   const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -339,6 +359,7 @@ KernelSet<float> kernels_f32() {
   ks.micro = &micro_kernel<F32>;
   ks.micro_rows = &micro_kernel_rows<F32>;
   ks.micro_rows_b = &micro_kernel_rows_b<F32>;
+  ks.pack_copy_nr_edge = &pack_copy_edge32;
   ks.pack_copy_mr = &pack_copy<float, 8, copy8>;
   ks.pack_transpose_mr = &pack_transpose<float, 8, transpose_sliver_f32<8>>;
   ks.pack_copy_nr = &pack_copy<float, 32, copy32>;
@@ -354,6 +375,7 @@ KernelSet<double> kernels_f64() {
   ks.micro = &micro_kernel<F64>;
   ks.micro_rows = &micro_kernel_rows<F64>;
   ks.micro_rows_b = &micro_kernel_rows_b<F64>;
+  ks.pack_copy_nr_edge = &pack_copy_edge16;
   ks.pack_copy_mr = &pack_copy<double, 8, copy8>;
   ks.pack_transpose_mr = &pack_transpose<double, 8, transpose_sliver_f64<8>>;
   ks.pack_copy_nr = &pack_copy<double, 16, copy16>;

@@ -65,15 +65,15 @@ struct ActivationGrad {
   static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                     int64_t n) {
     const auto& e = *static_cast<const ActivationGrad*>(ctx);
-    for (int64_t r = 0; r < m; ++r) {
-      T* c = C + r * ldc;
-      const int64_t at = (i0 + r) * e.ld + j0;
-      if (e.mask != nullptr) {
-        const T* mk = e.mask + at;
+    const int64_t at = i0 * e.ld + j0;
+    if (e.mask != nullptr) {
+      for (int64_t r = 0; r < m; ++r) {
+        T* c = C + r * ldc;
+        const T* mk = e.mask + at + r * e.ld;
         for (int64_t j = 0; j < n; ++j) c[j] *= mk[j];
       }
-      activation_backward(e.act, e.param, e.Z + at, c, c, n);
     }
+    activation_backward(e.act, e.param, e.Z + at, e.ld, C, ldc, C, ldc, m, n);
   }
 };
 

@@ -67,6 +67,7 @@ SHAPES = [
     (128, 200, 96),  # the largest such block
     (136, 50, 64),  # one sliver more: B packed
     (24, 40, 1024),  # rows of B 4 KB apart (float): packed, to spare the L1 sets
+    (64, 256, 26),  # a 26-class output layer: only a partial sliver of B (masked copy)
 ]
 
 # Larger shapes that take the multi-threaded branch of every path.
