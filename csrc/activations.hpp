@@ -90,8 +90,7 @@ void activation_forward(Activation act, T param, const T* Z, T* A, int64_t n) {
 // Rows r < m of n values: dZ[r*ldd + i] = dA[r*lda + i] * (Z[r*ldz + i] > 0 ?
 // pos : other). Not inlined: with constant pos/other GCC turns the select back
 // into a branch and stops vectorising. A whole block of rows per call: GEMM
-// epilogues hand over 8 x 32 micro-tiles, and a call per row of 32 cost as
-// much as the product itself in a small layer's backward pass.
+// epilogues hand over micro-tiles (8 x 32 floats with AVX-512).
 template <typename T>
 __attribute__((noinline)) void scale_where_positive(const T* Z, int64_t ldz, const T* dA,
                                                     int64_t lda, T* dZ, int64_t ldd, int64_t m,
