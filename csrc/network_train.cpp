@@ -38,6 +38,13 @@ constexpr int64_t kParallelMinStepWork = int64_t(1) << 21;
 // took 56-68 us on one thread beside a 43 us gather, against 46 + 23 us with
 // both on two threads; epochs 3% faster (12 alternating pairs, pairwise median).
 constexpr double kMaxTailFlopsPerGatheredValue = 100;
+// A gather asks for the rows this many rows ahead of the one it copies: the
+// rows are scattered over X, so the hardware prefetcher cannot guess the next
+// one, and each row would start with a full memory latency. Measured beside a
+// 784-256-26 step's tail (one thread, 64 rows of 784 floats): 42 -> 32 us
+// (0, 2, 4, 8 rows ahead: 42, 32, 34-41, 33 us).
+constexpr int64_t kGatherPrefetchRows = 2;
+constexpr size_t kCacheLine = 64;
 }  // namespace
 
 template <typename T>
@@ -47,6 +54,10 @@ void Network<T>::gather_batch(const T* X, TargetView<T> target, const int64_t* i
   if (int64_t(into.X.size()) < m * D) into.X.resize(m * D);
   T* xb = into.X.data();
   const auto copy_row = [&](int64_t r) {
+    if (r + kGatherPrefetchRows < m) {
+      const char* ahead = reinterpret_cast<const char*>(X + idx[r + kGatherPrefetchRows] * D);
+      for (size_t b = 0; b < sizeof(T) * size_t(D); b += kCacheLine) __builtin_prefetch(ahead + b);
+    }
     std::memcpy(xb + r * D, X + idx[r] * D, sizeof(T) * size_t(D));
   };
   if (m * D >= kParallelMinGather && num_threads() > 1) {
