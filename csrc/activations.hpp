@@ -99,6 +99,26 @@ __attribute__((noinline)) void scale_where_positive(const T* Z, int64_t ldz, con
     for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * (Z[i] > T(0) ? pos : other);
 }
 
+// Whether activation_backward gives the same result when handed the
+// activations f(Z) (times a dropout mask of 0 and positive values, which the
+// caller also multiplies dA by) in place of Z: true for the relu family, whose
+// derivative only asks whether z > 0, when f(z) > 0 exactly where z > 0
+// (leaky relu with alpha >= 0; scaled relu with c >= 1, so that c * z cannot
+// round to 0).
+template <typename T>
+bool derivative_from_activations(Activation act, T param) {
+  switch (act) {
+    case Activation::relu:
+      return true;
+    case Activation::leaky_relu:
+      return param >= T(0);
+    case Activation::scaled_relu:
+      return param >= T(1);
+    default:
+      return false;
+  }
+}
+
 // f'(z) at z = 0 for the relu family is taken as 0 (relu, scaled relu) and
 // alpha (leaky relu): the subgradient at the kink that keeps dead units dead.
 // Rows r < m of n values, row strides ldz (Z), lda (dA) and ldd (dZ).

@@ -156,9 +156,15 @@ void Network<T>::backward_layer(int64_t l, const T* params, const T* H, int64_t 
   const T param = static_cast<T>(config_.activation_param);
   T* dW = dparams != nullptr ? dparams + weight_offset_[l] : nullptr;
   T* db = dparams != nullptr ? dparams + bias_offset_[l] : nullptr;
-  // d loss / d Z_{l-1} needs the previous layer's pre-activations and mask
+  // d loss / d Z_{l-1} needs the previous layer's pre-activations and mask;
+  // for the relu family its (masked) activations H_{l-1} will do, which this
+  // layer's products read anyway, while Z_{l-1} would be read only here (and
+  // partly from another core's cache after a product split among threads).
   T* dH = l > 0 ? dZ_prev : dX;
-  const T* Z_prev = l > 0 ? Z_[l - 1].data() : nullptr;
+  const T* Z_prev = nullptr;
+  if (l > 0)
+    Z_prev = derivative_from_activations(config_.activation, param) ? H_[l - 1].data()
+                                                                    : Z_[l - 1].data();
   const T* mask = l > 0 && dropout.active() ? M_[l - 1].data() : nullptr;
   if (update != nullptr && update->deferred) {
     // dH from W before the step; the bias steps now, the weights in the

@@ -54,6 +54,36 @@ def test_backends_agree(activation: str, output: str, batch: int, dtype: str, rn
             assert_close(got[key], ref[key], TOL[dtype], f"{backend} {key}")
 
 
+@pytest.mark.parametrize(
+    ("activation", "param"),
+    [
+        ("leaky_relu", -0.5),
+        ("leaky_relu", 0.0),
+        ("leaky_relu", 1.5),
+        ("scaled_relu", 0.5),
+        ("scaled_relu", 1.0),
+        ("scaled_relu", 5.0),
+    ],
+)
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_relu_family_parameters_agree(activation, param, dropout, rng) -> None:
+    """The native backward pass reads a relu-family derivative off the
+    activations when their sign is that of Z (alpha >= 0, c >= 1) and off Z
+    otherwise; every parameter gives the vector backend's gradient, with and
+    without dropout."""
+    model = MLP([6, 7, 5, 3], activation, activation_param=param, dtype="float64", seed=4)
+    model = randomised(model, rng)
+    X = rng.normal(size=(12, 6))
+    y = rng.integers(0, 3, size=12)
+    grads = {}
+    for backend in ("vector", "native"):
+        model.backend = backend
+        loss, g = model.loss_and_grad(X, y, dropout=dropout, dropout_stream=(1, 2, 3))
+        grads[backend] = (loss, g.flat.copy())
+    assert_close(grads["native"][1], grads["vector"][1], 1e-10, "grad")
+    assert abs(grads["native"][0] - grads["vector"][0]) <= 1e-10 * abs(grads["vector"][0])
+
+
 @pytest.mark.parametrize("output", OUTPUTS)
 def test_native_kernels_agree(output: str, isa: str, rng) -> None:
     """The portable and AVX2 micro-kernels give the vector backend's answer."""
