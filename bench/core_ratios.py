@@ -13,18 +13,26 @@ from collections.abc import Callable
 import numpy as np
 
 import pyfastnn
-from pyfastnn.compare.timing import Timed, TimingPlan, time_blocks
+from pyfastnn.compare.timing import Timed, Timing, TimingPlan, time_blocks
 
 # thread pool of each contender: a pause separates blocks on different pools
 POOLS = {"numpy": "blas", "vector": "blas", "loop": "blas", "torch": "torch"}
 
 
-def interleaved(contenders: dict[str, Callable[[], object]], blocks: int, calls: int) -> dict:
-    """Median seconds per call of each contender, timed in alternating blocks
-    (pyfastnn.compare.timing: 2 warm-up calls, then ``calls`` timed ones)."""
+def interleaved_timings(
+    contenders: dict[str, Callable[[], object]], blocks: int, calls: int
+) -> dict[str, Timing]:
+    """Each contender's seconds per call, in block order (``calls`` per block),
+    timed in alternating blocks (pyfastnn.compare.timing: 2 warm-up calls, then
+    ``calls`` timed ones). Rounds run the contenders in the given order, then
+    in reverse, so neighbours in the dict are neighbours in time."""
     items = [Timed(name, fn, POOLS.get(name, "native")) for name, fn in contenders.items()]
-    times = time_blocks(items, TimingPlan(rounds=blocks, calls=calls, warmup=2))
-    return {name: t.median for name, t in times.items()}
+    return time_blocks(items, TimingPlan(rounds=blocks, calls=calls, warmup=2))
+
+
+def interleaved(contenders: dict[str, Callable[[], object]], blocks: int, calls: int) -> dict:
+    """Median seconds per call of each contender (see interleaved_timings)."""
+    return {name: t.median for name, t in interleaved_timings(contenders, blocks, calls).items()}
 
 
 def show(title: str, times: dict[str, float], flops: float | None = None) -> None:
