@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "activations.hpp"
+#include "cpu.hpp"
+#include "exp_kernels.hpp"
 #include "ordered_sum.hpp"
 #include "simplex.hpp"
 #include "threads.hpp"
@@ -25,16 +28,36 @@ inline T target_at(const TargetView<T>& t, int64_t i, int64_t k, int64_t K) {
   return t.labels[i] == k ? T(1) : T(0);
 }
 
-// One row of softmax: p (K) = softmax(z); returns log of the normaliser, logsumexp(z).
+// Whether softmax rows of T take their exps from the vectorised kernel
+// (exp_kernels.hpp: float with AVX-512; within 1 ulp of std::exp).
 template <typename T>
-inline T softmax_row(const T* z, int64_t K, T* p) {
-  T m = z[0];
-  for (int64_t k = 1; k < K; ++k) m = std::max(m, z[k]);
-  if (std::isnan(m)) m = z[0];  // std::max can skip a NaN; keep it so it propagates
-  T s = 0;
-  for (int64_t k = 0; k < K; ++k) {
-    p[k] = std::exp(z[k] - m);
-    s += p[k];
+bool vector_exp() {
+#ifdef PYFASTNN_X86
+  return std::is_same_v<T, float> && active_isa() == Isa::avx512;
+#else
+  return false;
+#endif
+}
+
+// One row of softmax: p (K) = softmax(z); returns log of the normaliser,
+// logsumexp(z). `fast_exp`: vector_exp<T>().
+template <typename T>
+inline T softmax_row(const T* z, int64_t K, T* p, bool fast_exp) {
+  T m = z[0], s = 0;
+#ifdef PYFASTNN_X86
+  if constexpr (std::is_same_v<T, float>) {
+    if (fast_exp) s = exp_minus_max_f32_avx512(z, K, p, &m);
+  }
+#endif
+  if (!fast_exp) {
+    // (m in a register: std::max returns a reference, and GCC kept m on the
+    // stack, a store and a load per element on the critical path)
+    for (int64_t k = 1; k < K; ++k) m = m < z[k] ? z[k] : m;
+    if (std::isnan(m)) m = z[0];  // the select skips a NaN; keep it so it propagates
+    for (int64_t k = 0; k < K; ++k) {
+      p[k] = std::exp(z[k] - m);
+      s += p[k];
+    }
   }
   const T inv = T(1) / s;
   for (int64_t k = 0; k < K; ++k) p[k] *= inv;
@@ -45,11 +68,11 @@ inline T softmax_row(const T* z, int64_t K, T* p) {
 // `p` is a K-element scratch row.
 template <typename T>
 double row_loss_grad(Output output, const T* z, int64_t i, int64_t K, const TargetView<T>& t,
-                     T* dz, T scale, T* p) {
+                     T* dz, T scale, T* p, bool fast_exp) {
   double loss = 0;
   switch (output) {
     case Output::softmax: {
-      const T lse = softmax_row(z, K, p);
+      const T lse = softmax_row(z, K, p, fast_exp);
       if (t.labels != nullptr) {
         loss = double(lse - z[t.labels[i]]);
       } else {
@@ -106,6 +129,7 @@ void output_forward(const OutputSpec& spec, const T* Z, int64_t n, int64_t K, T*
   if (spec.output == Output::relumax)
     return relumax_forward<T>(Z, n, K, static_cast<T>(spec.relumax_b), out);
   const Output output = spec.output;
+  const bool fast_exp = vector_exp<T>();
   const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
@@ -113,7 +137,7 @@ void output_forward(const OutputSpec& spec, const T* Z, int64_t n, int64_t K, T*
     T* o = out + i * K;
     switch (output) {
       case Output::softmax:
-        softmax_row(z, K, o);
+        softmax_row(z, K, o, fast_exp);
         break;
       case Output::sigmoid:
         for (int64_t k = 0; k < K; ++k) o[k] = sigmoid(z[k]);
@@ -159,6 +183,7 @@ double output_loss_grad(const OutputSpec& spec, const T* Z, int64_t n, int64_t K
                                      static_cast<T>(spec.eps), nullptr, dZ, scale);
   }
   const Output output = spec.output;
+  const bool fast_exp = vector_exp<T>();
   const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
   // Scratch rows for softmax probabilities when dZ is not wanted: one per
   // chunk, on the stack for small K (the common case).
@@ -173,7 +198,7 @@ double output_loss_grad(const OutputSpec& spec, const T* Z, int64_t n, int64_t K
     for (int64_t i = i0; i < i1; ++i) {
       T* dz = dZ != nullptr ? dZ + i * K : nullptr;
       T* p = dz != nullptr ? dz : scratch;  // softmax writes p into the dZ row, then shifts it
-      total += row_loss_grad(output, Z + i * K, i, K, target, dz, scale, p);
+      total += row_loss_grad(output, Z + i * K, i, K, target, dz, scale, p, fast_exp);
     }
     return total;
   });

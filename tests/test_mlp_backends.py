@@ -204,6 +204,33 @@ def test_outputs_are_probabilities(backend, rng) -> None:
     assert np.all((S >= 0) & (S <= 1))
 
 
+@pytest.mark.parametrize("K", [1, 3, 16, 26, 33])
+def test_float32_softmax_is_accurate_on_every_kernel(isa, K, rng) -> None:
+    """Softmax outputs and the cross-entropy in float32 (AVX-512 takes a
+    vectorised exp) stay within rounding of a float64 softmax of the same
+    logits, over logit gaps from 0 to beyond exp's range."""
+    scale = np.array([1e-3, 1.0, 10.0, 60.0, 200.0], dtype=np.float32)
+    X = (rng.normal(size=(40, K)) * np.repeat(scale, 8)[:, None]).astype(np.float32)
+    model = MLP([K, K], "identity", "softmax", dtype="float32", backend="native")
+    model.weights = [np.eye(K, dtype=np.float32)]  # logits = X exactly
+    model.biases = [np.zeros(K, dtype=np.float32)]
+    Z = X.astype(np.float64)
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    expected = E / E.sum(axis=1, keepdims=True)
+    P = model.forward(X).astype(np.float64)
+    tiny = np.finfo(np.float32).tiny
+    err = np.abs(P - expected)
+    # rounding of z - max(z) in float32 (relative |z - m| eps in exp), of the
+    # exps, their sum and the division; below the normal range, an absolute tiny
+    eps = np.finfo(np.float32).eps
+    rtol = (K + 4) * eps + np.abs(Z - Z.max(axis=1, keepdims=True)) * eps
+    assert np.all(err <= rtol * expected + tiny), np.max(err / (rtol * expected + tiny))
+    y = rng.integers(0, K, size=40)
+    lse = Z.max(axis=1) + np.log(E.sum(axis=1))
+    ce = np.mean(lse - Z[np.arange(40), y])
+    assert model.loss(X, y) == pytest.approx(ce, rel=1e-6, abs=1e-6)
+
+
 def test_softmax_cross_entropy_by_hand(rng) -> None:
     """Loss equals -mean log p_y computed from forward()."""
     model = MLP([4, 3], "identity", "softmax", dtype="float64")
