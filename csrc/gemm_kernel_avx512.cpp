@@ -35,6 +35,11 @@ struct F32 {
   static V bcast(const T* p) { return _mm512_set1_ps(*p); }
   static V load(const T* p) { return _mm512_load_ps(p); }  // 64-byte aligned
   static V loadu(const T* p) { return _mm512_loadu_ps(p); }
+  // Lanes [0, n) of p, zeros elsewhere (nothing else is read); any n.
+  static V first_n(int64_t n, const T* p) {
+    const unsigned bits = n <= 0 ? 0u : n >= W ? 0xFFFFu : (1u << n) - 1u;
+    return _mm512_maskz_loadu_ps(_cvtu32_mask16(bits), p);
+  }
   static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
@@ -49,6 +54,10 @@ struct F64 {
   static V bcast(const T* p) { return _mm512_set1_pd(*p); }
   static V load(const T* p) { return _mm512_load_pd(p); }
   static V loadu(const T* p) { return _mm512_loadu_pd(p); }
+  static V first_n(int64_t n, const T* p) {
+    const unsigned bits = n <= 0 ? 0u : n >= W ? 0xFFu : (1u << n) - 1u;
+    return _mm512_maskz_loadu_pd(_cvtu32_mask8(bits), p);
+  }
   static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
@@ -264,23 +273,14 @@ void pack_copy(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst) {
   }
 }
 
-// Shapes: see PackEdgeKernel in gemm_kernel.hpp (W = 32 float / 16 double: two
-// vectors per row, loaded under a mask: nothing past column w is read).
-inline void pack_copy_edge32(int64_t kc, int64_t w, const float* src, int64_t ld, float* dst) {
-  const __mmask16 lo = _cvtu32_mask16(w >= 16 ? 0xFFFFu : (1u << w) - 1u);
-  const __mmask16 hi = _cvtu32_mask16(w <= 16 ? 0u : (1u << (w - 16)) - 1u);
-  for (int64_t k = 0; k < kc; ++k, src += ld, dst += 32) {
-    _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(lo, src));
-    _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(hi, src + 16));
-  }
-}
-
-inline void pack_copy_edge16(int64_t kc, int64_t w, const double* src, int64_t ld, double* dst) {
-  const __mmask8 lo = _cvtu32_mask8(w >= 8 ? 0xFFu : (1u << w) - 1u);
-  const __mmask8 hi = _cvtu32_mask8(w <= 8 ? 0u : (1u << (w - 8)) - 1u);
-  for (int64_t k = 0; k < kc; ++k, src += ld, dst += 16) {
-    _mm512_storeu_pd(dst, _mm512_maskz_loadu_pd(lo, src));
-    _mm512_storeu_pd(dst + 8, _mm512_maskz_loadu_pd(hi, src + 8));
+// Shapes: see PackEdgeKernel in gemm_kernel.hpp (W = NR = two vectors; loads
+// under a mask: nothing past column w is read).
+template <class S>
+void pack_copy_edge(int64_t kc, int64_t w, const typename S::T* src, int64_t ld,
+                    typename S::T* dst) {
+  for (int64_t k = 0; k < kc; ++k, src += ld, dst += 2 * S::W) {
+    S::storeu(dst, S::first_n(w, src));
+    S::storeu(dst + S::W, S::first_n(w - S::W, src + S::W));
   }
 }
 
@@ -359,7 +359,7 @@ KernelSet<float> kernels_f32() {
   ks.micro = &micro_kernel<F32>;
   ks.micro_rows = &micro_kernel_rows<F32>;
   ks.micro_rows_b = &micro_kernel_rows_b<F32>;
-  ks.pack_copy_nr_edge = &pack_copy_edge32;
+  ks.pack_copy_nr_edge = &pack_copy_edge<F32>;
   ks.pack_copy_mr = &pack_copy<float, 8, copy8>;
   ks.pack_transpose_mr = &pack_transpose<float, 8, transpose_sliver_f32<8>>;
   ks.pack_copy_nr = &pack_copy<float, 32, copy32>;
@@ -375,7 +375,7 @@ KernelSet<double> kernels_f64() {
   ks.micro = &micro_kernel<F64>;
   ks.micro_rows = &micro_kernel_rows<F64>;
   ks.micro_rows_b = &micro_kernel_rows_b<F64>;
-  ks.pack_copy_nr_edge = &pack_copy_edge16;
+  ks.pack_copy_nr_edge = &pack_copy_edge<F64>;
   ks.pack_copy_mr = &pack_copy<double, 8, copy8>;
   ks.pack_transpose_mr = &pack_transpose<double, 8, transpose_sliver_f64<8>>;
   ks.pack_copy_nr = &pack_copy<double, 16, copy16>;
