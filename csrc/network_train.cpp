@@ -34,9 +34,10 @@ constexpr int64_t kParallelMinStepWork = int64_t(1) << 21;
 // the next step gathers on all threads and the tail runs on all threads.
 // Gathering costs ~0.7 ns per value on one thread (random rows of X from
 // memory), a small product ~0.01 ns per flop on one core and not much less on
-// two. Measured 784-256-26, batch 64 (51 flops per value), 2 threads: the tail
-// took 56-68 us on one thread beside a 43 us gather, against 46 + 23 us with
-// both on two threads; epochs 3% faster (12 alternating pairs, pairwise median).
+// two. Measured 784-256-26, batch 64 (51 flops per value), 2 threads, when
+// introduced: the tail took 56-68 us on one thread beside a 43 us gather,
+// against 46 + 23 us with both on two threads; epochs 3% faster (12 alternating
+// pairs, pairwise median). Now: a ~48 us tail beside a ~32 us gather.
 constexpr double kMaxTailFlopsPerGatheredValue = 100;
 // A gather asks for the rows this many rows ahead of the one it copies: the
 // rows are scattered over X, so the hardware prefetcher cannot guess the next
