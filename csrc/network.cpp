@@ -198,7 +198,7 @@ template <typename T>
 double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
                                         TargetView<T> target, T l1, T l2, T* dparams, T* dX,
                                         const DropoutSpec& dropout, const StepUpdate* update,
-                                        const std::function<void()>* beside) {
+                                        const TaskRef* beside) {
   reserve(n, dropout.active());
   const int64_t L = n_layers();
   const int64_t K = config_.sizes.back();
@@ -217,7 +217,7 @@ double Network<T>::loss_and_grad_locked(const T* params, const T* X, int64_t n,
   double loss = 0, head_penalty = 0;
   bool finite = false;
   const auto layer_input = [&](int64_t l) { return l == 0 ? X : H_[l - 1].data(); };
-  const std::function<void()> tail = [&] {
+  const auto tail = [&] {
     if (!forward_hidden_and_logits(params, X, n, dropout, head)) return;
     finite = true;
     double total_penalty = head_penalty;

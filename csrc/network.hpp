@@ -14,7 +14,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -25,6 +24,7 @@
 #include "optim.hpp"
 #include "optim_kernels.hpp"
 #include "thread_governor.hpp"
+#include "threads.hpp"
 #include "update_forward.hpp"
 
 namespace pyfastnn {
@@ -134,7 +134,7 @@ class Network {
   double loss_and_grad_locked(const T* params, const T* X, int64_t n, TargetView<T> target,
                               T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout,
                               const StepUpdate* update = nullptr,
-                              const std::function<void()>* beside = nullptr);
+                              const TaskRef* beside = nullptr);
   // The backward pass of layer l (its input H: X for l == 0): given dZ =
   // d loss / d Z_l, writes the gradient of its parameters (or takes their
   // optimiser step, see StepUpdate) and d loss / d Z_{l-1} to dZ_prev (l > 0)

@@ -113,10 +113,11 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
   const bool gather_beside =
       order != nullptr && max_threads > 1 && !deferred && gather_beside_tail(bs);
   int64_t next_lo = 0;
-  const std::function<void()> gather_next = [&] {
+  const auto gather_next_batch = [&] {
     const int64_t b_next = next_lo / bs;
     gather_batch(X, target, order + next_lo, std::min(bs, n - next_lo), batches_[b_next % 2]);
   };
+  const TaskRef gather_next(gather_next_batch);
   // However the loop ends (finished, a failed minibatch, an exception), the
   // last deferred weight step is taken before returning.
   struct TakeLastStep {

@@ -37,7 +37,7 @@ void set_num_threads(int n) {
   thread_slot().store(n, std::memory_order_relaxed);
 }
 
-void run_beside(const std::function<void()>& main, const std::function<void()>& side) {
+void run_beside(TaskRef main, TaskRef side) {
   std::exception_ptr failure[2];
   const auto run = [&](int which) {
     const ScopedThreadLimit one(1);

@@ -7,7 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
+#include <type_traits>
 #include <utility>
 
 namespace pyfastnn {
@@ -45,6 +45,21 @@ class ScopedThreadLimit {
   int previous_;
 };
 
+// A non-owning reference to a callable taking no arguments (a lambda that
+// outlives the call it is passed to): unlike std::function, no allocation,
+// so one can be made per training step.
+class TaskRef {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, TaskRef>>>
+  TaskRef(const F& f)  // implicit: made where a callable is passed
+      : object_(&f), call_([](const void* o) { (*static_cast<const F*>(o))(); }) {}
+  void operator()() const { call_(object_); }
+
+ private:
+  const void* object_;
+  void (*call_)(const void*);
+};
+
 // Runs main() on the calling thread and side() on a second OpenMP thread at
 // the same time, each with num_threads() capped at 1 (work too small to split
 // beside work of another kind: a step's small layers beside the gather of the
@@ -52,6 +67,6 @@ class ScopedThreadLimit {
 // or already inside a parallel region), runs main() then side() on the
 // calling thread. Both always run; the first exception thrown by either is
 // rethrown once both have finished.
-void run_beside(const std::function<void()>& main, const std::function<void()>& side);
+void run_beside(TaskRef main, TaskRef side);
 
 }  // namespace pyfastnn
