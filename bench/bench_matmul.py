@@ -1,4 +1,4 @@
-"""Matrix multiply: native (csrc/gemm.cpp) vs vector (NumPy ``@``, OpenBLAS) vs loop.
+"""Matrix multiply: native (csrc/gemm/gemm.cpp) vs vector (NumPy ``@``, OpenBLAS) vs loop.
 
 Run: ``pytest bench/bench_matmul.py --benchmark-group-by=group``. Each group is
 one workload and dtype; its rows are the backends, timed in the same process.

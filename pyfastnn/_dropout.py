@@ -3,7 +3,7 @@
 For hidden layer ``layer`` at a given (seed, epoch, step), unit j of batch row
 r is kept when ``u[r * width + j] >= rate``, u the counter-based uniform
 stream ``stream_key(seed, epoch, step, layer)`` of :mod:`pyfastnn._random`;
-kept units are scaled by ``1 / (1 - rate)``. csrc/dropout.cpp draws the same
+kept units are scaled by ``1 / (1 - rate)``. csrc/nn/dropout.cpp draws the same
 masks, so the backends train to the same weights.
 """
 

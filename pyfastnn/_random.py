@@ -1,4 +1,4 @@
-"""NumPy twin of csrc/random.hpp: counter-based uniform numbers.
+"""NumPy twin of csrc/runtime/random.hpp: counter-based uniform numbers.
 
 ``uniform(key, n)`` returns values 0..n-1 of the stream ``key``, bit for bit
 what the C++ epoch loop draws, so dropout masks agree across backends.

@@ -1,6 +1,6 @@
 """Names of activations and output/loss pairs, and the network description.
 
-The integer codes match the enums in csrc/activations.hpp and csrc/losses.hpp.
+The integer codes match the enums in csrc/nn/activations.hpp and csrc/nn/losses.hpp.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ OUTPUTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "relumax": (4, ("eps_cross_entropy", "sparsemax")),
 }
 
-# loss name -> code of csrc/losses.hpp's Loss (the three classic losses are the
+# loss name -> code of csrc/nn/losses.hpp's Loss (the three classic losses are the
 # "natural" loss of their output)
 LOSSES: dict[str, int] = {
     "cross_entropy": 0,

@@ -1,6 +1,6 @@
 """Optimisers: SGD (with optional momentum) and Adam on a flat parameter vector.
 
-The same update rules run in C++ (csrc/optim_kernels.hpp) inside the native epoch
+The same update rules run in C++ (csrc/nn/optim_kernels.hpp) inside the native epoch
 loop; these NumPy versions serve the loop and vector backends. Penalties
 (l1, l2) are part of the loss, so they are already in the gradient.
 """

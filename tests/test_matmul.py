@@ -1,4 +1,4 @@
-"""Tests of pyfastnn.matmul and the native GEMM behind it (csrc/gemm.cpp).
+"""Tests of pyfastnn.matmul and the native GEMM behind it (csrc/gemm/gemm.cpp).
 
 Every check compares against NumPy in float64 with a tolerance that scales with
 sqrt(K) and the norms of the row of A and column of B involved, for both

@@ -1,4 +1,4 @@
-"""The training loop's thread-count policy (csrc/thread_governor.hpp).
+"""The training loop's thread-count policy (csrc/runtime/thread_governor.hpp).
 
 Driven with made-up step times through the ``_native.ThreadGovernor`` test
 binding: it must settle on the fastest count, follow a change of which count

@@ -1,6 +1,6 @@
 """The ``native`` backend of the simplex maps: one call into C++ per operation.
 
-The kernels (csrc/simplex*.cpp) split rows across OpenMP threads, release the
+The kernels (csrc/simplex/) split rows across OpenMP threads, release the
 GIL, and find the sparsemax threshold without sorting (docs/SPARSE_MAPS.md).
 Every function receives arrays already validated by :mod:`pyfastnn.simplex`
 (C-contiguous float32/float64, ``out`` not overlapping the inputs) and writes
@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _native
 
-# Codes of csrc/simplex.hpp's SparseMap; -1 selects the sparsemax loss.
+# Codes of csrc/simplex/simplex.hpp's SparseMap; -1 selects the sparsemax loss.
 MAP_CODES = {"softmax": 0, "sparsemax": 1, "relumax": 2}
 _SPARSEMAX_LOSS = -1
 

@@ -1,0 +1,411 @@
+// Python bindings: argument conversion and checks, dtype dispatch, GIL release.
+// No numerical work happens here.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gemm/gemm.hpp"
+#include "nn/network.hpp"
+#include "runtime/cpu.hpp"
+#include "runtime/finite_check.hpp"
+#include "runtime/thread_governor.hpp"
+#include "runtime/threads.hpp"
+
+namespace py = pybind11;
+using namespace pyfastnn;
+
+void bind_simplex(pybind11::module_& m);  // bindings_simplex.cpp
+
+namespace {
+
+// ---- argument checks -------------------------------------------------------
+
+// Equivalent dtypes match (a float64 carrying metadata is still float64).
+template <typename T>
+bool has_dtype(const py::array& a) {
+  return py::detail::npy_api::get().PyArray_EquivTypes_(a.dtype().ptr(),
+                                                         py::dtype::of<T>().ptr());
+}
+
+// A C-contiguous 2-D array of dtype T; `name` goes into the error message.
+template <typename T>
+void require_matrix(const py::array& a, const char* name, bool writable = false) {
+  if (!has_dtype<T>(a))
+    throw py::type_error(std::string(name) + ": expected dtype " +
+                         std::string(py::str(py::dtype::of<T>())) + ", got " +
+                         std::string(py::str(a.dtype())));
+  if (a.ndim() != 2)
+    throw py::value_error(std::string(name) + ": expected a 2-D array, got ndim=" +
+                          std::to_string(a.ndim()));
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+  if (writable && !a.writeable())
+    throw py::value_error(std::string(name) + ": array is read-only");
+}
+
+// A C-contiguous 1-D array of dtype T and length n.
+template <typename T>
+void require_vector(const py::array& a, const char* name, int64_t n, bool writable = false) {
+  if (!has_dtype<T>(a))
+    throw py::type_error(std::string(name) + ": expected dtype " +
+                         std::string(py::str(py::dtype::of<T>())) + ", got " +
+                         std::string(py::str(a.dtype())));
+  if (a.ndim() != 1 || a.shape(0) != n)
+    throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(n) + ",)");
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+  if (writable && !a.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
+}
+
+template <typename T>
+void require_shape(const py::array& a, const char* name, int64_t rows, int64_t cols,
+                   bool writable = false) {
+  require_matrix<T>(a, name, writable);
+  if (a.shape(0) != rows || a.shape(1) != cols)
+    throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(rows) + ", " +
+                          std::to_string(cols) + "), got (" + std::to_string(a.shape(0)) + ", " +
+                          std::to_string(a.shape(1)) + ")");
+}
+
+// ---- dense network ---------------------------------------------------------
+
+template <typename T>
+int64_t batch_rows(const Network<T>& net, const py::array& X) {
+  require_matrix<T>(X, "X");
+  const int64_t D = net.config().sizes.front();
+  if (X.shape(1) != D)
+    throw py::value_error("X: expected " + std::to_string(D) + " columns, got " +
+                          std::to_string(X.shape(1)));
+  if (X.shape(0) < 1) throw py::value_error("X: expected at least one row");
+  return X.shape(0);
+}
+
+// y is integer labels (n,) int64 in [0, K), or real targets (n, K) of dtype T.
+template <typename T>
+TargetView<T> target_view(const Network<T>& net, const py::array& y, int64_t n) {
+  const int64_t K = net.config().sizes.back();
+  TargetView<T> view;
+  if (has_dtype<int64_t>(y)) {
+    require_vector<int64_t>(y, "y", n);
+    const int64_t* labels = static_cast<const int64_t*>(y.data());
+    for (int64_t i = 0; i < n; ++i)
+      if (labels[i] < 0 || labels[i] >= K)
+        throw py::value_error("y: labels must lie in [0, " + std::to_string(K) + "), got " +
+                              std::to_string(labels[i]));
+    view.labels = labels;
+  } else {
+    if (needs_labels(net.config().output))
+      throw py::type_error("y: expected int64 class labels for this output");
+    require_shape<T>(y, "y", n, K);
+    view.values = static_cast<const T*>(y.data());
+  }
+  return view;
+}
+
+// Dropout rate in [0, 1); a rate > 0 needs a hidden layer to act on.
+template <typename T>
+DropoutSpec dropout_spec(const Network<T>& net, double rate, uint64_t seed, uint64_t epoch,
+                         uint64_t step) {
+  if (!(rate >= 0 && rate < 1)) throw py::value_error("dropout: expected a rate in [0, 1)");
+  if (rate > 0 && net.n_layers() < 2)
+    throw py::value_error("dropout: the network has no hidden layer to drop units from");
+  return DropoutSpec{rate, seed, epoch, step};
+}
+
+bool overlaps(const py::array& a, const py::array& b) {
+  const char* a0 = static_cast<const char*>(a.data());
+  const char* b0 = static_cast<const char*>(b.data());
+  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
+}
+
+template <typename T>
+void bind_network(py::module_& m, const char* name) {
+  py::class_<Network<T>>(m, name)
+      .def(py::init([](std::vector<int64_t> sizes, int activation, double activation_param,
+                       int output, int loss, double relumax_b, double eps) {
+             if (activation < 0 || activation >= kNumActivations)
+               throw py::value_error("activation: unknown code " + std::to_string(activation));
+             if (output < 0 || output >= kNumOutputs)
+               throw py::value_error("output: unknown code " + std::to_string(output));
+             if (loss < 0 || loss >= kNumLosses)
+               throw py::value_error("loss: unknown code " + std::to_string(loss));
+             const OutputSpec spec{static_cast<Output>(output), static_cast<Loss>(loss),
+                                   relumax_b, eps};
+             if (!output_loss_valid(spec))
+               throw py::value_error("loss: unsupported output/loss pair or parameter");
+             if (sizes.size() < 2) throw py::value_error("sizes: need at least 2 entries");
+             for (int64_t s : sizes)
+               if (s < 1) throw py::value_error("sizes: every size must be >= 1");
+             // Parameter count must fit comfortably in int64 (and in memory).
+             constexpr int64_t kMaxParams = int64_t(1) << 48;
+             int64_t total = 0;
+             for (size_t l = 0; l + 1 < sizes.size(); ++l) {
+               if (sizes[l] > kMaxParams / sizes[l + 1] ||
+                   total > kMaxParams - sizes[l] * sizes[l + 1] - sizes[l + 1])
+                 throw py::value_error("sizes: the network would have more than 2^48 parameters");
+               total += sizes[l] * sizes[l + 1] + sizes[l + 1];
+             }
+             return new Network<T>(NetConfig{std::move(sizes), static_cast<Activation>(activation),
+                                             activation_param, spec});
+           }),
+           py::arg("sizes"), py::arg("activation"), py::arg("activation_param"),
+           py::arg("output"), py::arg("loss") = 0, py::arg("relumax_b") = 1.0,
+           py::arg("eps") = 1e-3)
+      .def_property_readonly("num_params", &Network<T>::num_params)
+      .def(
+          "forward",
+          [](Network<T>& net, const py::array& params, const py::array& X, py::array& out) {
+            require_vector<T>(params, "params", net.num_params());
+            const int64_t n = batch_rows(net, X);
+            require_shape<T>(out, "out", n, net.config().sizes.back(), /*writable=*/true);
+            const T* p = static_cast<const T*>(params.data());
+            const T* x = static_cast<const T*>(X.data());
+            T* o = static_cast<T*>(out.mutable_data());
+            py::gil_scoped_release nogil;
+            return net.forward(p, x, n, o);
+          },
+          py::arg("params"), py::arg("X"), py::arg("out"),
+          "out (n, K) = outputs of the network at X (n, D). Returns False (out undefined) "
+          "when a pre-activation was NaN or infinite.")
+      .def(
+          "loss_and_grad",
+          [](Network<T>& net, const py::array& params, const py::array& X, const py::array& y,
+             double l1, double l2, std::optional<py::array> dparams, std::optional<py::array> dX,
+             double dropout, uint64_t seed, uint64_t epoch, uint64_t step) {
+            require_vector<T>(params, "params", net.num_params());
+            const int64_t n = batch_rows(net, X);
+            const TargetView<T> target = target_view(net, y, n);
+            if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
+            const DropoutSpec drop = dropout_spec(net, dropout, seed, epoch, step);
+            T* dp = nullptr;
+            T* dx = nullptr;
+            if (dparams) {
+              require_vector<T>(*dparams, "dparams", net.num_params(), /*writable=*/true);
+              dp = static_cast<T*>(dparams->mutable_data());
+            }
+            if (dX) {
+              require_shape<T>(*dX, "dX", n, net.config().sizes.front(), /*writable=*/true);
+              dx = static_cast<T*>(dX->mutable_data());
+            }
+            const T* p = static_cast<const T*>(params.data());
+            const T* x = static_cast<const T*>(X.data());
+            py::gil_scoped_release nogil;
+            return net.loss_and_grad(p, x, n, target, T(l1), T(l2), dp, dx, drop);
+          },
+          py::arg("params"), py::arg("X"), py::arg("y"), py::arg("l1"), py::arg("l2"),
+          py::arg("dparams"), py::arg("dX"), py::arg("dropout") = 0.0, py::arg("seed") = 0,
+          py::arg("epoch") = 0, py::arg("step") = 0,
+          "Mean loss + penalty; fills dparams (flat) and dX (n, D) when given. With "
+          "dropout > 0, hidden activations are masked with the stream (seed, epoch, step). "
+          "Returns NaN (gradients undefined) when a pre-activation was NaN or infinite.")
+      .def(
+          "train_epoch",
+          [](Network<T>& net, py::array& params, py::array& grad, const py::array& X,
+             const py::array& y, std::optional<py::array> order, int64_t batch_size, double l1,
+             double l2, double dropout, uint64_t seed, uint64_t epoch, int64_t steps_before,
+             int optimizer, double lr, double momentum, double beta1, double beta2, double eps,
+             std::optional<py::array> velocity, std::optional<py::array> m,
+             std::optional<py::array> v) {
+            const int64_t P = net.num_params();
+            require_vector<T>(params, "params", P, /*writable=*/true);
+            require_vector<T>(grad, "grad", P, /*writable=*/true);
+            const int64_t n = batch_rows(net, X);
+            const TargetView<T> target = target_view(net, y, n);
+            const int64_t* idx = nullptr;
+            if (order) {
+              require_vector<int64_t>(*order, "order", n);
+              idx = static_cast<const int64_t*>(order->data());
+              for (int64_t i = 0; i < n; ++i)
+                if (idx[i] < 0 || idx[i] >= n)
+                  throw py::value_error("order: row indices must lie in [0, " +
+                                        std::to_string(n) + ")");
+            }
+            if (batch_size < 1) throw py::value_error("batch_size: expected an integer >= 1");
+            if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
+            if (steps_before < 0) throw py::value_error("steps_before: expected >= 0");
+            EpochSpec spec;
+            spec.batch_size = batch_size;
+            spec.l1 = l1;
+            spec.l2 = l2;
+            spec.dropout = dropout_spec(net, dropout, seed, epoch, 0);
+            spec.steps_before = steps_before;
+            OptimizerSpec opt;
+            OptimizerState<T> state;
+            if (!(lr > 0)) throw py::value_error("lr: expected a learning rate > 0");
+            opt.lr = lr;
+            std::vector<const py::array*> buffers{&params, &grad};
+            auto take = [&](std::optional<py::array>& a, const char* name) {
+              if (!a) throw py::value_error(std::string(name) + ": required by this optimizer");
+              require_vector<T>(*a, name, P, /*writable=*/true);
+              buffers.push_back(&*a);
+              return static_cast<T*>(a->mutable_data());
+            };
+            if (optimizer == int(OptimizerSpec::Kind::sgd)) {
+              if (!(momentum >= 0 && momentum < 1))
+                throw py::value_error("momentum: expected a value in [0, 1)");
+              opt.momentum = momentum;
+              if (momentum > 0) state.velocity = take(velocity, "velocity");
+            } else if (optimizer == int(OptimizerSpec::Kind::adam)) {
+              if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+                throw py::value_error("beta1, beta2: expected values in [0, 1)");
+              if (!(eps > 0)) throw py::value_error("eps: expected a value > 0");
+              opt.kind = OptimizerSpec::Kind::adam;
+              opt.beta1 = beta1;
+              opt.beta2 = beta2;
+              opt.eps = eps;
+              state.m = take(m, "m");
+              state.v = take(v, "v");
+            } else {
+              throw py::value_error("optimizer: unknown code " + std::to_string(optimizer));
+            }
+            for (size_t a = 0; a < buffers.size(); ++a)
+              for (size_t b = a + 1; b < buffers.size(); ++b)
+                if (overlaps(*buffers[a], *buffers[b]))
+                  throw py::value_error("params, grad, optimizer state: arrays must not overlap");
+            T* p = static_cast<T*>(params.mutable_data());
+            T* g = static_cast<T*>(grad.mutable_data());
+            const T* x = static_cast<const T*>(X.data());
+            EpochResult r;
+            {
+              py::gil_scoped_release nogil;
+              r = net.train_epoch(p, g, x, n, target, idx, spec, opt, state);
+            }
+            return py::make_tuple(r.loss_sum, r.batches, r.failed_batch);
+          },
+          py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("order"),
+          py::arg("batch_size"), py::arg("l1"), py::arg("l2"), py::arg("dropout"),
+          py::arg("seed"), py::arg("epoch"), py::arg("steps_before"), py::arg("optimizer"),
+          py::arg("lr"), py::arg("momentum") = 0.0, py::arg("beta1") = 0.9,
+          py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("velocity") = py::none(),
+          py::arg("m") = py::none(), py::arg("v") = py::none(),
+          "One training epoch in C++: minibatches of rows order[...] (storage order when "
+          "order is None), loss_and_grad, optimizer step (0: SGD, 1: Adam). Returns "
+          "(sum of minibatch losses, minibatches done, index of the minibatch whose loss "
+          "was not finite or -1).");
+}
+
+// ---- matmul ----------------------------------------------------------------
+
+template <typename T>
+void matmul_impl(const py::array& a, const py::array& b, bool trans_a, bool trans_b,
+                 py::array& out, bool accumulate) {
+  require_matrix<T>(a, "A");
+  require_matrix<T>(b, "B");
+  require_matrix<T>(out, "out", /*writable=*/true);
+  const int64_t M = trans_a ? a.shape(1) : a.shape(0);
+  const int64_t K = trans_a ? a.shape(0) : a.shape(1);
+  const int64_t Kb = trans_b ? b.shape(1) : b.shape(0);
+  const int64_t N = trans_b ? b.shape(0) : b.shape(1);
+  if (K != Kb)
+    throw py::value_error("matmul: inner dimensions differ (A gives K=" + std::to_string(K) +
+                          ", B gives K=" + std::to_string(Kb) + ")");
+  if (out.shape(0) != M || out.shape(1) != N)
+    throw py::value_error("out: expected shape (" + std::to_string(M) + ", " +
+                          std::to_string(N) + ")");
+  const T* pa = static_cast<const T*>(a.data());
+  const T* pb = static_cast<const T*>(b.data());
+  T* pc = static_cast<T*>(out.mutable_data());
+  const int64_t lda = a.shape(1), ldb = b.shape(1), ldc = out.shape(1);
+  py::gil_scoped_release nogil;
+  gemm<T>(trans_a, trans_b, M, N, K, pa, lda, pb, ldb, accumulate ? T(1) : T(0), pc, ldc);
+}
+
+void matmul(const py::array& a, const py::array& b, bool trans_a, bool trans_b, py::array out,
+            bool accumulate) {
+  if (has_dtype<float>(out))
+    matmul_impl<float>(a, b, trans_a, trans_b, out, accumulate);
+  else if (has_dtype<double>(out))
+    matmul_impl<double>(a, b, trans_a, trans_b, out, accumulate);
+  else
+    throw py::type_error("out: expected dtype float32 or float64, got " +
+                         std::string(py::str(out.dtype())));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "pyfastnn native kernels (C++, OpenMP)";
+
+  m.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::arg("trans_a"), py::arg("trans_b"),
+        py::arg("out"), py::arg("accumulate") = false,
+        "out = op(a) @ op(b) (+ out if accumulate); all C-contiguous, same dtype.");
+
+  bind_network<float>(m, "Network32");
+  bind_network<double>(m, "Network64");
+  bind_simplex(m);
+
+  m.def(
+      "all_finite",
+      [](const py::array& x) {
+        const bool single = has_dtype<float>(x);
+        if (!single && !has_dtype<double>(x))
+          throw py::type_error("x: expected dtype float32 or float64, got " +
+                               std::string(py::str(x.dtype())));
+        if (!(x.flags() & py::array::c_style))
+          throw py::value_error("x: expected a C-contiguous array");
+        const int64_t n = static_cast<int64_t>(x.size());
+        const void* data = x.data();
+        py::gil_scoped_release release;
+        return single ? all_finite(static_cast<const float*>(data), n)
+                      : all_finite(static_cast<const double*>(data), n);
+      },
+      py::arg("x"), "Whether no element of x (C-contiguous float32/float64) is NaN or inf.");
+  m.def("num_threads", &num_threads);
+  m.def("set_num_threads", [](int64_t n) {
+    if (n < 1 || n > kMaxThreads)
+      throw py::value_error("n: expected a thread count in [1, " + std::to_string(kMaxThreads) +
+                            "], got " + std::to_string(n));
+    set_num_threads(static_cast<int>(n));
+  });
+  m.attr("MAX_THREADS") = kMaxThreads;
+  m.def("adaptive_threads", &adaptive_threads);
+  m.def("set_adaptive_threads", &set_adaptive_threads, py::arg("enabled").noconvert());
+  // The training loop's thread-count policy, exposed so tests can drive it
+  // with made-up step times.
+  py::class_<ThreadGovernor>(m, "ThreadGovernor")
+      .def(py::init<>())
+      .def(
+          "configure",
+          [](ThreadGovernor& g, int64_t max_threads, int64_t key) {
+            if (max_threads < 1 || max_threads > kMaxThreads)
+              throw py::value_error("max_threads: expected a thread count in [1, " +
+                                    std::to_string(kMaxThreads) + "], got " +
+                                    std::to_string(max_threads));
+            g.configure(static_cast<int>(max_threads), key);
+          },
+          py::arg("max_threads"), py::arg("key"))
+      .def("choose", &ThreadGovernor::choose)
+      .def(
+          "record",
+          [](ThreadGovernor& g, int threads, double seconds) {
+            if (!(seconds >= 0) || std::isinf(seconds))
+              throw py::value_error("seconds: expected a finite duration >= 0");
+            g.record(threads, seconds);
+          },
+          py::arg("threads"), py::arg("seconds"))
+      .def_property_readonly("best", &ThreadGovernor::best);
+  m.def("cpu_supports_avx2_fma", &cpu_supports_avx2_fma);
+  m.def("cpu_supports_avx512", &cpu_supports_avx512);
+  m.def("active_isa", [] { return std::string(isa_name(active_isa())); });
+  m.def("set_active_isa", [](const std::string& name) {
+    if (name == "portable")
+      set_active_isa(Isa::portable);
+    else if (name == "avx2_fma") {
+      if (!cpu_supports_avx2_fma())
+        throw py::value_error("isa: this CPU does not support AVX2/FMA");
+      set_active_isa(Isa::avx2_fma);
+    } else if (name == "avx512") {
+      if (!cpu_supports_avx512())
+        throw py::value_error("isa: this CPU does not support AVX-512 (F, VL, BW, DQ)");
+      set_active_isa(Isa::avx512);
+    } else
+      throw py::value_error("isa: expected 'portable', 'avx2_fma' or 'avx512', got '" + name +
+                            "'");
+  });
+}

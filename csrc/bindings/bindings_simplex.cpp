@@ -1,0 +1,279 @@
+// Python bindings of the simplex maps (simplex.hpp): argument checks, dtype
+// dispatch, GIL release. No numerical work happens here. The Python layer
+// (pyfastnn/simplex.py) validates and converts first; these checks are the
+// last line of defence for direct calls into _native.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "simplex/simplex.hpp"
+
+namespace py = pybind11;
+using namespace pyfastnn;
+
+namespace {
+
+template <typename T>
+bool has_dtype(const py::array& a) {
+  return py::detail::npy_api::get().PyArray_EquivTypes_(a.dtype().ptr(),
+                                                         py::dtype::of<T>().ptr());
+}
+
+[[noreturn]] void dtype_error(const char* name, const py::array& a, const std::string& expected) {
+  throw py::type_error(std::string(name) + ": expected dtype " + expected + ", got " +
+                       std::string(py::str(a.dtype())));
+}
+
+// A C-contiguous 2-D array of dtype T with at least one column.
+template <typename T>
+void require_matrix(const py::array& a, const char* name, bool writable = false) {
+  if (!has_dtype<T>(a)) dtype_error(name, a, std::string(py::str(py::dtype::of<T>())));
+  if (a.ndim() != 2)
+    throw py::value_error(std::string(name) + ": expected a 2-D array, got ndim=" +
+                          std::to_string(a.ndim()));
+  if (a.shape(1) < 1) throw py::value_error(std::string(name) + ": expected at least one column");
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+  if (writable && !a.writeable())
+    throw py::value_error(std::string(name) + ": array is read-only");
+}
+
+template <typename T>
+void require_like(const py::array& a, const char* name, const py::array& like,
+                  const char* like_name, bool writable = false) {
+  require_matrix<T>(a, name, writable);
+  if (a.shape(0) != like.shape(0) || a.shape(1) != like.shape(1))
+    throw py::value_error(std::string(name) + ": expected the shape of " + like_name + " (" +
+                          std::to_string(like.shape(0)) + ", " + std::to_string(like.shape(1)) +
+                          "), got (" + std::to_string(a.shape(0)) + ", " +
+                          std::to_string(a.shape(1)) + ")");
+}
+
+template <typename T>
+void require_vector(const py::array& a, const char* name, int64_t n, bool writable = false) {
+  if (!has_dtype<T>(a)) dtype_error(name, a, std::string(py::str(py::dtype::of<T>())));
+  if (a.ndim() != 1 || a.shape(0) != n)
+    throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(n) + ",)");
+  if (!(a.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+  if (writable && !a.writeable())
+    throw py::value_error(std::string(name) + ": array is read-only");
+}
+
+// out must not share memory with `in`; with allow_same, exactly the same buffer is fine.
+void require_no_overlap(const py::array& out, const char* out_name, const py::array& in,
+                        const char* in_name, bool allow_same = false) {
+  const char* a = static_cast<const char*>(out.data());
+  const char* b = static_cast<const char*>(in.data());
+  const auto na = static_cast<std::ptrdiff_t>(out.nbytes());
+  const auto nb = static_cast<std::ptrdiff_t>(in.nbytes());
+  if (allow_same && a == b && na == nb) return;
+  if (na > 0 && nb > 0 && a < b + nb && b < a + na)
+    throw py::value_error(std::string(out_name) + ": must not overlap " + in_name);
+}
+
+// A finite, positive scalar that stays finite and positive in dtype T.
+template <typename T>
+T positive(double value, const char* name) {
+  const T v = static_cast<T>(value);
+  if (!(v > T(0)) || !std::isfinite(v))
+    throw py::value_error(std::string(name) + ": expected a finite number > 0 representable in " +
+                          std::string(py::str(py::dtype::of<T>())) + ", got " +
+                          std::to_string(value));
+  return v;
+}
+
+// Calls f(T{}) with T the dtype of `a` (float32 or float64).
+template <typename F>
+auto dispatch(const py::array& a, const char* name, F&& f) {
+  if (has_dtype<float>(a)) return f(float{});
+  if (has_dtype<double>(a)) return f(double{});
+  dtype_error(name, a, "float32 or float64");
+}
+
+const int64_t* checked_labels(const py::array& y, int64_t n, int64_t K) {
+  require_vector<int64_t>(y, "y", n);
+  const int64_t* labels = static_cast<const int64_t*>(y.data());
+  for (int64_t i = 0; i < n; ++i)
+    if (labels[i] < 0 || labels[i] >= K)
+      throw py::value_error("y: labels must lie in [0, " + std::to_string(K) + "), got " +
+                            std::to_string(labels[i]));
+  return labels;
+}
+
+template <typename T>
+const T* cptr(const py::array& a) {
+  return static_cast<const T*>(a.data());
+}
+template <typename T>
+T* mptr(py::array& a) {
+  return static_cast<T*>(a.mutable_data());
+}
+
+// ---- forward maps ---------------------------------------------------------------
+
+void forward(const char* which, const py::array& Z, py::array out, double b, double inv_t) {
+  dispatch(Z, "Z", [&](auto tag) {
+    using T = decltype(tag);
+    require_matrix<T>(Z, "Z");
+    require_like<T>(out, "out", Z, "Z", /*writable=*/true);
+    require_no_overlap(out, "out", Z, "Z");
+    const T it = positive<T>(inv_t, "inv_temperature");
+    const std::string w = which;
+    const T bt = w == "relumax" ? positive<T>(b, "b") : T(1);
+    const int64_t n = Z.shape(0), K = Z.shape(1);
+    const T* z = cptr<T>(Z);
+    T* p = mptr<T>(out);
+    py::gil_scoped_release nogil;
+    if (w == "softmax")
+      softmax_forward<T>(z, n, K, p, it);
+    else if (w == "sparsemax")
+      sparsemax_forward<T>(z, n, K, p, it);
+    else
+      relumax_forward<T>(z, n, K, bt, p, it);
+  });
+}
+
+void threshold(const py::array& Z, py::array tau, double inv_t) {
+  dispatch(Z, "Z", [&](auto tag) {
+    using T = decltype(tag);
+    require_matrix<T>(Z, "Z");
+    require_vector<T>(tau, "tau", Z.shape(0), /*writable=*/true);
+    require_no_overlap(tau, "tau", Z, "Z");
+    const T it = positive<T>(inv_t, "inv_temperature");
+    const T* z = cptr<T>(Z);
+    T* t = mptr<T>(tau);
+    const int64_t n = Z.shape(0), K = Z.shape(1);
+    py::gil_scoped_release nogil;
+    sparsemax_threshold<T>(z, n, K, t, it);
+  });
+}
+
+// ---- Jacobian products ------------------------------------------------------------
+
+enum class Product { jvp, vjp };
+
+void product(SparseMap map, Product kind, const py::array& P, const py::array& V, py::array out,
+             double b, double inv_t) {
+  const char* vname = kind == Product::jvp ? "V" : "G";
+  dispatch(P, "P", [&](auto tag) {
+    using T = decltype(tag);
+    require_matrix<T>(P, "P");
+    require_like<T>(V, vname, P, "P");
+    require_like<T>(out, "out", P, "P", /*writable=*/true);
+    require_no_overlap(out, "out", P, "P", /*allow_same=*/true);
+    require_no_overlap(out, "out", V, vname, /*allow_same=*/true);
+    const T it = positive<T>(inv_t, "inv_temperature");
+    const T bt = map == SparseMap::relumax ? positive<T>(b, "b") : T(1);
+    const int64_t n = P.shape(0), K = P.shape(1);
+    const T* p = cptr<T>(P);
+    const T* v = cptr<T>(V);
+    T* o = mptr<T>(out);
+    py::gil_scoped_release nogil;
+    const bool jvp = kind == Product::jvp;
+    switch (map) {
+      case SparseMap::softmax:
+        return jvp ? softmax_jvp_from_output<T>(p, v, n, K, o, it)
+                   : softmax_vjp_from_output<T>(p, v, n, K, o, it);
+      case SparseMap::sparsemax:
+        return jvp ? sparsemax_jvp_from_output<T>(p, v, n, K, o, it)
+                   : sparsemax_vjp_from_output<T>(p, v, n, K, o, it);
+      case SparseMap::relumax:
+        return jvp ? relumax_jvp_from_output<T>(p, v, n, K, bt, o, it)
+                   : relumax_vjp_from_output<T>(p, v, n, K, bt, o, it);
+    }
+  });
+}
+
+// ---- losses -------------------------------------------------------------------------
+
+SparseMap map_code(int code) {
+  if (code < 0 || code >= kNumSparseMaps)
+    throw py::value_error("mapping: unknown code " + std::to_string(code));
+  return static_cast<SparseMap>(code);
+}
+
+// Sum of the per-row losses; fills loss_rows (n) and, when given, dZ (n, K).
+double loss(int code, const py::array& Z, const py::array& y, double b, double eps,
+            py::array loss_rows, std::optional<py::array> dZ, double scale, double inv_t) {
+  const bool fy = code < 0;  // -1: the sparsemax (Fenchel-Young) loss
+  const SparseMap map = fy ? SparseMap::sparsemax : map_code(code);
+  return dispatch(Z, "Z", [&](auto tag) {
+    using T = decltype(tag);
+    require_matrix<T>(Z, "Z");
+    const int64_t n = Z.shape(0), K = Z.shape(1);
+    const int64_t* labels = checked_labels(y, n, K);
+    require_vector<T>(loss_rows, "loss_rows", n, /*writable=*/true);
+    require_no_overlap(loss_rows, "loss_rows", Z, "Z");
+    T* g = nullptr;
+    if (dZ) {
+      require_like<T>(*dZ, "dZ", Z, "Z", /*writable=*/true);
+      require_no_overlap(*dZ, "dZ", Z, "Z");
+      require_no_overlap(*dZ, "dZ", loss_rows, "loss_rows");
+      g = mptr<T>(*dZ);
+    }
+    const T it = positive<T>(inv_t, "inv_temperature");
+    const T bt = map == SparseMap::relumax ? positive<T>(b, "b") : T(1);
+    const T et = fy ? T(1) : positive<T>(eps, "eps");
+    if (!std::isfinite(scale)) throw py::value_error("scale: expected a finite number");
+    const T* z = cptr<T>(Z);
+    T* lr = mptr<T>(loss_rows);
+    py::gil_scoped_release nogil;
+    if (fy) return sparsemax_loss<T>(z, labels, n, K, lr, g, T(scale), it);
+    return smoothed_cross_entropy<T>(map, z, labels, n, K, bt, et, lr, g, T(scale), it);
+  });
+}
+
+}  // namespace
+
+void bind_simplex(py::module_& m) {
+  m.def("softmax_forward",
+        [](const py::array& Z, py::array out, double inv_t) {
+          forward("softmax", Z, out, 1.0, inv_t);
+        },
+        py::arg("Z"), py::arg("out"), py::arg("inv_temperature") = 1.0,
+        "out (n, K) = softmax(Z / T) row by row; Z (n, K) float32/float64, C-contiguous.");
+  m.def("sparsemax_forward",
+        [](const py::array& Z, py::array out, double inv_t) {
+          forward("sparsemax", Z, out, 1.0, inv_t);
+        },
+        py::arg("Z"), py::arg("out"), py::arg("inv_temperature") = 1.0,
+        "out (n, K) = sparsemax(Z / T) row by row (no overlap with Z).");
+  m.def("relumax_forward",
+        [](const py::array& Z, py::array out, double b, double inv_t) {
+          forward("relumax", Z, out, b, inv_t);
+        },
+        py::arg("Z"), py::arg("out"), py::arg("b"), py::arg("inv_temperature") = 1.0,
+        "out (n, K) = relumax_b(Z / T) row by row, b > 0.");
+  m.def("sparsemax_threshold", &threshold, py::arg("Z"), py::arg("tau"),
+        py::arg("inv_temperature") = 1.0,
+        "tau (n,): sparsemax(Z / T) = max(Z / T - tau[:, None], 0).");
+
+  const char* names[3] = {"softmax", "sparsemax", "relumax"};
+  for (int code = 0; code < kNumSparseMaps; ++code) {
+    const SparseMap map = static_cast<SparseMap>(code);
+    for (Product kind : {Product::jvp, Product::vjp}) {
+      const std::string name = std::string(names[code]) +
+                               (kind == Product::jvp ? "_jvp" : "_vjp") + "_from_output";
+      const char* vname = kind == Product::jvp ? "V" : "G";
+      m.def(name.c_str(),
+            [map, kind](const py::array& P, const py::array& V, py::array out, double b,
+                        double inv_t) { product(map, kind, P, V, out, b, inv_t); },
+            py::arg("P"), py::arg(vname), py::arg("out"), py::arg("b") = 1.0,
+            py::arg("inv_temperature") = 1.0,
+            "out (n, K) = J V (jvp) or J^T G (vjp) row by row, J the Jacobian of the map at "
+            "Z / T, from P = map(Z / T) (n, K); b is used by relumax only.");
+    }
+  }
+  m.def("simplex_loss", &loss, py::arg("mapping"), py::arg("Z"), py::arg("y"), py::arg("b"),
+        py::arg("eps"), py::arg("loss_rows"), py::arg("dZ"), py::arg("scale"),
+        py::arg("inv_temperature") = 1.0,
+        "Sum over rows of the loss; mapping -1 = sparsemax loss, 0/1/2 = eps-smoothed "
+        "cross-entropy of softmax/sparsemax/relumax. Fills loss_rows (n) and dZ (n, K) = "
+        "scale * gradient when given; y int64 (n) in [0, K).");
+}

@@ -1,0 +1,41 @@
+// A dense layer's deferred optimiser step fused with its next forward product,
+// for minibatches of one row (Network::train_epoch, layers.hpp).
+//
+// Shapes: W (in, out) row-major, its optimiser state s1, s2 (in, out) or null;
+//         h (in), dz (out): the layer's input and d loss / d z at the previous
+//         step; x (in): this step's input; z (out): this step's product.
+// On the columns [j0, j1) only (threads split the columns, so each keeps its
+// share of W in its own cache from step to step):
+//   for each row i of W:
+//     g = h[i] dz + 2 l2 W[i, :] + l1 sign(W[i, :])
+//     W[i, :], s1[i, :], s2[i, :]  <- one step of `rule` with gradient g
+//   z = x @ W                       (with the stepped W; skipped if x is null)
+// in one pass over W, each element stepped and used in registers: the unfused
+// sequence streams W three times (forward, writing dW, update).
+//
+// W, s1, s2, z, h and dz must not overlap. Compiled for AVX-512, AVX2 and
+// baseline x86-64 (PYFASTNN_SIMD_CLONES, cpu.hpp).
+#pragma once
+
+#include <cstdint>
+
+#include "nn/optim_kernels.hpp"
+
+namespace pyfastnn {
+
+template <typename T>
+struct DeferredStep {
+  UpdateRule<T> rule;
+  T l1 = T(0), l2 = T(0);
+  const T* h = nullptr;   // (in)
+  const T* dz = nullptr;  // (out)
+};
+
+void update_rows_forward(const DeferredStep<float>& step, float* W, float* s1, float* s2,
+                         int64_t in, int64_t out, const float* x, float* z, int64_t j0,
+                         int64_t j1);
+void update_rows_forward(const DeferredStep<double>& step, double* W, double* s1, double* s2,
+                         int64_t in, int64_t out, const double* x, double* z, int64_t j0,
+                         int64_t j1);
+
+}  // namespace pyfastnn
