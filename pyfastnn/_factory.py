@@ -50,19 +50,8 @@ def make_model(
 
 
 def fit_accepts(model: Any, option: str) -> bool:
-    """Whether ``model.fit`` takes the keyword ``option`` (e.g. ``"dropout"``).
-
-    ``MLP.fit`` forwards ``**kwargs`` to :func:`pyfastnn.training.fit`, so its
-    signature is the one that counts there.
-    """
-    params = inspect.signature(model.fit).parameters
-    if option in params:
-        return True
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        from . import training
-
-        return option in inspect.signature(training.fit).parameters
-    return False
+    """Whether ``model.fit`` takes the keyword ``option`` (e.g. ``"dropout"``)."""
+    return option in inspect.signature(model.fit).parameters
 
 
 def fit_model(model: Any, X: Any, y: Any, *, dropout: float = 0.0, **options: Any) -> Any:

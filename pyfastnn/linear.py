@@ -8,11 +8,12 @@ epoch loop included), ``predict``, ``score``, ``save``/``pyfastnn.load``.
 from __future__ import annotations
 
 import numbers
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .mlp import MLP
+from .optim import Optimizer
 from .training import History
 
 
@@ -34,6 +35,8 @@ class LogisticRegression(MLP):
     Weights start at zero (``init="zeros"``; the loss is convex), or from
     any of :class:`MLP`'s schemes.
     """
+
+    _FILE_KIND = "logistic_regression"
 
     def __init__(
         self,
@@ -68,6 +71,8 @@ class Perceptron(MLP):
     the updates of their mistakes. Weights start at zero.
     """
 
+    _FILE_KIND = "perceptron"
+
     def __init__(
         self,
         n_features: int,
@@ -96,19 +101,58 @@ class Perceptron(MLP):
             f"dtype={self.dtype.name!r}, backend={self.backend!r})"
         )
 
-    def fit(self, X: object, y: object, **kwargs: Any) -> History:
-        """Train in place (defaults: ``batch_size=1``, SGD with ``lr=1``); see
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        epochs: int = 10,
+        batch_size: int = 1,
+        optimizer: str | Optimizer | None = None,
+        lr: float | None = None,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        dropout: float = 0.0,
+        X_val: ArrayLike | None = None,
+        y_val: ArrayLike | None = None,
+        patience: int | None = None,
+        restore_best: bool = True,
+        shuffle: bool = True,
+        seed: int = 0,
+        train_metrics: bool = True,
+        progress: bool = False,
+    ) -> History:
+        """Train in place on X (N, n_features), y (N,) labels; the classic
+        defaults: one sample per step (``batch_size=1``) and, when neither
+        ``optimizer`` nor ``lr`` is given, SGD with ``lr=1``. See
         :func:`pyfastnn.training.fit` for the options."""
-        kwargs.setdefault("batch_size", 1)
-        if "lr" not in kwargs and "optimizer" not in kwargs:
-            kwargs["lr"] = 1.0
-        return super().fit(X, y, **kwargs)
+        if optimizer is None:
+            optimizer, lr = "sgd", 1.0 if lr is None else lr
+        return super().fit(
+            X,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            lr=lr,
+            l1=l1,
+            l2=l2,
+            dropout=dropout,
+            X_val=X_val,
+            y_val=y_val,
+            patience=patience,
+            restore_best=restore_best,
+            shuffle=shuffle,
+            seed=seed,
+            train_metrics=train_metrics,
+            progress=progress,
+        )
 
-    def decision_function(self, X: object) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Scores (N, K) = X @ W + b."""
         return self.forward(X)
 
-    def predict_proba(self, X: object) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """(N, K) one-hot rows of the predicted class: a perceptron makes hard
         decisions and has no probabilities to give."""
         scores = self.forward(X)

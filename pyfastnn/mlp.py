@@ -5,35 +5,24 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from types import ModuleType
-from typing import TYPE_CHECKING, NoReturn
+from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from . import _native
+from . import _model_file, training
 from ._checks import as_float_array, check_backend, check_dtype, check_real
-from ._dropout import DropoutStream
+from ._dropout import DropoutStream, check_dropout
+from ._errors import NonFiniteResultError
 from ._memory import aligned_zeros
-from ._spec import ACTIVATIONS, LOSSES, OUTPUTS, NetSpec
+from ._spec import ACTIVATIONS, MAX_PARAMS, OUTPUTS, NetSpec
 from ._targets import Target, make_target
-from .backends import NonFiniteError, loop, native, vector
+from .backends import BACKENDS, NonFiniteError
+from .optim import Optimizer
+from .training import History
 
-MAX_PARAMS = 2**48  # a bound on the parameter count (the native module checks it too)
-
-if TYPE_CHECKING:
-    from .training import History
-
-_BACKEND_MODULES: dict[str, ModuleType] = {"loop": loop, "vector": vector, "native": native}
-
-
-class NonFiniteResultError(ValueError):
-    """A result came out NaN or infinite; ``culprit`` names the argument that
-    holds a non-finite value ("X", "y", "weights[l]", "biases[l]"), or is None
-    when every input was finite and the computation overflowed."""
-
-    def __init__(self, message: str, culprit: str | None) -> None:
-        super().__init__(message)
-        self.culprit = culprit
+__all__ = ["MLP", "Gradients", "NonFiniteResultError"]
 
 
 class Gradients:
@@ -53,7 +42,7 @@ class Gradients:
 
     def _split(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         if self._views is None:
-            self._views = self._model.split_params(self.flat)
+            self._views = self._model.spec.split(self.flat)
         return self._views
 
     @property
@@ -129,7 +118,11 @@ class MLP:
 
     All parameters live in one flat vector ``params``; ``weights`` and
     ``biases`` are views into it, so writing into them changes the network.
+    The model is its description ``spec`` (a :class:`pyfastnn._spec.NetSpec`),
+    ``params`` and the ``backend`` name; the backends are functions of those.
     """
+
+    _FILE_KIND = "mlp"  # the "model" field of its model file
 
     def __init__(
         self,
@@ -149,18 +142,20 @@ class MLP:
             raise ValueError(f"init: expected one of {sorted(_INITIALISERS)}, got {init!r}")
         self._init = init
         self._spec = _make_spec(
-            layer_sizes, activation, output, activation_param, loss, relumax_b, eps
+            layer_sizes, activation, output, activation_param, loss, relumax_b, eps, dtype
         )
-        self._dtype = check_dtype(dtype)
+        self._dtype = self._spec.dtype
         self.backend = backend
-        sizes = self._spec.sizes
-        n_params = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
-        self._params = aligned_zeros(n_params, self._dtype)
-        self._weights, self._biases = self.split_params(self._params)
-        self._native_net: object | None = None
+        self._params = aligned_zeros(self._spec.n_params, self._dtype)
+        self._weights, self._biases = self._spec.split(self._params)
         self.reset_parameters(seed)
 
     # ---- description -------------------------------------------------------
+
+    @property
+    def spec(self) -> NetSpec:
+        """The network's description: sizes, activation, output/loss, dtype."""
+        return self._spec
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
@@ -233,15 +228,7 @@ class MLP:
 
         The layout is W_0 (row-major), b_0, W_1, b_1, ...
         """
-        weights, biases = [], []
-        offset = 0
-        sizes = self._spec.sizes
-        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-            weights.append(flat[offset : offset + n_in * n_out].reshape(n_in, n_out))
-            offset += n_in * n_out
-            biases.append(flat[offset : offset + n_out])
-            offset += n_out
-        return weights, biases
+        return self._spec.split(flat)
 
     @property
     def params(self) -> np.ndarray:
@@ -253,7 +240,7 @@ class MLP:
         return self._params
 
     @params.setter
-    def params(self, values: object) -> None:
+    def params(self, values: ArrayLike) -> None:
         arr = as_float_array(values, "params", 1, dtype=self._dtype)
         if arr.shape != self._params.shape:
             raise ValueError(f"params: expected shape {self._params.shape}, got {arr.shape}")
@@ -310,27 +297,28 @@ class MLP:
 
     # ---- computation -------------------------------------------------------
 
-    def forward(self, X: object) -> np.ndarray:
+    def forward(self, X: ArrayLike) -> np.ndarray:
         """Network outputs (N, K) for inputs X (N, D): probabilities for
         "softmax" and "sigmoid" outputs, raw values for "identity"."""
         X = self._input(X)
         try:
-            out = _BACKEND_MODULES[self._backend].forward(self, X)
+            out = BACKENDS[self._backend].forward(self._spec, self._params, X)
         except NonFiniteError:
             self._raise_non_finite("outputs", X, None)
         if not np.isfinite(out).all():
             self._raise_non_finite("outputs", X, None)
         return out
 
-    def loss(self, X: object, y: object, l1: float = 0.0, l2: float = 0.0) -> float:
-        """Mean loss over the batch plus ``l2 * sum W^2 + l1 * sum |W|``."""
+    def loss(self, X: ArrayLike, y: ArrayLike, l1: float = 0.0, l2: float = 0.0) -> float:
+        """Mean loss over the batch X (N, D), y (N,) labels or (N, K) targets,
+        plus ``l2 * sum W^2 + l1 * sum |W|``."""
         loss, _, _ = self._loss_and_grads(X, y, l1, l2, want_grad=False, want_input_grad=False)
         return loss
 
     def loss_and_grad(
         self,
-        X: object,
-        y: object,
+        X: ArrayLike,
+        y: ArrayLike,
         l1: float = 0.0,
         l2: float = 0.0,
         out: np.ndarray | None = None,
@@ -359,14 +347,14 @@ class MLP:
                 )
             if not out.flags.c_contiguous or not out.flags.writeable:
                 raise ValueError("out: expected a writable C-contiguous array")
-        stream = _dropout_stream(dropout, dropout_stream, self.n_layers)
+        stream = check_dropout(dropout, dropout_stream, self.n_layers)
         loss, dparams, _ = self._loss_and_grads(
             X, y, l1, l2, want_grad=True, want_input_grad=False, out=out, dropout=stream
         )
         assert dparams is not None
         return loss, Gradients(dparams, self)
 
-    def input_grad(self, X: object, y: object) -> np.ndarray:
+    def input_grad(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Gradient (N, D) of the batch loss (mean over samples) with respect to X."""
         _, _, dX = self._loss_and_grads(X, y, 0.0, 0.0, want_grad=False, want_input_grad=True)
         assert dX is not None
@@ -374,17 +362,55 @@ class MLP:
 
     # ---- training and prediction ------------------------------------------
 
-    def fit(self, X: object, y: object, **kwargs: object) -> History:
-        """Train in place; see :func:`pyfastnn.training.fit` for the options."""
-        from .training import fit
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        epochs: int = 10,
+        batch_size: int = 32,
+        optimizer: str | Optimizer = "sgd",
+        lr: float | None = None,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        dropout: float = 0.0,
+        X_val: ArrayLike | None = None,
+        y_val: ArrayLike | None = None,
+        patience: int | None = None,
+        restore_best: bool = True,
+        shuffle: bool = True,
+        seed: int = 0,
+        train_metrics: bool = True,
+        progress: bool = False,
+    ) -> History:
+        """Train in place on X (N, D), y (N,) labels or (N, K) targets; return the
+        :class:`~pyfastnn.History`. See :func:`pyfastnn.training.fit` for the options."""
+        return training.fit(
+            self,
+            X,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            lr=lr,
+            l1=l1,
+            l2=l2,
+            dropout=dropout,
+            X_val=X_val,
+            y_val=y_val,
+            patience=patience,
+            restore_best=restore_best,
+            shuffle=shuffle,
+            seed=seed,
+            train_metrics=train_metrics,
+            progress=progress,
+        )
 
-        return fit(self, X, y, **kwargs)  # type: ignore[arg-type]
-
-    def predict_proba(self, X: object) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Outputs (N, K); probabilities for every output but "identity"."""
         return self.forward(X)
 
-    def predict(self, X: object) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Class labels (N,) (argmax of the outputs); for an "identity" output
         trained on real targets, the outputs."""
         out = self.forward(X)
@@ -392,7 +418,7 @@ class MLP:
             return out
         return np.argmax(out, axis=1)
 
-    def score(self, X: object, y: object) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Accuracy for class labels (N,); for real targets, minus the mean loss."""
         y_arr = np.asarray(y)
         regression = self.output == "identity" and not self._spec.labels_only
@@ -400,15 +426,25 @@ class MLP:
             return float(np.mean(self.predict(X) == y_arr))
         return -self.loss(X, y)
 
-    def save(self, path: str) -> None:
+    def save(self, path: str | Path) -> None:
         """Write the model to one .npz file (no pickle); read it with pyfastnn.load."""
-        from .model_io import save
-
-        save(self, path)
+        spec = self._spec
+        meta = {
+            "model": self._FILE_KIND,
+            "layer_sizes": list(spec.sizes),
+            "activation": spec.activation,
+            "activation_param": spec.activation_param,
+            "output": spec.output,
+            "loss": spec.loss,
+            "relumax_b": spec.relumax_b,
+            "eps": spec.eps,
+            "dtype": spec.dtype.name,
+        }
+        _model_file.write(path, meta, self._params)
 
     # ---- helpers -----------------------------------------------------------
 
-    def _input(self, X: object) -> np.ndarray:
+    def _input(self, X: ArrayLike) -> np.ndarray:
         X = as_float_array(X, "X", 2, dtype=self._dtype, finite=False)
         if X.shape[1] != self.n_inputs:
             raise ValueError(f"X: expected {self.n_inputs} columns, got shape {X.shape}")
@@ -416,8 +452,8 @@ class MLP:
 
     def _loss_and_grads(
         self,
-        X: object,
-        y: object,
+        X: ArrayLike,
+        y: ArrayLike,
         l1: float,
         l2: float,
         want_grad: bool,
@@ -437,8 +473,17 @@ class MLP:
             check_range=self._backend != "native",  # the native module checks labels itself
         )
         try:
-            loss, dparams, dX = _BACKEND_MODULES[self._backend].loss_and_grad(
-                self, X, target, l1, l2, want_grad, want_input_grad, out, dropout
+            loss, dparams, dX = BACKENDS[self._backend].loss_and_grad(
+                self._spec,
+                self._params,
+                X,
+                target,
+                l1,
+                l2,
+                want_grad,
+                want_input_grad,
+                out,
+                dropout,
             )
         except NonFiniteError:
             loss = math.nan
@@ -462,22 +507,6 @@ class MLP:
             None,
         )
 
-    def _native_handle(self) -> object:
-        """The C++ network (its workspaces persist across calls)."""
-        if self._native_net is None:
-            cls = _native.Network32 if self._dtype == np.float32 else _native.Network64
-            spec = self._spec
-            self._native_net = cls(
-                list(spec.sizes),
-                ACTIVATIONS[spec.activation][0],
-                spec.activation_param,
-                OUTPUTS[spec.output][0],
-                LOSSES[spec.loss],
-                spec.relumax_b,
-                spec.eps,
-            )
-        return self._native_net
-
 
 def _uniform(rng: np.random.Generator, limit: float, shape: tuple[int, int]) -> np.ndarray:
     return rng.uniform(-limit, limit, size=shape)
@@ -493,29 +522,6 @@ _INITIALISERS = {
 }
 
 
-def _dropout_stream(rate: object, stream: object, n_layers: int) -> DropoutStream | None:
-    """Validate ``dropout`` and ``dropout_stream``; None when dropout is off."""
-    rate = check_real(rate, "dropout", minimum=0.0)
-    if rate >= 1.0:
-        raise ValueError(f"dropout: expected a rate in [0, 1), got {rate}")
-    if (
-        not isinstance(stream, tuple)
-        or len(stream) != 3
-        or any(
-            isinstance(c, bool) or not isinstance(c, numbers.Integral) or not 0 <= c < 2**64
-            for c in stream
-        )
-    ):
-        raise ValueError(
-            f"dropout_stream: expected (seed, epoch, step), non-negative integers, got {stream!r}"
-        )
-    if rate == 0.0:
-        return None
-    if n_layers < 2:
-        raise ValueError("dropout: the network has no hidden layer to drop units from")
-    return DropoutStream(rate, *(int(c) for c in stream))
-
-
 def _make_spec(
     layer_sizes: Sequence[int],
     activation: str,
@@ -524,6 +530,7 @@ def _make_spec(
     loss: str | None,
     relumax_b: float,
     eps: float,
+    dtype: str | np.dtype,
 ) -> NetSpec:
     if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
         raise TypeError(f"layer_sizes: expected a sequence of integers, got {layer_sizes!r}")
@@ -571,5 +578,12 @@ def _make_spec(
     if eps <= 0:
         raise ValueError(f"eps: expected eps > 0, got {eps}")
     return NetSpec(
-        tuple(int(s) for s in layer_sizes), activation, float(param), output, loss, relumax_b, eps
+        tuple(int(s) for s in layer_sizes),
+        activation,
+        float(param),
+        output,
+        loss,
+        check_dtype(dtype),
+        relumax_b,
+        eps,
     )

@@ -1,69 +1,29 @@
-"""Model files: one ``.npz`` holding the parameters and a JSON description.
-
-No pickle anywhere: arrays are read with ``allow_pickle=False`` and the
-description is plain JSON checked field by field, so a hand-crafted file can
-at worst be rejected with an error; it never runs code.
-"""
+"""Saving and loading models: :func:`save` and :func:`load` of the model file
+format (:mod:`pyfastnn._model_file`: one ``.npz``, parameters + JSON, no pickle)."""
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 
-import numpy as np
-
+from . import _model_file
 from .linear import LogisticRegression, Perceptron
 from .mlp import MLP
 
-FORMAT = "pyfastnn.mlp"
-VERSION = 1
 # "model" field of the description -> class (files without it hold an MLP)
 _KINDS = {"mlp": MLP, "logistic_regression": LogisticRegression, "perceptron": Perceptron}
-
-
-def _kind(model: MLP) -> str:
-    return next(k for k, cls in reversed(_KINDS.items()) if isinstance(model, cls))
 
 
 def save(model: MLP, path: str | Path) -> None:
     """Write ``model`` to ``path`` (an .npz file: ``params`` + ``meta`` JSON)."""
     if not isinstance(model, MLP):
         raise TypeError(f"model: expected a pyfastnn.MLP, got {type(model).__name__}")
-    meta = {
-        "format": FORMAT,
-        "version": VERSION,
-        "model": _kind(model),
-        "layer_sizes": list(model.layer_sizes),
-        "activation": model.activation,
-        "activation_param": model.activation_param,
-        "output": model.output,
-        "loss": model.loss_name,
-        "relumax_b": model.relumax_b,
-        "eps": model.eps,
-        "dtype": model.dtype.name,
-    }
-    with open(path, "wb") as fh:
-        np.savez(fh, params=model.params, meta=np.array(json.dumps(meta)))
+    model.save(path)
 
 
 def load(path: str | Path, backend: str = "native") -> MLP:
     """Read a model written by :func:`save` (an MLP, LogisticRegression or
     Perceptron); errors name what is wrong."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if set(archive.files) != {"params", "meta"}:
-                raise ValueError(f"path: {path} is not a pyfastnn model file")
-            params = archive["params"]
-            meta = json.loads(str(archive["meta"]))
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, OSError, EOFError, json.JSONDecodeError, KeyError) as err:
-        raise ValueError(f"path: {path} is not a readable pyfastnn model file ({err})") from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"path: {path} is not a pyfastnn model file")
-    if meta.get("version") != VERSION:
-        raise ValueError(f"path: unsupported model file version {meta.get('version')!r}")
+    meta, params = _model_file.read(path)
     kind = meta.get("model", "mlp")
     if not isinstance(kind, str) or kind not in _KINDS:
         raise ValueError(f"path: unknown model kind {kind!r}")

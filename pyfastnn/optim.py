@@ -8,6 +8,7 @@ loop; these NumPy versions serve the loop and vector backends. Penalties
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Union
 
 import numpy as np
 
@@ -81,7 +82,10 @@ class Adam:
         params -= dt(self.lr) * (m * c1) / (np.sqrt(v * c2) + dt(self.eps))
 
 
-def make_optimizer(optimizer: object, lr: float | None = None) -> SGD | Adam:
+Optimizer = Union[SGD, Adam]
+
+
+def make_optimizer(optimizer: object, lr: float | None = None) -> Optimizer:
     """An optimiser from a name ("sgd", "adam") or an instance; ``lr`` overrides."""
     if isinstance(optimizer, (SGD, Adam)):
         if lr is None:

@@ -1,11 +1,11 @@
-"""Minibatch training with a per-epoch history (any backend, one step per call).
+"""Minibatch training with a per-epoch history, through the backend protocol.
 
 ``fit`` shuffles with a seeded generator (the same order for every backend),
 takes one optimiser step per minibatch (the last one may be partial), records
 per-epoch losses, accuracies and wall time, keeps the weights of the best
-validation epoch and can stop early. For the loop and vector backends an
-epoch is a Python loop of ``loss_and_grad`` + optimiser steps; for the native
-backend it is one C++ call (``Network.train_epoch``) doing the same.
+validation epoch and can stop early. Each epoch is one ``train_epoch`` of the
+model's backend (:mod:`pyfastnn.backends.protocol`): for loop and vector a
+Python loop of ``loss_and_grad`` + optimiser steps, for native one C++ call.
 """
 
 from __future__ import annotations
@@ -14,15 +14,35 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._checks import all_finite, as_float_array, check_positive_int, check_real, check_seed
+from ._dropout import check_dropout
+from ._errors import NonFiniteResultError
 from ._memory import aligned_zeros
+from ._spec import NetSpec
 from ._targets import make_target
-from .mlp import MLP, NonFiniteResultError, _dropout_stream
-from .optim import SGD, Adam, make_optimizer
+from .backends import BACKENDS, EpochPlan
+from .optim import Optimizer, make_optimizer
+
+
+class Trainable(Protocol):
+    """What ``fit`` needs of a model (:class:`pyfastnn.MLP` is one)."""
+
+    @property
+    def spec(self) -> NetSpec: ...
+
+    @property
+    def backend(self) -> str: ...
+
+    params: np.ndarray
+
+    def forward(self, X: ArrayLike) -> np.ndarray: ...
+
+    def loss(self, X: ArrayLike, y: ArrayLike, l1: float = 0.0, l2: float = 0.0) -> float: ...
 
 
 @dataclass
@@ -62,25 +82,25 @@ class History:
             json.dump(self.as_dict(), fh, indent=2)
 
 
-def accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
+def accuracy(model: Trainable, X: np.ndarray, y: np.ndarray) -> float:
     """Fraction of rows whose argmax output equals the label."""
     return float(np.mean(np.argmax(model.forward(X), axis=1) == y))
 
 
 def fit(
-    model: MLP,
-    X: object,
-    y: object,
+    model: Trainable,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
     epochs: int = 10,
     batch_size: int = 32,
-    optimizer: str | SGD | Adam = "sgd",
+    optimizer: str | Optimizer = "sgd",
     lr: float | None = None,
     l1: float = 0.0,
     l2: float = 0.0,
     dropout: float = 0.0,
-    X_val: object = None,
-    y_val: object = None,
+    X_val: ArrayLike | None = None,
+    y_val: ArrayLike | None = None,
     patience: int | None = None,
     restore_best: bool = True,
     shuffle: bool = True,
@@ -106,6 +126,7 @@ def fit(
     pass over X per epoch). A NaN or infinite loss stops training with
     ``FloatingPointError`` naming the epoch.
     """
+    spec = model.spec
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     l1 = check_real(l1, "l1", minimum=0.0)
@@ -114,13 +135,13 @@ def fit(
     if patience is not None:
         patience = check_positive_int(patience, "patience")
     # validates the rate and that there is a hidden layer to drop from
-    if _dropout_stream(dropout, (0, 0, 0), model.n_layers) is None:
+    if check_dropout(dropout, (0, 0, 0), spec.n_layers) is None:
         dropout = 0.0
     opt = make_optimizer(optimizer, lr)
-    X = as_float_array(X, "X", 2, dtype=model.dtype)
-    if X.shape[1] != model.n_inputs:
-        raise ValueError(f"X: expected {model.n_inputs} columns, got shape {X.shape}")
-    target = make_target(y, model.labels_only, X.shape[0], model.n_outputs, model.dtype)
+    X = as_float_array(X, "X", 2, dtype=spec.dtype)
+    if X.shape[1] != spec.n_inputs:
+        raise ValueError(f"X: expected {spec.n_inputs} columns, got shape {X.shape}")
+    target = make_target(y, spec.labels_only, X.shape[0], spec.n_outputs, spec.dtype)
     if target.values is not None and not all_finite(target.values):
         raise ValueError("y: contains NaN or infinity")
     y = target.labels if target.labels is not None else target.values
@@ -128,17 +149,18 @@ def fit(
     if has_val:
         if X_val is None or y_val is None:
             raise ValueError("X_val, y_val: give both or neither")
-        X_val = as_float_array(X_val, "X_val", 2, dtype=model.dtype)
+        X_val = as_float_array(X_val, "X_val", 2, dtype=spec.dtype)
         y_val = np.asarray(y_val)
-    labels = model.labels_only
+    labels = spec.labels_only
 
+    backend = BACKENDS[model.backend]
+    params = model.params
     rng = np.random.default_rng(seed)
-    state = opt.init_state(model.params.size, model.dtype)
-    grad = aligned_zeros(model.params.size, model.dtype)
-    step_epoch = _native_epoch if model.backend == "native" else _python_epoch
+    state = opt.init_state(params.size, spec.dtype)
+    grad = aligned_zeros(params.size, spec.dtype)
     history = History()
     best_score = -math.inf
-    best_params = model.params.copy()
+    best_params = params.copy()
     bad_epochs = 0
     steps = 0
     n = X.shape[0]
@@ -146,14 +168,16 @@ def fit(
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         order = rng.permutation(n) if shuffle else None
-        run = _EpochRun(model, X, y, order, batch_size, opt, state, grad, l1, l2)
-        loss_sum, batches, failed = step_epoch(run, dropout, seed, epoch, steps)
+        plan = EpochPlan(batch_size, l1, l2, dropout, seed, epoch, steps)
+        loss_sum, batches, failed = backend.train_epoch(
+            spec, params, grad, X, target, order, plan, opt, state
+        )
         if failed >= 0:
-            _raise_failed_batch(run, epoch, failed)
+            raise _failed_batch(X[plan.rows(failed, order)], epoch, failed)
         steps += batches
         seconds = time.perf_counter() - start
         record = EpochRecord(epoch, loss_sum / batches, seconds)
-        if not math.isfinite(record.train_loss) or not all_finite(model.params):
+        if not math.isfinite(record.train_loss) or not all_finite(params):
             raise _diverged(epoch, record.train_loss)
         if labels and train_metrics:
             record.train_accuracy = accuracy(model, X, y)
@@ -164,7 +188,7 @@ def fit(
             score = record.val_accuracy if labels else -record.val_loss
             if score > best_score:
                 best_score, history.best_epoch, bad_epochs = score, epoch, 0
-                best_params[...] = model.params
+                best_params[...] = params
             else:
                 bad_epochs += 1
         history.epochs.append(record)
@@ -181,91 +205,13 @@ def fit(
     return history
 
 
-@dataclass
-class _EpochRun:
-    """What one epoch works on (checked arrays; y is int64 labels or (N, K) values)."""
-
-    model: MLP
-    X: np.ndarray
-    y: np.ndarray
-    order: np.ndarray | None  # row order, None for storage order
-    batch_size: int
-    opt: SGD | Adam
-    state: dict[str, np.ndarray]
-    grad: np.ndarray
-    l1: float
-    l2: float
-
-    def batch_rows(self, b: int) -> np.ndarray | slice:
-        lo, hi = b * self.batch_size, (b + 1) * self.batch_size
-        return slice(lo, hi) if self.order is None else self.order[lo:hi]
-
-
-def _python_epoch(
-    run: _EpochRun, dropout: float, seed: int, epoch: int, steps: int
-) -> tuple[float, int, int]:
-    """One epoch, a ``loss_and_grad`` and an optimiser step per minibatch (loop, vector)."""
-    model = run.model
-    total = 0.0
-    batches = -(-run.X.shape[0] // run.batch_size)
-    for b in range(batches):
-        rows = run.batch_rows(b)
-        try:
-            loss, _ = model.loss_and_grad(
-                run.X[rows],
-                run.y[rows],
-                l1=run.l1,
-                l2=run.l2,
-                out=run.grad,
-                dropout=dropout,
-                dropout_stream=(seed, epoch, b),
-            )
-        except NonFiniteResultError:
-            return total, b, b
-        run.opt.step(model.params, run.grad, run.state, steps + b + 1)
-        total += loss
-    return total, batches, -1
-
-
-def _native_epoch(
-    run: _EpochRun, dropout: float, seed: int, epoch: int, steps: int
-) -> tuple[float, int, int]:
-    """One epoch in one C++ call (shuffle order, minibatches, backward, update)."""
-    opt, state = run.opt, run.state
-    adam = isinstance(opt, Adam)
-    return run.model._native_handle().train_epoch(
-        run.model.params,
-        run.grad,
-        run.X,
-        run.y,
-        run.order,
-        run.batch_size,
-        run.l1,
-        run.l2,
-        dropout,
-        seed,
-        epoch,
-        steps,
-        1 if adam else 0,
-        opt.lr,
-        momentum=0.0 if adam else opt.momentum,
-        beta1=opt.beta1 if adam else 0.9,
-        beta2=opt.beta2 if adam else 0.999,
-        eps=opt.eps if adam else 1e-8,
-        velocity=state.get("velocity") if not adam and opt.momentum else None,
-        m=state.get("m"),
-        v=state.get("v"),
-    )
-
-
-def _raise_failed_batch(run: _EpochRun, epoch: int, b: int) -> NoReturn:
-    """A minibatch gave a non-finite loss: blame the data if it is not finite."""
-    rows = run.batch_rows(b)
-    if not all_finite(run.X[rows]):
-        raise NonFiniteResultError(
+def _failed_batch(X_batch: np.ndarray, epoch: int, b: int) -> Exception:
+    """Minibatch b gave a non-finite loss: blame the data if it is not finite."""
+    if not all_finite(X_batch):
+        return NonFiniteResultError(
             f"X: contains NaN or infinity (minibatch {b} of epoch {epoch})", "X"
         )
-    raise _diverged(epoch, math.nan)
+    return _diverged(epoch, math.nan)
 
 
 def _diverged(epoch: int, loss: float) -> FloatingPointError:

@@ -9,6 +9,7 @@ import pytest
 
 import pyfastnn
 from pyfastnn import MLP, _native
+from pyfastnn.backends import native
 
 
 def blobs(n: int, d: int, k: int, seed: int = 0, dtype=np.float64):
@@ -105,7 +106,14 @@ def test_fit_does_not_copy_X() -> None:
 # ---- the binding itself (private, but it must never crash) ----------------------------------
 
 
+_EPOCH_FIELDS = ("batch_size", "l1", "l2", "dropout", "seed", "epoch", "steps_before")
+_OPTIMIZER_FIELDS = ("optimizer", "lr", "momentum", "beta1", "beta2", "eps")
+_STATE_FIELDS = ("velocity", "m", "v")
+
+
 def _call(net, params, **overrides):
+    """net.train_epoch with defaults; the epoch's, the optimiser's and the state's
+    fields may be overridden by name (optimizer: "sgd" or "adam")."""
     X, y = blobs(10, 3, 2)
     args = dict(
         params=params,
@@ -120,11 +128,17 @@ def _call(net, params, **overrides):
         seed=0,
         epoch=1,
         steps_before=0,
-        optimizer=0,
+        optimizer="sgd",
         lr=0.1,
     )
     args.update(overrides)
-    return net.train_epoch(**args)
+    epoch = _native.EpochSpec(*(args.pop(k) for k in _EPOCH_FIELDS))
+    kind = args.pop("optimizer")
+    optimizer = _native.OptimizerSpec(
+        kind, **{k: args.pop(k) for k in _OPTIMIZER_FIELDS[1:] if k in args}
+    )
+    state = {k: args.pop(k) for k in _STATE_FIELDS if k in args}
+    return net.train_epoch(**args, epoch=epoch, optimizer=optimizer, state=state)
 
 
 @pytest.mark.parametrize(
@@ -134,8 +148,8 @@ def _call(net, params, **overrides):
         ({"order": np.full(10, 10, dtype=np.int64)}, ValueError, "order"),
         ({"order": np.arange(10, dtype=np.int32)}, TypeError, "order"),
         ({"batch_size": 0}, ValueError, "batch_size"),
-        ({"optimizer": 7}, ValueError, "optimizer"),
-        ({"optimizer": 1}, ValueError, "m"),
+        ({"optimizer": "nesterov"}, ValueError, "optimizer"),
+        ({"optimizer": "adam"}, ValueError, "m"),
         ({"momentum": 0.9}, ValueError, "velocity"),
         ({"lr": 0.0}, ValueError, "lr"),
         ({"dropout": 1.0}, ValueError, "dropout"),
@@ -188,7 +202,7 @@ def test_a_failed_minibatch_ends_the_epoch_alike_on_any_thread_count() -> None:
         for threads in (1, 2):
             pyfastnn.set_num_threads(threads)
             model = MLP([784, 256, 26], "relu", dtype="float32", seed=0)
-            net, params = model._native_handle(), model.params
+            net, params = native.network(model.spec), model.params
             result = _call(net, params, X=X, y=y, order=order, batch_size=batch, lr=0.01)
             runs.append((result, params.copy()))
     finally:
@@ -218,7 +232,7 @@ def test_small_step_epochs_leave_the_thread_setting_alone() -> None:
         pyfastnn.set_num_threads(before)
 
 
-@pytest.mark.parametrize("optimizer", [0, 1])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("bad_row", [0, 6, 9])
 def test_batch_one_epoch_stops_after_the_last_good_step(optimizer, bad_row) -> None:
     """Batch-1 epochs take each weight step in the next forward pass; a failed
@@ -231,7 +245,9 @@ def test_batch_one_epoch_stops_after_the_last_good_step(optimizer, bad_row) -> N
 
     def run(X_run, y_run):
         params = start.copy()
-        state = {"m": np.zeros_like(params), "v": np.zeros_like(params)} if optimizer else {}
+        state = (
+            {"m": np.zeros_like(params), "v": np.zeros_like(params)} if optimizer == "adam" else {}
+        )
         out = _call(
             net,
             params,

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gemm/gemm.hpp"
@@ -74,6 +76,9 @@ void require_shape(const py::array& a, const char* name, int64_t rows, int64_t c
 }
 
 // ---- dense network ---------------------------------------------------------
+
+// Parameter count must fit comfortably in int64 (and in memory).
+constexpr int64_t kMaxParams = int64_t(1) << 48;
 
 template <typename T>
 int64_t batch_rows(const Network<T>& net, const py::array& X) {
@@ -142,8 +147,6 @@ void bind_network(py::module_& m, const char* name) {
              if (sizes.size() < 2) throw py::value_error("sizes: need at least 2 entries");
              for (int64_t s : sizes)
                if (s < 1) throw py::value_error("sizes: every size must be >= 1");
-             // Parameter count must fit comfortably in int64 (and in memory).
-             constexpr int64_t kMaxParams = int64_t(1) << 48;
              int64_t total = 0;
              for (size_t l = 0; l + 1 < sizes.size(); ++l) {
                if (sizes[l] > kMaxParams / sizes[l + 1] ||
@@ -207,11 +210,8 @@ void bind_network(py::module_& m, const char* name) {
       .def(
           "train_epoch",
           [](Network<T>& net, py::array& params, py::array& grad, const py::array& X,
-             const py::array& y, std::optional<py::array> order, int64_t batch_size, double l1,
-             double l2, double dropout, uint64_t seed, uint64_t epoch, int64_t steps_before,
-             int optimizer, double lr, double momentum, double beta1, double beta2, double eps,
-             std::optional<py::array> velocity, std::optional<py::array> m,
-             std::optional<py::array> v) {
+             const py::array& y, std::optional<py::array> order, const EpochSpec& epoch,
+             const OptimizerSpec& optimizer, const py::dict& state) {
             const int64_t P = net.num_params();
             require_vector<T>(params, "params", P, /*writable=*/true);
             require_vector<T>(grad, "grad", P, /*writable=*/true);
@@ -226,47 +226,27 @@ void bind_network(py::module_& m, const char* name) {
                   throw py::value_error("order: row indices must lie in [0, " +
                                         std::to_string(n) + ")");
             }
-            if (batch_size < 1) throw py::value_error("batch_size: expected an integer >= 1");
-            if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
-            if (steps_before < 0) throw py::value_error("steps_before: expected >= 0");
-            EpochSpec spec;
-            spec.batch_size = batch_size;
-            spec.l1 = l1;
-            spec.l2 = l2;
-            spec.dropout = dropout_spec(net, dropout, seed, epoch, 0);
-            spec.steps_before = steps_before;
-            OptimizerSpec opt;
-            OptimizerState<T> state;
-            if (!(lr > 0)) throw py::value_error("lr: expected a learning rate > 0");
-            opt.lr = lr;
-            std::vector<const py::array*> buffers{&params, &grad};
-            auto take = [&](std::optional<py::array>& a, const char* name) {
-              if (!a) throw py::value_error(std::string(name) + ": required by this optimizer");
-              require_vector<T>(*a, name, P, /*writable=*/true);
-              buffers.push_back(&*a);
-              return static_cast<T*>(a->mutable_data());
+            if (epoch.dropout.active() && net.n_layers() < 2)
+              throw py::value_error("dropout: the network has no hidden layer to drop units from");
+            std::vector<py::array> buffers{params, grad};
+            auto take = [&](const char* name) {
+              if (!state.contains(name) || state[name].is_none())
+                throw py::value_error(std::string(name) + ": required by this optimizer");
+              py::array a = state[name].cast<py::array>();
+              require_vector<T>(a, name, P, /*writable=*/true);
+              buffers.push_back(a);
+              return static_cast<T*>(a.mutable_data());
             };
-            if (optimizer == int(OptimizerSpec::Kind::sgd)) {
-              if (!(momentum >= 0 && momentum < 1))
-                throw py::value_error("momentum: expected a value in [0, 1)");
-              opt.momentum = momentum;
-              if (momentum > 0) state.velocity = take(velocity, "velocity");
-            } else if (optimizer == int(OptimizerSpec::Kind::adam)) {
-              if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
-                throw py::value_error("beta1, beta2: expected values in [0, 1)");
-              if (!(eps > 0)) throw py::value_error("eps: expected a value > 0");
-              opt.kind = OptimizerSpec::Kind::adam;
-              opt.beta1 = beta1;
-              opt.beta2 = beta2;
-              opt.eps = eps;
-              state.m = take(m, "m");
-              state.v = take(v, "v");
-            } else {
-              throw py::value_error("optimizer: unknown code " + std::to_string(optimizer));
+            OptimizerState<T> s;
+            if (optimizer.kind == OptimizerSpec::Kind::adam) {
+              s.m = take("m");
+              s.v = take("v");
+            } else if (optimizer.momentum > 0) {
+              s.velocity = take("velocity");
             }
             for (size_t a = 0; a < buffers.size(); ++a)
               for (size_t b = a + 1; b < buffers.size(); ++b)
-                if (overlaps(*buffers[a], *buffers[b]))
+                if (overlaps(buffers[a], buffers[b]))
                   throw py::value_error("params, grad, optimizer state: arrays must not overlap");
             T* p = static_cast<T*>(params.mutable_data());
             T* g = static_cast<T*>(grad.mutable_data());
@@ -274,20 +254,116 @@ void bind_network(py::module_& m, const char* name) {
             EpochResult r;
             {
               py::gil_scoped_release nogil;
-              r = net.train_epoch(p, g, x, n, target, idx, spec, opt, state);
+              r = net.train_epoch(p, g, x, n, target, idx, epoch, optimizer, s);
             }
             return py::make_tuple(r.loss_sum, r.batches, r.failed_batch);
           },
           py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("order"),
-          py::arg("batch_size"), py::arg("l1"), py::arg("l2"), py::arg("dropout"),
-          py::arg("seed"), py::arg("epoch"), py::arg("steps_before"), py::arg("optimizer"),
-          py::arg("lr"), py::arg("momentum") = 0.0, py::arg("beta1") = 0.9,
-          py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("velocity") = py::none(),
-          py::arg("m") = py::none(), py::arg("v") = py::none(),
+          py::arg("epoch"), py::arg("optimizer"), py::arg("state"),
           "One training epoch in C++: minibatches of rows order[...] (storage order when "
-          "order is None), loss_and_grad, optimizer step (0: SGD, 1: Adam). Returns "
+          "order is None), loss_and_grad, optimizer step. state holds the optimizer's "
+          "arrays by name (velocity for SGD with momentum; m and v for Adam). Returns "
           "(sum of minibatch losses, minibatches done, index of the minibatch whose loss "
           "was not finite or -1).");
+}
+
+// ---- epoch and optimiser descriptions ----------------------------------------
+
+void bind_specs(py::module_& m) {
+  py::class_<EpochSpec>(m, "EpochSpec")
+      .def(py::init([](int64_t batch_size, double l1, double l2, double dropout, uint64_t seed,
+                       uint64_t epoch, int64_t steps_before) {
+             if (batch_size < 1) throw py::value_error("batch_size: expected an integer >= 1");
+             if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
+             if (!(dropout >= 0 && dropout < 1))
+               throw py::value_error("dropout: expected a rate in [0, 1)");
+             if (steps_before < 0) throw py::value_error("steps_before: expected >= 0");
+             EpochSpec spec;
+             spec.batch_size = batch_size;
+             spec.l1 = l1;
+             spec.l2 = l2;
+             spec.dropout = DropoutSpec{dropout, seed, epoch, 0};
+             spec.steps_before = steps_before;
+             return spec;
+           }),
+           py::arg("batch_size"), py::arg("l1") = 0.0, py::arg("l2") = 0.0,
+           py::arg("dropout") = 0.0, py::arg("seed") = 0, py::arg("epoch") = 0,
+           py::arg("steps_before") = 0)
+      .def_readonly("batch_size", &EpochSpec::batch_size)
+      .def_readonly("l1", &EpochSpec::l1)
+      .def_readonly("l2", &EpochSpec::l2)
+      .def_property_readonly("dropout", [](const EpochSpec& s) { return s.dropout.rate; })
+      .def_property_readonly("seed", [](const EpochSpec& s) { return s.dropout.seed; })
+      .def_property_readonly("epoch", [](const EpochSpec& s) { return s.dropout.epoch; })
+      .def_readonly("steps_before", &EpochSpec::steps_before)
+      .doc() = "One epoch of minibatch training (csrc/nn/network.hpp EpochSpec): batch size, "
+               "penalties, dropout rate with its stream (seed, epoch), optimiser steps taken "
+               "before it.";
+
+  py::class_<OptimizerSpec>(m, "OptimizerSpec")
+      .def(py::init([](const std::string& kind, double lr, double momentum, double beta1,
+                       double beta2, double eps) {
+             OptimizerSpec spec;
+             if (kind == "adam")
+               spec.kind = OptimizerSpec::Kind::adam;
+             else if (kind != "sgd")
+               throw py::value_error("optimizer: expected 'sgd' or 'adam', got '" + kind + "'");
+             if (!(lr > 0)) throw py::value_error("lr: expected a learning rate > 0");
+             if (!(momentum >= 0 && momentum < 1))
+               throw py::value_error("momentum: expected a value in [0, 1)");
+             if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+               throw py::value_error("beta1, beta2: expected values in [0, 1)");
+             if (!(eps > 0)) throw py::value_error("eps: expected a value > 0");
+             spec.lr = lr;
+             spec.momentum = momentum;
+             spec.beta1 = beta1;
+             spec.beta2 = beta2;
+             spec.eps = eps;
+             return spec;
+           }),
+           py::arg("kind"), py::arg("lr"), py::arg("momentum") = 0.0, py::arg("beta1") = 0.9,
+           py::arg("beta2") = 0.999, py::arg("eps") = 1e-8)
+      .def_property_readonly("kind",
+                             [](const OptimizerSpec& s) {
+                               return s.kind == OptimizerSpec::Kind::adam ? "adam" : "sgd";
+                             })
+      .def_readonly("lr", &OptimizerSpec::lr)
+      .def_readonly("momentum", &OptimizerSpec::momentum)
+      .def_readonly("beta1", &OptimizerSpec::beta1)
+      .def_readonly("beta2", &OptimizerSpec::beta2)
+      .def_readonly("eps", &OptimizerSpec::eps)
+      .doc() = "An optimiser for the native epoch loop (csrc/nn/optim.hpp OptimizerSpec): "
+               "'sgd' (lr, momentum) or 'adam' (lr, beta1, beta2, eps).";
+}
+
+// ---- codes shared with Python ------------------------------------------------
+
+// The enums' names, as Python spells them (pyfastnn/_spec.py builds its tables from these).
+void bind_codes(py::module_& m) {
+  const std::pair<const char*, Activation> activations[] = {
+      {"identity", Activation::identity}, {"relu", Activation::relu},
+      {"scaled_relu", Activation::scaled_relu}, {"leaky_relu", Activation::leaky_relu},
+      {"tanh", Activation::tanh}, {"sigmoid", Activation::sigmoid},
+      {"softplus", Activation::softplus}, {"gelu", Activation::gelu}};
+  static_assert(std::size(activations) == kNumActivations, "name every activation");
+  const std::pair<const char*, Output> outputs[] = {
+      {"softmax", Output::softmax}, {"sigmoid", Output::sigmoid},
+      {"identity", Output::identity}, {"sparsemax", Output::sparsemax},
+      {"relumax", Output::relumax}};
+  static_assert(std::size(outputs) == kNumOutputs, "name every output");
+  const std::pair<const char*, Loss> losses[] = {{"natural", Loss::natural},
+                                                 {"sparsemax", Loss::sparsemax},
+                                                 {"eps_cross_entropy", Loss::eps_cross_entropy},
+                                                 {"perceptron", Loss::perceptron}};
+  static_assert(std::size(losses) == kNumLosses, "name every loss");
+  py::dict a, o, l;
+  for (const auto& [name, code] : activations) a[name] = static_cast<int>(code);
+  for (const auto& [name, code] : outputs) o[name] = static_cast<int>(code);
+  for (const auto& [name, code] : losses) l[name] = static_cast<int>(code);
+  m.attr("ACTIVATIONS") = a;
+  m.attr("OUTPUTS") = o;
+  m.attr("LOSSES") = l;
+  m.attr("MAX_PARAMS") = kMaxParams;
 }
 
 // ---- matmul ----------------------------------------------------------------
@@ -338,6 +414,8 @@ PYBIND11_MODULE(_native, m) {
 
   bind_network<float>(m, "Network32");
   bind_network<double>(m, "Network64");
+  bind_specs(m);
+  bind_codes(m);
   bind_simplex(m);
 
   m.def(

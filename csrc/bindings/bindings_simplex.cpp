@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -198,10 +199,14 @@ SparseMap map_code(int code) {
   return static_cast<SparseMap>(code);
 }
 
+// simplex_loss's code of the sparsemax (Fenchel-Young) loss; 0..kNumSparseMaps-1 select
+// the eps-smoothed cross-entropy of that map.
+constexpr int kSparsemaxLossCode = -1;
+
 // Sum of the per-row losses; fills loss_rows (n) and, when given, dZ (n, K).
 double loss(int code, const py::array& Z, const py::array& y, double b, double eps,
             py::array loss_rows, std::optional<py::array> dZ, double scale, double inv_t) {
-  const bool fy = code < 0;  // -1: the sparsemax (Fenchel-Young) loss
+  const bool fy = code == kSparsemaxLossCode;
   const SparseMap map = fy ? SparseMap::sparsemax : map_code(code);
   return dispatch(Z, "Z", [&](auto tag) {
     using T = decltype(tag);
@@ -254,7 +259,13 @@ void bind_simplex(py::module_& m) {
         py::arg("inv_temperature") = 1.0,
         "tau (n,): sparsemax(Z / T) = max(Z / T - tau[:, None], 0).");
 
-  const char* names[3] = {"softmax", "sparsemax", "relumax"};
+  // The maps' names, as Python spells them (pyfastnn/backends/simplex_native.py).
+  const char* names[] = {"softmax", "sparsemax", "relumax"};
+  static_assert(std::size(names) == kNumSparseMaps, "name every sparse map");
+  py::dict codes;
+  for (int code = 0; code < kNumSparseMaps; ++code) codes[names[code]] = code;
+  m.attr("SPARSE_MAPS") = codes;
+  m.attr("SPARSEMAX_LOSS") = kSparsemaxLossCode;
   for (int code = 0; code < kNumSparseMaps; ++code) {
     const SparseMap map = static_cast<SparseMap>(code);
     for (Product kind : {Product::jvp, Product::vjp}) {

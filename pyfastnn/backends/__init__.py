@@ -1,22 +1,16 @@
 """The three implementations behind every operation: loop, vector, native.
 
-Each backend module offers the same functions for a dense network:
-
-- ``forward(net, X) -> out``  (N, K) outputs after the output map
-- ``loss_and_grad(net, X, target, l1, l2, want_grad, want_input_grad, out=None,
-  dropout=None)`` -> ``(loss, dparams, dX)``; ``dparams`` is a flat vector in the
-  layout of ``net.params`` (written into ``out`` when given; None when not
-  wanted), ``dX`` is (N, D) (or None); ``dropout`` a
-  :class:`pyfastnn._dropout.DropoutStream` masking the hidden activations
-
-``net`` is an :class:`pyfastnn.MLP`; ``target`` a :class:`pyfastnn._targets.Target`.
-
-A backend raises :class:`NonFiniteError` when a pre-activation ``Z_l`` is NaN
-or infinite (a non-finite value in X or in a parameter always shows up there,
-even when tanh or relu would hide it from the outputs); the model then finds
-and names the culprit.
+Each backend module implements :class:`~pyfastnn.backends.protocol.Backend`
+(``forward``, ``loss_and_grad``, ``train_epoch``) over a network description
+and a flat parameter vector; the simplex maps have their own three modules
+(``simplex_loop``, ``simplex_vector``, ``simplex_native``).
 """
 
+from __future__ import annotations
 
-class NonFiniteError(ArithmeticError):
-    """A pre-activation was NaN or infinite (internal; the model re-raises)."""
+from . import loop, native, vector
+from .protocol import Backend, EpochPlan, EpochResult, NonFiniteError
+
+BACKENDS: dict[str, Backend] = {"loop": loop, "vector": vector, "native": native}
+
+__all__ = ["BACKENDS", "Backend", "EpochPlan", "EpochResult", "NonFiniteError"]

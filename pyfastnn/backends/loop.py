@@ -2,13 +2,18 @@
 
 This is the readable reference the other two backends are checked against.
 Elementwise functions are written per scalar with :mod:`math`; the only NumPy
-used per sample is the matrix-vector product of a dense layer.
+used per sample is the matrix-vector product of a dense layer. The pieces
+carry the names of their C++ counterparts (csrc/nn/activations.hpp,
+csrc/nn/layers.hpp, csrc/nn/losses.hpp).
 
 Notation for one sample and layer l (0-based, L layers):
     h_0 = x                            (D,)
     z_l = h_l @ W_l + b_l              W_l (n_l, n_{l+1}), b_l (n_{l+1},)
-    h_{l+1} = f(z_l)                   for hidden layers l < L - 1
-    out = g(z_{L-1})                   output map g: softmax, sigmoid or identity
+    h_{l+1} = f(z_l) * m_l             hidden layers l < L - 1; m_l the dropout mask (or 1)
+    out = g(z_{L-1})                   output map g: softmax, sigmoid, identity, sparsemax, relumax
+and backward, from dz_{L-1} = d loss / d z_{L-1}:
+    dW_l = h_l^T dz_l,  db_l = dz_l,  dh_l = W_l dz_l
+    dz_{l-1} = dh_l * m_{l-1} * f'(z_{l-1})
 The batch loss is the mean of the per-sample losses plus
     l2 * sum_l ||W_l||^2 + l1 * sum_l |W_l|_1.
 """
@@ -20,14 +25,20 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from . import NonFiniteError, simplex_loop
+from . import simplex_loop, stepwise
+from .protocol import EpochPlan, EpochResult, NonFiniteError
 
 if TYPE_CHECKING:
     from .._dropout import DropoutStream
+    from .._spec import NetSpec
     from .._targets import Target
-    from ..mlp import MLP
+    from ..optim import Optimizer
 
 Scalar = Callable[[float, float], float]
+# one sample's (output (K,), loss, d loss / d z (K,)) from logits z (K,) and target t (K,)
+OutputLoss = Callable[[np.ndarray, np.ndarray, "NetSpec"], tuple[np.ndarray, float, np.ndarray]]
+
+# ---- activations and their derivatives ------------------------------------------
 
 
 def _relu(z: float) -> float:
@@ -67,69 +78,75 @@ ACTIVATIONS: dict[str, tuple[Scalar, Scalar]] = {
 }
 
 
-def _sparse_output_loss_grad(
-    net: MLP, z: np.ndarray, t: np.ndarray
+def activation_forward(spec: NetSpec, z: np.ndarray) -> np.ndarray:
+    """h = f(z), entry by entry; z (n,)."""
+    f, _ = ACTIVATIONS[spec.activation]
+    return np.array([f(float(v), spec.activation_param) for v in z], dtype=z.dtype)
+
+
+def activation_backward(spec: NetSpec, z: np.ndarray, dh: np.ndarray) -> np.ndarray:
+    """dz = dh * f'(z), entry by entry; z, dh (n,)."""
+    _, df = ACTIVATIONS[spec.activation]
+    return np.array([dh[j] * df(float(z[j]), spec.activation_param) for j in range(z.shape[0])])
+
+
+# ---- the dense layer --------------------------------------------------------------
+
+
+def dense_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """z (out,) = h @ W + b for h (in,), W (in, out), b (out,)."""
+    return h @ W + b
+
+
+def dense_backward(
+    h: np.ndarray, W: np.ndarray, dz: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dW (in, out), db (out,), dh (in,)) = (outer(h, dz), dz, W @ dz) for dz (out,)."""
+    return np.outer(h, dz), dz, W @ dz
+
+
+# ---- output maps with their losses, one per pair -----------------------------------
+
+
+def softmax_cross_entropy(
+    z: np.ndarray, t: np.ndarray, spec: NetSpec
 ) -> tuple[np.ndarray, float, np.ndarray]:
-    """Sparse output map, per-sample loss and d loss / d z for one sample."""
-    Z = z.reshape(1, -1).astype(np.float64)
-    out = np.empty_like(Z)
-    simplex_loop.forward(net.output, Z, net.relumax_b, 1.0, out)
-    y = np.array([int(np.argmax(t))])  # t is the one-hot label
-    dz = np.empty_like(Z)
-    if net.loss_name == "sparsemax":
-        loss = simplex_loop.sparsemax_loss(Z, y, 1.0, 1.0, dz)
-    else:
-        loss = simplex_loop.smoothed_cross_entropy(
-            net.output, Z, y, net.relumax_b, net.eps, 1.0, 1.0, dz
-        )
-    return out[0], float(loss[0]), dz[0]
-
-
-def _output_loss_grad(
-    net: MLP, z: np.ndarray, t: np.ndarray
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """Output, per-sample loss and d loss / d z for one sample.
-
-    z (K,) logits; t (K,) target (one-hot for class labels).
-    """
-    output = net.output
-    if output in ("sparsemax", "relumax"):
-        return _sparse_output_loss_grad(net, z, t)
+    """p = softmax(z); loss = -sum_k t_k log p_k; dz = p - t."""
     K = z.shape[0]
-    out = np.empty(K)
-    dz = np.empty(K)
-    if net.loss_name == "perceptron":  # scores; mistake-driven update
-        p = 0
-        for k in range(1, K):
-            if z[k] > z[p]:
-                p = k
-        y = int(np.argmax(t))  # t is the one-hot label
-        for k in range(K):
-            out[k] = z[k]
-            dz[k] = 0.0
-        if p != y:
-            dz[p], dz[y] = 1.0, -1.0
-        return out, float(z[p]) - float(z[y]), dz
-    if output == "softmax":  # cross-entropy: -log p_y
-        m = max(float(v) for v in z)
-        e = [math.exp(float(v) - m) for v in z]
-        s = sum(e)
-        loss = 0.0
-        for k in range(K):
-            out[k] = e[k] / s
-            dz[k] = out[k] - t[k]
-            if t[k] != 0:
-                loss -= t[k] * (float(z[k]) - m - math.log(s))
-        return out, loss, dz
-    if output == "sigmoid":  # binary cross-entropy from logits, mean over the K outputs
-        loss = 0.0
-        for k in range(K):
-            zk, tk = float(z[k]), float(t[k])
-            out[k] = _sigmoid(zk)
-            loss += _relu(zk) - zk * tk + math.log1p(math.exp(-abs(zk)))
-            dz[k] = (out[k] - tk) / K
-        return out, loss / K, dz
-    # identity output, squared error summed over the K outputs
+    m = max(float(v) for v in z)
+    e = [math.exp(float(v) - m) for v in z]
+    s = sum(e)
+    out, dz = np.empty(K), np.empty(K)
+    loss = 0.0
+    for k in range(K):
+        out[k] = e[k] / s
+        dz[k] = out[k] - t[k]
+        if t[k] != 0:
+            loss -= t[k] * (float(z[k]) - m - math.log(s))
+    return out, loss, dz
+
+
+def sigmoid_binary_cross_entropy(
+    z: np.ndarray, t: np.ndarray, spec: NetSpec
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """p = sigmoid(z); loss = mean_k softplus(z_k) - t_k z_k (from logits); dz = (p - t) / K."""
+    K = z.shape[0]
+    out, dz = np.empty(K), np.empty(K)
+    loss = 0.0
+    for k in range(K):
+        zk, tk = float(z[k]), float(t[k])
+        out[k] = _sigmoid(zk)
+        loss += _relu(zk) - zk * tk + math.log1p(math.exp(-abs(zk)))
+        dz[k] = (out[k] - tk) / K
+    return out, loss / K, dz
+
+
+def identity_squared_error(
+    z: np.ndarray, t: np.ndarray, spec: NetSpec
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """out = z; loss = sum_k (z_k - t_k)^2; dz = 2 (z - t)."""
+    K = z.shape[0]
+    out, dz = np.empty(K), np.empty(K)
     loss = 0.0
     for k in range(K):
         out[k] = z[k]
@@ -138,40 +155,135 @@ def _output_loss_grad(
     return out, loss, dz
 
 
-def _forward_sample(
-    net: MLP, x: np.ndarray, masks: list[np.ndarray] | None = None
+def identity_perceptron(
+    z: np.ndarray, t: np.ndarray, spec: NetSpec
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Scores out = z; p = first argmax, y the label (t one-hot): loss = z_p - z_y,
+    dz = e_p - e_y on a mistake (p != y), 0 otherwise."""
+    K = z.shape[0]
+    p = 0
+    for k in range(1, K):
+        if z[k] > z[p]:
+            p = k
+    y = int(np.argmax(t))
+    out, dz = np.empty(K), np.zeros(K)
+    for k in range(K):
+        out[k] = z[k]
+    if p != y:
+        dz[p], dz[y] = 1.0, -1.0
+    return out, float(z[p]) - float(z[y]), dz
+
+
+def _sparse_output(z: np.ndarray, spec: NetSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Z (1, K) in float64 and out (1, K) = the sparse output map of Z."""
+    Z = z.reshape(1, -1).astype(np.float64)
+    out = np.empty_like(Z)
+    simplex_loop.forward(spec.output, Z, spec.relumax_b, 1.0, out)
+    return Z, out
+
+
+def sparse_map_sparsemax_loss(
+    z: np.ndarray, t: np.ndarray, spec: NetSpec
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """p = sparsemax(z) or relumax_b(z); the sparsemax loss of z at the label y
+    (Martins & Astudillo 2016); dz = sparsemax(z) - e_y."""
+    Z, out = _sparse_output(z, spec)
+    dz = np.empty_like(Z)
+    loss = simplex_loop.sparsemax_loss(Z, np.array([int(np.argmax(t))]), 1.0, 1.0, dz)
+    return out[0], float(loss[0]), dz[0]
+
+
+def sparse_map_eps_cross_entropy(
+    z: np.ndarray, t: np.ndarray, spec: NetSpec
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """p = sparsemax(z) or relumax_b(z); loss = -log((p_y + eps) / (1 + K eps)); dz = J^T g."""
+    Z, out = _sparse_output(z, spec)
+    dz = np.empty_like(Z)
+    y = np.array([int(np.argmax(t))])
+    loss = simplex_loop.smoothed_cross_entropy(
+        spec.output, Z, y, spec.relumax_b, spec.eps, 1.0, 1.0, dz
+    )
+    return out[0], float(loss[0]), dz[0]
+
+
+# (output, loss) -> its function
+OUTPUT_LOSSES: dict[tuple[str, str], OutputLoss] = {
+    ("softmax", "cross_entropy"): softmax_cross_entropy,
+    ("sigmoid", "binary_cross_entropy"): sigmoid_binary_cross_entropy,
+    ("identity", "squared_error"): identity_squared_error,
+    ("identity", "perceptron"): identity_perceptron,
+    ("sparsemax", "sparsemax"): sparse_map_sparsemax_loss,
+    ("sparsemax", "eps_cross_entropy"): sparse_map_eps_cross_entropy,
+    ("relumax", "sparsemax"): sparse_map_sparsemax_loss,
+    ("relumax", "eps_cross_entropy"): sparse_map_eps_cross_entropy,
+}
+
+
+# ---- the network, one sample ---------------------------------------------------------
+
+
+def network_forward(
+    spec: NetSpec,
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    x: np.ndarray,
+    masks: list[np.ndarray] | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Pre-activations z_l and layer inputs h_l for one sample x (D,);
     ``masks[l]`` (n_{l+1},) multiplies h_{l+1} (dropout)."""
-    f, _ = ACTIVATIONS[net.activation]
-    p = net.activation_param
-    hs = [x]
-    zs = []
-    for layer, (W, b) in enumerate(zip(net.weights, net.biases)):
-        z = hs[-1] @ W + b
+    hs, zs = [x], []
+    for layer, (W, b) in enumerate(zip(weights, biases)):
+        z = dense_forward(hs[-1], W, b)
         if not all(math.isfinite(v) for v in z):
             raise NonFiniteError
         zs.append(z)
-        if layer < net.n_layers - 1:
-            h = np.array([f(float(v), p) for v in z], dtype=x.dtype)
+        if layer < spec.n_layers - 1:
+            h = activation_forward(spec, z)
             if masks is not None:
                 h = np.array([h[j] * masks[layer][j] for j in range(h.shape[0])], dtype=x.dtype)
             hs.append(h)
     return zs, hs
 
 
-def forward(net: MLP, X: np.ndarray) -> np.ndarray:
+def network_backward(
+    spec: NetSpec,
+    weights: list[np.ndarray],
+    zs: list[np.ndarray],
+    hs: list[np.ndarray],
+    dz: np.ndarray,
+    masks: list[np.ndarray] | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """(dW_l, db_l for every layer, dx (D,)) of one sample from dz = d loss / d z_{L-1}."""
+    dWs: list[np.ndarray] = [np.empty(0)] * spec.n_layers
+    dbs: list[np.ndarray] = [np.empty(0)] * spec.n_layers
+    for layer in reversed(range(spec.n_layers)):
+        dWs[layer], dbs[layer], dh = dense_backward(hs[layer], weights[layer], dz)
+        if layer == 0:
+            return dWs, dbs, dh
+        if masks is not None:
+            dh = np.array([dh[j] * masks[layer - 1][j] for j in range(dh.shape[0])])
+        dz = activation_backward(spec, zs[layer - 1], dh)
+    raise AssertionError("a network has at least one layer")
+
+
+# ---- the backend ---------------------------------------------------------------------
+
+
+def forward(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Outputs (N, K) for inputs X (N, D)."""
-    out = np.empty((X.shape[0], net.n_outputs), dtype=X.dtype)
-    zero = np.zeros(net.n_outputs)
+    weights, biases = spec.split(params)
+    output_loss = OUTPUT_LOSSES[spec.output, spec.loss]
+    out = np.empty((X.shape[0], spec.n_outputs), dtype=X.dtype)
+    zero = np.zeros(spec.n_outputs)
     for i in range(X.shape[0]):
-        zs, _ = _forward_sample(net, X[i])
-        out[i], _, _ = _output_loss_grad(net, zs[-1], zero)
+        zs, _ = network_forward(spec, weights, biases, X[i])
+        out[i], _, _ = output_loss(zs[-1], zero, spec)
     return out
 
 
 def loss_and_grad(
-    net: MLP,
+    spec: NetSpec,
+    params: np.ndarray,
     X: np.ndarray,
     target: Target,
     l1: float,
@@ -182,48 +294,58 @@ def loss_and_grad(
     dropout: DropoutStream | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
-    _, df = ACTIVATIONS[net.activation]
-    p = net.activation_param
+    weights, biases = spec.split(params)
+    output_loss = OUTPUT_LOSSES[spec.output, spec.loss]
     N = X.shape[0]
     # dropout masks of the whole batch, one (N, n_{l+1}) array per hidden layer
     batch_masks = (
-        [dropout.mask(i, N, net.layer_sizes[i + 1], X.dtype) for i in range(net.n_layers - 1)]
+        [dropout.mask(i, N, spec.sizes[i + 1], X.dtype) for i in range(spec.n_layers - 1)]
         if dropout is not None
         else None
     )
-    T = target.dense(net.n_outputs, X.dtype)
+    T = target.dense(spec.n_outputs, X.dtype)
     dparams = None
     if want_grad:
-        dparams = out if out is not None else np.empty_like(net.params)
+        dparams = out if out is not None else np.empty_like(params)
         dparams[...] = 0
-    dWs, dbs = net.split_params(dparams) if dparams is not None else ([], [])
+    dWs, dbs = spec.split(dparams) if dparams is not None else ([], [])
     dX = np.zeros_like(X) if want_input_grad else None
     total = 0.0
     for i in range(N):
         masks = [m[i] for m in batch_masks] if batch_masks is not None else None
-        zs, hs = _forward_sample(net, X[i], masks)
-        _, loss_i, dz = _output_loss_grad(net, zs[-1], T[i])
+        zs, hs = network_forward(spec, weights, biases, X[i], masks)
+        _, loss_i, dz = output_loss(zs[-1], T[i], spec)
         total += loss_i
-        # backward through the layers: dz is d loss_i / d z_l
-        for layer in reversed(range(net.n_layers)):
-            if dparams is not None:
-                dWs[layer] += np.outer(hs[layer], dz) / N
-                dbs[layer] += dz / N
-            if layer == 0 and dX is None:
-                break
-            dh = net.weights[layer] @ dz  # d loss_i / d h_layer
-            if layer == 0:
-                dX[i] = dh / N
-                break
-            zprev = zs[layer - 1]
-            if masks is not None:
-                dh = np.array([dh[j] * masks[layer - 1][j] for j in range(dh.shape[0])])
-            dz = np.array([dh[j] * df(float(zprev[j]), p) for j in range(dh.shape[0])])
+        if dparams is None and dX is None:
+            continue
+        dW_i, db_i, dx_i = network_backward(spec, weights, zs, hs, dz, masks)
+        for dW, db, dW_l, db_l in zip(dWs, dbs, dW_i, db_i):
+            dW += dW_l / N
+            db += db_l / N
+        if dX is not None:
+            dX[i] = dx_i / N
     loss = total / N
-    for layer, W in enumerate(net.weights):
+    for layer, W in enumerate(weights):
         loss += l2 * float(np.sum(W.astype(np.float64) ** 2)) + l1 * float(
             np.sum(np.abs(W.astype(np.float64)))
         )
         if dparams is not None:
             dWs[layer] += 2.0 * l2 * W + l1 * np.sign(W)
     return loss, dparams, dX
+
+
+def train_epoch(
+    spec: NetSpec,
+    params: np.ndarray,
+    grad: np.ndarray,
+    X: np.ndarray,
+    target: Target,
+    order: np.ndarray | None,
+    plan: EpochPlan,
+    optimizer: Optimizer,
+    state: dict[str, np.ndarray],
+) -> EpochResult:
+    """One epoch: a :func:`loss_and_grad` and an optimiser step per minibatch."""
+    return stepwise.train_epoch(
+        loss_and_grad, spec, params, grad, X, target, order, plan, optimizer, state
+    )

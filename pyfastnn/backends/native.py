@@ -1,34 +1,71 @@
 """The ``native`` backend: one call into the C++ network per operation.
 
-The C++ object (``_native.Network32`` / ``Network64``, cached on the model)
-keeps its activation workspaces between calls, so a step allocates nothing
-there once a batch size has been seen; parameters stay in ``net.params``.
+The C++ object (``_native.Network32`` / ``Network64``) keeps its activation
+workspaces between calls, so a step allocates nothing there once a batch size
+has been seen; parameters stay with the caller. This module owns those
+objects: one per network description (:func:`network`), alive as long as
+the description is.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import NonFiniteError
+from .. import _native
+from .._spec import ACTIVATIONS, LOSSES, OUTPUTS
+from ..optim import Adam
+from .protocol import EpochPlan, EpochResult, NonFiniteError
 
 if TYPE_CHECKING:
     from .._dropout import DropoutStream
+    from .._spec import NetSpec
     from .._targets import Target
-    from ..mlp import MLP
+    from ..optim import Optimizer
+
+# id(spec) -> its C++ network; an entry leaves with its spec (weakref.finalize)
+_networks: dict[int, Any] = {}
+_networks_lock = threading.Lock()
 
 
-def forward(net: MLP, X: np.ndarray) -> np.ndarray:
+def network(spec: NetSpec) -> Any:
+    """The C++ network of ``spec`` (created on first use; its workspaces
+    persist across calls). Keyed by the spec object, so each model has its own."""
+    net = _networks.get(id(spec))
+    if net is not None:
+        return net
+    with _networks_lock:
+        net = _networks.get(id(spec))
+        if net is None:
+            cls = _native.Network32 if spec.dtype == np.float32 else _native.Network64
+            net = cls(
+                list(spec.sizes),
+                ACTIVATIONS[spec.activation][0],
+                spec.activation_param,
+                OUTPUTS[spec.output][0],
+                LOSSES[spec.loss],
+                spec.relumax_b,
+                spec.eps,
+            )
+            _networks[id(spec)] = net
+            weakref.finalize(spec, _networks.pop, id(spec), None)
+    return net
+
+
+def forward(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Outputs (N, K) for inputs X (N, D)."""
-    out = np.empty((X.shape[0], net.n_outputs), dtype=net.dtype)
-    if not net._native_handle().forward(net.params, X, out):
+    out = np.empty((X.shape[0], spec.n_outputs), dtype=spec.dtype)
+    if not network(spec).forward(params, X, out):
         raise NonFiniteError
     return out
 
 
 def loss_and_grad(
-    net: MLP,
+    spec: NetSpec,
+    params: np.ndarray,
     X: np.ndarray,
     target: Target,
     l1: float,
@@ -39,12 +76,12 @@ def loss_and_grad(
     dropout: DropoutStream | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
-    dparams = (out if out is not None else np.empty_like(net.params)) if want_grad else None
+    dparams = (out if out is not None else np.empty_like(params)) if want_grad else None
     dX = np.empty_like(X) if want_input_grad else None
     y = target.labels if target.labels is not None else target.values
     d = dropout
-    loss = net._native_handle().loss_and_grad(
-        net.params,
+    loss = network(spec).loss_and_grad(
+        params,
         X,
         y,
         l1,
@@ -56,3 +93,33 @@ def loss_and_grad(
     if loss != loss:  # NaN: a pre-activation was not finite (see Network::loss_and_grad)
         raise NonFiniteError
     return loss, dparams, dX
+
+
+def optimizer_spec(optimizer: Optimizer) -> Any:
+    """The ``_native.OptimizerSpec`` of an :class:`~pyfastnn.SGD` or :class:`~pyfastnn.Adam`."""
+    if isinstance(optimizer, Adam):
+        return _native.OptimizerSpec(
+            "adam", optimizer.lr, beta1=optimizer.beta1, beta2=optimizer.beta2, eps=optimizer.eps
+        )
+    return _native.OptimizerSpec("sgd", optimizer.lr, momentum=optimizer.momentum)
+
+
+def train_epoch(
+    spec: NetSpec,
+    params: np.ndarray,
+    grad: np.ndarray,
+    X: np.ndarray,
+    target: Target,
+    order: np.ndarray | None,
+    plan: EpochPlan,
+    optimizer: Optimizer,
+    state: dict[str, np.ndarray],
+) -> EpochResult:
+    """One epoch in one C++ call (gather minibatches, forward, backward, update)."""
+    epoch = _native.EpochSpec(
+        plan.batch_size, plan.l1, plan.l2, plan.dropout, plan.seed, plan.epoch, plan.steps_before
+    )
+    y = target.labels if target.labels is not None else target.values
+    return network(spec).train_epoch(
+        params, grad, X, y, order, epoch, optimizer_spec(optimizer), state
+    )

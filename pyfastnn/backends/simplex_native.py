@@ -13,9 +13,10 @@ import numpy as np
 
 from .. import _native
 
-# Codes of csrc/simplex/simplex.hpp's SparseMap; -1 selects the sparsemax loss.
-MAP_CODES = {"softmax": 0, "sparsemax": 1, "relumax": 2}
-_SPARSEMAX_LOSS = -1
+# Codes of csrc/simplex/simplex.hpp's SparseMap, and simplex_loss's code of the
+# sparsemax loss, as the extension defines them.
+MAP_CODES: dict[str, int] = _native.SPARSE_MAPS
+_SPARSEMAX_LOSS: int = _native.SPARSEMAX_LOSS
 
 _FORWARD = {
     "softmax": _native.softmax_forward,

@@ -1,6 +1,7 @@
 """The ``vector`` backend: the whole batch at once with NumPy.
 
-Same formulas as :mod:`pyfastnn.backends.loop`, written on (N, n) arrays:
+Same formulas and the same names as :mod:`pyfastnn.backends.loop`, written on
+(N, n) arrays:
     Z_l = H_l @ W_l + b_l,  H_{l+1} = f(Z_l),  out = g(Z_{L-1})
 and backward
     dZ_{L-1} = d loss / d Z_{L-1}       (already divided by N)
@@ -15,14 +16,18 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from . import NonFiniteError, simplex_vector
+from . import simplex_vector, stepwise
+from .protocol import EpochPlan, EpochResult, NonFiniteError
 
 if TYPE_CHECKING:
     from .._dropout import DropoutStream
+    from .._spec import NetSpec
     from .._targets import Target
-    from ..mlp import MLP
+    from ..optim import Optimizer
 
 Elementwise = Callable[[np.ndarray, float], np.ndarray]
+# (mean loss over the rows, dZ (N, K)) from logits Z (N, K) and the targets
+OutputLoss = Callable[[np.ndarray, "Target", "NetSpec"], tuple[float, np.ndarray]]
 
 _erf = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf ufunc; libm's, as in C++
 
@@ -61,76 +66,155 @@ ACTIVATIONS: dict[str, tuple[Elementwise, Elementwise]] = {
 }
 
 
-def _output(net: MLP, Z: np.ndarray) -> np.ndarray:
-    """Output map g applied to logits Z (N, K)."""
-    output = net.output
-    if output in ("sparsemax", "relumax"):
+def activation_forward(spec: NetSpec, Z: np.ndarray) -> np.ndarray:
+    """H = f(Z) elementwise, in Z's dtype; Z (N, n)."""
+    f, _ = ACTIVATIONS[spec.activation]
+    return f(Z, spec.activation_param).astype(Z.dtype, copy=False)
+
+
+def activation_backward(spec: NetSpec, Z: np.ndarray, dH: np.ndarray) -> np.ndarray:
+    """dZ = dH * f'(Z) elementwise; Z, dH (N, n)."""
+    _, df = ACTIVATIONS[spec.activation]
+    return dH * df(Z, spec.activation_param).astype(dH.dtype, copy=False)
+
+
+# ---- the dense layer --------------------------------------------------------------
+
+
+def dense_forward(H: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Z (N, out) = H @ W + b for H (N, in), W (in, out), b (out,)."""
+    return H @ W + b
+
+
+def dense_backward(
+    H: np.ndarray,
+    W: np.ndarray,
+    dZ: np.ndarray,
+    dW: np.ndarray | None,
+    db: np.ndarray | None,
+    want_dH: bool = True,
+) -> np.ndarray | None:
+    """dW (in, out) = H^T @ dZ and db (out,) = column sums of dZ (written when given);
+    returns dH (N, in) = dZ @ W^T (None when not wanted)."""
+    if dW is not None and db is not None:
+        np.matmul(H.T, dZ, out=dW)
+        np.sum(dZ, axis=0, out=db)
+    return dZ @ W.T if want_dH else None
+
+
+# ---- output maps and their losses, one per pair -------------------------------------
+# Each returns the mean loss over the N rows and dZ (N, K) = d mean loss / d Z.
+
+
+def output_forward(spec: NetSpec, Z: np.ndarray) -> np.ndarray:
+    """The output map g applied to logits Z (N, K)."""
+    if spec.output in ("softmax", "sparsemax", "relumax"):
         out = np.empty_like(Z)
-        simplex_vector.forward(output, Z, net.relumax_b, 1.0, out)
+        simplex_vector.forward(spec.output, Z, spec.relumax_b, 1.0, out)
         return out
-    if output == "softmax":
-        E = np.exp(Z - Z.max(axis=1, keepdims=True))
-        return E / E.sum(axis=1, keepdims=True)
-    if output == "sigmoid":
+    if spec.output == "sigmoid":
         return _sigmoid(Z)
     return Z
 
 
-def _loss_and_dZ(net: MLP, Z: np.ndarray, target: Target) -> tuple[float, np.ndarray]:
-    """Mean per-sample loss and its gradient (N, K) w.r.t. logits Z (N, K)."""
+def softmax_cross_entropy(Z: np.ndarray, target: Target, spec: NetSpec) -> tuple[float, np.ndarray]:
+    """loss_i = -sum_k t_ik log p_ik, p = softmax(z_i); dZ = (p - T) / N."""
     N, K = Z.shape
-    output = net.output
-    if net.loss_name in ("sparsemax", "eps_cross_entropy"):
-        dZ = np.empty_like(Z)
-        if net.loss_name == "sparsemax":
-            per = simplex_vector.sparsemax_loss(Z, target.labels, 1.0, 1.0 / N, dZ)
-        else:
-            per = simplex_vector.smoothed_cross_entropy(
-                output, Z, target.labels, net.relumax_b, net.eps, 1.0, 1.0 / N, dZ
-            )
-        return float(np.sum(per, dtype=np.float64)) / N, dZ
-    if net.loss_name == "perceptron":  # scores; p = first argmax
-        rows = np.arange(N)
-        p = np.argmax(Z, axis=1)
-        y = target.labels
-        loss = float(np.sum(Z[rows, p].astype(np.float64) - Z[rows, y], dtype=np.float64)) / N
-        dZ = np.zeros_like(Z)
-        wrong = p != y
-        dZ[rows[wrong], p[wrong]] = 1.0 / N
-        dZ[rows[wrong], y[wrong]] = -1.0 / N
-        return loss, dZ
     T = target.dense(K, Z.dtype)
-    if output == "softmax":
-        m = Z.max(axis=1, keepdims=True)
-        E = np.exp(Z - m)
-        s = E.sum(axis=1, keepdims=True)
-        log_p = Z - m - np.log(s)
-        loss = -float(np.sum(T * log_p, dtype=np.float64)) / N
-        return loss, (E / s - T) / N
-    if output == "sigmoid":
-        per = _relu(Z) - Z * T + np.log1p(np.exp(-np.abs(Z)))
-        loss = float(np.sum(per, dtype=np.float64)) / (N * K)
-        return loss, (_sigmoid(Z) - T) / (N * K)
-    R = Z - T
+    P = np.empty_like(Z)
+    simplex_vector.softmax(Z, 1.0, P)
+    m = Z.max(axis=1, keepdims=True)
+    log_p = Z - m - np.log(np.exp(Z - m).sum(axis=1, keepdims=True))
+    return -float(np.sum(T * log_p, dtype=np.float64)) / N, (P - T) / N
+
+
+def sigmoid_binary_cross_entropy(
+    Z: np.ndarray, target: Target, spec: NetSpec
+) -> tuple[float, np.ndarray]:
+    """loss_i = mean_k softplus(z_ik) - t_ik z_ik (from logits); dZ = (sigmoid(Z) - T) / (N K)."""
+    N, K = Z.shape
+    T = target.dense(K, Z.dtype)
+    per = _relu(Z) - Z * T + np.log1p(np.exp(-np.abs(Z)))
+    return float(np.sum(per, dtype=np.float64)) / (N * K), (_sigmoid(Z) - T) / (N * K)
+
+
+def identity_squared_error(
+    Z: np.ndarray, target: Target, spec: NetSpec
+) -> tuple[float, np.ndarray]:
+    """loss_i = sum_k (z_ik - t_ik)^2; dZ = 2 (Z - T) / N."""
+    N, K = Z.shape
+    R = Z - target.dense(K, Z.dtype)
     return float(np.sum(R * R, dtype=np.float64)) / N, 2.0 * R / N
 
 
-def _forward_all(
-    net: MLP, X: np.ndarray, dropout: DropoutStream | None = None
+def identity_perceptron(Z: np.ndarray, target: Target, spec: NetSpec) -> tuple[float, np.ndarray]:
+    """Scores; p = first argmax: loss_i = z_ip - z_iy; dZ = (e_p - e_y) / N on mistakes."""
+    N = Z.shape[0]
+    rows = np.arange(N)
+    p = np.argmax(Z, axis=1)
+    y = target.labels
+    loss = float(np.sum(Z[rows, p].astype(np.float64) - Z[rows, y], dtype=np.float64)) / N
+    dZ = np.zeros_like(Z)
+    wrong = p != y
+    dZ[rows[wrong], p[wrong]] = 1.0 / N
+    dZ[rows[wrong], y[wrong]] = -1.0 / N
+    return loss, dZ
+
+
+def sparse_map_sparsemax_loss(
+    Z: np.ndarray, target: Target, spec: NetSpec
+) -> tuple[float, np.ndarray]:
+    """The sparsemax loss (Martins & Astudillo 2016); dZ = (sparsemax(Z) - E_y) / N."""
+    N = Z.shape[0]
+    dZ = np.empty_like(Z)
+    per = simplex_vector.sparsemax_loss(Z, target.labels, 1.0, 1.0 / N, dZ)
+    return float(np.sum(per, dtype=np.float64)) / N, dZ
+
+
+def sparse_map_eps_cross_entropy(
+    Z: np.ndarray, target: Target, spec: NetSpec
+) -> tuple[float, np.ndarray]:
+    """loss_i = -log((p_iy + eps) / (1 + K eps)), p = sparsemax or relumax_b; dZ = J^T g / N."""
+    N = Z.shape[0]
+    dZ = np.empty_like(Z)
+    per = simplex_vector.smoothed_cross_entropy(
+        spec.output, Z, target.labels, spec.relumax_b, spec.eps, 1.0, 1.0 / N, dZ
+    )
+    return float(np.sum(per, dtype=np.float64)) / N, dZ
+
+
+# (output, loss) -> its function
+OUTPUT_LOSSES: dict[tuple[str, str], OutputLoss] = {
+    ("softmax", "cross_entropy"): softmax_cross_entropy,
+    ("sigmoid", "binary_cross_entropy"): sigmoid_binary_cross_entropy,
+    ("identity", "squared_error"): identity_squared_error,
+    ("identity", "perceptron"): identity_perceptron,
+    ("sparsemax", "sparsemax"): sparse_map_sparsemax_loss,
+    ("sparsemax", "eps_cross_entropy"): sparse_map_eps_cross_entropy,
+    ("relumax", "sparsemax"): sparse_map_sparsemax_loss,
+    ("relumax", "eps_cross_entropy"): sparse_map_eps_cross_entropy,
+}
+
+
+# ---- the network, whole batches -------------------------------------------------------
+
+
+def network_forward(
+    spec: NetSpec,
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    X: np.ndarray,
+    dropout: DropoutStream | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Pre-activations Z_l, layer inputs H_l and dropout masks M_l (of H_{l+1})."""
-    f, _ = ACTIVATIONS[net.activation]
-    p = net.activation_param
-    Hs = [X]
-    Zs = []
-    Ms = []
-    for layer, (W, b) in enumerate(zip(net.weights, net.biases)):
-        Z = Hs[-1] @ W + b
+    Hs, Zs, Ms = [X], [], []
+    for layer, (W, b) in enumerate(zip(weights, biases)):
+        Z = dense_forward(Hs[-1], W, b)
         if not np.isfinite(Z).all():
             raise NonFiniteError
         Zs.append(Z)
-        if layer < net.n_layers - 1:
-            H = f(Z, p).astype(X.dtype, copy=False)
+        if layer < spec.n_layers - 1:
+            H = activation_forward(spec, Z).astype(X.dtype, copy=False)
             if dropout is not None:
                 Ms.append(dropout.mask(layer, Z.shape[0], Z.shape[1], X.dtype))
                 H = H * Ms[-1]
@@ -138,14 +222,50 @@ def _forward_all(
     return Zs, Hs, Ms
 
 
-def forward(net: MLP, X: np.ndarray) -> np.ndarray:
+def network_backward(
+    spec: NetSpec,
+    weights: list[np.ndarray],
+    Zs: list[np.ndarray],
+    Hs: list[np.ndarray],
+    Ms: list[np.ndarray],
+    dZ: np.ndarray,
+    dWs: list[np.ndarray] | None,
+    dbs: list[np.ndarray] | None,
+    want_input_grad: bool,
+) -> np.ndarray | None:
+    """Writes dW_l, db_l into dWs, dbs (when given) from dZ = d loss / d Z_{L-1};
+    returns dX (N, D) when wanted."""
+    for layer in reversed(range(spec.n_layers)):
+        dH = dense_backward(
+            Hs[layer],
+            weights[layer],
+            dZ,
+            dWs[layer] if dWs is not None else None,
+            dbs[layer] if dbs is not None else None,
+            want_dH=layer > 0 or want_input_grad,
+        )
+        if layer == 0:
+            return dH
+        assert dH is not None
+        if Ms:
+            dH *= Ms[layer - 1]
+        dZ = activation_backward(spec, Zs[layer - 1], dH)
+    raise AssertionError("a network has at least one layer")
+
+
+# ---- the backend ---------------------------------------------------------------------
+
+
+def forward(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Outputs (N, K) for inputs X (N, D)."""
-    Zs, _, _ = _forward_all(net, X)
-    return _output(net, Zs[-1]).astype(X.dtype, copy=False)
+    weights, biases = spec.split(params)
+    Zs, _, _ = network_forward(spec, weights, biases, X)
+    return output_forward(spec, Zs[-1]).astype(X.dtype, copy=False)
 
 
 def loss_and_grad(
-    net: MLP,
+    spec: NetSpec,
+    params: np.ndarray,
     X: np.ndarray,
     target: Target,
     l1: float,
@@ -156,12 +276,11 @@ def loss_and_grad(
     dropout: DropoutStream | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
-    _, df = ACTIVATIONS[net.activation]
-    p = net.activation_param
-    Zs, Hs, Ms = _forward_all(net, X, dropout)
-    loss, dZ = _loss_and_dZ(net, Zs[-1], target)
+    weights, biases = spec.split(params)
+    Zs, Hs, Ms = network_forward(spec, weights, biases, X, dropout)
+    loss, dZ = OUTPUT_LOSSES[spec.output, spec.loss](Zs[-1], target, spec)
     dZ = dZ.astype(X.dtype, copy=False)
-    for W in net.weights:
+    for W in weights:
         w = W.reshape(-1)
         if l2:
             loss += l2 * float(np.dot(w, w))
@@ -169,24 +288,30 @@ def loss_and_grad(
             loss += l1 * float(np.abs(w).sum())
     if not (want_grad or want_input_grad):
         return loss, None, None
-    dparams = (out if out is not None else np.empty_like(net.params)) if want_grad else None
-    dWs, dbs = net.split_params(dparams) if dparams is not None else ([], [])
-    dX = None
-    for layer in reversed(range(net.n_layers)):
-        W = net.weights[layer]
-        if dparams is not None:
-            np.matmul(Hs[layer].T, dZ, out=dWs[layer])
+    dparams = (out if out is not None else np.empty_like(params)) if want_grad else None
+    dWs, dbs = spec.split(dparams) if dparams is not None else (None, None)
+    dX = network_backward(spec, weights, Zs, Hs, Ms, dZ, dWs, dbs, want_input_grad)
+    if dWs is not None:
+        for W, dW in zip(weights, dWs):
             if l2:
-                dWs[layer] += W * W.dtype.type(2.0 * l2)
+                dW += W * W.dtype.type(2.0 * l2)
             if l1:
-                dWs[layer] += np.sign(W) * W.dtype.type(l1)
-            np.sum(dZ, axis=0, out=dbs[layer])
-        if layer == 0:
-            if want_input_grad:
-                dX = dZ @ W.T
-            break
-        dH = dZ @ W.T
-        if Ms:
-            dH *= Ms[layer - 1]
-        dZ = dH * df(Zs[layer - 1], p).astype(X.dtype, copy=False)
+                dW += np.sign(W) * W.dtype.type(l1)
     return loss, dparams, dX
+
+
+def train_epoch(
+    spec: NetSpec,
+    params: np.ndarray,
+    grad: np.ndarray,
+    X: np.ndarray,
+    target: Target,
+    order: np.ndarray | None,
+    plan: EpochPlan,
+    optimizer: Optimizer,
+    state: dict[str, np.ndarray],
+) -> EpochResult:
+    """One epoch: a :func:`loss_and_grad` and an optimiser step per minibatch."""
+    return stepwise.train_epoch(
+        loss_and_grad, spec, params, grad, X, target, order, plan, optimizer, state
+    )

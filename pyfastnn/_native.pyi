@@ -1,0 +1,184 @@
+# Type stub of the C++ extension pyfastnn._native (csrc/bindings/).
+# Arrays are C-contiguous float32/float64 (the Network's dtype: Network32 float32,
+# Network64 float64) unless said otherwise; labels are int64. Every function checks
+# dtypes, shapes and layout and raises TypeError/ValueError naming the argument.
+
+from typing import Final
+
+import numpy as np
+
+Array = np.ndarray
+
+# codes of the C++ enums (csrc/nn/activations.hpp, csrc/nn/losses.hpp,
+# csrc/simplex/simplex.hpp), by name
+ACTIVATIONS: Final[dict[str, int]]
+OUTPUTS: Final[dict[str, int]]
+LOSSES: Final[dict[str, int]]
+SPARSE_MAPS: Final[dict[str, int]]
+SPARSEMAX_LOSS: Final[int]  # simplex_loss's code of the sparsemax loss
+MAX_PARAMS: Final[int]  # parameters a Network may have
+MAX_THREADS: Final[int]
+
+class EpochSpec:
+    """One epoch of minibatch training (csrc/nn/network.hpp EpochSpec)."""
+
+    def __init__(
+        self,
+        batch_size: int,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        dropout: float = 0.0,
+        seed: int = 0,
+        epoch: int = 0,
+        steps_before: int = 0,
+    ) -> None: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def l1(self) -> float: ...
+    @property
+    def l2(self) -> float: ...
+    @property
+    def dropout(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def steps_before(self) -> int: ...
+
+class OptimizerSpec:
+    """SGD (lr, momentum) or Adam (lr, beta1, beta2, eps) (csrc/nn/optim.hpp)."""
+
+    def __init__(
+        self,
+        kind: str,
+        lr: float,
+        momentum: float = 0.0,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+    ) -> None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def momentum(self) -> float: ...
+    @property
+    def beta1(self) -> float: ...
+    @property
+    def beta2(self) -> float: ...
+    @property
+    def eps(self) -> float: ...
+
+class _Network:
+    def __init__(
+        self,
+        sizes: list[int],
+        activation: int,
+        activation_param: float,
+        output: int,
+        loss: int = 0,
+        relumax_b: float = 1.0,
+        eps: float = 1e-3,
+    ) -> None: ...
+    @property
+    def num_params(self) -> int: ...
+    def forward(self, params: Array, X: Array, out: Array) -> bool:
+        """out (n, K) = outputs at X (n, D); False when a pre-activation was not finite."""
+    def loss_and_grad(
+        self,
+        params: Array,
+        X: Array,
+        y: Array,
+        l1: float,
+        l2: float,
+        dparams: Array | None,
+        dX: Array | None,
+        dropout: float = 0.0,
+        seed: int = 0,
+        epoch: int = 0,
+        step: int = 0,
+    ) -> float:
+        """Mean loss + penalty of X (n, D), y (n,) labels or (n, K) targets; fills
+        dparams (num_params,) and dX (n, D) when given; NaN when not finite."""
+    def train_epoch(
+        self,
+        params: Array,
+        grad: Array,
+        X: Array,
+        y: Array,
+        order: Array | None,
+        epoch: EpochSpec,
+        optimizer: OptimizerSpec,
+        state: dict[str, Array],
+    ) -> tuple[float, int, int]:
+        """One epoch; state: velocity (SGD with momentum) or m, v (Adam), (num_params,)
+        each. Returns (loss sum, minibatches done, failed minibatch or -1)."""
+
+class Network32(_Network): ...
+class Network64(_Network): ...
+
+class ThreadGovernor:
+    def __init__(self) -> None: ...
+    def configure(self, max_threads: int, key: int) -> None: ...
+    def choose(self) -> int: ...
+    def record(self, threads: int, seconds: float) -> None: ...
+    @property
+    def best(self) -> int: ...
+
+def matmul(
+    a: Array, b: Array, trans_a: bool, trans_b: bool, out: Array, accumulate: bool = False
+) -> None:
+    """out (M, N) = op(a) @ op(b) (+ out if accumulate)."""
+
+def all_finite(x: Array) -> bool: ...
+def num_threads() -> int: ...
+def set_num_threads(n: int) -> None: ...
+def adaptive_threads() -> bool: ...
+def set_adaptive_threads(enabled: bool) -> None: ...
+def cpu_supports_avx2_fma() -> bool: ...
+def cpu_supports_avx512() -> bool: ...
+def active_isa() -> str: ...
+def set_active_isa(name: str) -> None: ...
+
+# sparse maps, row by row on Z (n, K); inv_temperature = 1 / T
+def softmax_forward(Z: Array, out: Array, inv_temperature: float = 1.0) -> None: ...
+def sparsemax_forward(Z: Array, out: Array, inv_temperature: float = 1.0) -> None: ...
+def relumax_forward(Z: Array, out: Array, b: float, inv_temperature: float = 1.0) -> None: ...
+def sparsemax_threshold(Z: Array, tau: Array, inv_temperature: float = 1.0) -> None:
+    """tau (n,): sparsemax(Z / T) = max(Z / T - tau[:, None], 0)."""
+
+# Jacobian products from P = map(Z / T) (n, K): out = J V (jvp) or J^T G (vjp)
+def softmax_jvp_from_output(
+    P: Array, V: Array, out: Array, b: float = 1.0, inv_temperature: float = 1.0
+) -> None: ...
+def softmax_vjp_from_output(
+    P: Array, G: Array, out: Array, b: float = 1.0, inv_temperature: float = 1.0
+) -> None: ...
+def sparsemax_jvp_from_output(
+    P: Array, V: Array, out: Array, b: float = 1.0, inv_temperature: float = 1.0
+) -> None: ...
+def sparsemax_vjp_from_output(
+    P: Array, G: Array, out: Array, b: float = 1.0, inv_temperature: float = 1.0
+) -> None: ...
+def relumax_jvp_from_output(
+    P: Array, V: Array, out: Array, b: float = 1.0, inv_temperature: float = 1.0
+) -> None: ...
+def relumax_vjp_from_output(
+    P: Array, G: Array, out: Array, b: float = 1.0, inv_temperature: float = 1.0
+) -> None: ...
+def simplex_loss(
+    mapping: int,
+    Z: Array,
+    y: Array,
+    b: float,
+    eps: float,
+    loss_rows: Array,
+    dZ: Array | None,
+    scale: float,
+    inv_temperature: float = 1.0,
+) -> float:
+    """Sum of the per-row losses; mapping SPARSEMAX_LOSS or a SPARSE_MAPS code
+    (eps-smoothed cross-entropy). Fills loss_rows (n,) and dZ (n, K) when given."""
