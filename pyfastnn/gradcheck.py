@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .mlp import MLP
 
@@ -40,8 +41,8 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 
 def gradcheck(
     model: MLP,
-    X: object,
-    y: object,
+    X: ArrayLike,
+    y: ArrayLike,
     l1: float = 0.0,
     l2: float = 0.0,
     eps: float = 1e-6,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _native
 from ._checks import as_float_array, check_backend
 
 
-def _as_operand(x: object, name: str) -> tuple[np.ndarray, bool]:
+def _as_operand(x: ArrayLike, name: str) -> tuple[np.ndarray, bool]:
     """Return (C-contiguous array, transposed) for a matmul operand.
 
     A transposed view of a C-contiguous array (``W.T``) is passed to the native
@@ -32,7 +33,7 @@ def _matmul_loop(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 
 
 def matmul(
-    a: object, b: object, *, out: np.ndarray | None = None, backend: str = "native"
+    a: ArrayLike, b: ArrayLike, *, out: np.ndarray | None = None, backend: str = "native"
 ) -> np.ndarray:
     """Matrix product ``a @ b`` of two float32 or float64 2-D arrays.
 

@@ -144,9 +144,8 @@ class MLP:
         self._spec = _make_spec(
             layer_sizes, activation, output, activation_param, loss, relumax_b, eps, dtype
         )
-        self._dtype = self._spec.dtype
         self.backend = backend
-        self._params = aligned_zeros(self._spec.n_params, self._dtype)
+        self._params = aligned_zeros(self._spec.n_params, self._spec.dtype)
         self._weights, self._biases = self._spec.split(self._params)
         self.reset_parameters(seed)
 
@@ -188,7 +187,7 @@ class MLP:
 
     @property
     def dtype(self) -> np.dtype:
-        return self._dtype
+        return self._spec.dtype
 
     @property
     def labels_only(self) -> bool:
@@ -218,7 +217,7 @@ class MLP:
     def __repr__(self) -> str:
         return (
             f"MLP(layer_sizes={list(self.layer_sizes)}, activation={self.activation!r}, "
-            f"output={self.output!r}, dtype={self._dtype.name!r}, backend={self.backend!r})"
+            f"output={self.output!r}, dtype={self._spec.dtype.name!r}, backend={self.backend!r})"
         )
 
     # ---- parameters --------------------------------------------------------
@@ -241,7 +240,7 @@ class MLP:
 
     @params.setter
     def params(self, values: ArrayLike) -> None:
-        arr = as_float_array(values, "params", 1, dtype=self._dtype)
+        arr = as_float_array(values, "params", 1, dtype=self._spec.dtype)
         if arr.shape != self._params.shape:
             raise ValueError(f"params: expected shape {self._params.shape}, got {arr.shape}")
         self._params[...] = arr
@@ -271,7 +270,7 @@ class MLP:
             raise ValueError(f"{name}: expected {len(targets)} arrays, got {len(values)}")
         checked = []
         for i, (target, value) in enumerate(zip(targets, values)):
-            arr = as_float_array(value, f"{name}[{i}]", target.ndim, dtype=self._dtype)
+            arr = as_float_array(value, f"{name}[{i}]", target.ndim, dtype=self._spec.dtype)
             if arr.shape != target.shape:
                 raise ValueError(f"{name}[{i}]: expected shape {target.shape}, got {arr.shape}")
             checked.append(arr)
@@ -340,9 +339,9 @@ class MLP:
         if out is not None:
             if not isinstance(out, np.ndarray):
                 raise TypeError(f"out: expected a numpy array, got {type(out).__name__}")
-            if out.dtype != self._dtype or out.shape != self.params.shape:
+            if out.dtype != self._spec.dtype or out.shape != self.params.shape:
                 raise ValueError(
-                    f"out: expected a {self._dtype.name} array of shape {self.params.shape}, "
+                    f"out: expected a {self._spec.dtype.name} array of shape {self.params.shape}, "
                     f"got {out.dtype} {out.shape}"
                 )
             if not out.flags.c_contiguous or not out.flags.writeable:
@@ -445,7 +444,7 @@ class MLP:
     # ---- helpers -----------------------------------------------------------
 
     def _input(self, X: ArrayLike) -> np.ndarray:
-        X = as_float_array(X, "X", 2, dtype=self._dtype, finite=False)
+        X = as_float_array(X, "X", 2, dtype=self._spec.dtype, finite=False)
         if X.shape[1] != self.n_inputs:
             raise ValueError(f"X: expected {self.n_inputs} columns, got shape {X.shape}")
         return X
@@ -469,7 +468,7 @@ class MLP:
             self._spec.labels_only,
             X.shape[0],
             self.n_outputs,
-            self._dtype,
+            self._spec.dtype,
             check_range=self._backend != "native",  # the native module checks labels itself
         )
         try:
@@ -502,7 +501,7 @@ class MLP:
             if not np.isfinite(arr).all():
                 raise NonFiniteResultError(f"{name}: contains NaN or infinity", name)
         raise NonFiniteResultError(
-            f"the {what} overflowed to NaN or infinity in {self._dtype.name}: the magnitudes "
+            f"the {what} overflowed to NaN or infinity in {self._spec.dtype.name}: the magnitudes "
             "of X, y or the parameters are too large",
             None,
         )

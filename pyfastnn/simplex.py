@@ -37,6 +37,7 @@ from types import ModuleType
 from typing import Callable, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._checks import as_float_array, check_backend, check_real
 from .backends import simplex_loop, simplex_native, simplex_vector
@@ -84,12 +85,12 @@ def _backend(backend: str) -> ModuleType:
     return _BACKENDS[check_backend(backend)]
 
 
-def _rows(X: object, name: str) -> np.ndarray:
+def _rows(X: ArrayLike, name: str) -> np.ndarray:
     """A C-contiguous float32/float64 (N, K) array, N, K >= 1; NaN and inf allowed."""
     return as_float_array(X, name, 2, finite=False)
 
 
-def _like(X: object, name: str, ref: np.ndarray, ref_name: str) -> np.ndarray:
+def _like(X: ArrayLike, name: str, ref: np.ndarray, ref_name: str) -> np.ndarray:
     arr = as_float_array(X, name, 2, dtype=ref.dtype, finite=False, allow_empty=True)
     if arr.shape != ref.shape:
         raise ValueError(f"{name}: expected the shape of {ref_name} {ref.shape}, got {arr.shape}")
@@ -121,7 +122,7 @@ def _b(value: object, dtype: np.dtype) -> float:
     return _positive(value, "b", dtype)
 
 
-def _labels(y: object, n: int, k: int) -> np.ndarray:
+def _labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
     if isinstance(y, (str, bytes)) or y is None:
         raise TypeError(f"y: expected integer class labels, got {type(y).__name__}")
     try:
@@ -168,7 +169,7 @@ def _into(
 
 
 def _forward(
-    name: str, Z: object, b: object, temperature: object, out: object, backend: str
+    name: str, Z: ArrayLike, b: object, temperature: object, out: object, backend: str
 ) -> np.ndarray:
     be = _backend(backend)
     Z = _rows(Z, "Z")
@@ -178,7 +179,11 @@ def _forward(
 
 
 def softmax(
-    Z: object, *, temperature: float = 1.0, out: np.ndarray | None = None, backend: str = "native"
+    Z: ArrayLike,
+    *,
+    temperature: float = 1.0,
+    out: np.ndarray | None = None,
+    backend: str = "native",
 ) -> np.ndarray:
     """``softmax(Z / T)`` row by row: Z (N, K) -> (N, K), every entry > 0 (up to underflow).
 
@@ -189,7 +194,11 @@ def softmax(
 
 
 def sparsemax(
-    Z: object, *, temperature: float = 1.0, out: np.ndarray | None = None, backend: str = "native"
+    Z: ArrayLike,
+    *,
+    temperature: float = 1.0,
+    out: np.ndarray | None = None,
+    backend: str = "native",
 ) -> np.ndarray:
     """``sparsemax(Z / T)`` row by row: Z (N, K) -> (N, K), the Euclidean projection
     of each row onto the probability simplex (Martins & Astudillo 2016).
@@ -203,7 +212,7 @@ def sparsemax(
 
 
 def relumax(
-    Z: object,
+    Z: ArrayLike,
     b: float,
     *,
     temperature: float = 1.0,
@@ -218,7 +227,7 @@ def relumax(
 
 
 def sparsemax_threshold(
-    Z: object, *, temperature: float = 1.0, backend: str = "native"
+    Z: ArrayLike, *, temperature: float = 1.0, backend: str = "native"
 ) -> np.ndarray:
     """tau (N,) with ``sparsemax(Z / T) = max(Z / T - tau[:, None], 0)``.
 
@@ -237,8 +246,8 @@ def sparsemax_threshold(
 
 def _product(
     name: str,
-    X: object,
-    V: object,
+    X: ArrayLike,
+    V: ArrayLike,
     b: object,
     temperature: object,
     out: object,
@@ -293,8 +302,8 @@ def _doc(fn: Callable, what: str, name: str, v: str, from_output: bool) -> Calla
 
 
 def softmax_jvp(
-    Z: object,
-    V: object,
+    Z: ArrayLike,
+    V: ArrayLike,
     *,
     temperature: float = 1.0,
     out: np.ndarray | None = None,
@@ -304,8 +313,8 @@ def softmax_jvp(
 
 
 def softmax_vjp(
-    Z: object,
-    G: object,
+    Z: ArrayLike,
+    G: ArrayLike,
     *,
     temperature: float = 1.0,
     out: np.ndarray | None = None,
@@ -315,8 +324,8 @@ def softmax_vjp(
 
 
 def sparsemax_jvp(
-    Z: object,
-    V: object,
+    Z: ArrayLike,
+    V: ArrayLike,
     *,
     temperature: float = 1.0,
     out: np.ndarray | None = None,
@@ -326,8 +335,8 @@ def sparsemax_jvp(
 
 
 def sparsemax_vjp(
-    Z: object,
-    G: object,
+    Z: ArrayLike,
+    G: ArrayLike,
     *,
     temperature: float = 1.0,
     out: np.ndarray | None = None,
@@ -337,8 +346,8 @@ def sparsemax_vjp(
 
 
 def relumax_jvp(
-    Z: object,
-    V: object,
+    Z: ArrayLike,
+    V: ArrayLike,
     b: float,
     *,
     temperature: float = 1.0,
@@ -349,8 +358,8 @@ def relumax_jvp(
 
 
 def relumax_vjp(
-    Z: object,
-    G: object,
+    Z: ArrayLike,
+    G: ArrayLike,
     b: float,
     *,
     temperature: float = 1.0,
@@ -361,8 +370,8 @@ def relumax_vjp(
 
 
 def softmax_jvp_from_output(
-    P: object,
-    V: object,
+    P: ArrayLike,
+    V: ArrayLike,
     *,
     temperature: float = 1.0,
     out: np.ndarray | None = None,
@@ -372,8 +381,8 @@ def softmax_jvp_from_output(
 
 
 def softmax_vjp_from_output(
-    P: object,
-    G: object,
+    P: ArrayLike,
+    G: ArrayLike,
     *,
     temperature: float = 1.0,
     out: np.ndarray | None = None,
@@ -383,8 +392,8 @@ def softmax_vjp_from_output(
 
 
 def sparsemax_jvp_from_output(
-    P: object,
-    V: object,
+    P: ArrayLike,
+    V: ArrayLike,
     *,
     temperature: float = 1.0,
     out: np.ndarray | None = None,
@@ -394,8 +403,8 @@ def sparsemax_jvp_from_output(
 
 
 def sparsemax_vjp_from_output(
-    P: object,
-    G: object,
+    P: ArrayLike,
+    G: ArrayLike,
     *,
     temperature: float = 1.0,
     out: np.ndarray | None = None,
@@ -405,8 +414,8 @@ def sparsemax_vjp_from_output(
 
 
 def relumax_jvp_from_output(
-    P: object,
-    V: object,
+    P: ArrayLike,
+    V: ArrayLike,
     b: float,
     *,
     temperature: float = 1.0,
@@ -417,8 +426,8 @@ def relumax_jvp_from_output(
 
 
 def relumax_vjp_from_output(
-    P: object,
-    G: object,
+    P: ArrayLike,
+    G: ArrayLike,
     b: float,
     *,
     temperature: float = 1.0,
@@ -448,7 +457,7 @@ for _fn, _what, _name, _v, _from in [
 # ---- Jacobian of one vector -------------------------------------------------------------
 
 
-def _jacobian(name: str, z: object, b: object, temperature: object, backend: str) -> np.ndarray:
+def _jacobian(name: str, z: ArrayLike, b: object, temperature: object, backend: str) -> np.ndarray:
     be = _backend(backend)
     z = as_float_array(z, "z", 1, finite=False)
     T = _temperature(temperature, z.dtype)
@@ -465,7 +474,9 @@ def _jacobian(name: str, z: object, b: object, temperature: object, backend: str
     return np.ascontiguousarray(columns.T)
 
 
-def softmax_jacobian(z: object, *, temperature: float = 1.0, backend: str = "native") -> np.ndarray:
+def softmax_jacobian(
+    z: ArrayLike, *, temperature: float = 1.0, backend: str = "native"
+) -> np.ndarray:
     """Jacobian (K, K) of ``softmax(z / T)`` for one vector z (K,): ``(diag(p) - p p^T) / T``.
 
     ``J[i, j] = d softmax(z / T)_i / d z_j``. For teaching and tests; batches use the products.
@@ -474,7 +485,7 @@ def softmax_jacobian(z: object, *, temperature: float = 1.0, backend: str = "nat
 
 
 def sparsemax_jacobian(
-    z: object, *, temperature: float = 1.0, backend: str = "native"
+    z: ArrayLike, *, temperature: float = 1.0, backend: str = "native"
 ) -> np.ndarray:
     """Jacobian (K, K) of ``sparsemax(z / T)`` for one vector z (K,):
     ``(diag(s) - s s^T / |S|) / T`` (Martins & Astudillo 2016, eq. 12)."""
@@ -482,7 +493,7 @@ def sparsemax_jacobian(
 
 
 def relumax_jacobian(
-    z: object, b: float, *, temperature: float = 1.0, backend: str = "native"
+    z: ArrayLike, b: float, *, temperature: float = 1.0, backend: str = "native"
 ) -> np.ndarray:
     """Jacobian (K, K) of ``relumax_b(z / T)`` for one vector z (K,):
     ``(diag(s) - p s^T - s e_m^T + |S| p e_m^T) / (D T)``, m the first index of
@@ -495,8 +506,8 @@ def relumax_jacobian(
 
 def _loss(
     name: str | None,
-    Z: object,
-    y: object,
+    Z: ArrayLike,
+    y: ArrayLike,
     b: object,
     eps: object,
     temperature: object,
@@ -527,8 +538,8 @@ def _loss(
 
 
 def sparsemax_loss(
-    Z: object,
-    y: object,
+    Z: ArrayLike,
+    y: ArrayLike,
     *,
     temperature: float = 1.0,
     reduction: str = "mean",
@@ -549,8 +560,8 @@ def sparsemax_loss(
 
 
 def smoothed_cross_entropy(
-    Z: object,
-    y: object,
+    Z: ArrayLike,
+    y: ArrayLike,
     *,
     mapping: str = "sparsemax",
     b: float | None = None,

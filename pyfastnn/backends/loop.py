@@ -11,6 +11,7 @@ Notation for one sample and layer l (0-based, L layers):
     z_l = h_l @ W_l + b_l              W_l (n_l, n_{l+1}), b_l (n_{l+1},)
     h_{l+1} = f(z_l) * m_l             hidden layers l < L - 1; m_l the dropout mask (or 1)
     out = g(z_{L-1})                   output map g: softmax, sigmoid, identity, sparsemax, relumax
+    loss = l(z_{L-1}, t)               one function per output/loss pair, with dz_{L-1}
 and backward, from dz_{L-1} = d loss / d z_{L-1}:
     dW_l = h_l^T dz_l,  db_l = dz_l,  dh_l = W_l dz_l
     dz_{l-1} = dh_l * m_{l-1} * f'(z_{l-1})
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
     from ..optim import Optimizer
 
 Scalar = Callable[[float, float], float]
-# one sample's (output (K,), loss, d loss / d z (K,)) from logits z (K,) and target t (K,)
-OutputLoss = Callable[[np.ndarray, np.ndarray, "NetSpec"], tuple[np.ndarray, float, np.ndarray]]
+# one sample's (loss, d loss / d z (K,)) from logits z (K,) and target t (K,)
+OutputLoss = Callable[[np.ndarray, np.ndarray, "NetSpec"], tuple[float, np.ndarray]]
 
 # ---- activations and their derivatives ------------------------------------------
 
@@ -105,76 +106,19 @@ def dense_backward(
     return np.outer(h, dz), dz, W @ dz
 
 
-# ---- output maps with their losses, one per pair -----------------------------------
+# ---- output maps, and their losses one per pair ------------------------------------
+# Each pair function returns one sample's (loss, d loss / d z (K,)) from its
+# logits z (K,) and target t (K,) (one-hot for class labels).
 
 
-def softmax_cross_entropy(
-    z: np.ndarray, t: np.ndarray, spec: NetSpec
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """p = softmax(z); loss = -sum_k t_k log p_k; dz = p - t."""
-    K = z.shape[0]
+def _softmax(z: np.ndarray) -> tuple[list[float], float, float]:
+    """(exp(z_k - m) for every k, m = max z, s = their sum): softmax(z)_k = e_k / s."""
     m = max(float(v) for v in z)
     e = [math.exp(float(v) - m) for v in z]
-    s = sum(e)
-    out, dz = np.empty(K), np.empty(K)
-    loss = 0.0
-    for k in range(K):
-        out[k] = e[k] / s
-        dz[k] = out[k] - t[k]
-        if t[k] != 0:
-            loss -= t[k] * (float(z[k]) - m - math.log(s))
-    return out, loss, dz
+    return e, m, sum(e)
 
 
-def sigmoid_binary_cross_entropy(
-    z: np.ndarray, t: np.ndarray, spec: NetSpec
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """p = sigmoid(z); loss = mean_k softplus(z_k) - t_k z_k (from logits); dz = (p - t) / K."""
-    K = z.shape[0]
-    out, dz = np.empty(K), np.empty(K)
-    loss = 0.0
-    for k in range(K):
-        zk, tk = float(z[k]), float(t[k])
-        out[k] = _sigmoid(zk)
-        loss += _relu(zk) - zk * tk + math.log1p(math.exp(-abs(zk)))
-        dz[k] = (out[k] - tk) / K
-    return out, loss / K, dz
-
-
-def identity_squared_error(
-    z: np.ndarray, t: np.ndarray, spec: NetSpec
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """out = z; loss = sum_k (z_k - t_k)^2; dz = 2 (z - t)."""
-    K = z.shape[0]
-    out, dz = np.empty(K), np.empty(K)
-    loss = 0.0
-    for k in range(K):
-        out[k] = z[k]
-        loss += (float(z[k]) - float(t[k])) ** 2
-        dz[k] = 2.0 * (float(z[k]) - float(t[k]))
-    return out, loss, dz
-
-
-def identity_perceptron(
-    z: np.ndarray, t: np.ndarray, spec: NetSpec
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """Scores out = z; p = first argmax, y the label (t one-hot): loss = z_p - z_y,
-    dz = e_p - e_y on a mistake (p != y), 0 otherwise."""
-    K = z.shape[0]
-    p = 0
-    for k in range(1, K):
-        if z[k] > z[p]:
-            p = k
-    y = int(np.argmax(t))
-    out, dz = np.empty(K), np.zeros(K)
-    for k in range(K):
-        out[k] = z[k]
-    if p != y:
-        dz[p], dz[y] = 1.0, -1.0
-    return out, float(z[p]) - float(z[y]), dz
-
-
-def _sparse_output(z: np.ndarray, spec: NetSpec) -> tuple[np.ndarray, np.ndarray]:
+def _sparse_map(z: np.ndarray, spec: NetSpec) -> tuple[np.ndarray, np.ndarray]:
     """Z (1, K) in float64 and out (1, K) = the sparse output map of Z."""
     Z = z.reshape(1, -1).astype(np.float64)
     out = np.empty_like(Z)
@@ -182,28 +126,91 @@ def _sparse_output(z: np.ndarray, spec: NetSpec) -> tuple[np.ndarray, np.ndarray
     return Z, out
 
 
+def output_forward(spec: NetSpec, z: np.ndarray) -> np.ndarray:
+    """The output map g of one sample's logits z (K,): softmax, sigmoid, identity
+    (scores), sparsemax or relumax_b."""
+    if spec.output == "softmax":
+        e, _, s = _softmax(z)
+        return np.array([v / s for v in e])
+    if spec.output == "sigmoid":
+        return np.array([_sigmoid(float(v)) for v in z])
+    if spec.output == "identity":
+        return np.array([float(v) for v in z])
+    return _sparse_map(z, spec)[1][0]
+
+
+def softmax_cross_entropy(z: np.ndarray, t: np.ndarray, spec: NetSpec) -> tuple[float, np.ndarray]:
+    """loss = -sum_k t_k log p_k, p = softmax(z); dz = p - t."""
+    e, m, s = _softmax(z)
+    dz = np.empty(z.shape[0])
+    loss = 0.0
+    for k in range(z.shape[0]):
+        dz[k] = e[k] / s - t[k]
+        if t[k] != 0:
+            loss -= t[k] * (float(z[k]) - m - math.log(s))
+    return loss, dz
+
+
+def sigmoid_binary_cross_entropy(
+    z: np.ndarray, t: np.ndarray, spec: NetSpec
+) -> tuple[float, np.ndarray]:
+    """loss = mean_k softplus(z_k) - t_k z_k (from logits); dz = (sigmoid(z) - t) / K."""
+    K = z.shape[0]
+    dz = np.empty(K)
+    loss = 0.0
+    for k in range(K):
+        zk, tk = float(z[k]), float(t[k])
+        loss += _relu(zk) - zk * tk + math.log1p(math.exp(-abs(zk)))
+        dz[k] = (_sigmoid(zk) - tk) / K
+    return loss / K, dz
+
+
+def identity_squared_error(z: np.ndarray, t: np.ndarray, spec: NetSpec) -> tuple[float, np.ndarray]:
+    """loss = sum_k (z_k - t_k)^2; dz = 2 (z - t)."""
+    dz = np.empty(z.shape[0])
+    loss = 0.0
+    for k in range(z.shape[0]):
+        loss += (float(z[k]) - float(t[k])) ** 2
+        dz[k] = 2.0 * (float(z[k]) - float(t[k]))
+    return loss, dz
+
+
+def identity_perceptron(z: np.ndarray, t: np.ndarray, spec: NetSpec) -> tuple[float, np.ndarray]:
+    """Scores z; p = first argmax, y the label: loss = z_p - z_y, dz = e_p - e_y on a
+    mistake (p != y), 0 otherwise."""
+    p = 0
+    for k in range(1, z.shape[0]):
+        if z[k] > z[p]:
+            p = k
+    y = int(np.argmax(t))
+    dz = np.zeros(z.shape[0])
+    if p != y:
+        dz[p], dz[y] = 1.0, -1.0
+    return float(z[p]) - float(z[y]), dz
+
+
 def sparse_map_sparsemax_loss(
     z: np.ndarray, t: np.ndarray, spec: NetSpec
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """p = sparsemax(z) or relumax_b(z); the sparsemax loss of z at the label y
-    (Martins & Astudillo 2016); dz = sparsemax(z) - e_y."""
-    Z, out = _sparse_output(z, spec)
+) -> tuple[float, np.ndarray]:
+    """The sparsemax loss of z at the label y (Martins & Astudillo 2016), on the
+    logits of a sparsemax or relumax output; dz = sparsemax(z) - e_y."""
+    Z = z.reshape(1, -1).astype(np.float64)
     dz = np.empty_like(Z)
     loss = simplex_loop.sparsemax_loss(Z, np.array([int(np.argmax(t))]), 1.0, 1.0, dz)
-    return out[0], float(loss[0]), dz[0]
+    return float(loss[0]), dz[0]
 
 
 def sparse_map_eps_cross_entropy(
     z: np.ndarray, t: np.ndarray, spec: NetSpec
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """p = sparsemax(z) or relumax_b(z); loss = -log((p_y + eps) / (1 + K eps)); dz = J^T g."""
-    Z, out = _sparse_output(z, spec)
+) -> tuple[float, np.ndarray]:
+    """loss = -log((p_y + eps) / (1 + K eps)), p = sparsemax(z) or relumax_b(z); dz = J^T g."""
+    Z = z.reshape(1, -1).astype(np.float64)
     dz = np.empty_like(Z)
     y = np.array([int(np.argmax(t))])
     loss = simplex_loop.smoothed_cross_entropy(
         spec.output, Z, y, spec.relumax_b, spec.eps, 1.0, 1.0, dz
     )
-    return out[0], float(loss[0]), dz[0]
+    return float(loss[0]), dz[0]
 
 
 # (output, loss) -> its function
@@ -272,12 +279,10 @@ def network_backward(
 def forward(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Outputs (N, K) for inputs X (N, D)."""
     weights, biases = spec.split(params)
-    output_loss = OUTPUT_LOSSES[spec.output, spec.loss]
     out = np.empty((X.shape[0], spec.n_outputs), dtype=X.dtype)
-    zero = np.zeros(spec.n_outputs)
     for i in range(X.shape[0]):
         zs, _ = network_forward(spec, weights, biases, X[i])
-        out[i], _, _ = output_loss(zs[-1], zero, spec)
+        out[i] = output_forward(spec, zs[-1])
     return out
 
 
@@ -314,7 +319,7 @@ def loss_and_grad(
     for i in range(N):
         masks = [m[i] for m in batch_masks] if batch_masks is not None else None
         zs, hs = network_forward(spec, weights, biases, X[i], masks)
-        _, loss_i, dz = output_loss(zs[-1], T[i], spec)
+        loss_i, dz = output_loss(zs[-1], T[i], spec)
         total += loss_i
         if dparams is None and dX is None:
             continue
