@@ -150,6 +150,7 @@ def _call(net, params, **overrides):
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"optimizer": "nesterov"}, ValueError, "optimizer"),
         ({"optimizer": "adam"}, ValueError, "m"),
+        ({"optimizer": "adam", "m": [0.0] * 26, "v": np.zeros(26)}, TypeError, "m"),
         ({"momentum": 0.9}, ValueError, "velocity"),
         ({"lr": 0.0}, ValueError, "lr"),
         ({"dropout": 1.0}, ValueError, "dropout"),

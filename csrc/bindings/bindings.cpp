@@ -232,7 +232,10 @@ void bind_network(py::module_& m, const char* name) {
             auto take = [&](const char* name) {
               if (!state.contains(name) || state[name].is_none())
                 throw py::value_error(std::string(name) + ": required by this optimizer");
-              py::array a = state[name].cast<py::array>();
+              const py::object entry = state[name];
+              if (!py::isinstance<py::array>(entry))
+                throw py::type_error(std::string(name) + ": expected a numpy array");
+              py::array a = py::reinterpret_borrow<py::array>(entry);
               require_vector<T>(a, name, P, /*writable=*/true);
               buffers.push_back(a);
               return static_cast<T*>(a.mutable_data());
