@@ -118,14 +118,6 @@ def _softmax(z: np.ndarray) -> tuple[list[float], float, float]:
     return e, m, sum(e)
 
 
-def _sparse_map(z: np.ndarray, spec: NetSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Z (1, K) in float64 and out (1, K) = the sparse output map of Z."""
-    Z = z.reshape(1, -1).astype(np.float64)
-    out = np.empty_like(Z)
-    simplex_loop.forward(spec.output, Z, spec.relumax_b, 1.0, out)
-    return Z, out
-
-
 def output_forward(spec: NetSpec, z: np.ndarray) -> np.ndarray:
     """The output map g of one sample's logits z (K,): softmax, sigmoid, identity
     (scores), sparsemax or relumax_b."""
@@ -136,7 +128,10 @@ def output_forward(spec: NetSpec, z: np.ndarray) -> np.ndarray:
         return np.array([_sigmoid(float(v)) for v in z])
     if spec.output == "identity":
         return np.array([float(v) for v in z])
-    return _sparse_map(z, spec)[1][0]
+    Z = z.reshape(1, -1).astype(np.float64)
+    out = np.empty_like(Z)
+    simplex_loop.forward(spec.output, Z, spec.relumax_b, 1.0, out)
+    return out[0]
 
 
 def softmax_cross_entropy(z: np.ndarray, t: np.ndarray, spec: NetSpec) -> tuple[float, np.ndarray]:
