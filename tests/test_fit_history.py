@@ -5,6 +5,7 @@ calls ``model.loss`` exactly once per epoch, on the validation data)."""
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -120,3 +121,18 @@ def test_history_as_dict_and_json(tmp_path):
     assert d["time"] == pytest.approx(sum(e.seconds for e in history.epochs))
     history.to_json(str(tmp_path / "h.json"))
     assert json.loads((tmp_path / "h.json").read_text()) == d
+
+
+def test_progress_bar_counts_the_epochs_run(capsys):
+    pytest.importorskip("tqdm")
+    _, history, _ = fit_scripted([3.0, 1.0, 2.0, 2.0, 2.0], epochs=5, patience=2, progress=True)
+    assert len(history.epochs) == 4
+    err = capsys.readouterr().err
+    assert "4/5" in err and "5/5" not in err and "loss=" in err
+
+
+def test_progress_without_tqdm_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # import fails
+    X, T = regression_problem()
+    with pytest.raises(ImportError, match="pip install tqdm"):
+        regression_model().fit(X, T, epochs=1, progress=True)
