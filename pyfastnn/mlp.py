@@ -410,15 +410,20 @@ class MLP:
         return self.forward(X)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Class labels (N,) (argmax of the outputs); for an "identity" output
-        trained on real targets, the outputs."""
+        """Class labels (N,): the argmax of the outputs, or for a single sigmoid
+        output whether it exceeds 0.5; for an "identity" output trained on real
+        targets, the outputs."""
         out = self.forward(X)
         if self.output == "identity" and not self._spec.labels_only:
             return out
+        if self.output == "sigmoid" and out.shape[1] == 1:
+            return (out[:, 0] > 0.5).astype(np.int64)
         return np.argmax(out, axis=1)
 
     def score(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Accuracy for class labels (N,); for real targets, minus the mean loss."""
+        """Accuracy of :meth:`predict` for integer labels (N,) of a classifier;
+        minus the mean loss (no penalty) for real targets and for an "identity"
+        output without the perceptron loss (regression: ``-MSE``, labels one-hot)."""
         y_arr = np.asarray(y)
         regression = self.output == "identity" and not self._spec.labels_only
         if y_arr.ndim == 1 and y_arr.dtype.kind in "iu" and not regression:

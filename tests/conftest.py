@@ -39,6 +39,16 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
 
 
+@pytest.fixture
+def restore_runtime():
+    """Put the thread count and the kernel family back after the test."""
+    threads = pyfastnn.get_num_threads()
+    isa = pyfastnn.kernel_info()["isa"]
+    yield
+    pyfastnn.set_num_threads(threads)
+    pyfastnn.set_kernel(isa)
+
+
 def make_targets(output: str, n: int, k: int, rng: np.random.Generator, dtype: str) -> np.ndarray:
     """Labels for softmax and the sparse maps; real targets in (0, 1) otherwise."""
     if output in ("softmax", "sparsemax", "relumax"):

@@ -14,11 +14,12 @@ import pytest
 import pyfastnn
 from pyfastnn.__main__ import main
 from pyfastnn.compare import check as check_module
-from pyfastnn.compare import plot, workloads
+from pyfastnn.compare import plot, suites, workloads
 from pyfastnn.compare.contenders import Contender, own
-from pyfastnn.compare.report import format_seconds, markdown_table
+from pyfastnn.compare.report import format_seconds, group_markdown, markdown_table
 from pyfastnn.compare.runner import Options, run_compare
-from pyfastnn.compare.timing import Timed, TimingPlan, time_blocks
+from pyfastnn.compare.suite_runner import ratio_figures, run_suite
+from pyfastnn.compare.timing import Timed, Timing, TimingPlan, time_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW_KEYS = {
@@ -204,5 +205,108 @@ def test_help_is_complete(command: list[str], tmp_path) -> None:
     # outside the source tree, so the installed package is imported
     run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    for option in ("--quick", "--full", "--tiny", "--out", "--threads", "--dtype", "--markdown"):
+    options = (
+        "--quick",
+        "--full",
+        "--tiny",
+        "--suite",
+        "--out",
+        "--threads",
+        "--dtype",
+        "--markdown",
+    )
+    for option in options:
         assert option in run.stdout
+
+
+# ---- the ratio suites: --suite core / --suite train ------------------------------------------
+
+
+def _check_suite_doc(doc: dict, name: str) -> dict[str, dict]:
+    doc = json.loads(json.dumps(doc))  # JSON-serialisable as is
+    assert doc["meta"]["suite"] == name and doc["meta"]["threads"]["native"] == 1
+    titles = [g.title for g in suites.suite(name, "tiny", "float32").groups]
+    assert [g["title"] for g in doc["groups"]] == titles
+    groups = {}
+    for g in doc["groups"]:
+        rows = {r["contender"]: r for r in g["rows"]}
+        base = rows[g["relative_to"]]["median_s"] if g["relative_to"] in rows else None
+        base = base or min(r["median_s"] for r in rows.values())
+        for r in rows.values():
+            assert r["median_s"] > 0 and r["calls"] >= g["rounds"]
+            assert math.isclose(r["relative"], r["median_s"] / base)
+        assert g["ratios"]
+        for ratio in g["ratios"]:
+            num, den = rows[ratio["numerator"]], rows[ratio["denominator"]]
+            assert math.isclose(ratio["of_medians"], num["median_s"] / den["median_s"])
+            assert ratio["median_of_rounds"] > 0
+            assert ratio["label"] in group_markdown(g)
+        groups[g["title"]] = rows
+    return groups
+
+
+def test_core_suite(capsys) -> None:
+    threads = pyfastnn.get_num_threads()
+    doc = run_suite("core", Options(mode="tiny", threads=1))
+    assert pyfastnn.get_num_threads() == threads  # restored, also after the threads group
+    groups = _check_suite_doc(doc, "core")
+    matmuls = [rows for title, rows in groups.items() if title.startswith("matmul")]
+    assert matmuls and all(rows["native"]["gflops"] > 0 for rows in matmuls)
+    steps = [rows for title, rows in groups.items() if title.endswith("batch 1")]
+    assert {"native", "vector", "loop"} <= set(steps[0])
+    assert set(list(groups.values())[-1]) == {"1 thread", "2 threads"}
+    out = capsys.readouterr().out
+    assert "median of per-round ratios" in out and "vector / native" in out
+
+
+def test_train_suite() -> None:
+    doc = run_suite("train", Options(mode="tiny", threads=1), quiet=True)
+    groups = _check_suite_doc(doc, "train")
+    batch64, adam, batch1 = groups.values()
+    assert {"native", "native adam", "vector"} <= set(batch64)
+    assert set(adam) == {"sgd", "adam"}
+    g1 = doc["groups"][2]
+    assert g1["steps_per_call"] == suites.TRAIN_SIZES["tiny"].batch1_rows
+    for r in g1["rows"]:
+        assert math.isclose(r["per_step_s"], r["median_s"] / g1["steps_per_call"])
+    labels = {r["label"] for g in doc["groups"] for r in g["ratios"]}
+    assert {"vector / native", "native adam / native", "adam / sgd"} <= labels
+    m = doc["memory"]
+    if "skipped" not in m:
+        assert m["rows"] == suites.TRAIN_SIZES["tiny"].rows
+        assert m["peak_mb"] >= m["rss_with_x_mb"] >= m["rss_before_x_mb"] > 0
+        assert math.isclose(m["peak_over_x_mb"], m["peak_mb"] - m["x_mb"])
+
+
+def test_two_forms_of_ratio() -> None:
+    # with one call per block: the ratio of the medians pairs a fast block of one
+    # with a slow block of the other; the median of per-round ratios does not
+    num = Timing([1.0, 10.0, 10.0], [1.0, 10.0, 10.0])
+    den = Timing([2.0, 5.0, 20.0], [2.0, 5.0, 20.0])
+    r = ratio_figures(suites.Ratio("a", "b"), {"a": num, "b": den})
+    assert r["of_medians"] == 2.0 and r["median_of_rounds"] == 0.5
+
+
+def test_time_blocks_records_each_block() -> None:
+    items = [Timed(k, lambda: None) for k in ("a", "b")]
+    times = time_blocks(items, TimingPlan(rounds=3, settle=0.0, calls=4, warmup=1))
+    for t in times.values():
+        assert len(t.block_medians) == 3
+        assert t.block_medians[0] == float(np.median(t.samples[:4]))
+
+
+def test_cli_suites(tmp_path: Path, capsys) -> None:
+    md = tmp_path / "core.md"
+    args = ["compare", "--tiny", "--threads", "1", "--out", str(tmp_path)]
+    assert main([*args, "--suite", "core", "--only", "threads", "--markdown", str(md)]) == 0
+    doc = json.loads((tmp_path / "core.json").read_text())
+    assert doc["meta"]["command"].startswith("pyfastnn compare --tiny --suite core")
+    assert [g["title"] for g in doc["groups"]] == [
+        suites.suite("core", "tiny", "float32").groups[-1].title
+    ]
+    text = md.read_text()
+    assert doc["meta"]["command"] in text and "| 1 thread / 2 threads |" in text
+    assert main([*args, "--suite", "train", "--only", "memory"]) == 0
+    doc = json.loads((tmp_path / "train.json").read_text())
+    assert doc["groups"] == [] and doc["memory"]["rows"] == suites.TRAIN_SIZES["tiny"].rows
+    assert "peak during fit" in capsys.readouterr().out or "skipped" in doc["memory"]

@@ -8,6 +8,8 @@ import shlex
 import time
 from typing import Any
 
+from .suites import SUITES
+
 DESCRIPTION = """\
 Run the same workloads -- matmul; MLP forward, loss_and_grad, one training epoch
 and predict; sparsemax / relumax / softmax forward, JVP and VJP -- in the loop,
@@ -23,16 +25,25 @@ compare.json (every figure, the machine, thread counts and load average),
 compare.png (bar chart, log scale) and sweep_<name>.png (curves) into --out; the
 PNGs need matplotlib (pip install 'pyfastnn[plot]'). Peers: pip install
 torch==2.13.0, then pip install 'pyfastnn[bench]'; missing ones are listed as
-not installed."""
+not installed.
+
+--suite core and --suite train time instead the native core side by side (matmul
+native vs NumPy, one loss_and_grad step at batch 1/64/256 in every backend and
+PyTorch, 1 vs 2 threads) and the training issue's workload (one fit epoch of
+784-256-26 on 100000 x 784 float32 rows at batch 64 and 1: native SGD and Adam,
+vector, PyTorch; peak memory in a fresh process), with every ratio given twice:
+of the medians, and the median of the per-round ratios."""
 
 EPILOG = """\
 modes: --quick (default) finishes in under a minute on a 2-core machine, loop only at
 tiny sizes; --full runs every workload and sweep point (several minutes); --tiny is for
-the test suite (seconds, numbers meaningless).
-example: pyfastnn compare --full --out docs/benchmarks --markdown docs/BENCHMARKS.md"""
+the test suite (seconds, numbers meaningless). With --suite train, --quick is 20000 rows
+(about a minute), --full 100000 (several minutes).
+examples: pyfastnn compare --full --out docs/benchmarks --markdown docs/BENCHMARKS.md
+          pyfastnn compare --suite train --threads 1 --only memory"""
 
 
-DEFAULTS = {"out": os.path.join("results", "compare"), "dtype": "float32"}
+DEFAULTS = {"out": os.path.join("results", "compare"), "dtype": "float32", "suite": "backends"}
 
 
 def _positive(text: str) -> int:
@@ -70,6 +81,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="tiny sizes, 1 round, for tests: seconds, numbers meaningless",
     )
     parser.set_defaults(mode="quick")
+    parser.add_argument(
+        "--suite",
+        choices=SUITES,
+        default=DEFAULTS["suite"],
+        help="backends: the checked table and sweeps (default); core: matmul, MLP step and "
+        "threads ratios; train: fit-epoch ratios and peak memory",
+    )
     parser.add_argument(
         "--out",
         metavar="DIR",
@@ -132,7 +150,7 @@ def add_compare_parser(sub: Any) -> None:
 def command_line(args: argparse.Namespace, prefix: str = "pyfastnn compare") -> str:
     """The command that reproduces ``args`` (non-default options only)."""
     parts = [prefix, f"--{args.mode}"]
-    for name in ("out", "threads", "dtype", "markdown", "only"):
+    for name in ("suite", "out", "threads", "dtype", "markdown", "only"):
         value = getattr(args, name)
         if value is not None and value != DEFAULTS.get(name):
             parts += [f"--{name}", str(value)]
@@ -157,6 +175,8 @@ def run(args: argparse.Namespace, prefix: str = "pyfastnn compare") -> int:
         only=args.only,
         command=command,
     )
+    if args.suite != "backends":
+        return _run_suite(args, options, start)
     doc = run_compare(options)
     print("\n## Results\n")
     print(markdown_table(doc))
@@ -174,6 +194,24 @@ def run(args: argparse.Namespace, prefix: str = "pyfastnn compare") -> int:
     if doc["failures"]:
         print(f"\n!!!!! {len(doc['failures'])} CORRECTNESS FAILURE(S): see above !!!!!")
         return 1
+    print(f"done in {doc['meta']['seconds']:.0f} s")
+    return 0
+
+
+def _run_suite(args: argparse.Namespace, options: Any, start: float) -> int:
+    """A ratio suite: timed (the backends suite checks the same computations)."""
+    from .report import suite_document, write_json
+    from .suite_runner import run_suite
+
+    doc = run_suite(args.suite, options)
+    doc["meta"]["seconds"] = time.perf_counter() - start
+    json_path = os.path.join(args.out, f"{args.suite}.json")
+    write_json(doc, json_path)
+    print(f"\nwrote {json_path}")
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as fh:
+            fh.write(suite_document(doc))
+        print(f"wrote {args.markdown}")
     print(f"done in {doc['meta']['seconds']:.0f} s")
     return 0
 

@@ -117,6 +117,18 @@ def make_mlp(
     return MLPProblem(tuple(sizes), X, y, params, batch_size=batch_size)
 
 
+def make_training_set(sizes: tuple[int, ...], rows: int, dtype: str, seed: int = 0) -> MLPProblem:
+    """As ``make_mlp``, but X is drawn in ``dtype`` directly: no float64 copy of a
+    large X ever exists (the train suite's peak-memory figure counts it)."""
+    from ..mlp import MLP
+
+    rng = np.random.default_rng(seed)
+    X = rng.random((rows, sizes[0]), dtype=np.dtype(dtype).type)
+    y = rng.integers(0, sizes[-1], size=rows)
+    params = MLP(sizes, dtype=dtype, seed=seed).params.copy()
+    return MLPProblem(tuple(sizes), X, y, params)
+
+
 def make_map(name: str, op: str, n: int, k: int, dtype: str, seed: int = 0) -> MapProblem:
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((n, k)).astype(dtype)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -58,9 +58,11 @@ class TimingPlan:
 
 @dataclass
 class Timing:
-    """Per-call wall times (seconds) of one item, over all blocks."""
+    """Per-call wall times (seconds) of one item, over all blocks; and the median
+    of each block, in the order the blocks ran (one block per round)."""
 
     samples: list[float]
+    block_medians: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -104,11 +106,13 @@ def time_blocks(items: Sequence[Timed], plan: TimingPlan) -> dict[Hashable, Timi
                 last = time.perf_counter() - start
                 if i == 0 and last > plan.block_seconds:
                     break  # one slow call warms up as well as two
-            samples = result[item.key].samples
+            block = []
             for _ in range(_calls(plan, last)):
                 start = time.perf_counter()
                 item.fn()
-                samples.append(time.perf_counter() - start)
+                block.append(time.perf_counter() - start)
+            result[item.key].samples.extend(block)
+            result[item.key].block_medians.append(float(np.median(block)))
     return result
 
 
