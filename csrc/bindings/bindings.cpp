@@ -267,7 +267,59 @@ void bind_network(py::module_& m, const char* name) {
           "order is None), loss_and_grad, optimizer step. state holds the optimizer's "
           "arrays by name (velocity for SGD with momentum; m and v for Adam). Returns "
           "(sum of minibatch losses, minibatches done, index of the minibatch whose loss "
-          "was not finite or -1).");
+          "was not finite or -1).")
+      .def(
+          "reference_step",
+          [](Network<T>& net, py::array& params, py::array& grad, const py::array& X,
+             const py::array& y, double l1, double l2, double dropout, uint64_t seed,
+             uint64_t epoch, uint64_t step, int64_t t, int optimizer, double lr, double momentum,
+             double beta1, double beta2, double eps, std::optional<py::array> velocity,
+             std::optional<py::array> m, std::optional<py::array> v) {
+            const int64_t P = net.num_params();
+            const int64_t n = batch_rows(net, X);
+            const TargetView<T> target = target_view(net, y, n);
+            const DropoutSpec drop = dropout_spec(net, dropout, seed, epoch, step);
+            if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
+            if (t < 1) throw py::value_error("t: expected a step number >= 1");
+            if (optimizer != int(OptimizerSpec::Kind::sgd) &&
+                optimizer != int(OptimizerSpec::Kind::adam))
+              throw py::value_error("optimizer: unknown code " + std::to_string(optimizer));
+            const OptimizerSpec opt{static_cast<OptimizerSpec::Kind>(optimizer), lr, momentum,
+                                    beta1, beta2, eps};
+            require_vector<T>(params, "params", P, /*writable=*/true);
+            require_vector<T>(grad, "grad", P, /*writable=*/true);
+            std::vector<const py::array*> buffers{&params, &grad};
+            const auto take = [&](std::optional<py::array>& a, const char* name) {
+              if (!a) throw py::value_error(std::string(name) + ": required by this optimizer");
+              require_vector<T>(*a, name, P, /*writable=*/true);
+              buffers.push_back(&*a);
+              return static_cast<T*>(a->mutable_data());
+            };
+            OptimizerState<T> state;
+            if (opt.kind == OptimizerSpec::Kind::adam) {
+              state.m = take(m, "m");
+              state.v = take(v, "v");
+            } else if (momentum != 0) {
+              state.velocity = take(velocity, "velocity");
+            }
+            for (size_t a = 0; a < buffers.size(); ++a)
+              for (size_t b = a + 1; b < buffers.size(); ++b)
+                if (overlaps(*buffers[a], *buffers[b]))
+                  throw py::value_error("params, grad, optimizer state: arrays must not overlap");
+            T* p = static_cast<T*>(params.mutable_data());
+            T* g = static_cast<T*>(grad.mutable_data());
+            const T* x = static_cast<const T*>(X.data());
+            py::gil_scoped_release nogil;
+            return net.reference_step(p, g, x, n, target, T(l1), T(l2), drop, opt, t, state);
+          },
+          py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("l1"),
+          py::arg("l2"), py::arg("dropout"), py::arg("seed"), py::arg("epoch"), py::arg("step"),
+          py::arg("t"), py::arg("optimizer"), py::arg("lr"), py::arg("momentum") = 0.0,
+          py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+          py::arg("velocity") = py::none(), py::arg("m") = py::none(), py::arg("v") = py::none(),
+          "The unfused reference of one train_epoch step on the minibatch X: loss_and_grad "
+          "into grad, then one optimizer step t of all params. Returns the loss (NaN: no "
+          "step).");
 }
 
 // ---- epoch and optimiser descriptions ----------------------------------------

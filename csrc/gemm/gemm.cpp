@@ -189,6 +189,7 @@ struct Problem {
   int64_t ldc;
   const GemmEpilogue<T>* epi;  // nullptr when there is nothing to apply
   KernelSet<T> ks;
+  bool consume = false;  // gemm_consume: whole blocks to epi, C only as scratch
 
   // The epilogue on rows [i0, i0 + m), columns [j0, j0 + n) of C, held at c
   // (row stride ldc_c): in C itself (finish) or in a scratch block.
@@ -198,8 +199,8 @@ struct Problem {
   void finish(int64_t i0, int64_t j0, int64_t m, int64_t n) const {
     finish_at(C + i0 * ldc + j0, ldc, i0, j0, m, n);
   }
-  bool finish_blocks() const { return epi != nullptr && epi->whole_blocks; }
-  bool may_discard_c() const { return finish_blocks() && epi->discard_c && beta == T(0); }
+  bool finish_blocks() const { return epi != nullptr && consume; }
+  bool may_discard_c() const { return finish_blocks() && beta == T(0); }
 };
 
 // Runs f(begin, end) on up to nt threads over a split of [0, n) into ranges
@@ -686,16 +687,15 @@ void scale_only(const Problem<T>& g) {
   g.finish(0, 0, g.M, g.N);
 }
 
-}  // namespace
-
+// gemm, or gemm_consume when `consume`.
 template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const GemmEpilogue<T>* epilogue,
-          int num_threads) {
+void gemm_problem(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A,
+                  int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+                  const GemmEpilogue<T>* epilogue, int num_threads, bool consume) {
   if (M <= 0 || N <= 0) return;
   Problem<T> g{trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc,
                (epilogue != nullptr && epilogue->apply != nullptr) ? epilogue : nullptr,
-               KernelSet<T>{}};
+               KernelSet<T>{}, consume};
   if (K <= 0) {
     scale_only(g);
     return;
@@ -734,11 +734,35 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* 
     gemm_blocked_parallel(g, nt);
 }
 
+}  // namespace
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const GemmEpilogue<T>* epilogue,
+          int num_threads) {
+  gemm_problem(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta, C, ldc, epilogue, num_threads,
+               /*consume=*/false);
+}
+
+template <typename T>
+void gemm_consume(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A,
+                  int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc,
+                  const GemmEpilogue<T>& consume, int num_threads) {
+  gemm_problem(trans_a, trans_b, M, N, K, A, lda, B, ldb, T(0), C, ldc, &consume, num_threads,
+               /*consume=*/true);
+}
+
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t,
                           const float*, int64_t, float, float*, int64_t,
                           const GemmEpilogue<float>*, int);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, const double*, int64_t,
                            const double*, int64_t, double, double*, int64_t,
                            const GemmEpilogue<double>*, int);
+template void gemm_consume<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t,
+                                  const float*, int64_t, float*, int64_t,
+                                  const GemmEpilogue<float>&, int);
+template void gemm_consume<double>(bool, bool, int64_t, int64_t, int64_t, const double*,
+                                   int64_t, const double*, int64_t, double*, int64_t,
+                                   const GemmEpilogue<double>&, int);
 
 }  // namespace pyfastnn

@@ -20,7 +20,7 @@ namespace pyfastnn {
 // of C, on disjoint blocks, possibly from several threads at once; it receives
 // the block's rows [i0, i0 + m) and columns [j0, j0 + n) of C, and `C`, a
 // pointer to its element (i0, j0), with `ldc` the row stride there (C's own,
-// or a scratch block's: see discard_c).
+// or a scratch block's: see gemm_consume).
 //
 // Granularity (gemm.cpp): the blocked path calls it per finished micro-tile (at
 // most MR x NR, e.g. 8 x 32 float with AVX-512, right after the last KC block
@@ -28,25 +28,11 @@ namespace pyfastnn {
 // rows; the matrix-vector paths (M <= 3, N == 1, tiny products) once per
 // thread's range of rows or columns. If K == 0 it is called
 // once on all of C after C = beta * C. Never called when M == 0 or N == 0.
-//
-// `whole_blocks`: the blocked path calls it once per finished MC x NC block
-// of C (still in L2) instead of per micro-tile: for epilogues that stream
-// other arrays of C's shape (an optimiser's weights and state), which then
-// read whole row segments instead of a micro-tile's short, scattered ones.
-//
-// `discard_c` (with whole_blocks and beta == 0): the caller only wants the
-// epilogue's effect, not C. When K fits one KC block, the blocked path then
-// computes each MC x NC block into a per-thread scratch block that stays in
-// L2, hands that to `apply`, and never writes C (e.g. dW, consumed by the
-// optimiser step: W, its state and dW no longer compete for L2). C is left
-// unspecified wherever this happened.
 template <typename T>
 struct GemmEpilogue {
   void (*apply)(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                 int64_t n) = nullptr;
   const void* ctx = nullptr;
-  bool whole_blocks = false;
-  bool discard_c = false;
 };
 
 // Runs on up to `num_threads` OpenMP threads (0: the module's setting, see
@@ -60,5 +46,18 @@ template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
           const GemmEpilogue<T>* epilogue = nullptr, int num_threads = 0);
+
+// The product P = op(A) @ op(B) (M x N) for a caller that wants only what
+// `consume` does with it, block by block (e.g. a step over other arrays of
+// P's shape that streams them once): as gemm with beta == 0 and `consume` as
+// the epilogue, except that the blocked path hands over whole MC x NC blocks
+// (still in L2) instead of micro-tiles, so that the arrays `consume` streams
+// are read in whole row segments; and when K fits one KC block, it computes
+// each block into a per-thread scratch block and never writes C. C is memory
+// the call may use for P: its contents are unspecified afterwards.
+template <typename T>
+void gemm_consume(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A,
+                  int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc,
+                  const GemmEpilogue<T>& consume, int num_threads = 0);
 
 }  // namespace pyfastnn

@@ -4,8 +4,8 @@
 //                    M[r, j] = keep ? 1 / (1 - rate) : 0,
 //                    keep = uniform_at(key, r * width + j) >= rate
 //
-// The backward pass multiplies d loss / d H by the same M (layers.hpp,
-// dense_backward's `mask`). `key` is stream_key(seed, epoch, step, layer)
+// The backward pass multiplies d loss / d H by the same M (dense.hpp,
+// LayerBelow::mask). `key` is stream_key(seed, epoch, step, layer)
 // (random.hpp), so the mask of a given step is a pure function of its
 // coordinates: the NumPy backends draw the identical mask (pyfastnn/_random.py).
 #pragma once

@@ -1,5 +1,10 @@
 // A dense network with its workspaces: the native backend of pyfastnn.MLP.
 //
+//   network.cpp        forward, loss_and_grad: the plain layer loop (dense.hpp)
+//   train_step.cpp     one optimiser step on a minibatch, fused (dense_step.hpp,
+//                      deferred_update.hpp), and its unfused reference
+//   network_train.cpp  train_epoch: the minibatch loop of an epoch
+//
 // Parameters are not owned: every call receives the flat vector `params`
 // laid out as W_0 (sizes[0] x sizes[1], row-major), b_0, W_1, b_1, ...
 // Shapes for a batch of n samples, layer l mapping in_l -> out_l:
@@ -17,12 +22,13 @@
 #include <mutex>
 #include <vector>
 
-#include "nn/activations.hpp"
+#include "nn/deferred_update.hpp"
+#include "nn/dense.hpp"
+#include "nn/dense_step.hpp"
 #include "nn/dropout.hpp"
 #include "nn/losses.hpp"
 #include "nn/optim.hpp"
 #include "nn/optim_kernels.hpp"
-#include "nn/update_forward.hpp"
 #include "runtime/aligned_vector.hpp"
 #include "runtime/thread_governor.hpp"
 #include "runtime/threads.hpp"
@@ -53,7 +59,6 @@ struct EpochResult {
 // Rows per chunk when evaluating without gradients.
 constexpr int64_t kEvalChunkRows = 2048;
 
-
 template <typename T>
 class Network {
  public:
@@ -79,8 +84,8 @@ class Network {
 
   // One epoch over X (n, D) with targets for all n rows: minibatch b holds rows
   // order[b*bs .. (b+1)*bs) (rows in storage order when order == nullptr), is
-  // gathered into a workspace, and takes one loss_and_grad and one optimiser
-  // step on `params` (`grad`, num_params values, is a workspace whose contents
+  // gathered into a workspace, and takes one training step (train_step.cpp)
+  // on `params` (`grad`, num_params values, is a workspace whose contents
   // are unspecified afterwards: the weight steps consume their gradient block
   // by block). Stops at
   // the first minibatch whose loss is not finite (EpochResult::failed_batch).
@@ -91,57 +96,82 @@ class Network {
                           const int64_t* order, const EpochSpec& epoch,
                           const OptimizerSpec& optimizer, OptimizerState<T> state);
 
+  // The reference for one step of train_epoch (minibatch X (n, D), the
+  // epoch's penalty and dropout stream at dropout.step, optimiser step t),
+  // unfused: loss_and_grad into grad (num_params), then one update of all of
+  // params and the state from grad. Returns the loss, NaN (nothing updated)
+  // when it is not finite.
+  double reference_step(T* params, T* grad, const T* X, int64_t n, TargetView<T> target, T l1,
+                        T l2, const DropoutSpec& dropout, const OptimizerSpec& optimizer,
+                        int64_t t, OptimizerState<T> state);
+
  private:
-  void reserve(int64_t n, bool dropout = false);
-  // Fills Z_ and H_ of layers [from, to) (to < 0: all), masking H_ when
-  // dropout.active() and taking the pending weight steps on the way if any;
-  // layer `from` reads X when from == 0, else H_[from - 1]. Returns false if
-  // some Z_l was not finite (the pending steps are all taken even then).
-  bool forward_hidden_and_logits(const T* params, const T* X, int64_t n,
-                                 const DropoutSpec& dropout = {}, int64_t from = 0,
-                                 int64_t to = -1);
-  // With update != nullptr, each layer also takes the optimiser step on
-  // update->params (== params, writable) inside its backward pass.
-  // With `deferred` (batches of one row), each layer steps its bias in the
-  // backward pass but only records the weight step (pending_), which the next
-  // forward pass takes fused with its product (dense_update_forward): W is
-  // then streamed once per step instead of three times.
-  struct StepUpdate {
+  // One optimiser step on a minibatch (train_step.cpp): penalty, dropout
+  // stream, the rule of this step and the parameters and state it updates.
+  // With `defer_weights` (minibatches of one row), the weight steps wait in
+  // `deferred` for the next step's forward products; else each layer's step
+  // is fused into its weight gradient product. Either way the forward pass
+  // first takes the steps pending in `deferred`.
+  struct TrainStep {
     UpdateRule<T> rule;
+    Penalty<T> penalty;
+    DropoutSpec dropout;
     T* params;
     OptimizerState<T> state;  // the whole flat vectors, as params
-    bool deferred = false;
+    T* grad;                  // num_params values of workspace
+    DeferredUpdate<T>& deferred;
+    bool defer_weights;
   };
-  // Weight steps recorded by a deferred backward pass (batches of one row):
-  // layer l's step uses pending_H_[l] (in_l) and pending_dZ_[l] (out_l).
-  struct PendingSteps {
-    bool active = false;
-    UpdateRule<T> rule;
-    T l1 = T(0), l2 = T(0);
-    T* params = nullptr;
-    OptimizerState<T> state;
-  };
-  DeferredStep<T> pending_step(int64_t l) const;
-  // Takes the pending steps of layers [from, L) without a forward pass.
-  void take_pending_steps(int64_t from);
-  // The update rules' s1: velocity (momentum) or m (Adam), or null (SGD).
-  static T* first_moment(const OptimizerState<T>& s) { return s.m != nullptr ? s.m : s.velocity; }
-  static T* state_at(T* s, int64_t offset) { return s != nullptr ? s + offset : nullptr; }
-  // `beside` (if not null) runs exactly once during the call: with a gradient
-  // and two or more layers, on another thread while this one computes the
-  // layers after the first (forward, loss, backward: the tail), each on one
-  // thread; else after the step.
+
+  void reserve(int64_t n, bool dropout = false);
+  const T* weight(const T* params, int64_t l) const { return params + weight_offset_[l]; }
+  // Layer l's parameters in `params` (read only).
+  DenseLayer<T> layer(const T* params, int64_t l) const;
+  // Layer l's parameters in `params` and their optimiser state (writable).
+  DenseParams<T> layer_params(T* params, const OptimizerState<T>& state, int64_t l) const;
+  // Layer l's input, X for l == 0, else H_[l - 1].
+  const T* layer_input(const T* X, int64_t l) const { return l == 0 ? X : H_[l - 1].data(); }
+  // Layer l's activations, H_[l], or nullptr for the output layer.
+  T* layer_output(int64_t l) { return l + 1 < n_layers() ? H_[l].data() : nullptr; }
+  // The layer below l > 0, for the backward pass into Z_{l-1}.
+  LayerBelow<T> layer_below(int64_t l, const DropoutSpec& dropout) const;
+  // Masks H_[l] (hidden layer l, n rows) when dropout.active().
+  void drop_hidden(int64_t l, int64_t n, const DropoutSpec& dropout);
+  // sum + the penalties of the weights of layers [from, to), added in order.
+  double penalty_of(const T* params, int64_t from, int64_t to, Penalty<T> penalty,
+                    double sum = 0) const;
+
+  // Fills Z_ and H_ of all layers, masking H_ when dropout.active(). Returns
+  // false if some Z_l was not finite.
+  bool forward_layers(const T* params, const T* X, int64_t n, const DropoutSpec& dropout);
+  // The loss of n rows (mean loss + penalty) and, when dparams or dX is
+  // given, the backward pass: the plain path of loss_and_grad and
+  // reference_step.
   double loss_and_grad_locked(const T* params, const T* X, int64_t n, TargetView<T> target,
-                              T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout,
-                              const StepUpdate* update = nullptr,
-                              const TaskRef* beside = nullptr);
-  // The backward pass of layer l (its input H: X for l == 0): given dZ =
-  // d loss / d Z_l, writes the gradient of its parameters (or takes their
-  // optimiser step, see StepUpdate) and d loss / d Z_{l-1} to dZ_prev (l > 0)
-  // or d loss / d X to dX (l == 0, if not null).
-  void backward_layer(int64_t l, const T* params, const T* H, int64_t n, const T* dZ,
-                      T* dZ_prev, T l1, T l2, T* dparams, T* dX, const DropoutSpec& dropout,
-                      const StepUpdate* update);
+                              Penalty<T> penalty, T* dparams, T* dX, const DropoutSpec& dropout);
+
+  // One training step on n rows (train_step.cpp); returns the loss (NaN when
+  // not finite: params may then have taken part of the step). `beside` (if
+  // not null) runs exactly once during the call: with two or more layers, on
+  // another thread while this one computes the layers after the first
+  // (forward, loss, backward: the tail), each on one thread; else after the
+  // step.
+  double train_step(const TrainStep& step, const T* X, int64_t n, TargetView<T> target,
+                    const TaskRef* beside);
+  // Layers [from, to) forward for a training step: each takes its deferred
+  // weight step first, if one is pending, fused with its product. Returns
+  // false if some Z_l was not finite (the pending steps are all taken even
+  // then).
+  bool train_forward(const TrainStep& step, const T* X, int64_t n, int64_t from, int64_t to);
+  // Layer l's backward pass and its optimiser step, given dZ = d loss / d Z_l:
+  // first d loss / d Z_{l-1} into dZ_below (l > 0, from W before the step),
+  // then the step (fused, or its weights deferred).
+  void train_backward(const TrainStep& step, int64_t l, const T* X, int64_t n, const T* dZ,
+                      T* dZ_below);
+  // Takes every weight step pending in `deferred`.
+  void take_deferred_steps(DeferredUpdate<T>& deferred, T* params,
+                           const OptimizerState<T>& state);
+
   // Minibatch rows gathered from X, and their targets (train_epoch).
   struct GatheredBatch {
     AlignedVector<T> X;
@@ -153,10 +183,8 @@ class Network {
   void gather_batch(const T* X, TargetView<T> target, const int64_t* idx, int64_t m,
                     GatheredBatch& into);
   // Whether a training step on m rows gathers the next minibatch beside its
-  // tail (see loss_and_grad_locked): when the tail is small (network_train.cpp).
+  // tail (see train_step): when the tail is small (network_train.cpp).
   bool gather_beside_tail(int64_t m) const;
-  const T* weight(const T* params, int64_t l) const { return params + weight_offset_[l]; }
-  const T* bias(const T* params, int64_t l) const { return params + bias_offset_[l]; }
 
   NetConfig config_;
   int64_t num_params_ = 0;
@@ -169,8 +197,6 @@ class Network {
   AlignedVector<T> grad_a_, grad_b_;  // ping-pong d loss / d Z buffers
   std::vector<AlignedVector<T>> M_;  // M_[l]: dropout mask of H_[l] (training with dropout)
   int64_t mask_capacity_ = 0;        // batch size the masks hold
-  PendingSteps pending_;
-  std::vector<AlignedVector<T>> pending_H_, pending_dZ_;
   GatheredBatch batches_[2];         // minibatch b is gathered into batches_[b % 2]
   ThreadGovernor governor_;          // thread count per training step, kept across epochs
   std::mutex mutex_;

@@ -2,9 +2,9 @@
 //
 //   for each minibatch b (rows idx = order[b*bs .. min(n, (b+1)*bs))):
 //     Xb (m, D), targets (m) or (m, K)  <- gathered rows of X and the targets
-//     loss_b, grad (num_params)         <- loss_and_grad(Xb, targets; dropout step b)
-//     params, optimiser state           <- one step (t = steps_before + b + 1), fused into the
-//                                          backward pass layer by layer (layers.hpp)
+//     loss_b; params, optimiser state   <- one training step (train_step.cpp) with
+//                                          dropout step b and optimiser step
+//                                          t = steps_before + b + 1
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -105,25 +105,30 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
   const int max_threads = num_threads();
   const bool governed = max_threads > 1 && adaptive_threads();
   if (governed) governor_.configure(max_threads, bs);
-  const T l1 = static_cast<T>(epoch.l1), l2 = static_cast<T>(epoch.l2);
+  const Penalty<T> penalty{static_cast<T>(epoch.l1), static_cast<T>(epoch.l2)};
   DropoutSpec dropout = epoch.dropout;
-  const bool deferred = bs == 1;
+  const bool defer_weights = bs == 1;
   // Minibatch b is gathered into batches_[b % 2]: beside the previous step's
   // tail when gather_beside_tail, else at the start of its own step.
   const bool gather_beside =
-      order != nullptr && max_threads > 1 && !deferred && gather_beside_tail(bs);
+      order != nullptr && max_threads > 1 && !defer_weights && gather_beside_tail(bs);
   int64_t next_lo = 0;
   const auto gather_next_batch = [&] {
     const int64_t b_next = next_lo / bs;
     gather_batch(X, target, order + next_lo, std::min(bs, n - next_lo), batches_[b_next % 2]);
   };
   const TaskRef gather_next(gather_next_batch);
-  // However the loop ends (finished, a failed minibatch, an exception), the
-  // last deferred weight step is taken before returning.
+  // With batches of one row, each step's weight steps wait here for the next
+  // step's forward products. However the loop ends (finished, a failed
+  // minibatch, an exception), the last ones are taken before returning.
+  DeferredUpdate<T> pending(n_layers());
   struct TakeLastStep {
     Network* net;
-    ~TakeLastStep() { net->take_pending_steps(0); }
-  } take_last_step{this};
+    DeferredUpdate<T>& pending;
+    T* params;
+    const OptimizerState<T>& state;
+    ~TakeLastStep() { net->take_deferred_steps(pending, params, state); }
+  } take_last_step{this, pending, params, state};
   EpochResult result;
   bool gathered = false;  // whether minibatch b is already in batches_[b % 2]
   for (int64_t lo = 0, b = 0; lo < n; lo += bs, ++b) {
@@ -148,11 +153,9 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
     next_lo = lo + bs;
     gathered = gather_beside && next_lo < n;
     dropout.step = uint64_t(b);
-    // each layer takes its optimiser step inside its backward pass
-    const StepUpdate update{make_update_rule<T>(optimizer, epoch.steps_before + b + 1), params,
-                            state, deferred};
-    const double loss = loss_and_grad_locked(params, xb, m, tb, l1, l2, grad, nullptr, dropout,
-                                             &update, gathered ? &gather_next : nullptr);
+    const TrainStep step{make_update_rule<T>(optimizer, epoch.steps_before + b + 1),
+                         penalty, dropout, params, state, grad, pending, defer_weights};
+    const double loss = train_step(step, xb, m, tb, gathered ? &gather_next : nullptr);
     if (!std::isfinite(loss)) {
       result.failed_batch = b;
       return result;

@@ -1,5 +1,5 @@
 // The optimiser update rules on a range of n parameters (SGD, SGD with
-// momentum, Adam), applied inside the backward GEMM epilogue (layers.cpp) to
+// momentum, Adam), applied inside the backward GEMM epilogue (dense_step.cpp) to
 // each finished block of dW, and to the biases.
 //
 //   UpdateRule: the rule and its scalars for one step t

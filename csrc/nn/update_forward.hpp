@@ -1,5 +1,5 @@
 // A dense layer's deferred optimiser step fused with its next forward product,
-// for minibatches of one row (Network::train_epoch, layers.hpp).
+// for minibatches of one row (deferred_update.hpp).
 //
 // Shapes: W (in, out) row-major, its optimiser state s1, s2 (in, out) or null;
 //         h (in), dz (out): the layer's input and d loss / d z at the previous
