@@ -116,6 +116,25 @@ class _Network:
     ) -> tuple[float, int, int]:
         """One epoch; state: velocity (SGD with momentum) or m, v (Adam), (num_params,)
         each. Returns (loss sum, minibatches done, failed minibatch or -1)."""
+    def reference_step(
+        self,
+        params: Array,
+        grad: Array,
+        X: Array,
+        y: Array,
+        l1: float,
+        l2: float,
+        dropout: float,
+        seed: int,
+        epoch: int,
+        step: int,
+        t: int,
+        optimizer: OptimizerSpec,
+        state: dict[str, Array],
+    ) -> float:
+        """The unfused reference of one train_epoch step on the minibatch X (n, D):
+        loss_and_grad into grad, then optimiser step t of all params. Returns the
+        loss (NaN: no step)."""
 
 class Network32(_Network): ...
 class Network64(_Network): ...

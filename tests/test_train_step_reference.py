@@ -22,10 +22,10 @@ import pytest
 
 from pyfastnn import _native
 
-OPTIMIZERS = {  # name: (code, momentum, state arrays)
-    "sgd": (0, 0.0, ()),
-    "momentum": (0, 0.9, ("velocity",)),
-    "adam": (1, 0.0, ("m", "v")),
+OPTIMIZERS = {  # name: (kind, momentum, state arrays)
+    "sgd": ("sgd", 0.0, ()),
+    "momentum": ("sgd", 0.9, ("velocity",)),
+    "adam": ("adam", 0.0, ("m", "v")),
 }
 # (rtol, atol) after two epochs of 40 rows at lr 0.05 (parameters ~0.3)
 TOLERANCE = {np.float64: (1e-12, 1e-14), np.float32: (1e-4, 1e-5)}
@@ -41,26 +41,26 @@ def train_both(dtype, sizes, activation, batch_size, optimizer, l1, l2, dropout,
     )
     P = net.num_params
     p0 = (rng.standard_normal(P) * 0.3).astype(dtype)
-    code, momentum, names = OPTIMIZERS[optimizer]
+    kind, momentum, names = OPTIMIZERS[optimizer]
+    opt = _native.OptimizerSpec(kind, lr=0.05, momentum=momentum)
     fused = {"params": p0.copy(), **{s: np.zeros(P, dtype) for s in names}}
     ref = {"params": p0.copy(), **{s: np.zeros(P, dtype) for s in names}}
     grad = np.zeros(P, dtype)
-    hyper = dict(lr=0.05, momentum=momentum)
     steps = 0
     for epoch in range(epochs):
         order = np.random.default_rng(epoch).permutation(n).astype(np.int64)
+        spec = _native.EpochSpec(batch_size, l1, l2, dropout, seed=7, epoch=epoch,
+                                 steps_before=steps)  # fmt: skip
         loss_sum, batches, failed = net.train_epoch(
-            grad=grad, X=X, y=y, order=order, batch_size=batch_size, l1=l1, l2=l2,
-            dropout=dropout, seed=7, epoch=epoch, steps_before=steps, optimizer=code,
-            **hyper, **fused,
-        )  # fmt: skip
+            fused["params"], grad, X, y, order, spec, opt, fused
+        )
         assert failed == -1
         ref_sum = 0.0
         for b, lo in enumerate(range(0, n, batch_size)):
             rows = order[lo : lo + batch_size]
             ref_sum += net.reference_step(
-                grad=grad, X=X[rows], y=y[rows], l1=l1, l2=l2, dropout=dropout, seed=7,
-                epoch=epoch, step=b, t=steps + b + 1, optimizer=code, **hyper, **ref,
+                ref["params"], grad, X[rows], y[rows], l1=l1, l2=l2, dropout=dropout, seed=7,
+                epoch=epoch, step=b, t=steps + b + 1, optimizer=opt, state=ref,
             )  # fmt: skip
         assert batches == b + 1
         rtol, _ = TOLERANCE[dtype]
@@ -92,14 +92,16 @@ def test_reference_step_checks_its_arguments():
     P = net.num_params
     X = np.zeros((5, 3))
     y = np.zeros(5, np.int64)
+    sgd = _native.OptimizerSpec("sgd", lr=0.1)
     args = dict(params=np.zeros(P), grad=np.zeros(P), X=X, y=y, l1=0.0, l2=0.0, dropout=0.0,
-                seed=0, epoch=0, step=0, t=1, optimizer=0, lr=0.1)  # fmt: skip
-    with pytest.raises(ValueError, match="m"):
-        net.reference_step(**{**args, "optimizer": 1})
-    with pytest.raises(ValueError, match="t"):
+                seed=0, epoch=0, step=0, t=1, optimizer=sgd, state={})  # fmt: skip
+    with pytest.raises(ValueError, match="m: required"):
+        net.reference_step(**{**args, "optimizer": _native.OptimizerSpec("adam", lr=0.1)})
+    with pytest.raises(ValueError, match="t: expected"):
         net.reference_step(**{**args, "t": 0})
-    with pytest.raises(ValueError, match="optimizer"):
-        net.reference_step(**{**args, "optimizer": 5})
+    with pytest.raises(TypeError, match="m: expected a numpy array"):
+        net.reference_step(**{**args, "optimizer": _native.OptimizerSpec("adam", lr=0.1),
+                                "state": {"m": [0.0] * P, "v": np.zeros(P)}})  # fmt: skip
     with pytest.raises(ValueError, match="overlap"):
         params = np.zeros(P)
         net.reference_step(**{**args, "params": params, "grad": params})

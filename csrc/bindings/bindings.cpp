@@ -129,6 +129,39 @@ bool overlaps(const py::array& a, const py::array& b) {
   return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
 }
 
+// The optimiser's arrays from `state` by name (velocity for SGD with momentum;
+// m and v for Adam), each (P,) writable, none overlapping params, grad or
+// another. params and grad are already checked.
+template <typename T>
+OptimizerState<T> optimizer_state(const py::array& params, const py::array& grad,
+                                  const OptimizerSpec& optimizer, const py::dict& state) {
+  const int64_t P = params.size();
+  std::vector<py::array> buffers{params, grad};
+  auto take = [&](const char* name) {
+    if (!state.contains(name) || state[name].is_none())
+      throw py::value_error(std::string(name) + ": required by this optimizer");
+    const py::object entry = state[name];
+    if (!py::isinstance<py::array>(entry))
+      throw py::type_error(std::string(name) + ": expected a numpy array");
+    py::array a = py::reinterpret_borrow<py::array>(entry);
+    require_vector<T>(a, name, P, /*writable=*/true);
+    buffers.push_back(a);
+    return static_cast<T*>(a.mutable_data());
+  };
+  OptimizerState<T> s;
+  if (optimizer.kind == OptimizerSpec::Kind::adam) {
+    s.m = take("m");
+    s.v = take("v");
+  } else if (optimizer.momentum > 0) {
+    s.velocity = take("velocity");
+  }
+  for (size_t a = 0; a < buffers.size(); ++a)
+    for (size_t b = a + 1; b < buffers.size(); ++b)
+      if (overlaps(buffers[a], buffers[b]))
+        throw py::value_error("params, grad, optimizer state: arrays must not overlap");
+  return s;
+}
+
 template <typename T>
 void bind_network(py::module_& m, const char* name) {
   py::class_<Network<T>>(m, name)
@@ -228,29 +261,7 @@ void bind_network(py::module_& m, const char* name) {
             }
             if (epoch.dropout.active() && net.n_layers() < 2)
               throw py::value_error("dropout: the network has no hidden layer to drop units from");
-            std::vector<py::array> buffers{params, grad};
-            auto take = [&](const char* name) {
-              if (!state.contains(name) || state[name].is_none())
-                throw py::value_error(std::string(name) + ": required by this optimizer");
-              const py::object entry = state[name];
-              if (!py::isinstance<py::array>(entry))
-                throw py::type_error(std::string(name) + ": expected a numpy array");
-              py::array a = py::reinterpret_borrow<py::array>(entry);
-              require_vector<T>(a, name, P, /*writable=*/true);
-              buffers.push_back(a);
-              return static_cast<T*>(a.mutable_data());
-            };
-            OptimizerState<T> s;
-            if (optimizer.kind == OptimizerSpec::Kind::adam) {
-              s.m = take("m");
-              s.v = take("v");
-            } else if (optimizer.momentum > 0) {
-              s.velocity = take("velocity");
-            }
-            for (size_t a = 0; a < buffers.size(); ++a)
-              for (size_t b = a + 1; b < buffers.size(); ++b)
-                if (overlaps(buffers[a], buffers[b]))
-                  throw py::value_error("params, grad, optimizer state: arrays must not overlap");
+            OptimizerState<T> s = optimizer_state<T>(params, grad, optimizer, state);
             T* p = static_cast<T*>(params.mutable_data());
             T* g = static_cast<T*>(grad.mutable_data());
             const T* x = static_cast<const T*>(X.data());
@@ -272,54 +283,28 @@ void bind_network(py::module_& m, const char* name) {
           "reference_step",
           [](Network<T>& net, py::array& params, py::array& grad, const py::array& X,
              const py::array& y, double l1, double l2, double dropout, uint64_t seed,
-             uint64_t epoch, uint64_t step, int64_t t, int optimizer, double lr, double momentum,
-             double beta1, double beta2, double eps, std::optional<py::array> velocity,
-             std::optional<py::array> m, std::optional<py::array> v) {
-            const int64_t P = net.num_params();
+             uint64_t epoch, uint64_t step, int64_t t, const OptimizerSpec& optimizer,
+             const py::dict& state) {
+            require_vector<T>(params, "params", net.num_params(), /*writable=*/true);
+            require_vector<T>(grad, "grad", net.num_params(), /*writable=*/true);
             const int64_t n = batch_rows(net, X);
             const TargetView<T> target = target_view(net, y, n);
             const DropoutSpec drop = dropout_spec(net, dropout, seed, epoch, step);
             if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
             if (t < 1) throw py::value_error("t: expected a step number >= 1");
-            if (optimizer != int(OptimizerSpec::Kind::sgd) &&
-                optimizer != int(OptimizerSpec::Kind::adam))
-              throw py::value_error("optimizer: unknown code " + std::to_string(optimizer));
-            const OptimizerSpec opt{static_cast<OptimizerSpec::Kind>(optimizer), lr, momentum,
-                                    beta1, beta2, eps};
-            require_vector<T>(params, "params", P, /*writable=*/true);
-            require_vector<T>(grad, "grad", P, /*writable=*/true);
-            std::vector<const py::array*> buffers{&params, &grad};
-            const auto take = [&](std::optional<py::array>& a, const char* name) {
-              if (!a) throw py::value_error(std::string(name) + ": required by this optimizer");
-              require_vector<T>(*a, name, P, /*writable=*/true);
-              buffers.push_back(&*a);
-              return static_cast<T*>(a->mutable_data());
-            };
-            OptimizerState<T> state;
-            if (opt.kind == OptimizerSpec::Kind::adam) {
-              state.m = take(m, "m");
-              state.v = take(v, "v");
-            } else if (momentum != 0) {
-              state.velocity = take(velocity, "velocity");
-            }
-            for (size_t a = 0; a < buffers.size(); ++a)
-              for (size_t b = a + 1; b < buffers.size(); ++b)
-                if (overlaps(*buffers[a], *buffers[b]))
-                  throw py::value_error("params, grad, optimizer state: arrays must not overlap");
+            OptimizerState<T> s = optimizer_state<T>(params, grad, optimizer, state);
             T* p = static_cast<T*>(params.mutable_data());
             T* g = static_cast<T*>(grad.mutable_data());
             const T* x = static_cast<const T*>(X.data());
             py::gil_scoped_release nogil;
-            return net.reference_step(p, g, x, n, target, T(l1), T(l2), drop, opt, t, state);
+            return net.reference_step(p, g, x, n, target, T(l1), T(l2), drop, optimizer, t, s);
           },
           py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("l1"),
           py::arg("l2"), py::arg("dropout"), py::arg("seed"), py::arg("epoch"), py::arg("step"),
-          py::arg("t"), py::arg("optimizer"), py::arg("lr"), py::arg("momentum") = 0.0,
-          py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
-          py::arg("velocity") = py::none(), py::arg("m") = py::none(), py::arg("v") = py::none(),
+          py::arg("t"), py::arg("optimizer"), py::arg("state"),
           "The unfused reference of one train_epoch step on the minibatch X: loss_and_grad "
-          "into grad, then one optimizer step t of all params. Returns the loss (NaN: no "
-          "step).");
+          "into grad, then one optimizer step t of all params (state as for train_epoch). "
+          "Returns the loss (NaN: no step).");
 }
 
 // ---- epoch and optimiser descriptions ----------------------------------------
