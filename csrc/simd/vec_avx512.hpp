@@ -43,12 +43,21 @@ struct F32 {
   }
   // The lanes of m from p, zeros elsewhere (nothing else is read).
   static V maskload(const T* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  // The lanes of m from p, those of `rest` elsewhere.
+  static V maskload(const T* p, Mask m, V rest) { return _mm512_mask_loadu_ps(rest, m, p); }
+  static void maskstore(T* p, Mask m, V v) { _mm512_mask_storeu_ps(p, m, v); }
 
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V div(V a, V b) { return _mm512_div_ps(a, b); }
-  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }  // a * b + c
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }   // a * b + c
+  static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a * b
+  // To the nearest integer, ties to even.
+  static V round(V a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static V scalef(V a, V k) { return _mm512_scalef_ps(a, k); }  // a * 2^floor(k)
   // max(a, b) returns b when either is NaN: callers put the NaN-carrying operand second.
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static V min(V a, V b) { return _mm512_min_ps(a, b); }
@@ -60,8 +69,14 @@ struct F32 {
   static V select(V a, Mask take_b, V b) { return _mm512_mask_mov_ps(a, take_b, b); }
   static V add_if(V a, Mask m, V b) { return _mm512_mask_add_ps(a, m, a, b); }  // a + b in m
   static V sub_if(V a, Mask m, V b) { return _mm512_mask_sub_ps(a, m, a, b); }  // a - b in m
+  static V zero_unless(Mask m, V a) { return _mm512_maskz_mov_ps(m, a); }  // a in m, else 0
   // Lane j of the result is lane idx[j] of v.
   static V permute(__m512i idx, V v) { return _mm512_permutexvar_ps(idx, v); }
+
+  // Reductions in the fixed order of GCC's _mm512_reduce_*_ps (halves, then
+  // quarters, then pairs, then lanes).
+  static T hmax(V v) { return _mm512_reduce_max_ps(v); }
+  static T hsum(V v) { return _mm512_reduce_add_ps(v); }
 
   // In place, 16 x 16: lane k of r[i] <-> lane i of r[k] (4 rounds of 16 shuffles).
   static void transpose(V r[16]) {
