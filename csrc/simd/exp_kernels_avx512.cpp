@@ -1,13 +1,12 @@
 // AVX-512 exp for softmax rows (see exp_kernels.hpp). Compiled with -mavx512f
 // -mavx512vl -mavx512bw -mavx512dq -mfma; everything but the entry point has
-// internal linkage.
+// internal linkage. Written in the vocabulary of simd/vec_avx512.hpp.
 #ifdef PYFASTNN_X86
-
-#include <immintrin.h>
 
 #include <cstdint>
 
 #include "simd/exp_kernels.hpp"
+#include "simd/vec_avx512.hpp"
 
 namespace pyfastnn {
 namespace {
@@ -24,55 +23,57 @@ constexpr float kMaxArg = 88.8f;
 constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f,
                 kP3 = 4.1665795894e-2f, kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
 
+using simd::avx512::F32;
+using V = F32::V;
+
 // 16 lanes of exp(x); lanes with x < kMinArg give 0, NaN stays NaN, +inf
 // and x > 88.72 give inf.
-inline __m512 exp16(__m512 x) {
-  const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kMinArg), _CMP_LT_OQ);
+inline V exp16(V x) {
+  const F32::Mask tiny = F32::gt(F32::set1(kMinArg), x);
   // (a NaN x gives a finite xc here: min returns its second operand; the NaN
   // is put back at the end)
-  const __m512 xc = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(kMaxArg)),
-                                  _mm512_set1_ps(kMinArg));
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(kLog2e)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Hi), xc);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kP0);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP1));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP2));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP3));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP4));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP5));
-  const __m512 r2 = _mm512_mul_ps(r, r);
-  p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  const __m512 e = _mm512_scalef_ps(p, k);  // p * 2^k
-  const __m512 nan_kept = _mm512_mask_mov_ps(e, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
-  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~tiny), nan_kept);
+  const V xc = F32::max(F32::min(x, F32::set1(kMaxArg)), F32::set1(kMinArg));
+  const V k = F32::round(F32::mul(xc, F32::set1(kLog2e)));
+  V r = F32::fnmadd(k, F32::set1(kLn2Hi), xc);
+  r = F32::fnmadd(k, F32::set1(kLn2Lo), r);
+  V p = F32::set1(kP0);
+  p = F32::fmadd(p, r, F32::set1(kP1));
+  p = F32::fmadd(p, r, F32::set1(kP2));
+  p = F32::fmadd(p, r, F32::set1(kP3));
+  p = F32::fmadd(p, r, F32::set1(kP4));
+  p = F32::fmadd(p, r, F32::set1(kP5));
+  const V r2 = F32::mul(r, r);
+  p = F32::fmadd(p, r2, F32::add(r, F32::set1(1.0f)));
+  const V e = F32::scalef(p, k);  // p * 2^k
+  const V nan_kept = F32::select(e, F32::unord(x, x), x);
+  return F32::zero_unless(static_cast<F32::Mask>(~tiny), nan_kept);
 }
 
 }  // namespace
 
 float exp_minus_max_f32_avx512(const float* z, int64_t n, float* p, float* max) {
-  const int64_t full = n - n % 16;
-  const __mmask16 tail = _cvtu32_mask16((1u << (n - full)) - 1u);
-  const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
-  __m512 m = neg_inf;
-  for (int64_t k = 0; k < full; k += 16) m = _mm512_max_ps(_mm512_loadu_ps(z + k), m);
-  if (full < n) m = _mm512_max_ps(_mm512_mask_loadu_ps(neg_inf, tail, z + full), m);
-  const float mx = _mm512_reduce_max_ps(m);
-  const __m512 shift = _mm512_set1_ps(mx);
-  __m512 s = _mm512_setzero_ps();
-  for (int64_t k = 0; k < full; k += 16) {
-    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(z + k), shift));
-    _mm512_storeu_ps(p + k, e);
-    s = _mm512_add_ps(s, e);
+  constexpr int W = F32::W;
+  const int64_t full = n - n % W;
+  const F32::Mask tail = F32::mask(n - full);
+  const V neg_inf = F32::set1(-__builtin_inff());
+  V m = neg_inf;
+  for (int64_t k = 0; k < full; k += W) m = F32::max(F32::loadu(z + k), m);
+  if (full < n) m = F32::max(F32::maskload(z + full, tail, neg_inf), m);
+  const float mx = F32::hmax(m);
+  const V shift = F32::set1(mx);
+  V s = F32::zero();
+  for (int64_t k = 0; k < full; k += W) {
+    const V e = exp16(F32::sub(F32::loadu(z + k), shift));
+    F32::storeu(p + k, e);
+    s = F32::add(s, e);
   }
   if (full < n) {
-    const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, z + full), shift));
-    _mm512_mask_storeu_ps(p + full, tail, e);
-    s = _mm512_add_ps(s, _mm512_maskz_mov_ps(tail, e));
+    const V e = exp16(F32::sub(F32::maskload(z + full, tail), shift));
+    F32::maskstore(p + full, tail, e);
+    s = F32::add(s, F32::zero_unless(tail, e));
   }
   *max = mx;
-  return _mm512_reduce_add_ps(s);
+  return F32::hsum(s);
 }
 
 }  // namespace pyfastnn

@@ -2,6 +2,11 @@
 // packed layouts). Compiled with -mavx2 -mfma; called only after the run-time
 // check in cpu.cpp.
 //
+// The micro-kernel and most of the packing are the shared templates
+// (micro_kernel.hpp, pack.hpp) on the 6 x 16 float / 6 x 8 double tile of
+// Blocking; what is AVX2's own: the 6-wide packing of A and the
+// matrix-vector kernels (which the AVX-512 family uses too).
+//
 // Everything here has internal linkage and uses no standard-library templates:
 // a template or inline function instantiated in this translation unit would be
 // compiled with AVX2 enabled, and the linker could then pick that copy for
@@ -13,82 +18,21 @@
 #include <cstdint>
 
 #include "gemm/gemm_kernel.hpp"
+#include "gemm/kernels/micro_kernel.hpp"
+#include "gemm/kernels/pack.hpp"
+#include "simd/vec_avx2.hpp"
 
 namespace pyfastnn {
 namespace gemm_detail {
 namespace avx2 {
 namespace {
 
-// ---- one 256-bit vector of float or double -------------------------------
+using simd::avx2::F32;
+using simd::avx2::F64;
 
-struct F32 {
-  using T = float;
-  using V = __m256;
-  static constexpr int W = 8;  // lanes
-  static V zero() { return _mm256_setzero_ps(); }
-  static V set1(T x) { return _mm256_set1_ps(x); }
-  static V bcast(const T* p) { return _mm256_broadcast_ss(p); }
-  static V load(const T* p) { return _mm256_load_ps(p); }  // 32-byte aligned
-  static V loadu(const T* p) { return _mm256_loadu_ps(p); }
-  static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
-  static V add(V a, V b) { return _mm256_add_ps(a, b); }
-  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
-  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  // Lanes [0, n) set, 0 <= n <= W.
-  static __m256i mask(int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
-                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  }
-  static V maskload(const T* p, __m256i m) { return _mm256_maskload_ps(p, m); }
-  static void maskstore(T* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
-  static T hsum(V v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
-};
-
-struct F64 {
-  using T = double;
-  using V = __m256d;
-  static constexpr int W = 4;
-  static V zero() { return _mm256_setzero_pd(); }
-  static V set1(T x) { return _mm256_set1_pd(x); }
-  static V bcast(const T* p) { return _mm256_broadcast_sd(p); }
-  static V load(const T* p) { return _mm256_load_pd(p); }
-  static V loadu(const T* p) { return _mm256_loadu_pd(p); }
-  static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
-  static V add(V a, V b) { return _mm256_add_pd(a, b); }
-  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
-  static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-  static __m256i mask(int64_t n) {
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
-  }
-  static V maskload(const T* p, __m256i m) { return _mm256_maskload_pd(p, m); }
-  static void maskstore(T* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
-  static T hsum(V v) {
-    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
-    return _mm_cvtsd_f64(s);
-  }
-};
-
-// dst = acc + beta * dst (beta == 0: dst = acc, dst not read); full vector.
+// Same as store_beta (micro_kernel.hpp) for the lanes of m.
 template <class S>
-inline void store_beta(typename S::T* dst, typename S::V acc, typename S::T beta) {
-  using T = typename S::T;
-  if (beta == T(0))
-    S::storeu(dst, acc);
-  else if (beta == T(1))
-    S::storeu(dst, S::add(S::loadu(dst), acc));
-  else
-    S::storeu(dst, S::fmadd(S::set1(beta), S::loadu(dst), acc));
-}
-
-// Same for the first n < W lanes.
-template <class S>
-inline void store_beta_masked(typename S::T* dst, __m256i m, typename S::V acc,
+inline void store_beta_masked(typename S::T* dst, typename S::Mask m, typename S::V acc,
                               typename S::T beta) {
   using T = typename S::T;
   if (beta == T(0))
@@ -101,219 +45,26 @@ inline void store_beta_masked(typename S::T* dst, __m256i m, typename S::V acc,
 
 // ---- micro-kernel ----------------------------------------------------------
 
-// How the micro-kernel reads its MR x kc sliver of A (at(r, u): element
-// (r, k + u) for the current k; advance(n): k += n).
-//   PackedA: packed sliver, (r, k) at p[k*MR + r].
-//   RowsA:   A in place, untransposed, (r, k) at A[r*lda + k]; rows 0-2 from
-//            a0 + {0, 1, 2}*lda and rows 3-5 from a3 = a0 + 3*lda, so the
-//            addresses stay base + index*scale (3 GPRs, no per-row pointers).
-template <typename T>
-struct PackedA {
-  static constexpr int kUnroll = 4;  // k steps per loop iteration
-  const T* p;
-  PackedA(const T* ap, int64_t /*lda*/) : p(ap) {}
-  const T* at(int r, int u) const { return p + u * 6 + r; }
-  void advance(int k) { p += 6 * k; }
-  void prefetch_ahead() const {  // two unrolled iterations ahead
-    _mm_prefetch(reinterpret_cast<const char*>(p + 8 * 6), _MM_HINT_T0);
-  }
-};
-
-template <typename T>
-struct RowsA {
-  // Unrolled by 4, GCC 12 spills two accumulators here (it does not for
-  // PackedA); by 2 the loop stays in registers.
-  static constexpr int kUnroll = 2;
-  const T* a0;
-  const T* a3;
-  int64_t lda;
-  RowsA(const T* a, int64_t ld) : a0(a), a3(a + 3 * ld), lda(ld) {}
-  const T* at(int r, int u) const { return r < 3 ? a0 + r * lda + u : a3 + (r - 3) * lda + u; }
-  void advance(int k) {
-    a0 += k;
-    a3 += k;
-  }
-  void prefetch_ahead() const {}  // six sequential streams: the hardware prefetcher's job
-};
-
-// Shapes: A sliver MR x kc (read through AS, see above), Bp packed kc x NR
-// (Bp[k*NR + c], 32-byte aligned), C: MR x NR with row stride ldc.  MR = 6,
-// NR = 2 vectors (16 float / 8 double). C = A @ Bp + beta * C.
-//
-// Register use: 12 accumulators + 2 B vectors + 1 broadcast A = 15 ymm, so any
-// extra live value makes GCC spill accumulators inside the k loop (check the
-// assembly after changes: the loop must have no stack references). In L1 this
-// runs at ~98% of the FMA peak on Zen 4.
-template <class S, template <typename> class AS>
-void micro_kernel_impl(int64_t kc, AS<typename S::T> a, const typename S::T* Bp,
-                       typename S::T* C, int64_t ldc, typename S::T beta) {
-  using T = typename S::T;
-  using V = typename S::V;
-  constexpr int W = S::W;
-  constexpr int MR = 6, NR = 2 * W;
-  static_assert(MR == Blocking<T>::MR && NR == Blocking<T>::NR, "tile must match the packing");
-  // The caller prefetches the C tile: doing it here costs registers.
-
-  V c00 = S::zero(), c01 = S::zero(), c10 = S::zero(), c11 = S::zero();
-  V c20 = S::zero(), c21 = S::zero(), c30 = S::zero(), c31 = S::zero();
-  V c40 = S::zero(), c41 = S::zero(), c50 = S::zero(), c51 = S::zero();
-
-#define PYFASTNN_UK_STEP(u)                                   \
-  {                                                           \
-    const V b0 = S::load(Bp + (u) * NR);                      \
-    const V b1 = S::load(Bp + (u) * NR + W);                  \
-    V x = S::bcast(a.at(0, u));                               \
-    c00 = S::fmadd(x, b0, c00);                               \
-    c01 = S::fmadd(x, b1, c01);                               \
-    x = S::bcast(a.at(1, u));                                 \
-    c10 = S::fmadd(x, b0, c10);                               \
-    c11 = S::fmadd(x, b1, c11);                               \
-    x = S::bcast(a.at(2, u));                                 \
-    c20 = S::fmadd(x, b0, c20);                               \
-    c21 = S::fmadd(x, b1, c21);                               \
-    x = S::bcast(a.at(3, u));                                 \
-    c30 = S::fmadd(x, b0, c30);                               \
-    c31 = S::fmadd(x, b1, c31);                               \
-    x = S::bcast(a.at(4, u));                                 \
-    c40 = S::fmadd(x, b0, c40);                               \
-    c41 = S::fmadd(x, b1, c41);                               \
-    x = S::bcast(a.at(5, u));                                 \
-    c50 = S::fmadd(x, b0, c50);                               \
-    c51 = S::fmadd(x, b1, c51);                               \
-  }
-
-  constexpr int U = AS<T>::kUnroll;
-  static_assert(U == 2 || U == 4, "unroll by 2 or 4");
-  int64_t k = 0;
-  for (; k + U <= kc; k += U) {
-    a.prefetch_ahead();
-    PYFASTNN_UK_STEP(0)
-    PYFASTNN_UK_STEP(1)
-    if constexpr (U == 4) {
-      PYFASTNN_UK_STEP(2)
-      PYFASTNN_UK_STEP(3)
-    }
-    a.advance(U);
-    Bp += U * NR;
-  }
-  for (; k < kc; ++k) {
-    PYFASTNN_UK_STEP(0)
-    a.advance(1);
-    Bp += NR;
-  }
-#undef PYFASTNN_UK_STEP
-
-  store_beta<S>(C + 0 * ldc, c00, beta);
-  store_beta<S>(C + 0 * ldc + W, c01, beta);
-  store_beta<S>(C + 1 * ldc, c10, beta);
-  store_beta<S>(C + 1 * ldc + W, c11, beta);
-  store_beta<S>(C + 2 * ldc, c20, beta);
-  store_beta<S>(C + 2 * ldc + W, c21, beta);
-  store_beta<S>(C + 3 * ldc, c30, beta);
-  store_beta<S>(C + 3 * ldc + W, c31, beta);
-  store_beta<S>(C + 4 * ldc, c40, beta);
-  store_beta<S>(C + 4 * ldc + W, c41, beta);
-  store_beta<S>(C + 5 * ldc, c50, beta);
-  store_beta<S>(C + 5 * ldc + W, c51, beta);
-}
-
-// Shapes: see MicroKernel in gemm_kernel.hpp.
-template <class S>
-void micro_kernel(int64_t kc, const typename S::T* Ap, const typename S::T* Bp,
-                  typename S::T* C, int64_t ldc, typename S::T beta) {
-  micro_kernel_impl<S, PackedA>(kc, PackedA<typename S::T>(Ap, 0), Bp, C, ldc, beta);
-}
-
-// Shapes: see MicroKernelRows in gemm_kernel.hpp.
-template <class S>
-void micro_kernel_rows(int64_t kc, const typename S::T* A, int64_t lda, const typename S::T* Bp,
-                       typename S::T* C, int64_t ldc, typename S::T beta) {
-  micro_kernel_impl<S, RowsA>(kc, RowsA<typename S::T>(A, lda), Bp, C, ldc, beta);
-}
+// k steps per iteration of the micro-kernel's loop when A is read in place:
+// unrolled by 4, GCC 12 spills two accumulators (it does not for packed A); by
+// 2 the loop stays in registers. (Register use: 12 accumulators + 2 B vectors
+// + 1 broadcast = 15 of the 16 ymm; in L1 the kernel runs at ~98% of the FMA
+// peak on Zen 4.)
+constexpr int kRowsUnroll = 2;
 
 // ---- packing ---------------------------------------------------------------
-// Shapes: see PackKernel in gemm_kernel.hpp. Full slivers only; the caller packs
-// the edge sliver. Copies go 4 source rows at a time across all slivers.
+// Shapes: see PackKernel in gemm_kernel.hpp. The 16 (float) / 8 (double) wide
+// slivers of B go through pack.hpp; the 6-row slivers of A are done here.
 
-// Copy one row segment of W elements (W = 16 / 6 float, 8 / 6 double).
-inline void copy16(const float* s, float* d) {
-  _mm256_storeu_ps(d, _mm256_loadu_ps(s));
-  _mm256_storeu_ps(d + 8, _mm256_loadu_ps(s + 8));
-}
+// Copy one row segment of 6 elements.
 inline void copy6(const float* s, float* d) {
   _mm_storeu_ps(d, _mm_loadu_ps(s));
   _mm_storel_pi(reinterpret_cast<__m64*>(d + 4),
                 _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(s + 4))));
 }
-inline void copy8(const double* s, double* d) {
-  _mm256_storeu_pd(d, _mm256_loadu_pd(s));
-  _mm256_storeu_pd(d + 4, _mm256_loadu_pd(s + 4));
-}
 inline void copy6(const double* s, double* d) {
   _mm256_storeu_pd(d, _mm256_loadu_pd(s));
   _mm_storeu_pd(d + 4, _mm_loadu_pd(s + 4));
-}
-
-template <typename T, int W, void (*Copy)(const T*, T*)>
-void pack_copy(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst) {
-  const int64_t sstride = W * kc;  // distance between slivers in dst
-  int64_t k = 0;
-  for (; k + 4 <= kc; k += 4) {
-    const T* s = src + k * ld;
-    T* d = dst + k * W;
-    for (int64_t q = 0; q < ns; ++q, s += W, d += sstride) {
-      Copy(s, d);
-      Copy(s + ld, d + W);
-      Copy(s + 2 * ld, d + 2 * W);
-      Copy(s + 3 * ld, d + 3 * W);
-    }
-  }
-  for (; k < kc; ++k) {
-    const T* s = src + k * ld;
-    T* d = dst + k * W;
-    for (int64_t q = 0; q < ns; ++q, s += W, d += sstride) Copy(s, d);
-  }
-}
-
-// Transpose kernels below handle one sliver; this runs them over ns slivers.
-template <typename T, int W, void (*One)(int64_t, const T*, int64_t, T*)>
-void pack_transpose(int64_t kc, int64_t ns, const T* src, int64_t ld, T* dst) {
-  for (int64_t q = 0; q < ns; ++q) One(kc, src + q * W * ld, ld, dst + q * W * kc);
-}
-
-// 8 x 8 float transpose: in r[i] = row i (8 consecutive k), out r[k] = column k.
-inline void transpose8x8_f32(__m256 r[8]) {
-  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
-// Transpose, float, W = 16 (B transposed): 16 rows, 8 k per step, two 8 x 8 blocks.
-void transpose16_f32(int64_t kc, const float* src, int64_t ld, float* dst) {
-  int64_t k = 0;
-  for (; k + 8 <= kc; k += 8) {
-    for (int h = 0; h < 2; ++h) {
-      __m256 r[8];
-      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (8 * h + i) * ld + k);
-      transpose8x8_f32(r);
-      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (k + i) * 16 + 8 * h, r[i]);
-    }
-  }
-  for (; k < kc; ++k)
-    for (int c = 0; c < 16; ++c) dst[k * 16 + c] = src[c * ld + k];
 }
 
 // Transpose, float, W = 6 (A untransposed): 6 rows, 8 k per step. Rows 0-3 go
@@ -357,31 +108,7 @@ void transpose6_f32(int64_t kc, const float* src, int64_t ld, float* dst) {
     _mm_storeu_ps(d + 42, _mm256_extractf128_ps(q3, 1));
     _mm_storeh_pi(reinterpret_cast<__m64*>(d + 46), p1h);
   }
-  for (; k < kc; ++k) {
-    float* d = dst + k * 6;
-    d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k], d[4] = s4[k], d[5] = s5[k];
-  }
-}
-
-// Transpose, double, W = 8 (B transposed): 8 rows, 4 k per step, two 4 x 4 blocks.
-void transpose8_f64(int64_t kc, const double* src, int64_t ld, double* dst) {
-  int64_t k = 0;
-  for (; k + 4 <= kc; k += 4) {
-    for (int h = 0; h < 2; ++h) {
-      const double* s = src + 4 * h * ld + k;
-      const __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + ld);
-      const __m256d r2 = _mm256_loadu_pd(s + 2 * ld), r3 = _mm256_loadu_pd(s + 3 * ld);
-      const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-      const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-      double* d = dst + k * 8 + 4 * h;
-      _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
-      _mm256_storeu_pd(d + 8, _mm256_permute2f128_pd(t1, t3, 0x20));
-      _mm256_storeu_pd(d + 16, _mm256_permute2f128_pd(t0, t2, 0x31));
-      _mm256_storeu_pd(d + 24, _mm256_permute2f128_pd(t1, t3, 0x31));
-    }
-  }
-  for (; k < kc; ++k)
-    for (int c = 0; c < 8; ++c) dst[k * 8 + c] = src[c * ld + k];
+  transpose_tail<float, 6>(k, kc, src, ld, dst);
 }
 
 // Transpose, double, W = 6 (A untransposed): 6 rows, 4 k per step, rows
@@ -412,10 +139,7 @@ void transpose6_f64(int64_t kc, const double* src, int64_t ld, double* dst) {
     _mm256_storeu_pd(d + 18, _mm256_permute2f128_pd(a1, b1, 0x31));
     _mm_storeu_pd(d + 22, _mm256_extractf128_pd(c1, 1));
   }
-  for (; k < kc; ++k) {
-    double* d = dst + k * 6;
-    d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k], d[4] = s4[k], d[5] = s5[k];
-  }
+  transpose_tail<double, 6>(k, kc, src, ld, dst);
 }
 
 // ---- matrix-vector kernels -------------------------------------------------
@@ -429,7 +153,7 @@ void dot_rows(int64_t n, int64_t k, const typename S::T* X, int64_t ldx,
   constexpr int W = S::W;
   const int64_t k2 = k - k % (2 * W);  // end of the 2-vector steps
   const int64_t k1 = k - k % W;        // end of the 1-vector steps
-  const __m256i mt = S::mask(k - k1);  // lanes of the masked tail
+  const typename S::Mask mt = S::mask(k - k1);  // lanes of the masked tail
   int64_t j = 0;
   // Four rows at a time, two accumulators per row: 8 independent FMA chains.
   for (; j + 4 <= n; j += 4) {
@@ -496,7 +220,7 @@ void axpy_columns(int64_t k, const typename S::T* X, int64_t ldx, const typename
   using V = typename S::V;
   constexpr int W = S::W;
   constexpr int NA = NV > 0 ? NV : 1;
-  const __m256i m = S::mask(w);
+  const typename S::Mask m = S::mask(w);
   V even[NA], odd[NA];
   for (int v = 0; v < NA; ++v) even[v] = odd[v] = S::zero();
   V tail_even = S::zero(), tail_odd = S::zero();
@@ -559,7 +283,7 @@ void axpby(int64_t n, typename S::T alpha, const typename S::T* x, typename S::T
   }
   for (; j + W <= n; j += W) store_beta<S>(y + j, S::mul(va, S::loadu(x + j)), beta);
   if (j < n) {
-    const __m256i m = S::mask(n - j);
+    const typename S::Mask m = S::mask(n - j);
     store_beta_masked<S>(y + j, m, S::mul(va, S::maskload(x + j, m)), beta);
   }
 }
@@ -567,31 +291,33 @@ void axpby(int64_t n, typename S::T alpha, const typename S::T* x, typename S::T
 }  // namespace
 
 KernelSet<float> kernels_f32() {
-  static_assert(Blocking<float>::MR == 6 && Blocking<float>::NR == 16, "pack kernel widths");
-  return {&micro_kernel<F32>,
-          &micro_kernel_rows<F32>,
+  using Tile = Blocking<float>;
+  static_assert(Tile::MR == 6 && Tile::NR == 16, "pack kernel widths");
+  return {&micro_kernel<F32, Tile>,
+          &micro_kernel_rows<F32, Tile, kRowsUnroll>,
           &pack_copy<float, 6, copy6>,
           &pack_transpose<float, 6, transpose6_f32>,
-          &pack_copy<float, 16, copy16>,
-          &pack_transpose<float, 16, transpose16_f32>,
+          &pack_copy<float, 16, copy_vectors<F32, 2>>,
+          &pack_transpose<float, 16, transpose_sliver<F32, 16>>,
           &dot_rows<F32>,
           &axpy_rows<F32>,
           &axpby<F32>,
-          block_sizes<Blocking<float>>};
+          block_sizes<Tile>};
 }
 
 KernelSet<double> kernels_f64() {
-  static_assert(Blocking<double>::MR == 6 && Blocking<double>::NR == 8, "pack kernel widths");
-  return {&micro_kernel<F64>,
-          &micro_kernel_rows<F64>,
+  using Tile = Blocking<double>;
+  static_assert(Tile::MR == 6 && Tile::NR == 8, "pack kernel widths");
+  return {&micro_kernel<F64, Tile>,
+          &micro_kernel_rows<F64, Tile, kRowsUnroll>,
           &pack_copy<double, 6, copy6>,
           &pack_transpose<double, 6, transpose6_f64>,
-          &pack_copy<double, 8, copy8>,
-          &pack_transpose<double, 8, transpose8_f64>,
+          &pack_copy<double, 8, copy_vectors<F64, 2>>,
+          &pack_transpose<double, 8, transpose_sliver<F64, 8>>,
           &dot_rows<F64>,
           &axpy_rows<F64>,
           &axpby<F64>,
-          block_sizes<Blocking<double>>};
+          block_sizes<Tile>};
 }
 
 }  // namespace avx2

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "simd/vec_avx2.hpp"
 #include "simplex/simplex_rows.hpp"
 
 namespace pyfastnn {
@@ -26,169 +27,10 @@ namespace {
 // than 1, 4 rows ~10 % faster than 2).
 constexpr int kShortRowsAtOnce = 4;
 
-// ---- lane tables for packing the candidate lanes to the front ---------------
+// ---- the vectors (simd/vec_avx2.hpp) ------------------------------------------
 
-// For each mask of 8 float lanes: the indices of the set lanes, first.
-struct Compress8 {
-  uint8_t idx[256][8];
-  constexpr Compress8() : idx{} {
-    for (int bits = 0; bits < 256; ++bits) {
-      int c = 0;
-      for (int lane = 0; lane < 8; ++lane)
-        if (bits & (1 << lane)) idx[bits][c++] = static_cast<uint8_t>(lane);
-    }
-  }
-};
-// For each mask of 4 double lanes: the 32-bit halves of the set lanes, first.
-struct Compress4 {
-  uint8_t idx[16][8];
-  constexpr Compress4() : idx{} {
-    for (int bits = 0; bits < 16; ++bits) {
-      int c = 0;
-      for (int lane = 0; lane < 4; ++lane)
-        if (bits & (1 << lane)) {
-          idx[bits][c++] = static_cast<uint8_t>(2 * lane);
-          idx[bits][c++] = static_cast<uint8_t>(2 * lane + 1);
-        }
-    }
-  }
-};
-constexpr Compress8 kCompress8{};
-constexpr Compress4 kCompress4{};
-
-inline __m256i lane_indices(const uint8_t* idx) {
-  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(idx)));
-}
-
-// ---- one 256-bit vector of float or double ----------------------------------
-
-struct F32 {
-  using T = float;
-  using V = __m256;
-  static constexpr int W = 8;
-  static V set1(T x) { return _mm256_set1_ps(x); }
-  static V zero() { return _mm256_setzero_ps(); }
-  static V loadu(const T* p) { return _mm256_loadu_ps(p); }
-  static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
-  static V add(V a, V b) { return _mm256_add_ps(a, b); }
-  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
-  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
-  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static V max(V a, V b) { return _mm256_max_ps(a, b); }
-  static V div(V a, V b) { return _mm256_div_ps(a, b); }
-  static V gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
-  static V ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
-  static V eq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
-  static V unord(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_UNORD_Q); }
-  static V vor(V a, V b) { return _mm256_or_ps(a, b); }
-  static V vand(V a, V b) { return _mm256_and_ps(a, b); }
-  static V blend(V a, V b, V take_b) { return _mm256_blendv_ps(a, b, take_b); }
-  static int movemask(V a) { return _mm256_movemask_ps(a); }
-  // Lanes [0, n) set, 0 <= n <= W.
-  static __m256i mask(int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
-                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  }
-  static V as_v(__m256i m) { return _mm256_castsi256_ps(m); }
-  static V maskload(const T* p, __m256i m) { return _mm256_maskload_ps(p, m); }
-  static void maskstore(T* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
-  // The lanes set in `bits` moved to the front (the others undefined).
-  static V compress(V v, int bits) {
-    return _mm256_permutevar8x32_ps(v, lane_indices(kCompress8.idx[bits]));
-  }
-  // Lane i of the result is lane (i + r) % W of v.
-  static V rotate(V v, int r) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_permutevar8x32_ps(
-        v, _mm256_and_si256(_mm256_add_epi32(lane, _mm256_set1_epi32(r)), _mm256_set1_epi32(7)));
-  }
-  // Lane i of the result is lane i - off of v (lanes below off undefined).
-  static V shift_up(V v, int off) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_permutevar8x32_ps(
-        v, _mm256_and_si256(_mm256_sub_epi32(lane, _mm256_set1_epi32(off)), _mm256_set1_epi32(7)));
-  }
-  // Every lane = the largest lane (a butterfly: no trip through a scalar).
-  static V allmax(V v) {
-    v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
-    v = _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-    return _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-  }
-  static T first(V v) { return _mm256_cvtss_f32(v); }
-  static T hmax(V v) {
-    __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    x = _mm_max_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_max_ss(x, _mm_shuffle_ps(x, x, 1));
-    return _mm_cvtss_f32(x);
-  }
-  static T hsum(V v) {
-    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
-    return _mm_cvtss_f32(x);
-  }
-};
-
-struct F64 {
-  using T = double;
-  using V = __m256d;
-  static constexpr int W = 4;
-  static V set1(T x) { return _mm256_set1_pd(x); }
-  static V zero() { return _mm256_setzero_pd(); }
-  static V loadu(const T* p) { return _mm256_loadu_pd(p); }
-  static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
-  static V add(V a, V b) { return _mm256_add_pd(a, b); }
-  static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
-  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
-  static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-  static V max(V a, V b) { return _mm256_max_pd(a, b); }
-  static V div(V a, V b) { return _mm256_div_pd(a, b); }
-  static V gt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
-  static V ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
-  static V eq(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
-  static V unord(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_UNORD_Q); }
-  static V vor(V a, V b) { return _mm256_or_pd(a, b); }
-  static V vand(V a, V b) { return _mm256_and_pd(a, b); }
-  static V blend(V a, V b, V take_b) { return _mm256_blendv_pd(a, b, take_b); }
-  static int movemask(V a) { return _mm256_movemask_pd(a); }
-  static __m256i mask(int64_t n) {
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
-  }
-  static V as_v(__m256i m) { return _mm256_castsi256_pd(m); }
-  static V maskload(const T* p, __m256i m) { return _mm256_maskload_pd(p, m); }
-  static void maskstore(T* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
-  static V compress(V v, int bits) {
-    return _mm256_castps_pd(
-        _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), lane_indices(kCompress4.idx[bits])));
-  }
-  static V rotate(V v, int r) {  // rotate the 32-bit halves by 2 r
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_castps_pd(_mm256_permutevar8x32_ps(
-        _mm256_castpd_ps(v), _mm256_and_si256(_mm256_add_epi32(lane, _mm256_set1_epi32(2 * r)),
-                                              _mm256_set1_epi32(7))));
-  }
-  static V shift_up(V v, int off) {  // shift the 32-bit halves by 2 off
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_castps_pd(_mm256_permutevar8x32_ps(
-        _mm256_castpd_ps(v), _mm256_and_si256(_mm256_sub_epi32(lane, _mm256_set1_epi32(2 * off)),
-                                              _mm256_set1_epi32(7))));
-  }
-  static V allmax(V v) {
-    v = _mm256_max_pd(v, _mm256_permute2f128_pd(v, v, 1));
-    return _mm256_max_pd(v, _mm256_permute_pd(v, 0x5));
-  }
-  static T first(V v) { return _mm256_cvtsd_f64(v); }
-  static T hmax(V v) {
-    __m128d x = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    x = _mm_max_sd(x, _mm_unpackhi_pd(x, x));
-    return _mm_cvtsd_f64(x);
-  }
-  static T hsum(V v) {
-    __m128d x = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    x = _mm_add_sd(x, _mm_unpackhi_pd(x, x));
-    return _mm_cvtsd_f64(x);
-  }
-};
+using simd::avx2::F32;
+using simd::avx2::F64;
 
 template <typename S>
 void fill_nan_row(typename S::T* p, int64_t K) {
@@ -223,7 +65,7 @@ typename S::T checked_row_max(const typename S::T* z, int64_t K) {
   if (k < K) {  // lanes past the row end count as -inf
     const __m256i tail = S::mask(K - k);
     const V x = S::maskload(z + k, tail);
-    m1 = S::max(m1, S::blend(S::set1(-inf), x, S::as_v(tail)));
+    m1 = S::max(m1, S::select(S::set1(-inf), S::as_v(tail), x));
     nan = S::vor(nan, S::unord(x, x));
   }
   const T m = S::hmax(S::max(S::max(m0, m1), S::max(m2, m3)));
@@ -345,7 +187,7 @@ void sparsemax_row(const typename S::T* z, int64_t K, typename S::T inv_t, typen
   if (c <= W) {
     const __m256i live = S::mask(c);
     const V neg_inf = S::set1(static_cast<T>(-__builtin_inf()));
-    tau = threshold_few<S>(S::blend(neg_inf, S::maskload(p, live), S::as_v(live)));
+    tau = threshold_few<S>(S::select(neg_inf, S::as_v(live), S::maskload(p, live)));
   } else {
     tau = threshold_many<S>(p, c);
   }
@@ -381,7 +223,7 @@ void sparsemax_short_rows(const typename S::T* z, int64_t K, typename S::T inv_t
     const T* zr = z + r * K;
     for (int i = 0; i < NV - 1; ++i) y[r][i] = S::loadu(zr + i * W);
     const V last = S::maskload(zr + (NV - 1) * W, tail);
-    y[r][NV - 1] = S::blend(neg_inf, last, S::as_v(tail));  // lanes past the end: -inf
+    y[r][NV - 1] = S::select(neg_inf, S::as_v(tail), last);  // lanes past the end: -inf
     V top = y[r][0], nan = S::unord(last, last);
     for (int i = 1; i < NV; ++i) top = S::max(top, y[r][i]);
     for (int i = 0; i < NV - 1; ++i) nan = S::vor(nan, S::unord(y[r][i], y[r][i]));
@@ -411,7 +253,7 @@ void sparsemax_short_rows(const typename S::T* z, int64_t K, typename S::T inv_t
     for (int i = 0; i < NV; ++i) {
       const int n = __builtin_popcount(static_cast<unsigned>(bits[r][i]));
       const V into = S::as_v(_mm256_andnot_si256(S::mask(off), S::mask(off + n)));
-      packed[r] = S::blend(packed[r], S::shift_up(S::compress(y[r][i], bits[r][i]), off), into);
+      packed[r] = S::select(packed[r], into, S::shift_up(S::compress(y[r][i], bits[r][i]), off));
       off += n;
     }
   }
@@ -528,7 +370,7 @@ RowSums<S> row_sums(const typename S::T* p, const typename S::T* v, int64_t K) {
   const __m256i tail = S::mask(rest);
   if (rest > 0) {
     const V x = S::maskload(p + k, tail);
-    step(S::blend(kArgmax ? neg_inf : zero, x, S::as_v(tail)), S::maskload(v + k, tail));
+    step(S::select(kArgmax ? neg_inf : zero, S::as_v(tail), x), S::maskload(v + k, tail));
   }
   RowSums<S> r{S::movemask(nan) != 0, count, S::hsum(sv), S::hsum(spv), 0};
   if (kArgmax && !r.nan) {
@@ -630,7 +472,7 @@ void relumax_short_row(const typename S::T* z, int64_t K, typename S::T b, typen
   V x[NV];
   for (int i = 0; i < NV - 1; ++i) x[i] = S::loadu(z + i * W);
   const V last = S::maskload(z + (NV - 1) * W, tail);
-  x[NV - 1] = S::blend(neg_inf, last, S::as_v(tail));
+  x[NV - 1] = S::select(neg_inf, S::as_v(tail), last);
   V top = x[0], nan = S::unord(last, last);
   for (int i = 1; i < NV; ++i) top = S::max(top, x[i]);
   for (int i = 0; i < NV - 1; ++i) nan = S::vor(nan, S::unord(x[i], x[i]));

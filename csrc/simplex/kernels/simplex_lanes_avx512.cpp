@@ -169,7 +169,7 @@ inline RowStats<S> sparsemax_stats(const typename S::T* z, typename S::V vi) {
     y[k] = S::mul(S::sub(y[k], m), vi);
     total = S::add(total, y[k]);  // NaN iff the row has a NaN, a +inf or only -inf
   }
-  const auto bad = S::unord(total);
+  const auto bad = S::unord(total, total);
   V tau;
   if constexpr (K <= kNetworkMaxK)
     tau = threshold_by_network<S, K>(y);
@@ -183,9 +183,9 @@ template <typename S, int K, typename F>
 inline void write_block(const typename S::T* z, const RowStats<S>& st, typename S::T* p, F f) {
 #pragma GCC unroll 64
   for (int v = 0; v < K; ++v) {
-    const __m512i rows = S::rows_of_flat(v, K);
-    const typename S::V x = S::loadu(z + v * S::L);
-    S::storeu(p + v * S::L, f(x, S::spread(rows, st.m), S::spread(rows, st.second)));
+    const __m512i rows = rows_of_flat<S>(v, K);
+    const typename S::V x = S::loadu(z + v * S::W);
+    S::storeu(p + v * S::W, f(x, S::permute(rows, st.m), S::permute(rows, st.second)));
   }
 }
 

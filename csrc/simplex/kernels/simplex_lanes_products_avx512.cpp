@@ -36,7 +36,7 @@ template <typename S, int K, bool kArgmax>
 inline ProductSums<S> product_sums(const typename S::T* p, const typename S::T* v) {
   using T = typename S::T;
   using V = typename S::V;
-  constexpr int L = S::L;
+  constexpr int L = S::W;
   const V zero = S::zero(), one = S::set1(T(1));
   ProductSums<S> r{zero, zero, zero, zero, zero, zero, 0};
 #pragma GCC unroll 4
@@ -53,7 +53,7 @@ inline ProductSums<S> product_sums(const typename S::T* p, const typename S::T* 
     for (int i = 0; i < kTile; ++i) {
       if (j + i >= K) break;
       const auto in = S::gt(pc[i], zero);
-      r.bad |= S::unord(pc[i]);
+      r.bad |= S::unord(pc[i], pc[i]);
       r.count = S::add_if(r.count, in, one);
       r.sum_v = S::add_if(r.sum_v, in, vc[i]);
       r.sum_pv = S::add_if(r.sum_pv, in, S::mul(pc[i], vc[i]));
@@ -84,9 +84,9 @@ inline void write_support(const typename S::T* p, const typename S::T* g, typena
   using V = typename S::V;
 #pragma GCC unroll 64
   for (int v = 0; v < K; ++v) {
-    const V x = S::loadu(p + v * S::L);
-    const V y = f(x, S::loadu(g + v * S::L), v);
-    S::storeu(out + v * S::L, S::select(S::zero(), S::gt(x, S::zero()), y));
+    const V x = S::loadu(p + v * S::W);
+    const V y = f(x, S::loadu(g + v * S::W), v);
+    S::storeu(out + v * S::W, S::select(S::zero(), S::gt(x, S::zero()), y));
   }
 }
 
@@ -100,7 +100,7 @@ inline void product_block(ProductKind kind, const typename S::T* p, const typena
     const ProductSums<S> r = product_sums<S, K, false>(p, g);
     const V mean = S::select(S::zero(), S::gt(r.count, S::zero()), S::div(r.sum_v, r.count));
     write_support<S, K>(p, g, out, [&](V, V gv, int v) {
-      return S::mul(S::sub(gv, S::spread(S::rows_of_flat(v, K), mean)), vi);
+      return S::mul(S::sub(gv, S::permute(rows_of_flat<S>(v, K), mean)), vi);
     });
     return fill_bad_rows<S, K>(r.bad, out);
   }
@@ -109,17 +109,17 @@ inline void product_block(ProductKind kind, const typename S::T* p, const typena
   if (kind == ProductKind::relumax_jvp) {  // s (w - p sum_S w) / (D T), w = v - v_m
     const V sum_w = S::sub(r.sum_v, S::mul(r.count, r.v_top));
     write_support<S, K>(p, g, out, [&](V x, V gv, int v) {
-      const __m512i rows = S::rows_of_flat(v, K);
-      const V w = S::sub(gv, S::spread(rows, r.v_top));
-      return S::mul(S::sub(w, S::mul(x, S::spread(rows, sum_w))), S::spread(rows, scale));
+      const __m512i rows = rows_of_flat<S>(v, K);
+      const V w = S::sub(gv, S::permute(rows, r.v_top));
+      return S::mul(S::sub(w, S::mul(x, S::permute(rows, sum_w))), S::permute(rows, scale));
     });
   } else {  // relumax_vjp: r = s (g - <p, g>) / (D T); r_m -= sum(r)
     const V sum_r = S::mul(S::sub(r.sum_v, S::mul(r.count, r.sum_pv)), scale);
     write_support<S, K>(p, g, out, [&](V, V gv, int v) {
-      const __m512i rows = S::rows_of_flat(v, K);
-      const V rv = S::mul(S::sub(gv, S::spread(rows, r.sum_pv)), S::spread(rows, scale));
-      const auto at_m = S::eq(S::cols_of_flat(v, K), S::spread(rows, r.argmax));
-      return S::sub_if(rv, at_m, S::spread(rows, sum_r));  // p_m > 0: m is in S
+      const __m512i rows = rows_of_flat<S>(v, K);
+      const V rv = S::mul(S::sub(gv, S::permute(rows, r.sum_pv)), S::permute(rows, scale));
+      const auto at_m = S::eq(cols_of_flat<S>(v, K), S::permute(rows, r.argmax));
+      return S::sub_if(rv, at_m, S::permute(rows, sum_r));  // p_m > 0: m is in S
     });
   }
   fill_bad_rows<S, K>(r.bad, out);

@@ -1,0 +1,239 @@
+// The AVX2 + FMA vector vocabulary: one 256-bit vector of float (F32) or
+// double (F64) and the operations the kernels use on it, spelled the same for
+// both dtypes (and, where the operation exists there, as in vec_avx512.hpp).
+//
+// Include only from *_avx2.cpp or *_avx512.cpp files: they are compiled with
+// -mavx2 -mfma (AVX-512 implies both). Everything is in an anonymous
+// namespace, so each of those files has its own copy and the linker cannot
+// pick an AVX2-compiled copy for a caller on the portable path.
+//
+// Shapes: a vector is W lanes (8 float, 4 double). Compares return a vector
+// with all bits of a lane set where true (V); Mask (a vector of integers)
+// selects the lanes of masked loads and stores.
+#pragma once
+
+#ifdef PYFASTNN_X86
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace pyfastnn {
+namespace simd {
+namespace avx2 {
+namespace {
+
+// ---- lane tables for packing the chosen lanes to the front -----------------
+
+// For each mask of 8 float lanes: the indices of the set lanes, first.
+struct Compress8 {
+  uint8_t idx[256][8];
+  constexpr Compress8() : idx{} {
+    for (int bits = 0; bits < 256; ++bits) {
+      int c = 0;
+      for (int lane = 0; lane < 8; ++lane)
+        if (bits & (1 << lane)) idx[bits][c++] = static_cast<uint8_t>(lane);
+    }
+  }
+};
+// For each mask of 4 double lanes: the 32-bit halves of the set lanes, first.
+struct Compress4 {
+  uint8_t idx[16][8];
+  constexpr Compress4() : idx{} {
+    for (int bits = 0; bits < 16; ++bits) {
+      int c = 0;
+      for (int lane = 0; lane < 4; ++lane)
+        if (bits & (1 << lane)) {
+          idx[bits][c++] = static_cast<uint8_t>(2 * lane);
+          idx[bits][c++] = static_cast<uint8_t>(2 * lane + 1);
+        }
+    }
+  }
+};
+constexpr Compress8 kCompress8{};
+constexpr Compress4 kCompress4{};
+
+inline __m256i lane_indices(const uint8_t* idx) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(idx)));
+}
+
+// Lane i: (i + d) % 8, as 32-bit indices for _mm256_permutevar8x32_ps.
+inline __m256i lanes_shifted(int d) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_and_si256(_mm256_add_epi32(lane, _mm256_set1_epi32(d)), _mm256_set1_epi32(7));
+}
+
+// ---- float -------------------------------------------------------------------
+
+struct F32 {
+  using T = float;
+  using V = __m256;
+  using Mask = __m256i;
+  static constexpr int W = 8;  // lanes
+
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(T x) { return _mm256_set1_ps(x); }
+  static V bcast(const T* p) { return _mm256_broadcast_ss(p); }
+  static V load(const T* p) { return _mm256_load_ps(p); }  // 32-byte aligned
+  static V loadu(const T* p) { return _mm256_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
+  // Lanes [0, n) set (none for n <= 0, all for n >= W).
+  static Mask mask(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static V as_v(Mask m) { return _mm256_castsi256_ps(m); }
+  // The lanes of m from p, zeros elsewhere (nothing else is read).
+  static V maskload(const T* p, Mask m) { return _mm256_maskload_ps(p, m); }
+  static void maskstore(T* p, Mask m, V v) { _mm256_maskstore_ps(p, m, v); }
+
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm256_div_ps(a, b); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }  // a * b + c
+  // max(a, b) returns b when either is NaN: callers put the NaN-carrying operand second.
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+
+  static V gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+  static V ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+  static V eq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+  static V unord(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_UNORD_Q); }  // a or b NaN
+  static V vor(V a, V b) { return _mm256_or_ps(a, b); }
+  static V vand(V a, V b) { return _mm256_and_ps(a, b); }
+  static V select(V a, V take_b, V b) { return _mm256_blendv_ps(a, b, take_b); }
+  static int movemask(V a) { return _mm256_movemask_ps(a); }
+
+  // The lanes set in `bits` moved to the front (the others undefined).
+  static V compress(V v, int bits) {
+    return _mm256_permutevar8x32_ps(v, lane_indices(kCompress8.idx[bits]));
+  }
+  // Lane i of the result is lane (i + r) % W of v.
+  static V rotate(V v, int r) { return _mm256_permutevar8x32_ps(v, lanes_shifted(r)); }
+  // Lane i of the result is lane i - off of v (lanes below off undefined).
+  static V shift_up(V v, int off) { return _mm256_permutevar8x32_ps(v, lanes_shifted(-off)); }
+
+  static T first(V v) { return _mm256_cvtss_f32(v); }
+  // Every lane = the largest lane (a butterfly: no trip through a scalar).
+  static V allmax(V v) {
+    v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    v = _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  }
+  // Reductions in a fixed order: halves, then pairs, then lanes 0 and 1.
+  static T hmax(V v) {
+    __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_max_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+  }
+  static T hsum(V v) {
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+  }
+
+  // In place, 8 x 8: lane k of r[i] <-> lane i of r[k].
+  static void transpose(V r[8]) {
+    const V t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const V t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const V t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const V t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const V u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const V u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const V u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const V u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+  }
+};
+
+// ---- double ------------------------------------------------------------------
+
+struct F64 {
+  using T = double;
+  using V = __m256d;
+  using Mask = __m256i;
+  static constexpr int W = 4;
+
+  static V zero() { return _mm256_setzero_pd(); }
+  static V set1(T x) { return _mm256_set1_pd(x); }
+  static V bcast(const T* p) { return _mm256_broadcast_sd(p); }
+  static V load(const T* p) { return _mm256_load_pd(p); }
+  static V loadu(const T* p) { return _mm256_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
+  static Mask mask(int64_t n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static V as_v(Mask m) { return _mm256_castsi256_pd(m); }
+  static V maskload(const T* p, Mask m) { return _mm256_maskload_pd(p, m); }
+  static void maskstore(T* p, Mask m, V v) { _mm256_maskstore_pd(p, m, v); }
+
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  static V div(V a, V b) { return _mm256_div_pd(a, b); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V max(V a, V b) { return _mm256_max_pd(a, b); }
+
+  static V gt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+  static V ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
+  static V eq(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
+  static V unord(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_UNORD_Q); }
+  static V vor(V a, V b) { return _mm256_or_pd(a, b); }
+  static V vand(V a, V b) { return _mm256_and_pd(a, b); }
+  static V select(V a, V take_b, V b) { return _mm256_blendv_pd(a, b, take_b); }
+  static int movemask(V a) { return _mm256_movemask_pd(a); }
+
+  static V compress(V v, int bits) {
+    return _mm256_castps_pd(
+        _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), lane_indices(kCompress4.idx[bits])));
+  }
+  static V rotate(V v, int r) {  // the 32-bit halves rotated by 2 r
+    return _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), lanes_shifted(2 * r)));
+  }
+  static V shift_up(V v, int off) {  // the 32-bit halves shifted by 2 off
+    return _mm256_castps_pd(
+        _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), lanes_shifted(-2 * off)));
+  }
+
+  static T first(V v) { return _mm256_cvtsd_f64(v); }
+  static V allmax(V v) {
+    v = _mm256_max_pd(v, _mm256_permute2f128_pd(v, v, 1));
+    return _mm256_max_pd(v, _mm256_permute_pd(v, 0x5));
+  }
+  static T hmax(V v) {
+    __m128d x = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    x = _mm_max_sd(x, _mm_unpackhi_pd(x, x));
+    return _mm_cvtsd_f64(x);
+  }
+  static T hsum(V v) {
+    __m128d x = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    x = _mm_add_sd(x, _mm_unpackhi_pd(x, x));
+    return _mm_cvtsd_f64(x);
+  }
+
+  // In place, 4 x 4: lane k of r[i] <-> lane i of r[k].
+  static void transpose(V r[4]) {
+    const V t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    const V t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+  }
+};
+
+}  // namespace
+}  // namespace avx2
+}  // namespace simd
+}  // namespace pyfastnn
+
+#endif  // PYFASTNN_X86

@@ -1,0 +1,175 @@
+// The AVX-512 vector vocabulary: one 512-bit vector of float (F32) or double
+// (F64) and the operations the kernels use on it, spelled the same for both
+// dtypes and, where the operation exists there, as in vec_avx2.hpp.
+//
+// Include only from *_avx512.cpp files: they are compiled with -mavx512f
+// -mavx512vl -mavx512bw -mavx512dq -mfma. Everything is in an anonymous
+// namespace, so each of those files has its own copy and the linker cannot
+// pick an AVX-512-compiled copy for a caller on another path.
+//
+// Shapes: a vector is W lanes (16 float, 8 double). Compares return a Mask
+// (one bit per lane), which the masked loads and the select/_if forms take.
+#pragma once
+
+#ifdef PYFASTNN_X86
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace pyfastnn {
+namespace simd {
+namespace avx512 {
+namespace {
+
+// ---- float -------------------------------------------------------------------
+
+struct F32 {
+  using T = float;
+  using V = __m512;
+  using Mask = __mmask16;
+  using Index = int32_t;  // lane index for permute
+  static constexpr int W = 16;  // lanes
+
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(T x) { return _mm512_set1_ps(x); }
+  static V bcast(const T* p) { return _mm512_set1_ps(*p); }
+  static V load(const T* p) { return _mm512_load_ps(p); }  // 64-byte aligned
+  static V loadu(const T* p) { return _mm512_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
+  // Lanes [0, n) set (none for n <= 0, all for n >= W).
+  static Mask mask(int64_t n) {
+    return _cvtu32_mask16(n <= 0 ? 0u : n >= W ? 0xFFFFu : (1u << n) - 1u);
+  }
+  // The lanes of m from p, zeros elsewhere (nothing else is read).
+  static V maskload(const T* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  // The lanes of m from p, those of `rest` elsewhere.
+  static V maskload(const T* p, Mask m, V rest) { return _mm512_mask_loadu_ps(rest, m, p); }
+  static void maskstore(T* p, Mask m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }   // a * b + c
+  static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a * b
+  // To the nearest integer, ties to even.
+  static V round(V a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static V scalef(V a, V k) { return _mm512_scalef_ps(a, k); }  // a * 2^floor(k)
+  // max(a, b) returns b when either is NaN: callers put the NaN-carrying operand second.
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }
+
+  static Mask gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static Mask eq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+  static Mask neq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
+  static Mask unord(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }  // a or b NaN
+  static V select(V a, Mask take_b, V b) { return _mm512_mask_mov_ps(a, take_b, b); }
+  static V add_if(V a, Mask m, V b) { return _mm512_mask_add_ps(a, m, a, b); }  // a + b in m
+  static V sub_if(V a, Mask m, V b) { return _mm512_mask_sub_ps(a, m, a, b); }  // a - b in m
+  static V zero_unless(Mask m, V a) { return _mm512_maskz_mov_ps(m, a); }  // a in m, else 0
+  // Lane j of the result is lane idx[j] of v.
+  static V permute(__m512i idx, V v) { return _mm512_permutexvar_ps(idx, v); }
+
+  // Reductions in the fixed order of GCC's _mm512_reduce_*_ps (halves, then
+  // quarters, then pairs, then lanes).
+  static T hmax(V v) { return _mm512_reduce_max_ps(v); }
+  static T hsum(V v) { return _mm512_reduce_add_ps(v); }
+
+  // In place, 16 x 16: lane k of r[i] <-> lane i of r[k] (4 rounds of 16 shuffles).
+  static void transpose(V r[16]) {
+    V t[W];
+    for (int i = 0; i < W; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    auto pairs_lo = [](V a, V b) {  // 64-bit pairs
+      return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+    };
+    auto pairs_hi = [](V a, V b) {
+      return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+    };
+    for (int i = 0; i < W; i += 4) {  // r[i + q]: rows i..i+3, columns q, q+4, q+8, q+12
+      r[i] = pairs_lo(t[i], t[i + 2]);
+      r[i + 1] = pairs_hi(t[i], t[i + 2]);
+      r[i + 2] = pairs_lo(t[i + 1], t[i + 3]);
+      r[i + 3] = pairs_hi(t[i + 1], t[i + 3]);
+    }
+    for (int h = 0; h < W; h += 8)  // t[h + q]: columns q, q + 8 (q < 4) or q - 4, q + 4
+      for (int q = 0; q < 4; ++q) {
+        t[h + q] = _mm512_shuffle_f32x4(r[h + q], r[h + q + 4], 0x88);
+        t[h + q + 4] = _mm512_shuffle_f32x4(r[h + q], r[h + q + 4], 0xdd);
+      }
+    for (int q = 0; q < 8; ++q) {
+      r[q] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0x88);
+      r[q + 8] = _mm512_shuffle_f32x4(t[q], t[q + 8], 0xdd);
+    }
+  }
+};
+
+// ---- double ------------------------------------------------------------------
+
+struct F64 {
+  using T = double;
+  using V = __m512d;
+  using Mask = __mmask8;
+  using Index = int64_t;
+  static constexpr int W = 8;
+
+  static V zero() { return _mm512_setzero_pd(); }
+  static V set1(T x) { return _mm512_set1_pd(x); }
+  static V bcast(const T* p) { return _mm512_set1_pd(*p); }
+  static V load(const T* p) { return _mm512_load_pd(p); }
+  static V loadu(const T* p) { return _mm512_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static Mask mask(int64_t n) {
+    return _cvtu32_mask8(n <= 0 ? 0u : n >= W ? 0xFFu : (1u << n) - 1u);
+  }
+  static V maskload(const T* p, Mask m) { return _mm512_maskz_loadu_pd(m, p); }
+
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  static V div(V a, V b) { return _mm512_div_pd(a, b); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V max(V a, V b) { return _mm512_max_pd(a, b); }
+  static V min(V a, V b) { return _mm512_min_pd(a, b); }
+
+  static Mask gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+  static Mask eq(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
+  static Mask neq(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_NEQ_UQ); }
+  static Mask unord(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_UNORD_Q); }
+  static V select(V a, Mask take_b, V b) { return _mm512_mask_mov_pd(a, take_b, b); }
+  static V add_if(V a, Mask m, V b) { return _mm512_mask_add_pd(a, m, a, b); }
+  static V sub_if(V a, Mask m, V b) { return _mm512_mask_sub_pd(a, m, a, b); }
+  static V permute(__m512i idx, V v) { return _mm512_permutexvar_pd(idx, v); }
+
+  // In place, 8 x 8: lane k of r[i] <-> lane i of r[k] (3 rounds of 8 shuffles).
+  static void transpose(V r[8]) {
+    V t[W];
+    for (int i = 0; i < W; i += 2) {
+      t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < W; i += 4) {  // r[i + q]: rows i..i+3, columns q, q + 4
+      r[i] = _mm512_shuffle_f64x2(t[i], t[i + 2], 0x88);
+      r[i + 1] = _mm512_shuffle_f64x2(t[i + 1], t[i + 3], 0x88);
+      r[i + 2] = _mm512_shuffle_f64x2(t[i], t[i + 2], 0xdd);
+      r[i + 3] = _mm512_shuffle_f64x2(t[i + 1], t[i + 3], 0xdd);
+    }
+    for (int q = 0; q < 4; ++q) {
+      t[q] = _mm512_shuffle_f64x2(r[q], r[q + 4], 0x88);
+      t[q + 4] = _mm512_shuffle_f64x2(r[q], r[q + 4], 0xdd);
+    }
+    for (int q = 0; q < W; ++q) r[q] = t[q];
+  }
+};
+
+}  // namespace
+}  // namespace avx512
+}  // namespace simd
+}  // namespace pyfastnn
+
+#endif  // PYFASTNN_X86
