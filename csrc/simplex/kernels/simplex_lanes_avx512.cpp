@@ -74,6 +74,7 @@ static_assert(LargestNetwork().size <= LargestNetwork::kMaxComparators,
 template <typename S, int K, size_t... I>
 inline void sort_descending(typename S::V* c, std::index_sequence<I...>) {
   constexpr SortingNetwork<K> net{};
+  (void)c;  // K = 1: no comparator reads it
   (([&] {
      const typename S::V hi = S::max(c[net.a[I]], c[net.b[I]]);
      c[net.b[I]] = S::min(c[net.a[I]], c[net.b[I]]);

@@ -93,7 +93,6 @@ inline void write_support(const typename S::T* p, const typename S::T* g, typena
 template <typename S, int K>
 inline void product_block(ProductKind kind, const typename S::T* p, const typename S::T* g,
                           typename S::T b, typename S::T inv_t, typename S::T* out) {
-  using T = typename S::T;
   using V = typename S::V;
   const V vi = S::set1(inv_t);
   if (kind == ProductKind::sparsemax) {  // s (v - mean_S v) / T
