@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import _native
@@ -49,14 +51,21 @@ def get_adaptive_threads() -> bool:
 
 
 def kernel_info() -> dict[str, object]:
-    """Which micro-kernels are active and what the CPU could run.
+    """Which kernels are active and what the CPU could run.
 
-    ``isa`` is ``"avx512"``, ``"avx2_fma"`` or ``"portable"``. The default is
-    the best the CPU supports; the environment variable ``PYFASTNN_KERNEL``
-    (``auto``, ``avx512``, ``avx2`` or ``portable``, read at import) selects one.
+    ``isa`` is the instruction set chosen: ``"avx512"``, ``"avx2"`` or
+    ``"portable"``. The default is the best the CPU supports; the environment
+    variable ``PYFASTNN_KERNEL`` (``auto`` or one of those names, read at
+    import) or :func:`set_kernel` chooses another. ``kernels`` maps each dtype
+    (``"float32"``, ``"float64"``) to the kernel families (``gemm``,
+    ``simplex_maps``, ``simplex_products``, ``softmax_exp``, ``optimizer``) and
+    the ISA of the kernels each uses now: the ISA chosen, or a lower one where
+    the family has no kernels of its own (``softmax_exp`` is ``std::exp`` but
+    for float32 under avx512).
     """
     return {
         "isa": _native.active_isa(),
+        "kernels": _native.active_kernels(),
         "cpu_supports_avx2_fma": bool(_native.cpu_supports_avx2_fma()),
         "cpu_supports_avx512": bool(_native.cpu_supports_avx512()),
         "num_threads": get_num_threads(),
@@ -64,10 +73,29 @@ def kernel_info() -> dict[str, object]:
 
 
 def set_kernel(isa: str) -> None:
-    """Select the micro-kernels: ``"avx512"``, ``"avx2_fma"`` or ``"portable"``.
+    """Choose the kernels of every family: ``"avx512"``, ``"avx2"``, ``"portable"`` or ``"auto"``.
 
-    Raises ``ValueError`` for an unknown name or one this CPU cannot run.
+    ``"auto"`` is the best the CPU supports. ``"avx2_fma"``, the former name of
+    ``"avx2"``, still works and warns (``DeprecationWarning``). Raises
+    ``ValueError`` for an unknown name or one this CPU cannot run. Process-wide.
     """
     if not isinstance(isa, str):
         raise TypeError(f"isa: expected a string, got {type(isa).__name__}")
+    if isa == "avx2_fma":
+        warnings.warn(
+            "set_kernel('avx2_fma') is deprecated: use set_kernel('avx2')",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        isa = "avx2"
     _native.set_active_isa(isa)
+
+
+def _warn_about_the_environment() -> None:
+    """Warn when PYFASTNN_KERNEL was not usable (the automatic choice runs) or deprecated."""
+    deprecated, problem = _native.kernel_environment_problem()
+    if problem:
+        warnings.warn(problem, DeprecationWarning if deprecated else RuntimeWarning, stacklevel=3)
+
+
+_warn_about_the_environment()

@@ -19,11 +19,11 @@ import pyfastnn
 from pyfastnn import _native
 
 DTYPES = [np.float32, np.float64]
-ISAS = ["avx512", "avx2_fma", "portable"]
+ISAS = ["avx512", "avx2", "portable"]
 
 SUPPORTED = {
     "avx512": _native.cpu_supports_avx512,
-    "avx2_fma": _native.cpu_supports_avx2_fma,
+    "avx2": _native.cpu_supports_avx2_fma,
     "portable": lambda: True,
 }
 TRANSPOSES = [(False, False), (False, True), (True, False), (True, True)]

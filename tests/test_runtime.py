@@ -27,7 +27,7 @@ def kernel_in_subprocess(value: str | None) -> dict:
 def best_isa(info: dict) -> str:
     if info["cpu_supports_avx512"]:
         return "avx512"
-    return "avx2_fma" if info["cpu_supports_avx2_fma"] else "portable"
+    return "avx2" if info["cpu_supports_avx2_fma"] else "portable"
 
 
 def test_environment_forces_the_portable_kernels() -> None:
@@ -46,7 +46,7 @@ def test_set_kernel_switches_and_results_agree() -> None:
     before = pyfastnn.kernel_info()["isa"]
     try:
         results = {}
-        for isa in ("portable", "avx2_fma", "avx512"):
+        for isa in ("portable", "avx2", "avx512"):
             try:
                 pyfastnn.set_kernel(isa)
             except ValueError:

@@ -7,12 +7,12 @@ minibatches of one row the weight step is deferred to the next forward product
 loss_and_grad into the whole gradient, then one update of every parameter.
 
 They agree to rounding, not to the bit: the weight steps of the fused paths
-run in the multiversioned kernels (optim.cpp, update_forward.cpp: AVX-512 /
-AVX2 / baseline clones), where the compiler contracts the update rules into
-fused multiply-adds, while the reference's update is baseline code without
-them; the deferred path also forms its gradient h dz + penalty in one fused
-multiply-add. A single fused step is often bit-equal; a few differ by an ulp,
-and such differences compound over the steps of an epoch.
+run in the optimiser kernels compiled per ISA (nn/kernels/optim_*.cpp), where
+the compiler may contract the update rules into fused multiply-adds, while the
+reference's update is baseline code without them; the deferred path also
+forms its gradient h dz + penalty in one fused multiply-add. A single fused
+step is often bit-equal; a few differ by an ulp, and such differences compound
+over the steps of an epoch.
 """
 
 from __future__ import annotations

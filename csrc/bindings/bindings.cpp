@@ -16,6 +16,7 @@
 #include "nn/network.hpp"
 #include "runtime/cpu.hpp"
 #include "runtime/finite_check.hpp"
+#include "runtime/kernel_registry.hpp"
 #include "runtime/thread_governor.hpp"
 #include "runtime/threads.hpp"
 
@@ -512,18 +513,28 @@ PYBIND11_MODULE(_native, m) {
   m.def("cpu_supports_avx512", &cpu_supports_avx512);
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); });
   m.def("set_active_isa", [](const std::string& name) {
-    if (name == "portable")
-      set_active_isa(Isa::portable);
-    else if (name == "avx2_fma") {
-      if (!cpu_supports_avx2_fma())
-        throw py::value_error("isa: this CPU does not support AVX2/FMA");
-      set_active_isa(Isa::avx2_fma);
-    } else if (name == "avx512") {
-      if (!cpu_supports_avx512())
-        throw py::value_error("isa: this CPU does not support AVX-512 (F, VL, BW, DQ)");
-      set_active_isa(Isa::avx512);
-    } else
-      throw py::value_error("isa: expected 'portable', 'avx2_fma' or 'avx512', got '" + name +
-                            "'");
+    const std::optional<Isa> isa = parse_isa(name);
+    if (!isa)
+      throw py::value_error(std::string("isa: expected one of ") + isa_names_accepted() +
+                            ", got '" + name + "'");
+    if (!cpu_supports(*isa))
+      throw py::value_error(std::string("isa: this CPU cannot run the '") + isa_name(*isa) +
+                            "' kernels");
+    select_isa(*isa);
+  });
+  // {dtype: {family: isa}}: the kernels each family uses now.
+  m.def("active_kernels", [] {
+    py::dict out;
+    for (const KernelChoice& k : active_kernels()) {
+      if (!out.contains(k.dtype)) out[py::str(k.dtype)] = py::dict();
+      py::dict families = out[py::str(k.dtype)];
+      families[py::str(k.family)] = isa_name(k.isa);
+    }
+    return out;
+  });
+  // (deprecated, message) about PYFASTNN_KERNEL at load; message "" if none.
+  m.def("kernel_environment_problem", [] {
+    const EnvironmentProblem p = kernel_environment_problem();
+    return py::make_tuple(p.deprecated, p.message);
   });
 }

@@ -27,7 +27,7 @@
 #include <new>
 
 #include "gemm/gemm_kernel.hpp"
-#include "runtime/cpu.hpp"
+#include "runtime/kernel_registry.hpp"
 #include "runtime/threads.hpp"
 
 namespace pyfastnn {
@@ -91,27 +91,26 @@ inline void prefetch_for_write(const void* p) {
 #endif
 }
 
+// The kernel family's tables (runtime/kernel_registry.hpp): each ISA's
+// kernels_f32() / kernels_f64() (gemm_kernel.hpp) fill them once.
+const KernelTable<KernelSet<float>> gemm_kernels_f32(
+    "gemm", "float32", gemm_detail::portable::kernels_f32,
+    PYFASTNN_X86_ONLY(gemm_detail::avx2::kernels_f32),
+    PYFASTNN_X86_ONLY(gemm_detail::avx512::kernels_f32));
+const KernelTable<KernelSet<double>> gemm_kernels_f64(
+    "gemm", "float64", gemm_detail::portable::kernels_f64,
+    PYFASTNN_X86_ONLY(gemm_detail::avx2::kernels_f64),
+    PYFASTNN_X86_ONLY(gemm_detail::avx512::kernels_f64));
+
 template <typename T>
-KernelSet<T> select_kernels();
-
+const KernelSet<T>& active_kernels();
 template <>
-KernelSet<float> select_kernels<float>() {
-#ifdef PYFASTNN_X86
-  const Isa isa = active_isa();
-  if (isa == Isa::avx512) return gemm_detail::avx512::kernels_f32();
-  if (isa == Isa::avx2_fma) return gemm_detail::avx2::kernels_f32();
-#endif
-  return gemm_detail::portable::kernels_f32();
+const KernelSet<float>& active_kernels<float>() {
+  return *gemm_kernels_f32;
 }
-
 template <>
-KernelSet<double> select_kernels<double>() {
-#ifdef PYFASTNN_X86
-  const Isa isa = active_isa();
-  if (isa == Isa::avx512) return gemm_detail::avx512::kernels_f64();
-  if (isa == Isa::avx2_fma) return gemm_detail::avx2::kernels_f64();
-#endif
-  return gemm_detail::portable::kernels_f64();
+const KernelSet<double>& active_kernels<double>() {
+  return *gemm_kernels_f64;
 }
 
 // ---- per-thread packing memory -----------------------------------------------
@@ -700,7 +699,7 @@ void gemm_problem(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, c
     scale_only(g);
     return;
   }
-  g.ks = select_kernels<T>();
+  g.ks = active_kernels<T>();
   int nt = num_threads > 0 ? num_threads : pyfastnn::num_threads();
   if (nt < 1) nt = 1;
   constexpr int64_t kLine = 64 / sizeof(T);  // elements per cache line

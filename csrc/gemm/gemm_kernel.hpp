@@ -214,14 +214,14 @@ KernelSet<double> kernels_f64();
 }  // namespace portable
 
 #ifdef PYFASTNN_X86
-// AVX2 + FMA intrinsics; call only when active_isa() == Isa::avx2_fma.
+// AVX2 + FMA intrinsics; gemm.cpp registers them as the avx2 kernels.
 namespace avx2 {
 KernelSet<float> kernels_f32();
 KernelSet<double> kernels_f64();
 }  // namespace avx2
 
-// AVX-512 F/VL/BW/DQ intrinsics (own tile, see BlockingAvx512); call only when
-// active_isa() == Isa::avx512. The matrix-vector kernels are the AVX2 ones.
+// AVX-512 F/VL/BW/DQ intrinsics (own tile, see BlockingAvx512); gemm.cpp
+// registers them as the avx512 kernels. The matrix-vector kernels are the AVX2 ones.
 namespace avx512 {
 KernelSet<float> kernels_f32();
 KernelSet<double> kernels_f64();

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 #include <vector>
 
 #include "nn/activations.hpp"
-#include "runtime/cpu.hpp"
+#include "runtime/kernel_registry.hpp"
 #include "runtime/ordered_sum.hpp"
 #include "runtime/threads.hpp"
 #include "simd/exp_kernels.hpp"
@@ -28,37 +27,60 @@ inline T target_at(const TargetView<T>& t, int64_t i, int64_t k, int64_t K) {
   return t.labels[i] == k ? T(1) : T(0);
 }
 
-// Whether softmax rows of T take their exps from the vectorised kernel
-// (exp_kernels.hpp: float with AVX-512; within 1 ulp of std::exp).
+// The softmax exp family (a table of runtime/kernel_registry.hpp):
+//   exp_minus_max(z (n), n, p (n), &m): m = max z, p = exp(z - m), returns sum p.
+// std::exp on every ISA, but float under avx512 (simd/exp_kernels.hpp: within
+// 1 ulp of std::exp).
 template <typename T>
-bool vector_exp() {
+using ExpMinusMax = T (*)(const T* z, int64_t n, T* p, T* max);
+
+template <typename T>
+struct SoftmaxExpKernels {
+  ExpMinusMax<T> exp_minus_max = nullptr;
+};
+
+template <typename T>
+T portable_exp_minus_max(const T* z, int64_t n, T* p, T* max) {
+  // (m in a register: std::max returns a reference, and GCC kept m on the
+  // stack, a store and a load per element on the critical path)
+  T m = z[0], s = 0;
+  for (int64_t k = 1; k < n; ++k) m = m < z[k] ? z[k] : m;
+  if (std::isnan(m)) m = z[0];  // the select skips a NaN; keep it so it propagates
+  for (int64_t k = 0; k < n; ++k) {
+    p[k] = std::exp(z[k] - m);
+    s += p[k];
+  }
+  *max = m;
+  return s;
+}
+
+template <typename T>
+SoftmaxExpKernels<T> portable_exp() {
+  return {portable_exp_minus_max<T>};
+}
+
 #ifdef PYFASTNN_X86
-  return std::is_same_v<T, float> && active_isa() == Isa::avx512;
-#else
-  return false;
+SoftmaxExpKernels<float> avx512_exp_f32() { return {exp_minus_max_f32_avx512}; }
 #endif
+
+const KernelTable<SoftmaxExpKernels<float>> exp_kernels_f32("softmax_exp", "float32",
+                                                            portable_exp<float>, nullptr,
+                                                            PYFASTNN_X86_ONLY(avx512_exp_f32));
+const KernelTable<SoftmaxExpKernels<double>> exp_kernels_f64("softmax_exp", "float64",
+                                                             portable_exp<double>, nullptr,
+                                                             nullptr);
+
+template <typename T>
+ExpMinusMax<T> active_exp() {
+  return table_for<T>(exp_kernels_f32, exp_kernels_f64).exp_minus_max;
 }
 
 // One row of softmax: p (K) = softmax(z); returns log of the normaliser,
-// logsumexp(z). `fast_exp`: vector_exp<T>().
+// logsumexp(z). `exp_minus_max`: active_exp<T>().
 template <typename T>
-inline T softmax_row(const T* z, int64_t K, T* p, bool fast_exp) {
-  T m = z[0], s = 0;
-#ifdef PYFASTNN_X86
-  if constexpr (std::is_same_v<T, float>) {
-    if (fast_exp) s = exp_minus_max_f32_avx512(z, K, p, &m);
-  }
-#endif
-  if (!fast_exp) {
-    // (m in a register: std::max returns a reference, and GCC kept m on the
-    // stack, a store and a load per element on the critical path)
-    for (int64_t k = 1; k < K; ++k) m = m < z[k] ? z[k] : m;
-    if (std::isnan(m)) m = z[0];  // the select skips a NaN; keep it so it propagates
-    for (int64_t k = 0; k < K; ++k) {
-      p[k] = std::exp(z[k] - m);
-      s += p[k];
-    }
-  }
+inline T softmax_row(const T* z, int64_t K, T* p, ExpMinusMax<T> exp_minus_max) {
+  T m;
+  const T s = exp_minus_max(z, K, p, &m);
   const T inv = T(1) / s;
   for (int64_t k = 0; k < K; ++k) p[k] *= inv;
   return m + std::log(s);
@@ -68,11 +90,11 @@ inline T softmax_row(const T* z, int64_t K, T* p, bool fast_exp) {
 // `p` is a K-element scratch row.
 template <typename T>
 double row_loss_grad(Output output, const T* z, int64_t i, int64_t K, const TargetView<T>& t,
-                     T* dz, T scale, T* p, bool fast_exp) {
+                     T* dz, T scale, T* p, ExpMinusMax<T> exp_minus_max) {
   double loss = 0;
   switch (output) {
     case Output::softmax: {
-      const T lse = softmax_row(z, K, p, fast_exp);
+      const T lse = softmax_row(z, K, p, exp_minus_max);
       if (t.labels != nullptr) {
         loss = double(lse - z[t.labels[i]]);
       } else {
@@ -129,7 +151,7 @@ void output_forward(const OutputSpec& spec, const T* Z, int64_t n, int64_t K, T*
   if (spec.output == Output::relumax)
     return relumax_forward<T>(Z, n, K, static_cast<T>(spec.relumax_b), out);
   const Output output = spec.output;
-  const bool fast_exp = vector_exp<T>();
+  const ExpMinusMax<T> exp_minus_max = active_exp<T>();
   const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
@@ -137,7 +159,7 @@ void output_forward(const OutputSpec& spec, const T* Z, int64_t n, int64_t K, T*
     T* o = out + i * K;
     switch (output) {
       case Output::softmax:
-        softmax_row(z, K, o, fast_exp);
+        softmax_row(z, K, o, exp_minus_max);
         break;
       case Output::sigmoid:
         for (int64_t k = 0; k < K; ++k) o[k] = sigmoid(z[k]);
@@ -183,7 +205,7 @@ double output_loss_grad(const OutputSpec& spec, const T* Z, int64_t n, int64_t K
                                      static_cast<T>(spec.eps), nullptr, dZ, scale);
   }
   const Output output = spec.output;
-  const bool fast_exp = vector_exp<T>();
+  const ExpMinusMax<T> exp_minus_max = active_exp<T>();
   const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
   // Scratch rows for softmax probabilities when dZ is not wanted: one per
   // chunk, on the stack for small K (the common case).
@@ -198,7 +220,7 @@ double output_loss_grad(const OutputSpec& spec, const T* Z, int64_t n, int64_t K
     for (int64_t i = i0; i < i1; ++i) {
       T* dz = dZ != nullptr ? dZ + i * K : nullptr;
       T* p = dz != nullptr ? dz : scratch;  // softmax writes p into the dZ row, then shifts it
-      total += row_loss_grad(output, Z + i * K, i, K, target, dz, scale, p, fast_exp);
+      total += row_loss_grad(output, Z + i * K, i, K, target, dz, scale, p, exp_minus_max);
     }
     return total;
   });

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "nn/optim.hpp"
+#include "runtime/cpu.hpp"
 
 namespace pyfastnn {
 
@@ -50,18 +51,18 @@ UpdateRule<T> make_update_rule(const OptimizerSpec& spec, int64_t t) {
 // One parameter's step with its values in registers: returns the new p and
 // updates the state in place.
 template <typename T>
-inline T sgd_step(const UpdateRule<T>& r, T p, T g) {
+PYFASTNN_ALWAYS_INLINE T sgd_step(const UpdateRule<T>& r, T p, T g) {
   return p - r.lr * g;
 }
 
 template <typename T>
-inline T momentum_step(const UpdateRule<T>& r, T p, T g, T& velocity) {
+PYFASTNN_ALWAYS_INLINE T momentum_step(const UpdateRule<T>& r, T p, T g, T& velocity) {
   velocity = r.momentum * velocity + g;
   return p - r.lr * velocity;
 }
 
 template <typename T>
-inline T adam_step(const UpdateRule<T>& r, T p, T g, T& m, T& v) {
+PYFASTNN_ALWAYS_INLINE T adam_step(const UpdateRule<T>& r, T p, T g, T& m, T& v) {
   m = r.beta1 * m + r.one_b1 * g;
   v = r.beta2 * v + r.one_b2 * g * g;
   return p - r.lr * (m * r.c1) / (std::sqrt(v * r.c2) + r.eps);
@@ -69,7 +70,7 @@ inline T adam_step(const UpdateRule<T>& r, T p, T g, T& m, T& v) {
 
 // The gradient of the elastic-net penalty l2 w^2 + l1 |w| at one weight.
 template <typename T>
-inline T penalty_grad(T w, T l1, T l2) {
+PYFASTNN_ALWAYS_INLINE T penalty_grad(T w, T l1, T l2) {
   const T sign = w > T(0) ? T(1) : (w < T(0) ? T(-1) : T(0));
   return T(2) * l2 * w + l1 * sign;
 }
@@ -79,8 +80,9 @@ inline T penalty_grad(T w, T l1, T l2) {
 // reload of a just-stored vector that straddles a cache line waits for the
 // store to retire (measured: Adam 2.6x slower per element).
 template <typename T>
-inline void apply_update(const UpdateRule<T>& r, T* __restrict p, const T* __restrict g,
-                         T* __restrict s1, T* __restrict s2, int64_t n) {
+PYFASTNN_ALWAYS_INLINE void apply_update(const UpdateRule<T>& r, T* __restrict p,
+                                         const T* __restrict g, T* __restrict s1,
+                                         T* __restrict s2, int64_t n) {
   using Kind = typename UpdateRule<T>::Kind;
   if (r.kind == Kind::sgd) {
     for (int64_t i = 0; i < n; ++i) p[i] = sgd_step(r, p[i], g[i]);
@@ -108,8 +110,8 @@ inline void add_penalty_grad_row(const T* w, T l1, T l2, T* g, int64_t n) {
 }
 
 // apply_update on a block of m rows of n values (a GEMM block): p, s1, s2
-// with row stride ld, the gradient g with row stride ldg. Compiled for
-// AVX-512 / AVX2 / baseline in optim.cpp and chosen at load time.
+// with row stride ld, the gradient g with row stride ldg. The kernel of the
+// ISA chosen (nn/kernels/optim_table.hpp).
 void update_block(const UpdateRule<float>& r, float* p, int64_t ld, const float* g, int64_t ldg,
                   float* s1, float* s2, int64_t m, int64_t n);
 void update_block(const UpdateRule<double>& r, double* p, int64_t ld, const double* g,

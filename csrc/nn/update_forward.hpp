@@ -13,8 +13,8 @@
 // in one pass over W, each element stepped and used in registers: the unfused
 // sequence streams W three times (forward, writing dW, update).
 //
-// W, s1, s2, z, h and dz must not overlap. Compiled for AVX-512, AVX2 and
-// baseline x86-64 (PYFASTNN_SIMD_CLONES, cpu.hpp).
+// W, s1, s2, z, h and dz must not overlap. The kernel of the ISA chosen
+// (nn/kernels/optim_table.hpp; the body is nn/kernels/optim_template.hpp).
 #pragma once
 
 #include <cstdint>

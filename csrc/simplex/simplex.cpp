@@ -17,6 +17,7 @@
 #include <functional>
 #include <limits>
 
+#include "runtime/kernel_registry.hpp"
 #include "simplex/simplex_internal.hpp"
 #include "simplex/simplex_rows.hpp"
 
@@ -132,24 +133,67 @@ void softmax_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
   for (int64_t i = 0; i < rows; ++i) softmax_row(Z + i * K, K, inv_t, P + i * K);
 }
 
+namespace {
+
 template <typename T>
-void sparsemax_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
-#ifdef PYFASTNN_X86
-  if (K <= kSparsemaxLaneRowsMaxK && rows >= kLaneRowsMinRows && use_avx512())
-    return avx512::sparsemax_rows(Z, rows, K, inv_t, P);
-  if (use_avx2()) return avx2::sparsemax_rows(Z, rows, K, inv_t, P);
-#endif
+void portable_sparsemax_rows(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
   for (int64_t i = 0; i < rows; ++i) sparsemax_row(Z + i * K, K, inv_t, P + i * K);
 }
 
 template <typename T>
-void relumax_block(const T* Z, int64_t rows, int64_t K, T b, T inv_t, T* P) {
-#ifdef PYFASTNN_X86
-  if (K <= kRelumaxLaneRowsMaxK && rows >= kLaneRowsMinRows && use_avx512())
-    return avx512::relumax_rows(Z, rows, K, b, inv_t, P);
-  if (use_avx2()) return avx2::relumax_rows(Z, rows, K, b, inv_t, P);
-#endif
+void portable_relumax_rows(const T* Z, int64_t rows, int64_t K, T b, T inv_t, T* P) {
   for (int64_t i = 0; i < rows; ++i) relumax_row(Z + i * K, K, b, inv_t, P + i * K);
+}
+
+template <typename T>
+SimplexMapKernels<T> portable_maps() {
+  SimplexMapKernels<T> k;
+  k.sparsemax_rows = portable_sparsemax_rows<T>;
+  k.relumax_rows = portable_relumax_rows<T>;
+  return k;
+}
+
+#ifdef PYFASTNN_X86
+template <typename T>
+SimplexMapKernels<T> avx2_maps() {
+  SimplexMapKernels<T> k;
+  k.sparsemax_rows = avx2::sparsemax_rows;
+  k.relumax_rows = avx2::relumax_rows;
+  return k;
+}
+
+template <typename T>
+SimplexMapKernels<T> avx512_maps() {
+  SimplexMapKernels<T> k = avx2_maps<T>();  // long rows
+  k.sparsemax_lanes = avx512::sparsemax_rows;
+  k.relumax_lanes = avx512::relumax_rows;
+  return k;
+}
+#endif
+
+const KernelTable<SimplexMapKernels<float>> map_kernels_f32(
+    "simplex_maps", "float32", portable_maps<float>, PYFASTNN_X86_ONLY(avx2_maps<float>),
+    PYFASTNN_X86_ONLY(avx512_maps<float>));
+const KernelTable<SimplexMapKernels<double>> map_kernels_f64(
+    "simplex_maps", "float64", portable_maps<double>, PYFASTNN_X86_ONLY(avx2_maps<double>),
+    PYFASTNN_X86_ONLY(avx512_maps<double>));
+
+}  // namespace
+
+template <typename T>
+void sparsemax_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
+  const SimplexMapKernels<T>& k = table_for<T>(map_kernels_f32, map_kernels_f64);
+  if (k.sparsemax_lanes != nullptr && K <= kSparsemaxLaneRowsMaxK && rows >= kLaneRowsMinRows)
+    return k.sparsemax_lanes(Z, rows, K, inv_t, P);
+  k.sparsemax_rows(Z, rows, K, inv_t, P);
+}
+
+template <typename T>
+void relumax_block(const T* Z, int64_t rows, int64_t K, T b, T inv_t, T* P) {
+  const SimplexMapKernels<T>& k = table_for<T>(map_kernels_f32, map_kernels_f64);
+  if (k.relumax_lanes != nullptr && K <= kRelumaxLaneRowsMaxK && rows >= kLaneRowsMinRows)
+    return k.relumax_lanes(Z, rows, K, b, inv_t, P);
+  k.relumax_rows(Z, rows, K, b, inv_t, P);
 }
 
 }  // namespace simplex_detail

@@ -5,8 +5,9 @@
 // directions) of sample i. Templates are instantiated for float and double.
 // Rows go to num_threads() OpenMP threads in chunks; a call allocates nothing
 // but one double per chunk (for ordered sums) and, in the functions that say
-// so, one scratch row per thread. AVX2/FMA kernels run when active_isa() is
-// avx2_fma or avx512. Output arrays must not overlap the inputs, except where noted.
+// so, one scratch row per thread. AVX2/FMA kernels run when the ISA chosen is
+// avx2 or avx512 (runtime/kernel_registry.hpp). Output arrays must not overlap
+// the inputs, except where noted.
 //
 // All maps act on z / T for a temperature T > 0, passed as inv_temperature =
 // 1/T (default 1), and the Jacobian products are those of z -> map(z / T).

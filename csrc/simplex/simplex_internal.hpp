@@ -10,7 +10,6 @@
 #include <limits>
 #include <vector>
 
-#include "runtime/cpu.hpp"
 #include "runtime/threads.hpp"
 
 namespace pyfastnn {
@@ -21,26 +20,6 @@ constexpr int64_t kParallelMinElements = int64_t(1) << 15;
 // Rows are handed to threads in chunks of about this many entries, on demand
 // (dynamic schedule): a thread that the OS deschedules delays only its chunk.
 constexpr int64_t kChunkElements = int64_t(1) << 16;
-
-// The AVX2/FMA row kernels run when the CPU has them and the user has not chosen
-// the portable kernels (pyfastnn.set_kernel / PYFASTNN_KERNEL); also under
-// avx512 (an AVX-512 CPU has AVX2/FMA; AVX-512 kernels exist for short rows only).
-inline bool use_avx2() {
-#ifdef PYFASTNN_X86
-  return active_isa() >= Isa::avx2_fma;
-#else
-  return false;
-#endif
-}
-
-// The AVX-512 short-row kernels (simplex_lanes_avx512.cpp) run under avx512.
-inline bool use_avx512() {
-#ifdef PYFASTNN_X86
-  return active_isa() >= Isa::avx512;
-#else
-  return false;
-#endif
-}
 
 inline int threads_for(int64_t n, int64_t K) {
   if (n < 2 || n * K < kParallelMinElements) return 1;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "runtime/kernel_registry.hpp"
 #include "simplex/simplex.hpp"
 #include "simplex/simplex_internal.hpp"
 #include "simplex/simplex_rows.hpp"
@@ -89,15 +90,8 @@ void relumax_vjp_row(const T* p, const T* g, int64_t K, T b, T inv_t, T* out) {
 }
 
 template <typename T>
-void product_block(ProductKind kind, const T* P, const T* V, int64_t rows, int64_t K, T b,
-                   T inv_t, T* out) {
-#ifdef PYFASTNN_X86
-  if (kind != ProductKind::softmax && K <= kProductLaneRowsMaxK && rows >= kLaneRowsMinRows &&
-      use_avx512())
-    return avx512::product_rows(kind, P, V, rows, K, b, inv_t, out);
-  if (use_avx2())
-    return avx2::product_rows(kind, P, V, rows, K, b, inv_t, out);
-#endif
+void portable_product_rows(ProductKind kind, const T* P, const T* V, int64_t rows, int64_t K,
+                           T b, T inv_t, T* out) {
   for (int64_t i = 0; i < rows; ++i) {
     const T* p = P + i * K;
     const T* v = V + i * K;
@@ -117,6 +111,46 @@ void product_block(ProductKind kind, const T* P, const T* V, int64_t rows, int64
         break;
     }
   }
+}
+
+template <typename T>
+SimplexProductKernels<T> portable_products() {
+  SimplexProductKernels<T> k;
+  k.rows = portable_product_rows<T>;
+  return k;
+}
+
+#ifdef PYFASTNN_X86
+template <typename T>
+SimplexProductKernels<T> avx2_products() {
+  SimplexProductKernels<T> k;
+  k.rows = avx2::product_rows;
+  return k;
+}
+
+template <typename T>
+SimplexProductKernels<T> avx512_products() {
+  SimplexProductKernels<T> k = avx2_products<T>();  // long rows and softmax
+  k.lanes = avx512::product_rows;
+  return k;
+}
+#endif
+
+const KernelTable<SimplexProductKernels<float>> product_kernels_f32(
+    "simplex_products", "float32", portable_products<float>,
+    PYFASTNN_X86_ONLY(avx2_products<float>), PYFASTNN_X86_ONLY(avx512_products<float>));
+const KernelTable<SimplexProductKernels<double>> product_kernels_f64(
+    "simplex_products", "float64", portable_products<double>,
+    PYFASTNN_X86_ONLY(avx2_products<double>), PYFASTNN_X86_ONLY(avx512_products<double>));
+
+template <typename T>
+void product_block(ProductKind kind, const T* P, const T* V, int64_t rows, int64_t K, T b,
+                   T inv_t, T* out) {
+  const SimplexProductKernels<T>& k = table_for<T>(product_kernels_f32, product_kernels_f64);
+  if (k.lanes != nullptr && kind != ProductKind::softmax && K <= kProductLaneRowsMaxK &&
+      rows >= kLaneRowsMinRows)
+    return k.lanes(kind, P, V, rows, K, b, inv_t, out);
+  k.rows(kind, P, V, rows, K, b, inv_t, out);
 }
 
 template <typename T>

@@ -49,6 +49,26 @@ constexpr int kProductLaneRowsMaxK = 16;
 // float / 8 double rows; the losses call the forward maps one row at a time).
 constexpr int64_t kLaneRowsMinRows = 4;
 
+// The simplex kernel families of one dtype (tables of runtime/kernel_registry.hpp,
+// filled in simplex.cpp and simplex_products.cpp). `rows` serve any K and any
+// number of rows; `lanes`, where the ISA has them (else null), serve rows with
+// K <= the bounds above and at least kLaneRowsMinRows rows.
+template <typename T>
+struct SimplexMapKernels {
+  using SparsemaxRows = void (*)(const T* Z, int64_t rows, int64_t K, T inv_t, T* P);
+  using RelumaxRows = void (*)(const T* Z, int64_t rows, int64_t K, T b, T inv_t, T* P);
+  SparsemaxRows sparsemax_rows = nullptr, sparsemax_lanes = nullptr;
+  RelumaxRows relumax_rows = nullptr, relumax_lanes = nullptr;
+};
+
+template <typename T>
+struct SimplexProductKernels {
+  using ProductRows = void (*)(ProductKind kind, const T* P, const T* V, int64_t rows, int64_t K,
+                               T b, T inv_t, T* out);
+  ProductRows rows = nullptr;
+  ProductRows lanes = nullptr;  // every kind but softmax
+};
+
 #ifdef PYFASTNN_X86
 namespace avx512 {
 

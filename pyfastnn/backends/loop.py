@@ -4,7 +4,7 @@ This is the readable reference the other two backends are checked against.
 Elementwise functions are written per scalar with :mod:`math`; the only NumPy
 used per sample is the matrix-vector product of a dense layer. The pieces
 carry the names of their C++ counterparts (csrc/nn/activations.hpp,
-csrc/nn/layers.hpp, csrc/nn/losses.hpp).
+csrc/nn/dense.hpp, csrc/nn/losses.hpp).
 
 Notation for one sample and layer l (0-based, L layers):
     h_0 = x                            (D,)

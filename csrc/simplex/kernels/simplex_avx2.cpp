@@ -1,6 +1,6 @@
 // AVX2/FMA row kernels of sparsemax and relumax_b (see simplex.cpp for the
-// algorithm). Compiled with -mavx2 -mfma; called only when active_isa() is
-// avx2_fma or avx512.
+// algorithm). Compiled with -mavx2 -mfma; the avx2 and avx512 kernel tables
+// hold them (runtime/kernel_registry.hpp).
 //
 // As in gemm_kernel_avx2.cpp, everything here has internal linkage and uses no
 // standard-library templates, so no AVX2-compiled copy of a shared inline

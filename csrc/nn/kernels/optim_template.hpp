@@ -1,10 +1,39 @@
-#include "nn/update_forward.hpp"
+// The optimiser kernels' one source, compiled once per ISA by
+// optim_portable.cpp, optim_avx2.cpp and optim_avx512.cpp (each includes this
+// file and returns make_kernels<T>(); see optim_table.hpp). Everything here has
+// internal linkage, so each file keeps its own copy, compiled for its ISA; the
+// rules it inlines (optim_kernels.hpp) are PYFASTNN_ALWAYS_INLINE for the same
+// reason.
+//
+//   update_block(rule, p (m, ld), ld, g (m, ldg), ldg, s1, s2 (m, ld), m, n):
+//     apply_update on each of the m rows of n values (a finished GEMM block)
+//   update_rows_forward(step, W, s1, s2 (in, out), in, out, x (in), z (out), j0, j1):
+//     the deferred step of W fused with z = x @ W, columns [j0, j1)
+//     (nn/update_forward.hpp)
+#pragma once
 
+#include <cstdint>
+
+#include "nn/kernels/optim_table.hpp"
+#include "nn/optim_kernels.hpp"
+#include "nn/update_forward.hpp"
 #include "runtime/cpu.hpp"
 
 namespace pyfastnn {
-
+namespace optim_detail {
 namespace {
+
+// The rules' square root and division dominate the block update; the compiler
+// vectorises apply_update for the file's ISA.
+template <typename T>
+void update_block(const UpdateRule<T>& r, T* p, int64_t ld, const T* g, int64_t ldg, T* s1,
+                  T* s2, int64_t m, int64_t n) {
+  for (int64_t i = 0; i < m; ++i) {
+    const int64_t at = i * ld;
+    apply_update<T>(r, p + at, g + i * ldg, s1 != nullptr ? s1 + at : nullptr,
+                    s2 != nullptr ? s2 + at : nullptr, n);
+  }
+}
 
 // Rows of W stepped per pass over z: z is loaded and stored once for this
 // many rows (one store per vector of z per block, the rest stay in registers).
@@ -16,9 +45,8 @@ using Kind = typename UpdateRule<T>::Kind;
 // Rows [i, i + R) of W on columns [j0, j1): step them and, if Forward, add
 // their terms x[i + r] W[i + r, :] to z.
 template <typename T, Kind<T> K, bool Penalised, bool Forward, int R>
-PYFASTNN_INLINE_INTO_CLONES inline void step_rows(const DeferredStep<T>& st, T* W, T* s1, T* s2,
-                                                  int64_t out, const T* x, T* z, int64_t i,
-                                                  int64_t j0, int64_t j1) {
+PYFASTNN_ALWAYS_INLINE void step_rows(const DeferredStep<T>& st, T* W, T* s1, T* s2, int64_t out,
+                                      const T* x, T* z, int64_t i, int64_t j0, int64_t j1) {
   T hp[R], xr[R];
   T* w[R];
   T* a[R];
@@ -60,9 +88,9 @@ PYFASTNN_INLINE_INTO_CLONES inline void step_rows(const DeferredStep<T>& st, T* 
 }
 
 template <typename T, Kind<T> K, bool Penalised, bool Forward>
-PYFASTNN_INLINE_INTO_CLONES inline void step_all_rows(const DeferredStep<T>& st, T* W, T* s1,
-                                                      T* s2, int64_t in, int64_t out,
-                                                      const T* x, T* z, int64_t j0, int64_t j1) {
+PYFASTNN_ALWAYS_INLINE void step_all_rows(const DeferredStep<T>& st, T* W, T* s1, T* s2,
+                                          int64_t in, int64_t out, const T* x, T* z, int64_t j0,
+                                          int64_t j1) {
   if (Forward)
     for (int64_t j = j0; j < j1; ++j) z[j] = T(0);
   int64_t i = 0;
@@ -72,9 +100,9 @@ PYFASTNN_INLINE_INTO_CLONES inline void step_all_rows(const DeferredStep<T>& st,
 }
 
 template <typename T, Kind<T> K>
-PYFASTNN_INLINE_INTO_CLONES inline void step_all_rows(const DeferredStep<T>& st, T* W, T* s1,
-                                                      T* s2, int64_t in, int64_t out,
-                                                      const T* x, T* z, int64_t j0, int64_t j1) {
+PYFASTNN_ALWAYS_INLINE void step_all_rows(const DeferredStep<T>& st, T* W, T* s1, T* s2,
+                                          int64_t in, int64_t out, const T* x, T* z, int64_t j0,
+                                          int64_t j1) {
   const bool penalised = st.l1 != T(0) || st.l2 != T(0);
   if (penalised && x != nullptr)
     step_all_rows<T, K, true, true>(st, W, s1, s2, in, out, x, z, j0, j1);
@@ -87,10 +115,8 @@ PYFASTNN_INLINE_INTO_CLONES inline void step_all_rows(const DeferredStep<T>& st,
 }
 
 template <typename T>
-PYFASTNN_INLINE_INTO_CLONES inline void update_rows_forward_impl(const DeferredStep<T>& st, T* W,
-                                                                 T* s1, T* s2, int64_t in,
-                                                                 int64_t out, const T* x, T* z,
-                                                                 int64_t j0, int64_t j1) {
+void update_rows_forward(const DeferredStep<T>& st, T* W, T* s1, T* s2, int64_t in, int64_t out,
+                         const T* x, T* z, int64_t j0, int64_t j1) {
   switch (st.rule.kind) {
     case Kind<T>::sgd:
       step_all_rows<T, Kind<T>::sgd>(st, W, s1, s2, in, out, x, z, j0, j1);
@@ -104,19 +130,14 @@ PYFASTNN_INLINE_INTO_CLONES inline void update_rows_forward_impl(const DeferredS
   }
 }
 
+template <typename T>
+OptimizerKernels<T> make_kernels() {
+  OptimizerKernels<T> k;
+  k.update_block = update_block<T>;
+  k.update_rows_forward = update_rows_forward<T>;
+  return k;
+}
+
 }  // namespace
-
-PYFASTNN_SIMD_CLONES void update_rows_forward(const DeferredStep<float>& step, float* W,
-                                              float* s1, float* s2, int64_t in, int64_t out,
-                                              const float* x, float* z, int64_t j0, int64_t j1) {
-  update_rows_forward_impl(step, W, s1, s2, in, out, x, z, j0, j1);
-}
-
-PYFASTNN_SIMD_CLONES void update_rows_forward(const DeferredStep<double>& step, double* W,
-                                              double* s1, double* s2, int64_t in, int64_t out,
-                                              const double* x, double* z, int64_t j0,
-                                              int64_t j1) {
-  update_rows_forward_impl(step, W, s1, s2, in, out, x, z, j0, j1);
-}
-
+}  // namespace optim_detail
 }  // namespace pyfastnn
