@@ -90,3 +90,11 @@ def make_target(
             f"y: expected targets of shape ({n_samples}, {n_outputs}), got {values.shape}"
         )
     return Target(values=values)
+
+
+def predicted_labels(output: str, out: np.ndarray) -> np.ndarray:
+    """Class labels (N,) int64 from a classifier's outputs (N, K): whether the one
+    output exceeds 0.5 for a single sigmoid output, the first argmax otherwise."""
+    if output == "sigmoid" and out.shape[1] == 1:
+        return (out[:, 0] > 0.5).astype(np.int64)
+    return np.argmax(out, axis=1)

@@ -17,7 +17,7 @@ from ._dropout import DropoutStream, check_dropout
 from ._errors import NonFiniteResultError
 from ._memory import aligned_zeros
 from ._spec import ACTIVATIONS, MAX_PARAMS, OUTPUTS, NetSpec
-from ._targets import Target, make_target
+from ._targets import Target, make_target, predicted_labels
 from .backends import BACKENDS, NonFiniteError
 from .optim import Optimizer
 from .training import History
@@ -416,9 +416,7 @@ class MLP:
         out = self.forward(X)
         if self.output == "identity" and not self._spec.labels_only:
             return out
-        if self.output == "sigmoid" and out.shape[1] == 1:
-            return (out[:, 0] > 0.5).astype(np.int64)
-        return np.argmax(out, axis=1)
+        return predicted_labels(self.output, out)
 
     def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Accuracy of :meth:`predict` for integer labels (N,) of a classifier;

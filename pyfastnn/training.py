@@ -24,7 +24,7 @@ from ._dropout import check_dropout
 from ._errors import NonFiniteResultError
 from ._memory import aligned_zeros
 from ._spec import NetSpec
-from ._targets import make_target
+from ._targets import make_target, predicted_labels
 from .backends import BACKENDS, EpochPlan
 from .optim import Optimizer, make_optimizer
 
@@ -83,8 +83,8 @@ class History:
 
 
 def accuracy(model: Trainable, X: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of rows whose argmax output equals the label."""
-    return float(np.mean(np.argmax(model.forward(X), axis=1) == y))
+    """Fraction of rows whose predicted label (as ``MLP.predict``) equals y (N,)."""
+    return float(np.mean(predicted_labels(model.spec.output, model.forward(X)) == y))
 
 
 def fit(
