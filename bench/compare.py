@@ -8,10 +8,12 @@ Usage: ``python bench/compare.py [--quick | --full] [--out DIR] [--markdown PATH
 from __future__ import annotations
 
 import sys
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if any((ROOT / "pyfastnn").glob("_native*")):  # a build inside this checkout: use it
+# a build inside this checkout (the extension itself, not its .pyi stub): use it
+if any((ROOT / "pyfastnn" / f"_native{s}").exists() for s in EXTENSION_SUFFIXES):
     sys.path.insert(0, str(ROOT))
 
 from pyfastnn.compare.cli import main  # noqa: E402
