@@ -22,12 +22,12 @@ namespace pyfastnn {
 // pointer to its element (i0, j0), with `ldc` the row stride there (C's own,
 // or a scratch block's: see gemm_consume).
 //
-// Granularity (gemm.cpp): the blocked path calls it per finished micro-tile (at
-// most MR x NR, e.g. 8 x 32 float with AVX-512, right after the last KC block
-// of that tile is stored); the outer-product path (K == 1) per group of a few
-// rows; the matrix-vector paths (M <= 3, N == 1, tiny products) once per
-// thread's range of rows or columns. If K == 0 it is called
-// once on all of C after C = beta * C. Never called when M == 0 or N == 0.
+// Granularity (blocked.hpp, gemv.hpp): the blocked path calls it per
+// finished micro-tile (at most MR x NR, e.g. 8 x 32 float with AVX-512, right
+// after the last KC block of that tile is stored); the outer-product path
+// (K == 1) per group of a few rows; the matrix-vector paths (M <= 3, N == 1,
+// tiny products) once per thread's range of rows or columns. If K == 0 it is
+// called once on all of C after C = beta * C. Never called when M == 0 or N == 0.
 template <typename T>
 struct GemmEpilogue {
   void (*apply)(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,

@@ -1,4 +1,4 @@
-// Building blocks of the blocked GEMM in gemm.cpp: block sizes, packed-panel
+// Building blocks of the blocked GEMM in blocked.hpp: block sizes, packed-panel
 // layout and the per-ISA compute kernels.
 //
 // Layering (Goto & van de Geijn / BLIS):
@@ -13,7 +13,7 @@
 //             micro-kernel: C[MR x NR] (+)= A sliver @ B sliver, in registers
 //
 // The tile MR x NR and the block sizes depend on the kernel family (ISA) and
-// dtype: each family's KernelSet carries its BlockSizes, and gemm.cpp reads
+// dtype: each family's KernelSet carries its BlockSizes, and blocked.hpp reads
 // them at run time. Packed layouts, for the active family's MR and NR:
 //   A sliver s of a block:  Ap[s*MR*kc + k*MR + r] = op(A)[ic + s*MR + r, pc + k]
 //   B sliver s of a panel:  Bp[s*NR*kc + k*NR + c] = op(B)[pc + k, jc + s*NR + c]
@@ -58,7 +58,7 @@ struct BlockingAvx512;
 // float, ~115 GFLOP/s per core at ~3.6 GHz). Sweeps at 1024^3 and 256x784x256
 // (KC 128-384, MC 96-480) were flat to within the machine's noise (+-4%); the
 // values below sit in the middle of the flat region for the reasons given.
-// gemm.cpp splits K, M, N into equal blocks of at most these sizes (KC may
+// blocked.hpp splits K, M, N into equal blocks of at most these sizes (KC may
 // grow by 25% to avoid a short last block: K = 784 -> 3 x 262).
 template <>
 struct Blocking<float> {
@@ -204,7 +204,7 @@ struct KernelSet {
   AxpbyKernel<T> axpby;
   BlockSizes blocks;  // tile and cache blocks the micro and pack kernels use
   MicroKernelRowsB<T> micro_rows_b = nullptr;  // null: always pack B (AVX2, portable)
-  PackEdgeKernel<T> pack_copy_nr_edge = nullptr;  // null: gemm.cpp's element loop
+  PackEdgeKernel<T> pack_copy_nr_edge = nullptr;  // null: pack_b's element loop
 };
 
 // Plain C++ (any CPU; the compiler vectorises for the baseline ISA).
@@ -214,13 +214,13 @@ KernelSet<double> kernels_f64();
 }  // namespace portable
 
 #ifdef PYFASTNN_X86
-// AVX2 + FMA intrinsics; gemm.cpp registers them as the avx2 kernels.
+// AVX2 + FMA intrinsics; problem.hpp registers them as the avx2 kernels.
 namespace avx2 {
 KernelSet<float> kernels_f32();
 KernelSet<double> kernels_f64();
 }  // namespace avx2
 
-// AVX-512 F/VL/BW/DQ intrinsics (own tile, see BlockingAvx512); gemm.cpp
+// AVX-512 F/VL/BW/DQ intrinsics (own tile, see BlockingAvx512); problem.hpp
 // registers them as the avx512 kernels. The matrix-vector kernels are the AVX2 ones.
 namespace avx512 {
 KernelSet<float> kernels_f32();
