@@ -13,7 +13,8 @@ namespace pyfastnn {
 
 namespace {
 // Below this many weights a deferred step (and its forward product) runs on
-// one thread: it streams W once, like an outer product (gemm.cpp's crossover).
+// one thread: it streams W once, like an outer product (kParallelMinOuterElems
+// in gemm/gemv.hpp).
 constexpr int64_t kParallelMinStepElements = 1 << 16;
 }  // namespace
 

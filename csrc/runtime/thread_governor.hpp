@@ -23,7 +23,7 @@
 // the other cores' caches), so a probe lasts two steps.
 //
 // Results do not depend on the count: every native kernel gives the same bits
-// on any number of threads (gemm.cpp, ordered_sum.hpp; tests/test_threads.py).
+// on any number of threads (gemm/, ordered_sum.hpp; tests/test_threads.py).
 #pragma once
 
 #include <array>
