@@ -1,6 +1,7 @@
 #include "runtime/threads.hpp"
 
 #include <omp.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <exception>
@@ -15,13 +16,26 @@ std::atomic<int>& thread_slot() {
 }
 thread_local int calling_thread_limit = kMaxThreads;
 std::atomic<bool> adaptive{true};
+
+// Set in the child of a fork(): the OpenMP runtime's worker threads were not
+// copied, and libgomp waits for them forever in the child's first team of two
+// or more (measured: 5/5 children hung after one multi-threaded call in the
+// parent). A team of one runs inline on the calling thread, so the child runs
+// every region on one thread: same bits, since no result depends on the count.
+std::atomic<bool> forked_child{false};
+const bool fork_handler_installed = [] {
+  return pthread_atfork(nullptr, nullptr, [] { forked_child.store(true); }) == 0;
+}();
 }  // namespace
+
+bool in_forked_child() { return forked_child.load(std::memory_order_relaxed); }
 
 bool adaptive_threads() { return adaptive.load(std::memory_order_relaxed); }
 
 void set_adaptive_threads(bool enabled) { adaptive.store(enabled, std::memory_order_relaxed); }
 
 int num_threads() {
+  if (in_forked_child()) return 1;
   const int n = thread_slot().load(std::memory_order_relaxed);
   return n < calling_thread_limit ? n : calling_thread_limit;
 }

@@ -22,8 +22,13 @@ inline std::pair<int64_t, int64_t> split_range(int64_t n, int64_t align, int64_t
 }
 
 // Initialised from OMP_NUM_THREADS if set, else the number of processors;
-// lowered on the calling thread while a ScopedThreadLimit lives there.
+// lowered on the calling thread while a ScopedThreadLimit lives there; 1 in
+// the child of a fork() (in_forked_child), whatever set_num_threads says.
 int num_threads();
+
+// True in a process made by fork() from one that had loaded the module: its
+// OpenMP thread pool did not survive the fork, so its regions use one thread.
+bool in_forked_child();
 constexpr int kMaxThreads = 4096;  // a sanity bound on set_num_threads
 void set_num_threads(int n);  // n >= 1
 
