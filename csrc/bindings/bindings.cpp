@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "bindings/released_gil.hpp"
 #include "gemm/gemm.hpp"
 #include "nn/network.hpp"
 #include "runtime/cpu.hpp"
@@ -204,7 +205,7 @@ void bind_network(py::module_& m, const char* name) {
             const T* p = static_cast<const T*>(params.data());
             const T* x = static_cast<const T*>(X.data());
             T* o = static_cast<T*>(out.mutable_data());
-            py::gil_scoped_release nogil;
+            ReleasedGil nogil;
             return net.forward(p, x, n, o);
           },
           py::arg("params"), py::arg("X"), py::arg("out"),
@@ -232,7 +233,7 @@ void bind_network(py::module_& m, const char* name) {
             }
             const T* p = static_cast<const T*>(params.data());
             const T* x = static_cast<const T*>(X.data());
-            py::gil_scoped_release nogil;
+            ReleasedGil nogil;
             return net.loss_and_grad(p, x, n, target, T(l1), T(l2), dp, dx, drop);
           },
           py::arg("params"), py::arg("X"), py::arg("y"), py::arg("l1"), py::arg("l2"),
@@ -268,7 +269,7 @@ void bind_network(py::module_& m, const char* name) {
             const T* x = static_cast<const T*>(X.data());
             EpochResult r;
             {
-              py::gil_scoped_release nogil;
+              ReleasedGil nogil;
               r = net.train_epoch(p, g, x, n, target, idx, epoch, optimizer, s);
             }
             return py::make_tuple(r.loss_sum, r.batches, r.failed_batch);
@@ -297,7 +298,7 @@ void bind_network(py::module_& m, const char* name) {
             T* p = static_cast<T*>(params.mutable_data());
             T* g = static_cast<T*>(grad.mutable_data());
             const T* x = static_cast<const T*>(X.data());
-            py::gil_scoped_release nogil;
+            ReleasedGil nogil;
             return net.reference_step(p, g, x, n, target, T(l1), T(l2), drop, optimizer, t, s);
           },
           py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("l1"),
@@ -429,7 +430,7 @@ void matmul_impl(const py::array& a, const py::array& b, bool trans_a, bool tran
   const T* pb = static_cast<const T*>(b.data());
   T* pc = static_cast<T*>(out.mutable_data());
   const int64_t lda = a.shape(1), ldb = b.shape(1), ldc = out.shape(1);
-  py::gil_scoped_release nogil;
+  ReleasedGil nogil;
   gemm<T>(trans_a, trans_b, M, N, K, pa, lda, pb, ldb, accumulate ? T(1) : T(0), pc, ldc);
 }
 
@@ -470,7 +471,7 @@ PYBIND11_MODULE(_native, m) {
           throw py::value_error("x: expected a C-contiguous array");
         const int64_t n = static_cast<int64_t>(x.size());
         const void* data = x.data();
-        py::gil_scoped_release release;
+        ReleasedGil release;
         return single ? all_finite(static_cast<const float*>(data), n)
                       : all_finite(static_cast<const double*>(data), n);
       },

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "bindings/released_gil.hpp"
 #include "simplex/simplex.hpp"
 
 namespace py = pybind11;
@@ -130,7 +131,7 @@ void forward(const char* which, const py::array& Z, py::array out, double b, dou
     const int64_t n = Z.shape(0), K = Z.shape(1);
     const T* z = cptr<T>(Z);
     T* p = mptr<T>(out);
-    py::gil_scoped_release nogil;
+    ReleasedGil nogil;
     if (w == "softmax")
       softmax_forward<T>(z, n, K, p, it);
     else if (w == "sparsemax")
@@ -150,7 +151,7 @@ void threshold(const py::array& Z, py::array tau, double inv_t) {
     const T* z = cptr<T>(Z);
     T* t = mptr<T>(tau);
     const int64_t n = Z.shape(0), K = Z.shape(1);
-    py::gil_scoped_release nogil;
+    ReleasedGil nogil;
     sparsemax_threshold<T>(z, n, K, t, it);
   });
 }
@@ -175,7 +176,7 @@ void product(SparseMap map, Product kind, const py::array& P, const py::array& V
     const T* p = cptr<T>(P);
     const T* v = cptr<T>(V);
     T* o = mptr<T>(out);
-    py::gil_scoped_release nogil;
+    ReleasedGil nogil;
     const bool jvp = kind == Product::jvp;
     switch (map) {
       case SparseMap::softmax:
@@ -228,7 +229,7 @@ double loss(int code, const py::array& Z, const py::array& y, double b, double e
     if (!std::isfinite(scale)) throw py::value_error("scale: expected a finite number");
     const T* z = cptr<T>(Z);
     T* lr = mptr<T>(loss_rows);
-    py::gil_scoped_release nogil;
+    ReleasedGil nogil;
     if (fy) return sparsemax_loss<T>(z, labels, n, K, lr, g, T(scale), it);
     return smoothed_cross_entropy<T>(map, z, labels, n, K, bt, et, lr, g, T(scale), it);
   });
