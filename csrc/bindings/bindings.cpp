@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "bindings/array_checks.hpp"
 #include "bindings/released_gil.hpp"
 #include "gemm/gemm.hpp"
 #include "nn/network.hpp"
@@ -23,6 +24,7 @@
 
 namespace py = pybind11;
 using namespace pyfastnn;
+using namespace pyfastnn::bindings;
 
 void bind_simplex(pybind11::module_& m);  // bindings_simplex.cpp
 
@@ -30,20 +32,10 @@ namespace {
 
 // ---- argument checks -------------------------------------------------------
 
-// Equivalent dtypes match (a float64 carrying metadata is still float64).
-template <typename T>
-bool has_dtype(const py::array& a) {
-  return py::detail::npy_api::get().PyArray_EquivTypes_(a.dtype().ptr(),
-                                                         py::dtype::of<T>().ptr());
-}
-
 // A C-contiguous 2-D array of dtype T; `name` goes into the error message.
 template <typename T>
 void require_matrix(const py::array& a, const char* name, bool writable = false) {
-  if (!has_dtype<T>(a))
-    throw py::type_error(std::string(name) + ": expected dtype " +
-                         std::string(py::str(py::dtype::of<T>())) + ", got " +
-                         std::string(py::str(a.dtype())));
+  if (!has_dtype<T>(a)) dtype_error(name, a, std::string(py::str(py::dtype::of<T>())));
   if (a.ndim() != 2)
     throw py::value_error(std::string(name) + ": expected a 2-D array, got ndim=" +
                           std::to_string(a.ndim()));
@@ -51,20 +43,6 @@ void require_matrix(const py::array& a, const char* name, bool writable = false)
     throw py::value_error(std::string(name) + ": expected a C-contiguous array");
   if (writable && !a.writeable())
     throw py::value_error(std::string(name) + ": array is read-only");
-}
-
-// A C-contiguous 1-D array of dtype T and length n.
-template <typename T>
-void require_vector(const py::array& a, const char* name, int64_t n, bool writable = false) {
-  if (!has_dtype<T>(a))
-    throw py::type_error(std::string(name) + ": expected dtype " +
-                         std::string(py::str(py::dtype::of<T>())) + ", got " +
-                         std::string(py::str(a.dtype())));
-  if (a.ndim() != 1 || a.shape(0) != n)
-    throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(n) + ",)");
-  if (!(a.flags() & py::array::c_style))
-    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
-  if (writable && !a.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
 }
 
 template <typename T>
@@ -99,13 +77,7 @@ TargetView<T> target_view(const Network<T>& net, const py::array& y, int64_t n) 
   const int64_t K = net.config().sizes.back();
   TargetView<T> view;
   if (has_dtype<int64_t>(y)) {
-    require_vector<int64_t>(y, "y", n);
-    const int64_t* labels = static_cast<const int64_t*>(y.data());
-    for (int64_t i = 0; i < n; ++i)
-      if (labels[i] < 0 || labels[i] >= K)
-        throw py::value_error("y: labels must lie in [0, " + std::to_string(K) + "), got " +
-                              std::to_string(labels[i]));
-    view.labels = labels;
+    view.labels = checked_labels(y, n, K);
   } else {
     if (needs_labels(net.config().output))
       throw py::type_error("y: expected int64 class labels for this output");

@@ -12,24 +12,15 @@
 #include <optional>
 #include <string>
 
+#include "bindings/array_checks.hpp"
 #include "bindings/released_gil.hpp"
 #include "simplex/simplex.hpp"
 
 namespace py = pybind11;
 using namespace pyfastnn;
+using namespace pyfastnn::bindings;
 
 namespace {
-
-template <typename T>
-bool has_dtype(const py::array& a) {
-  return py::detail::npy_api::get().PyArray_EquivTypes_(a.dtype().ptr(),
-                                                         py::dtype::of<T>().ptr());
-}
-
-[[noreturn]] void dtype_error(const char* name, const py::array& a, const std::string& expected) {
-  throw py::type_error(std::string(name) + ": expected dtype " + expected + ", got " +
-                       std::string(py::str(a.dtype())));
-}
 
 // A C-contiguous 2-D array of dtype T with at least one column.
 template <typename T>
@@ -54,17 +45,6 @@ void require_like(const py::array& a, const char* name, const py::array& like,
                           std::to_string(like.shape(0)) + ", " + std::to_string(like.shape(1)) +
                           "), got (" + std::to_string(a.shape(0)) + ", " +
                           std::to_string(a.shape(1)) + ")");
-}
-
-template <typename T>
-void require_vector(const py::array& a, const char* name, int64_t n, bool writable = false) {
-  if (!has_dtype<T>(a)) dtype_error(name, a, std::string(py::str(py::dtype::of<T>())));
-  if (a.ndim() != 1 || a.shape(0) != n)
-    throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(n) + ",)");
-  if (!(a.flags() & py::array::c_style))
-    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
-  if (writable && !a.writeable())
-    throw py::value_error(std::string(name) + ": array is read-only");
 }
 
 // out must not share memory with `in`; with allow_same, exactly the same buffer is fine.
@@ -98,15 +78,6 @@ auto dispatch(const py::array& a, const char* name, F&& f) {
   dtype_error(name, a, "float32 or float64");
 }
 
-const int64_t* checked_labels(const py::array& y, int64_t n, int64_t K) {
-  require_vector<int64_t>(y, "y", n);
-  const int64_t* labels = static_cast<const int64_t*>(y.data());
-  for (int64_t i = 0; i < n; ++i)
-    if (labels[i] < 0 || labels[i] >= K)
-      throw py::value_error("y: labels must lie in [0, " + std::to_string(K) + "), got " +
-                            std::to_string(labels[i]));
-  return labels;
-}
 
 template <typename T>
 const T* cptr(const py::array& a) {
