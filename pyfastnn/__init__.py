@@ -15,7 +15,9 @@ from ._runtime import (
     set_adaptive_threads,
     set_kernel,
     set_num_threads,
+    thread_pool_stats,
 )
+from ._threadpoolctl import register_with_threadpoolctl as _register_with_threadpoolctl
 from .gradcheck import GradcheckResult, gradcheck
 from .linalg import matmul
 from .linear import LogisticRegression, Perceptron
@@ -46,5 +48,8 @@ __all__ = [
     "set_adaptive_threads",
     "set_kernel",
     "set_num_threads",
+    "thread_pool_stats",
     *_simplex.__all__,
 ]
+
+_register_with_threadpoolctl()

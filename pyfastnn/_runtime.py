@@ -11,11 +11,18 @@ from ._checks import check_positive_int
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` OpenMP threads in every native call from now on (process-wide).
+    """Use at most ``n`` threads in every native call from now on (process-wide).
 
-    The initial value comes from ``OMP_NUM_THREADS`` or the number of CPUs.
-    Results do not depend on it. Training epochs may run steps on fewer
-    threads when that measures faster (see :func:`set_adaptive_threads`).
+    The initial value comes from ``OMP_NUM_THREADS`` (its first entry) or the
+    number of CPUs this process may run on; threadpoolctl's
+    ``threadpool_limits`` sets it too (the library appears there with
+    ``user_api="openmp"``, ``internal_api="pyfastnn"``). A call runs on fewer
+    threads than this when there are fewer CPUs, when other native calls run at
+    the same time from other Python threads (together they keep to ``n``), in
+    a child made by ``fork()`` (one thread), and while the thread pool measures
+    that the machine is busy (see :func:`thread_pool_stats`). Results do not
+    depend on the count. Training epochs may also run steps on fewer threads
+    when that measures faster (see :func:`set_adaptive_threads`).
     """
     n = check_positive_int(n, "n")
     if n > _native.MAX_THREADS:
@@ -24,8 +31,23 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """Number of threads native calls use."""
+    """Number of threads native calls may use (see :func:`set_num_threads`)."""
     return int(_native.num_threads())
+
+
+def thread_pool_stats() -> dict[str, int]:
+    """What the native thread pool has done in this process so far.
+
+    Keys: ``jobs`` (parallel jobs that asked for more than one thread and got
+    the pool), ``jobs_with_team`` (those in which a worker ran a piece),
+    ``contended_jobs`` (those in which a worker was descheduled inside its
+    piece while the caller waited for it: another process or another
+    library's threads held its core), ``backoff_ns`` (how long jobs currently
+    run on the calling thread alone after contention; 0 when none),
+    ``workers`` (worker threads started), ``cpus`` (CPUs this process may run
+    on) and ``calls_in_flight`` (native calls running now).
+    """
+    return {str(k): int(v) for k, v in _native.pool_stats().items()}
 
 
 def set_adaptive_threads(enabled: bool) -> None:

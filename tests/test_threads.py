@@ -1,9 +1,9 @@
-"""Threads: concurrent calls from Python threads, OpenMP thread count, GIL release,
+"""Threads: concurrent calls from Python threads, native thread count, GIL release,
 workspace reuse.
 
 (a) several Python threads calling the native code at once get exactly the
     results of sequential calls (same model, different models, matmul);
-(b) 1, 2 and 3 OpenMP threads give the same results, to the last bit;
+(b) 1, 2 and 3 native threads give the same results, to the last bit;
 (c) the GIL is released during long native calls;
 (d) repeated calls at one batch size do not grow the process's memory.
 """

@@ -19,14 +19,13 @@
 #include "runtime/cpu.hpp"
 #include "runtime/finite_check.hpp"
 #include "runtime/kernel_registry.hpp"
-#include "runtime/thread_governor.hpp"
-#include "runtime/threads.hpp"
 
 namespace py = pybind11;
 using namespace pyfastnn;
 using namespace pyfastnn::bindings;
 
 void bind_simplex(pybind11::module_& m);  // bindings_simplex.cpp
+void bind_runtime(pybind11::module_& m);  // bindings_runtime.cpp
 
 namespace {
 
@@ -420,7 +419,7 @@ void matmul(const py::array& a, const py::array& b, bool trans_a, bool trans_b, 
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
-  m.doc() = "pyfastnn native kernels (C++, OpenMP)";
+  m.doc() = "pyfastnn native kernels (C++, on the module's own thread pool)";
 
   m.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::arg("trans_a"), py::arg("trans_b"),
         py::arg("out"), py::arg("accumulate") = false,
@@ -448,40 +447,7 @@ PYBIND11_MODULE(_native, m) {
                       : all_finite(static_cast<const double*>(data), n);
       },
       py::arg("x"), "Whether no element of x (C-contiguous float32/float64) is NaN or inf.");
-  m.def("num_threads", &num_threads);
-  m.def("set_num_threads", [](int64_t n) {
-    if (n < 1 || n > kMaxThreads)
-      throw py::value_error("n: expected a thread count in [1, " + std::to_string(kMaxThreads) +
-                            "], got " + std::to_string(n));
-    set_num_threads(static_cast<int>(n));
-  });
-  m.attr("MAX_THREADS") = kMaxThreads;
-  m.def("adaptive_threads", &adaptive_threads);
-  m.def("set_adaptive_threads", &set_adaptive_threads, py::arg("enabled").noconvert());
-  // The training loop's thread-count policy, exposed so tests can drive it
-  // with made-up step times.
-  py::class_<ThreadGovernor>(m, "ThreadGovernor")
-      .def(py::init<>())
-      .def(
-          "configure",
-          [](ThreadGovernor& g, int64_t max_threads, int64_t key) {
-            if (max_threads < 1 || max_threads > kMaxThreads)
-              throw py::value_error("max_threads: expected a thread count in [1, " +
-                                    std::to_string(kMaxThreads) + "], got " +
-                                    std::to_string(max_threads));
-            g.configure(static_cast<int>(max_threads), key);
-          },
-          py::arg("max_threads"), py::arg("key"))
-      .def("choose", &ThreadGovernor::choose)
-      .def(
-          "record",
-          [](ThreadGovernor& g, int threads, double seconds) {
-            if (!(seconds >= 0) || std::isinf(seconds))
-              throw py::value_error("seconds: expected a finite duration >= 0");
-            g.record(threads, seconds);
-          },
-          py::arg("threads"), py::arg("seconds"))
-      .def_property_readonly("best", &ThreadGovernor::best);
+  bind_runtime(m);
   m.def("cpu_supports_avx2_fma", &cpu_supports_avx2_fma);
   m.def("cpu_supports_avx512", &cpu_supports_avx512);
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); });

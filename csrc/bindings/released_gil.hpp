@@ -12,12 +12,16 @@
 // Python objects without the GIL. The destructor is noexcept(false) for the
 // window in which finalization starts after that check, so the forced unwind
 // of pthread_exit can pass (pybind11's dispatcher rethrows it).
+// While the GIL is released the call counts as running (NativeCall), so that
+// calls from several Python threads at once share the cores.
 #pragma once
 
 #include <Python.h>
 
 #include <chrono>
 #include <thread>
+
+#include "runtime/parallel.hpp"
 
 namespace pyfastnn {
 
@@ -41,6 +45,7 @@ class ReleasedGil {
 #endif
   }
   PyThreadState* state_;
+  NativeCall counted_;  // concurrent calls share the threads (runtime/parallel.hpp)
 };
 
 }  // namespace pyfastnn

@@ -10,8 +10,6 @@
 // linkage, so code generation is that of one file).
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -294,8 +292,8 @@ double grid_cost(const BlockSizes& b, int64_t M, int64_t N, int64_t K, int64_t p
 }
 
 // The blocked algorithm on nt threads: C is cut into a pm x pn grid of
-// rectangles on MR / NR boundaries (pm * pn <= nt, shape by grid_cost) and each
-// thread runs gemm_blocked on its own rectangle with its own packing buffers.
+// rectangles on MR / NR boundaries (pm * pn <= nt, shape by grid_cost), the
+// pieces of one job; each runs gemm_blocked with its thread's packing buffers.
 // Small M (one MC block, e.g. a batch of 64) therefore splits along N and
 // large M along M.
 //
@@ -321,27 +319,14 @@ void gemm_blocked_parallel(const Problem<T>& g, int nt) {
     return;
   }
   const int64_t mt = ceil_div(M, MR), ntl = ceil_div(N, NR);
-  std::atomic<bool> failed{false};
-#pragma omp parallel num_threads(static_cast<int>(parts))
-  {
-    // The team may be smaller than asked for (nested parallelism): loop over parts.
-    const int64_t P = omp_get_num_threads();
-    for (int64_t part = omp_get_thread_num(); part < parts; part += P) {
-      const int64_t pi = part / pn, pj = part % pn;
-      const int64_t m0 = std::min(M, pi * mt / pm * MR);
-      const int64_t m1 = std::min(M, (pi + 1) * mt / pm * MR);
-      const int64_t n0 = std::min(N, pj * ntl / pn * NR);
-      const int64_t n1 = std::min(N, (pj + 1) * ntl / pn * NR);
-      if (m0 < m1 && n0 < n1) {
-        try {
-          gemm_blocked(g, m0, m1, n0, n1);
-        } catch (...) {  // std::bad_alloc from the workspace
-          failed.store(true);
-        }
-      }
-    }
-  }
-  if (failed.load()) throw std::bad_alloc();
+  parallel_for(parts, nt, [&](int64_t part) {
+    const int64_t pi = part / pn, pj = part % pn;
+    const int64_t m0 = std::min(M, pi * mt / pm * MR);
+    const int64_t m1 = std::min(M, (pi + 1) * mt / pm * MR);
+    const int64_t n0 = std::min(N, pj * ntl / pn * NR);
+    const int64_t n1 = std::min(N, (pj + 1) * ntl / pn * NR);
+    if (m0 < m1 && n0 < n1) gemm_blocked(g, m0, m1, n0, n1);
+  });
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 //                  split of C into one rectangle per thread
 //   split_k.hpp    one thread per KC block of K when C is one MC block of rows
 // and what they share:
-//   problem.hpp    Problem, the kernel tables, block helpers, parallel_ranges
+//   problem.hpp    Problem, the kernel tables, block helpers
 //   workspace.hpp  the per-thread packing memory
 //
 // Threads: one OpenMP region per call, at the outermost level. The blocked

@@ -1,12 +1,11 @@
 // What every GEMM strategy shares: the problem of one call (Problem: op(A)
 // M x K, op(B) K x N, beta, C M x N with its epilogue and the kernel set of
 // the active ISA), the kernel tables it is read from, integer block helpers
-// and parallel_ranges (a split of [0, n) over the OpenMP threads).
+// (parallel_ranges, the split of [0, n) into jobs, is in runtime/parallel.hpp).
 // Private to gemm.cpp: included only into its translation unit (internal
 // linkage, so code generation is that of one file).
 #pragma once
 
-#include <omp.h>
 
 #include <atomic>
 #include <cstdint>
@@ -15,7 +14,7 @@
 #include "gemm/gemm.hpp"
 #include "gemm/gemm_kernel.hpp"
 #include "runtime/kernel_registry.hpp"
-#include "runtime/threads.hpp"
+#include "runtime/parallel.hpp"
 
 namespace pyfastnn {
 namespace {
@@ -81,32 +80,6 @@ struct Problem {
   bool finish_blocks() const { return epi != nullptr && consume; }
   bool may_discard_c() const { return finish_blocks() && beta == T(0); }
 };
-
-// Runs f(begin, end) on up to nt threads over a split of [0, n) into ranges
-// whose boundaries are multiples of `align`. Exceptions are carried out of the
-// parallel region and rethrown (as std::bad_alloc: the only one possible).
-template <class F>
-void parallel_ranges(int64_t n, int64_t align, int nt, const F& f) {
-  const int64_t units = ceil_div(n, align);
-  if (nt > units) nt = static_cast<int>(units);
-  if (nt <= 1) {
-    f(int64_t{0}, n);
-    return;
-  }
-  std::atomic<bool> failed{false};
-#pragma omp parallel num_threads(nt)
-  {
-    const auto [b, e] = split_range(n, align, omp_get_thread_num(), omp_get_num_threads());
-    if (b < e) {
-      try {
-        f(b, e);
-      } catch (...) {
-        failed.store(true);
-      }
-    }
-  }
-  if (failed.load()) throw std::bad_alloc();
-}
 
 }  // namespace
 }  // namespace pyfastnn

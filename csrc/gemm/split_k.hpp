@@ -6,17 +6,12 @@
 // linkage, so code generation is that of one file).
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
-#include <new>
 
 #include "gemm/blocked.hpp"
 #include "gemm/problem.hpp"
 #include "gemm/workspace.hpp"
-#include "runtime/threads.hpp"
 
 namespace pyfastnn {
 namespace {
@@ -32,11 +27,11 @@ int64_t split_k_parts(const Problem<T>& g, int nt) {
 }
 
 // Shapes: C (M x N) = op(A) (M x K) @ op(B) (K x N) + beta C, M <= MC.
-// Thread t computes the product over the t-th KC block of K: thread 0 into C
-// (with beta), the others into partial sums P_t (M x N). Then each thread adds
-// P_1, P_2, ... in order into its column range of C and applies the epilogue
-// there. On one thread the blocked path adds the KC blocks' products into C
-// in the same order (C = P_t + C, per element), so the bits are the same.
+// Piece t computes the product over the t-th KC block of K: piece 0 into C
+// (with beta), the others into partial sums P_t (M x N). Then a second job
+// adds P_1, P_2, ... in order into column ranges of C and applies the
+// epilogue there. On one thread the blocked path adds the KC blocks' products
+// into C in the same order (C = P_t + C, per element), so the bits are the same.
 // For a batch of rows times a tall matrix (64 x 784 @ 784 x 256: a layer's
 // forward product) each thread reads only its rows of the matrix, the rows the
 // weight step of the backward product (split by rows) left in its cache, and
@@ -49,44 +44,34 @@ void gemm_split_k(const Problem<T>& g, int64_t parts) {
   constexpr int64_t kLine = 64 / sizeof(T);
   WorkspaceLease lease(tls_partials);
   T* const partials = lease.get<T>((parts - 1) * M * N);
-  std::atomic<bool> failed{false};
-#pragma omp parallel num_threads(static_cast<int>(parts))
-  {
-    // The team may be smaller than asked for (nested parallelism): loop over parts.
-    const int64_t P = omp_get_num_threads(), me = omp_get_thread_num();
-    for (int64_t t = me; t < parts; t += P) {
-      const int64_t k0 = t * kc;
-      Problem<T> h = g;
-      h.K = std::min(K, k0 + kc) - k0;
-      h.A = g.ta ? g.A + k0 * g.lda : g.A + k0;  // op(A)[:, k0 :]
-      h.B = g.tb ? g.B + k0 : g.B + k0 * g.ldb;  // op(B)[k0 :, :]
-      h.epi = nullptr;
-      if (t > 0) {
-        h.C = partials + (t - 1) * M * N;
-        h.ldc = N;
-        h.beta = T(0);
-      }
-      try {
-        gemm_blocked(h, 0, M, 0, N);
-      } catch (...) {  // std::bad_alloc from the workspace
-        failed.store(true);
+  // Job 1: the KC blocks' products (piece t: the t-th block).
+  parallel_for(parts, static_cast<int>(parts), [&](int64_t t) {
+    const int64_t k0 = t * kc;
+    Problem<T> h = g;
+    h.K = std::min(K, k0 + kc) - k0;
+    h.A = g.ta ? g.A + k0 * g.lda : g.A + k0;  // op(A)[:, k0 :]
+    h.B = g.tb ? g.B + k0 : g.B + k0 * g.ldb;  // op(B)[k0 :, :]
+    h.epi = nullptr;
+    if (t > 0) {
+      h.C = partials + (t - 1) * M * N;
+      h.ldc = N;
+      h.beta = T(0);
+    }
+    gemm_blocked(h, 0, M, 0, N);
+  });
+  // Job 2: the partial sums added in block order, and the epilogue, by
+  // column ranges.
+  parallel_ranges(N, kLine, static_cast<int>(parts), [&](int64_t j0, int64_t j1) {
+    for (int64_t t = 1; t < parts; ++t) {
+      const T* part = partials + (t - 1) * M * N;
+      for (int64_t i = 0; i < M; ++i) {
+        T* c = g.C + i * g.ldc;
+        const T* p = part + i * N;
+        for (int64_t j = j0; j < j1; ++j) c[j] = p[j] + c[j];
       }
     }
-#pragma omp barrier
-    const auto [j0, j1] = split_range(N, kLine, me, P);
-    if (j0 < j1 && !failed.load()) {
-      for (int64_t t = 1; t < parts; ++t) {
-        const T* part = partials + (t - 1) * M * N;
-        for (int64_t i = 0; i < M; ++i) {
-          T* c = g.C + i * g.ldc;
-          const T* p = part + i * N;
-          for (int64_t j = j0; j < j1; ++j) c[j] = p[j] + c[j];
-        }
-      }
-      g.finish(0, j0, M, j1 - j0);
-    }
-  }
-  if (failed.load()) throw std::bad_alloc();
+    g.finish(0, j0, M, j1 - j0);
+  });
 }
 
 }  // namespace

@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <atomic>
 
-#include <omp.h>
 
 #include "nn/dense_epilogues.hpp"
 #include "nn/update_forward.hpp"
-#include "runtime/threads.hpp"
+#include "runtime/parallel.hpp"
 
 namespace pyfastnn {
 
@@ -40,14 +39,10 @@ bool DeferredUpdate<T>::take(int64_t l, const DenseParams<T>& p, Activation act,
   const int64_t pieces = (p.out + kLine - 1) / kLine;
   const int threads =
       p.in * p.out >= kParallelMinStepElements ? int(std::min<int64_t>(num_threads(), pieces)) : 1;
-#pragma omp parallel num_threads(threads)
-  {
-    const auto [j0, j1] = split_range(p.out, kLine, omp_get_thread_num(), omp_get_num_threads());
-    if (j0 < j1) {
-      update_rows_forward(pending, p.W, p.W_s1, p.W_s2, p.in, p.out, x, Z, j0, j1);
-      if (x != nullptr) BiasActivation<T>::apply(&ctx, Z + j0, p.out, 0, j0, 1, j1 - j0);
-    }
-  }
+  parallel_ranges(p.out, kLine, threads, [&](int64_t j0, int64_t j1) {
+    update_rows_forward(pending, p.W, p.W_s1, p.W_s2, p.in, p.out, x, Z, j0, j1);
+    if (x != nullptr) BiasActivation<T>::apply(&ctx, Z + j0, p.out, 0, j0, 1, j1 - j0);
+  });
   L.pending = false;
   return !nonfinite.load();
 }

@@ -7,7 +7,7 @@
 #include "gemm/gemm.hpp"
 #include "nn/dense_epilogues.hpp"
 #include "runtime/ordered_sum.hpp"
-#include "runtime/threads.hpp"
+#include "runtime/parallel.hpp"
 
 namespace pyfastnn {
 
@@ -74,12 +74,7 @@ void column_sums(const T* dZ, int64_t n, int64_t out, T* db) {
       for (int64_t j = j0; j < j1; ++j) db[j] += row[j];
     }
   };
-  if (threads == 1) {  // no team of one: inside another region that costs a team start
-    for (int64_t blk = 0; blk < blocks; ++blk) block_sums(blk);
-    return;
-  }
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t blk = 0; blk < blocks; ++blk) block_sums(blk);
+  parallel_for(blocks, threads, block_sums);
 }
 
 template <typename T>

@@ -1,7 +1,7 @@
 #include "nn/dropout.hpp"
 
 #include "runtime/random.hpp"
-#include "runtime/threads.hpp"
+#include "runtime/parallel.hpp"
 
 namespace pyfastnn {
 
@@ -14,17 +14,18 @@ template <typename T>
 void dropout_forward(T* H, T* M, int64_t n, int64_t width, double rate, uint64_t key) {
   const T scale = static_cast<T>(1.0 / (1.0 - rate));
   const int threads = n * width >= kParallelMinUnits ? num_threads() : 1;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t r = 0; r < n; ++r) {
-    const uint64_t base = static_cast<uint64_t>(r * width);
-    T* h = H + r * width;
-    T* m = M + r * width;
-    for (int64_t j = 0; j < width; ++j) {
-      const T keep = uniform_at(key, base + static_cast<uint64_t>(j)) >= rate ? scale : T(0);
-      m[j] = keep;
-      h[j] *= keep;
+  parallel_ranges(n, 1, threads, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint64_t base = static_cast<uint64_t>(r * width);
+      T* h = H + r * width;
+      T* m = M + r * width;
+      for (int64_t j = 0; j < width; ++j) {
+        const T keep = uniform_at(key, base + static_cast<uint64_t>(j)) >= rate ? scale : T(0);
+        m[j] = keep;
+        h[j] *= keep;
+      }
     }
-  }
+  });
 }
 
 template void dropout_forward<float>(float*, float*, int64_t, int64_t, double, uint64_t);

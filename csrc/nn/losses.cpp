@@ -7,7 +7,7 @@
 #include "nn/activations.hpp"
 #include "runtime/kernel_registry.hpp"
 #include "runtime/ordered_sum.hpp"
-#include "runtime/threads.hpp"
+#include "runtime/parallel.hpp"
 #include "simd/exp_kernels.hpp"
 #include "simplex/simplex.hpp"
 
@@ -153,22 +153,23 @@ void output_forward(const OutputSpec& spec, const T* Z, int64_t n, int64_t K, T*
   const Output output = spec.output;
   const ExpMinusMax<T> exp_minus_max = active_exp<T>();
   const int threads = n * K >= kParallelMinElements ? num_threads() : 1;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const T* z = Z + i * K;
-    T* o = out + i * K;
-    switch (output) {
-      case Output::softmax:
-        softmax_row(z, K, o, exp_minus_max);
-        break;
-      case Output::sigmoid:
-        for (int64_t k = 0; k < K; ++k) o[k] = sigmoid(z[k]);
-        break;
-      default:  // identity (the sparse maps returned above)
-        for (int64_t k = 0; k < K; ++k) o[k] = z[k];
-        break;
+  parallel_ranges(n, 1, threads, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const T* z = Z + i * K;
+      T* o = out + i * K;
+      switch (output) {
+        case Output::softmax:
+          softmax_row(z, K, o, exp_minus_max);
+          break;
+        case Output::sigmoid:
+          for (int64_t k = 0; k < K; ++k) o[k] = sigmoid(z[k]);
+          break;
+        default:  // identity (the sparse maps returned above)
+          for (int64_t k = 0; k < K; ++k) o[k] = z[k];
+          break;
+      }
     }
-  }
+  });
 }
 
 // Multiclass perceptron on scores Z (n, K) with labels y; see losses.hpp.

@@ -31,7 +31,7 @@
 #include "nn/optim_kernels.hpp"
 #include "runtime/aligned_vector.hpp"
 #include "runtime/thread_governor.hpp"
-#include "runtime/threads.hpp"
+#include "runtime/parallel.hpp"
 
 namespace pyfastnn {
 

@@ -12,7 +12,7 @@
 #include <mutex>
 
 #include "nn/network.hpp"
-#include "runtime/threads.hpp"
+#include "runtime/parallel.hpp"
 
 namespace pyfastnn {
 
@@ -61,12 +61,10 @@ void Network<T>::gather_batch(const T* X, TargetView<T> target, const int64_t* i
     }
     std::memcpy(xb + r * D, X + idx[r] * D, sizeof(T) * size_t(D));
   };
-  if (m * D >= kParallelMinGather && num_threads() > 1) {
-#pragma omp parallel for num_threads(num_threads()) schedule(static)
-    for (int64_t r = 0; r < m; ++r) copy_row(r);
-  } else {  // (beside a step's tail: no nested team of one)
-    for (int64_t r = 0; r < m; ++r) copy_row(r);
-  }
+  const int threads = m * D >= kParallelMinGather ? num_threads() : 1;
+  parallel_ranges(m, 1, threads, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) copy_row(r);
+  });
   into.target = TargetView<T>{};
   if (target.labels != nullptr) {
     if (int64_t(into.labels.size()) < m) into.labels.resize(m);

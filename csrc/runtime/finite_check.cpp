@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
-#include <omp.h>
-
-#include "runtime/threads.hpp"
+#include "runtime/parallel.hpp"
 
 namespace pyfastnn {
 
@@ -39,13 +37,11 @@ template <typename T>
 bool all_finite(const T* x, int64_t n) {
   const int threads = n >= kParallelMinValues ? num_threads() : 1;
   std::atomic<bool> found{false};
-#pragma omp parallel num_threads(threads)
-  {
-    const auto [b, e] = split_range(n, kFiniteBlock, omp_get_thread_num(), omp_get_num_threads());
+  parallel_ranges(n, kFiniteBlock, threads, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e && !found.load(std::memory_order_relaxed); i += kFiniteBlock)
       if (!block_finite(x + i, std::min(kFiniteBlock, e - i)))
         found.store(true, std::memory_order_relaxed);
-  }
+  });
   return !found.load();
 }
 

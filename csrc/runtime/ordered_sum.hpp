@@ -1,7 +1,7 @@
 // Parallel sums whose value does not depend on the number of threads.
 //
-// An OpenMP `reduction(+ : s)` adds one partial sum per thread, so its
-// rounding changes with the thread count. Here [0, n) is cut into fixed
+// A reduction that adds one partial sum per thread (OpenMP's
+// `reduction(+ : s)`) rounds differently on each thread count. Here [0, n) is cut into fixed
 // chunks of `chunk` indices, the chunks' sums are computed in parallel and
 // then added in chunk order on the calling thread: the same bits on 1 or 64
 // threads. Training relies on this: the loss it reports, like the weights,
@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/parallel.hpp"
+
 namespace pyfastnn {
 
 // Sum over the chunks [c * chunk, min(n, (c + 1) * chunk)) of part(begin, end),
-// added in chunk order; part runs on up to `threads` threads. n >= 0, chunk >= 1.
-// `part` must not throw.
+// added in chunk order; part runs on up to `threads` threads (one job whose
+// pieces are the chunks). n >= 0, chunk >= 1.
 template <class F>
 double ordered_chunk_sum(int64_t n, int64_t chunk, int threads, const F& part) {
   const int64_t chunks = (n + chunk - 1) / chunk;
@@ -31,12 +33,7 @@ double ordered_chunk_sum(int64_t n, int64_t chunk, int threads, const F& part) {
     const int64_t begin = c * chunk;
     sums[c] = part(begin, begin + chunk < n ? begin + chunk : n);
   };
-  if (threads > 1 && chunks > 1) {
-#pragma omp parallel for num_threads(threads < chunks ? threads : int(chunks)) schedule(static)
-    for (int64_t c = 0; c < chunks; ++c) chunk_sum(c);
-  } else {
-    for (int64_t c = 0; c < chunks; ++c) chunk_sum(c);
-  }
+  parallel_for(chunks, threads, chunk_sum);
   double total = 0;
   for (int64_t c = 0; c < chunks; ++c) total += sums[c];
   return total;

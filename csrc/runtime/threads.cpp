@@ -1,27 +1,45 @@
 #include "runtime/threads.hpp"
 
-#include <omp.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
-#include <exception>
+#include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 namespace pyfastnn {
 
 namespace {
+// OMP_NUM_THREADS keeps its meaning for this module (users and job runners
+// such as joblib set it to share the cores between processes): its first
+// entry, if it is a positive integer.
+int initial_threads() {
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != env && n >= 1 && (*end == '\0' || *end == ','))
+      return static_cast<int>(n < kMaxThreads ? n : kMaxThreads);
+  }
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
 std::atomic<int>& thread_slot() {
-  static std::atomic<int> slot{omp_get_max_threads() > 0 ? omp_get_max_threads() : 1};
+  static std::atomic<int> slot{initial_threads()};
   return slot;
 }
 thread_local int calling_thread_limit = kMaxThreads;
 std::atomic<bool> adaptive{true};
 
-// Set in the child of a fork(): the OpenMP runtime's worker threads were not
-// copied, and libgomp waits for them forever in the child's first team of two
-// or more (measured: 5/5 children hung after one multi-threaded call in the
-// parent). A team of one runs inline on the calling thread, so the child runs
-// every region on one thread: same bits, since no result depends on the count.
+// Set in the child of a fork(): the pool's worker threads were not copied
+// (with libgomp, before this pool, the child's first parallel region waited
+// for them forever: 5/5 children hung). The child runs every job on its one
+// thread: same bits, since no result depends on the count.
 std::atomic<bool> forked_child{false};
 const bool fork_handler_installed = [] {
   return pthread_atfork(nullptr, nullptr, [] { forked_child.store(true); }) == 0;
@@ -49,29 +67,6 @@ ScopedThreadLimit::~ScopedThreadLimit() { calling_thread_limit = previous_; }
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("num_threads must be >= 1");
   thread_slot().store(n, std::memory_order_relaxed);
-}
-
-void run_beside(TaskRef main, TaskRef side) {
-  std::exception_ptr failure[2];
-  const auto run = [&](int which) {
-    const ScopedThreadLimit one(1);
-    try {
-      (which == 0 ? main : side)();
-    } catch (...) {
-      failure[which] = std::current_exception();
-    }
-  };
-#pragma omp parallel num_threads(num_threads() > 1 ? 2 : 1)
-  {
-    if (omp_get_thread_num() == 1) {
-      run(1);
-    } else {
-      run(0);
-      if (omp_get_num_threads() == 1) run(1);
-    }
-  }
-  for (const std::exception_ptr& f : failure)
-    if (f) std::rethrow_exception(f);
 }
 
 }  // namespace pyfastnn

@@ -1,8 +1,7 @@
-// Thread count used by every OpenMP region in the module.
+// Thread count used by every parallel job of the module (parallel.hpp).
 //
-// Kept in one process-wide value (not omp_set_num_threads, whose setting is
-// per calling thread) so that a count set from one Python thread holds for
-// calls made from any other.
+// Kept in one process-wide value so that a count set from one Python thread
+// holds for calls made from any other.
 #pragma once
 
 #include <algorithm>
@@ -21,13 +20,14 @@ inline std::pair<int64_t, int64_t> split_range(int64_t n, int64_t align, int64_t
   return {std::min(n, t * units / parts * align), std::min(n, (t + 1) * units / parts * align)};
 }
 
-// Initialised from OMP_NUM_THREADS if set, else the number of processors;
-// lowered on the calling thread while a ScopedThreadLimit lives there; 1 in
-// the child of a fork() (in_forked_child), whatever set_num_threads says.
+// Initialised from OMP_NUM_THREADS if set (its first entry), else the number
+// of CPUs this process may run on; lowered on the calling thread while a
+// ScopedThreadLimit lives there; 1 in the child of a fork() (in_forked_child),
+// whatever set_num_threads says.
 int num_threads();
 
 // True in a process made by fork() from one that had loaded the module: its
-// OpenMP thread pool did not survive the fork, so its regions use one thread.
+// pool's worker threads did not survive the fork, so its jobs use one thread.
 bool in_forked_child();
 constexpr int kMaxThreads = 4096;  // a sanity bound on set_num_threads
 void set_num_threads(int n);  // n >= 1
@@ -37,7 +37,7 @@ void set_num_threads(int n);  // n >= 1
 bool adaptive_threads();
 void set_adaptive_threads(bool enabled);
 
-// Caps num_threads() for the calling thread (and the OpenMP regions it
+// Caps num_threads() for the calling thread (and the parallel jobs it
 // starts) during its lifetime, e.g. to run work too fine-grained to split.
 class ScopedThreadLimit {
  public:
@@ -64,14 +64,5 @@ class TaskRef {
   const void* object_;
   void (*call_)(const void*);
 };
-
-// Runs main() on the calling thread and side() on a second OpenMP thread at
-// the same time, each with num_threads() capped at 1 (work too small to split
-// beside work of another kind: a step's small layers beside the gather of the
-// next minibatch). When no second thread is available (one thread allowed,
-// or already inside a parallel region), runs main() then side() on the
-// calling thread. Both always run; the first exception thrown by either is
-// rethrown once both have finished.
-void run_beside(TaskRef main, TaskRef side);
 
 }  // namespace pyfastnn

@@ -1,24 +1,23 @@
 // Internals shared by the portable simplex sources (simplex.cpp,
-// simplex_products.cpp, simplex_losses.cpp): the OpenMP row driver and the
+// simplex_products.cpp, simplex_losses.cpp): the parallel row driver and the
 // single-threaded block kernels. Not included by simplex_avx2.cpp.
 #pragma once
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <vector>
 
-#include "runtime/threads.hpp"
+#include "runtime/parallel.hpp"
 
 namespace pyfastnn {
 namespace simplex_detail {
 
 // Below this many entries a call runs on one thread (starting threads costs more).
 constexpr int64_t kParallelMinElements = int64_t(1) << 15;
-// Rows are handed to threads in chunks of about this many entries, on demand
-// (dynamic schedule): a thread that the OS deschedules delays only its chunk.
+// Rows are handed to threads in chunks of about this many entries, the
+// pieces of one job (claimed on demand: a descheduled thread delays only its
+// chunk).
 constexpr int64_t kChunkElements = int64_t(1) << 16;
 
 inline int threads_for(int64_t n, int64_t K) {
@@ -40,14 +39,10 @@ double sum_over_row_blocks(int64_t n, int64_t K, bool want_scratch, F&& body) {
   const int64_t rows = std::max<int64_t>(1, kChunkElements / K);
   const int64_t chunks = (n + rows - 1) / rows;
   std::vector<double> partial(chunks, 0.0);
-#pragma omp parallel num_threads(nt)
-  {
-    std::vector<T> scratch(want_scratch ? K : 0);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t c = 0; c < chunks; ++c)
-      partial[c] = body(c * rows, std::min(n, (c + 1) * rows),
-                        want_scratch ? scratch.data() : nullptr);
-  }
+  parallel_for(chunks, nt, [&](int64_t c) {
+    std::vector<T> scratch(want_scratch ? K : 0);  // one small allocation per chunk
+    partial[c] = body(c * rows, std::min(n, (c + 1) * rows), want_scratch ? scratch.data() : nullptr);
+  });
   double total = 0;
   for (double v : partial) total += v;
   return total;

@@ -1,0 +1,147 @@
+// Bindings of the parallel runtime: thread count, the pool's statistics,
+// and the two policies (ThreadGovernor, ContentionGate) exposed so that tests
+// can drive them with made-up times; the C entry points threadpoolctl uses.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bindings/released_gil.hpp"
+#include "runtime/contention.hpp"
+#include "runtime/parallel.hpp"
+#include "runtime/thread_governor.hpp"
+#include "runtime/threads.hpp"
+
+namespace py = pybind11;
+using namespace pyfastnn;
+
+namespace {
+
+void check_thread_count(int64_t n, const char* name) {
+  if (n < 1 || n > kMaxThreads)
+    throw py::value_error(std::string(name) + ": expected a thread count in [1, " +
+                          std::to_string(kMaxThreads) + "], got " + std::to_string(n));
+}
+
+void check_duration(int64_t ns, const char* name) {
+  if (ns < 0) throw py::value_error(std::string(name) + ": expected a duration >= 0 ns");
+}
+
+// Runs one job of `pieces` pieces on up to `threads` threads; each piece
+// spins for spin_ns, counts its runs and notes whether a worker ran it; piece
+// fail_piece (if >= 0) throws. Returns (runs per piece, pieces run off the
+// calling thread). For tests of the pool's guarantees.
+py::tuple pool_selftest(int64_t pieces, int64_t threads, int64_t spin_ns, int64_t fail_piece) {
+  if (pieces < 0 || pieces > (int64_t(1) << 20))
+    throw py::value_error("pieces: expected 0 <= pieces <= 2**20, got " + std::to_string(pieces));
+  check_thread_count(threads, "threads");
+  check_duration(spin_ns, "spin_ns");
+  std::vector<std::atomic<int>> runs(static_cast<size_t>(pieces));
+  std::atomic<int64_t> elsewhere{0};
+  {
+    ReleasedGil nogil;
+    const std::thread::id caller = std::this_thread::get_id();
+    parallel_for(pieces, static_cast<int>(threads), [&](int64_t p) {
+      const auto start = std::chrono::steady_clock::now();
+      while (std::chrono::steady_clock::now() - start < std::chrono::nanoseconds(spin_ns)) {
+      }
+      runs[size_t(p)].fetch_add(1);
+      if (std::this_thread::get_id() != caller) elsewhere.fetch_add(1);
+      if (p == fail_piece) throw std::runtime_error("piece " + std::to_string(p) + " failed");
+    });
+  }
+  py::list counts;
+  for (const auto& r : runs) counts.append(r.load());
+  return py::make_tuple(counts, elsewhere.load());
+}
+
+}  // namespace
+
+void bind_runtime(py::module_& m) {
+  m.def("num_threads", &num_threads);
+  m.def("set_num_threads", [](int64_t n) {
+    check_thread_count(n, "n");
+    set_num_threads(static_cast<int>(n));
+  });
+  m.attr("MAX_THREADS") = kMaxThreads;
+  m.def("adaptive_threads", &adaptive_threads);
+  m.def("set_adaptive_threads", &set_adaptive_threads, py::arg("enabled").noconvert());
+  m.def("pool_stats", [] {
+    const PoolStats s = pool_stats();
+    py::dict d;
+    d["jobs"] = s.jobs;
+    d["jobs_with_team"] = s.jobs_with_team;
+    d["contended_jobs"] = s.contended_jobs;
+    d["backoff_ns"] = s.backoff_ns;
+    d["workers"] = s.workers;
+    d["cpus"] = s.cpus;
+    d["calls_in_flight"] = calls_in_flight();
+    return d;
+  });
+  m.def("reset_contention", &reset_contention);
+  m.def("pool_selftest", &pool_selftest, py::arg("pieces"), py::arg("threads"),
+        py::arg("spin_ns") = 0, py::arg("fail_piece") = -1);
+
+  // The training loop's thread-count policy, exposed so tests can drive it
+  // with made-up step times.
+  py::class_<ThreadGovernor>(m, "ThreadGovernor")
+      .def(py::init<>())
+      .def(
+          "configure",
+          [](ThreadGovernor& g, int64_t max_threads, int64_t key) {
+            check_thread_count(max_threads, "max_threads");
+            g.configure(static_cast<int>(max_threads), key);
+          },
+          py::arg("max_threads"), py::arg("key"))
+      .def("choose", &ThreadGovernor::choose)
+      .def(
+          "record",
+          [](ThreadGovernor& g, int threads, double seconds) {
+            if (!(seconds >= 0) || std::isinf(seconds))
+              throw py::value_error("seconds: expected a finite duration >= 0");
+            g.record(threads, seconds);
+          },
+          py::arg("threads"), py::arg("seconds"))
+      .def_property_readonly("best", &ThreadGovernor::best);
+
+  // The pool's contention policy (runtime/contention.hpp), a fresh instance
+  // for tests; the pool's own is process-wide.
+  py::class_<ContentionGate>(m, "ContentionGate")
+      .def(py::init<>())
+      .def(
+          "allow_team",
+          [](const ContentionGate& g, int64_t now_ns) { return g.allow_team(now_ns); },
+          py::arg("now_ns"))
+      .def(
+          "record",
+          [](ContentionGate& g, int64_t now_ns, int64_t wait_ns, int64_t descheduled_ns) {
+            check_duration(wait_ns, "wait_ns");
+            check_duration(descheduled_ns, "descheduled_ns");
+            g.record(now_ns, wait_ns, descheduled_ns);
+          },
+          py::arg("now_ns"), py::arg("wait_ns"), py::arg("descheduled_ns"))
+      .def_property_readonly("backoff_ns", &ContentionGate::backoff_ns)
+      .def_property_readonly("contended_jobs", &ContentionGate::contended_jobs)
+      .def_readonly_static("MIN_WAIT_NS", &ContentionGate::kMinWaitNs)
+      .def_readonly_static("RECENT", &ContentionGate::kRecent)
+      .def_readonly_static("CONTENDED_OF_RECENT", &ContentionGate::kContendedOfRecent)
+      .def_readonly_static("FIRST_BACKOFF_NS", &ContentionGate::kFirstBackoffNs)
+      .def_readonly_static("MAX_BACKOFF_NS", &ContentionGate::kMaxBackoffNs);
+}
+
+// The C entry points of threadpoolctl's controller (pyfastnn/_threadpoolctl.py):
+// it finds this library among the loaded ones by these symbols and reads and
+// sets the thread count through them, as it does for OpenMP and BLAS.
+extern "C" __attribute__((visibility("default"))) int pyfastnn_get_num_threads() {
+  return num_threads();
+}
+extern "C" __attribute__((visibility("default"))) void pyfastnn_set_num_threads(int n) {
+  if (n >= 1) set_num_threads(n < kMaxThreads ? n : kMaxThreads);
+}

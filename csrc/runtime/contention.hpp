@@ -1,0 +1,74 @@
+// Whether a parallel job may use more threads than its caller's, from what
+// the last jobs measured.
+//
+// On a shared machine a worker thread is sometimes descheduled in the middle
+// of its piece: another process, or another library's pool in this process
+// (OpenBLAS's workers spin for up to ~0.1 s after each call), holds its core.
+// The caller then finishes its own pieces and waits a scheduler time slice
+// (milliseconds) for that one piece: the collapse measured before this
+// runtime (a 784-256-26 batch-64 training step 22x slower when called
+// alternately with NumPy's matmul, 6x slower with one core busy).
+//
+// The pool (thread_pool.cpp) reports, for each job that had workers, how long
+// the caller waited for the workers' last pieces and the longest time a
+// worker spent descheduled inside a piece (its wall time minus its thread's
+// CPU time). A job is contended when both exceed kMinWait: the machine took a
+// worker's core in the middle of its piece and the caller waited for it. (A
+// wait alone is not enough: pieces of unequal size, such as a step's small
+// layers beside the gather of the next minibatch, make the caller wait with
+// nobody descheduled.) When kContendedOfRecent of the last kRecent jobs with
+// workers were contended, the next jobs run on the caller alone for a
+// back-off time, which doubles each time it is renewed (kFirstBackoff ..
+// kMaxBackoff) and halves with every clean job. A job on one thread cannot
+// wait for anybody, so one thread is the safe fallback while the machine is
+// busy; the first job after the back-off probes again. (A single contended
+// job is not enough either: a VM's vCPU is sometimes descheduled by the host
+// for a few ms even on a quiet guest.)
+//
+// Results never depend on this: every kernel gives the same bits on any
+// thread count (tests/test_threads.py).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace pyfastnn {
+
+class ContentionGate {
+ public:
+  // A job on 2 threads that the scheduler served at once waits a few us for
+  // the last piece; a descheduled worker costs a time slice (0.75-4 ms on
+  // Linux CFS). Measured on the 2-vCPU VM, 784-256-26 step at batch 64:
+  // quiet tail waits 1-12 us, busy-core tail waits 0.4-6 ms.
+  static constexpr int64_t kMinWaitNs = 50'000;
+  static constexpr int kRecent = 8;
+  static constexpr int kContendedOfRecent = 2;
+  static constexpr int64_t kFirstBackoffNs = 4'000'000;
+  static constexpr int64_t kMaxBackoffNs = 512'000'000;
+
+  // Whether a job starting at now_ns may use worker threads.
+  bool allow_team(int64_t now_ns) const {
+    return now_ns >= until_ns_.load(std::memory_order_relaxed);
+  }
+  // A job with workers finished at now_ns: the caller waited wait_ns for the
+  // workers' last pieces, and a worker was descheduled for descheduled_ns
+  // inside one piece (the longest such time).
+  void record(int64_t now_ns, int64_t wait_ns, int64_t descheduled_ns);
+  static bool contended(int64_t wait_ns, int64_t descheduled_ns) {
+    return wait_ns > kMinWaitNs && descheduled_ns > kMinWaitNs;
+  }
+  int64_t backoff_ns() const { return backoff_ns_.load(std::memory_order_relaxed); }
+  int64_t contended_jobs() const { return contended_jobs_.load(std::memory_order_relaxed); }
+  void reset();
+
+ private:
+  std::atomic<int64_t> until_ns_{0};
+  std::atomic<int64_t> backoff_ns_{0};
+  std::atomic<int64_t> contended_jobs_{0};
+  std::atomic<uint32_t> recent_{0};  // bit i: whether the i-th last job was contended
+};
+
+// The process-wide gate every parallel job consults.
+ContentionGate& contention_gate();
+
+}  // namespace pyfastnn

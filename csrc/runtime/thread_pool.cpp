@@ -1,0 +1,354 @@
+// The thread pool under parallel_for (parallel.hpp).
+//
+// Why not OpenMP: with libgomp the module lost most of its speed whenever
+// anything else wanted the cores. libgomp's team spins in its barriers and
+// after each region (GOMP_SPINCOUNT) without yielding, a region splits work
+// statically and ends in a barrier that waits for every thread, so one
+// descheduled thread stalls the whole region for a scheduler time slice.
+// Measured on the 2-vCPU VM (784-256-26 float32 loss_and_grad at batch 64,
+// called alternately with NumPy's 256x256 matmul, OpenBLAS pthreads pool):
+// 21.8x its time alone, and NumPy 13x; OMP_WAIT_POLICY=passive cured that
+// but cost 1.9x on an idle machine. This pool instead
+// - lets the caller work and hands out fixed pieces one at a time, so a late
+//   or descheduled worker delays at most the piece it took;
+// - counts completion by pieces, with no barrier over threads;
+// - spins briefly between jobs (kSpinNs), yielding the core to any other
+//   runnable thread while it spins, then sleeps on a futex;
+// - drops to the caller's thread alone while jobs measure contention
+//   (contention.hpp).
+//
+// Publication of a job, wait-free for the caller: the job's description
+// (body, piece count) sits behind a sequence lock; pieces are claimed by a CAS
+// on one word holding (epoch, next piece), so a worker that read the
+// description of a job already finished can never claim a piece of the next.
+// The caller's job object lives until every piece has finished, and a worker
+// touches it only while it holds an unfinished piece.
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <ctime>
+
+#include "runtime/contention.hpp"
+#include "runtime/parallel.hpp"
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace pyfastnn {
+
+namespace {
+
+// A worker without a job spins this long before it sleeps. Long enough to
+// bridge the gaps between the jobs of one native call and between calls made
+// back to back from Python (2-30 us), short enough that the core is free soon
+// after a call for whatever runs next (another library's pool).
+constexpr int64_t kSpinNs = 100'000;
+// Between two looks at the job word a spinning thread pauses this many times
+// (about 0.2 us on x86), and it offers its core to other runnable threads
+// (sched_yield) every kChecksPerYield looks.
+constexpr int kPausesPerCheck = 8;
+constexpr int kChecksPerYield = 16;
+constexpr uint64_t kLow32 = 0xffffffffu;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+inline int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int usable_cpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+// Set on pool workers for their lifetime and on a caller while it runs a
+// job's pieces: a job started there runs inline.
+thread_local bool in_parallel_work = false;
+
+std::atomic<int> native_calls{0};
+
+inline int64_t thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+struct Job {
+  explicit Job(PieceRef b) : body(b) {}
+  PieceRef body;
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  // The longest time a worker spent descheduled inside one of its pieces
+  // (wall time minus its thread's CPU time): what contention.hpp judges.
+  std::atomic<int64_t> worst_descheduled_ns{0};
+  void run(int64_t piece) noexcept {
+    try {
+      body(piece);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+};
+
+class Pool {
+ public:
+  // Runs a job of `pieces` pieces with up to `team` threads; the caller owns
+  // the pool (busy) for the duration.
+  void run(Job& job, int64_t pieces, int team);
+  bool try_own() { return !busy_.exchange(true, std::memory_order_acquire); }
+  void release() { busy_.store(false, std::memory_order_release); }
+  int workers() const { return started_.load(std::memory_order_relaxed); }
+  std::atomic<int64_t> jobs{0}, jobs_with_team{0};
+
+ private:
+  void ensure_workers(int n);
+  void worker_loop(uint32_t seen);
+  void wait_for_job(uint32_t seen);
+  // Claims and runs pieces of epoch e while there are any; returns how many.
+  int64_t claim_and_run(uint64_t e, Job* job, int64_t pieces, bool timed);
+  void join_current();
+  void wake_workers(int n);
+
+  // The job, behind a sequence lock: seq_ is 2 * epoch when stable, odd
+  // while the caller writes job_ and pieces_.
+  std::atomic<uint64_t> seq_{0};
+  std::atomic<Job*> job_{nullptr};
+  std::atomic<int64_t> pieces_{0};
+  std::atomic<uint64_t> claim_{0};  // epoch << 32 | next piece
+  std::atomic<uint64_t> seats_{0};  // epoch << 32 | workers that may still join
+  std::atomic<int64_t> done_{0};    // pieces finished
+  std::atomic<uint32_t> wake_{0};   // futex word: the epoch's low 32 bits
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> busy_{false};
+  uint64_t epoch_ = 0;  // written by the owner only
+  std::mutex grow_mutex_;
+  std::atomic<int> started_{0};
+#if !defined(__linux__)
+  std::mutex sleep_mutex_;
+  std::condition_variable sleep_cv_;
+#endif
+};
+
+Pool& pool() {
+  static Pool* const p = new Pool;  // never destroyed: workers may outlive static destruction
+  return *p;
+}
+
+void Pool::ensure_workers(int n) {
+  if (started_.load(std::memory_order_acquire) >= n) return;
+  const std::lock_guard<std::mutex> lock(grow_mutex_);
+  // Workers never take signals: they stay with the threads Python knows.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  while (started_.load(std::memory_order_relaxed) < n) {
+    try {
+      std::thread(&Pool::worker_loop, this, wake_.load(std::memory_order_acquire)).detach();
+    } catch (...) {  // no more threads: run with those there are
+      break;
+    }
+    started_.fetch_add(1, std::memory_order_release);
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+void Pool::wake_workers(int n) {
+  if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_), FUTEX_WAKE_PRIVATE, n, nullptr,
+          nullptr, 0);
+#else
+  (void)n;
+  const std::lock_guard<std::mutex> lock(sleep_mutex_);
+  sleep_cv_.notify_all();
+#endif
+}
+
+void Pool::wait_for_job(uint32_t seen) {
+  const int64_t start = now_ns();
+  for (int checks = 1;; ++checks) {
+    if (wake_.load(std::memory_order_acquire) != seen) return;
+    for (int k = 0; k < kPausesPerCheck; ++k) cpu_relax();
+    if (checks % kChecksPerYield == 0) {
+      if (now_ns() - start > kSpinNs) break;
+      sched_yield();
+    }
+  }
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  while (wake_.load(std::memory_order_seq_cst) == seen) {
+#if defined(__linux__)
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&wake_), FUTEX_WAIT_PRIVATE, seen, nullptr,
+            nullptr, 0);
+#else
+    std::unique_lock<std::mutex> lock(sleep_mutex_);
+    sleep_cv_.wait_for(lock, std::chrono::milliseconds(1));
+#endif
+  }
+  sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+int64_t Pool::claim_and_run(uint64_t e, Job* job, int64_t pieces, bool timed) {
+  int64_t ran = 0;
+  uint64_t c = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((c >> 32) != (e & kLow32) || static_cast<int64_t>(c & kLow32) >= pieces) return ran;
+    if (claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) {
+      if (timed) {
+        const int64_t wall0 = now_ns(), cpu0 = thread_cpu_ns();
+        job->run(static_cast<int64_t>(c & kLow32));
+        const int64_t away = (now_ns() - wall0) - (thread_cpu_ns() - cpu0);
+        int64_t worst = job->worst_descheduled_ns.load(std::memory_order_relaxed);
+        while (away > worst && !job->worst_descheduled_ns.compare_exchange_weak(
+                                   worst, away, std::memory_order_relaxed)) {
+        }
+      } else {
+        job->run(static_cast<int64_t>(c & kLow32));
+      }
+      done_.fetch_add(1, std::memory_order_release);
+      ++ran;
+      c = claim_.load(std::memory_order_acquire);
+    }
+  }
+}
+
+void Pool::join_current() {
+  // Read the job under the sequence lock.
+  const uint64_t s1 = seq_.load(std::memory_order_acquire);
+  if (s1 & 1) return;  // being written: its wake-up follows
+  Job* const job = job_.load(std::memory_order_relaxed);
+  const int64_t pieces = pieces_.load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (seq_.load(std::memory_order_relaxed) != s1 || job == nullptr) return;
+  const uint64_t e = s1 / 2;
+  uint64_t s = seats_.load(std::memory_order_acquire);
+  do {
+    if ((s >> 32) != (e & kLow32) || (s & kLow32) == 0) return;
+  } while (!seats_.compare_exchange_weak(s, s - 1, std::memory_order_acq_rel));
+  claim_and_run(e, job, pieces, true);
+}
+
+void Pool::worker_loop(uint32_t seen) {
+  in_parallel_work = true;
+  for (;;) {
+    wait_for_job(seen);
+    seen = wake_.load(std::memory_order_acquire);
+    join_current();
+  }
+}
+
+void Pool::run(Job& job, int64_t pieces, int team) {
+  ensure_workers(team - 1);
+  const uint64_t e = ++epoch_;
+  seq_.store(2 * e - 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  job_.store(&job, std::memory_order_relaxed);
+  pieces_.store(pieces, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  seq_.store(2 * e, std::memory_order_release);
+  seats_.store(((e & kLow32) << 32) | static_cast<uint64_t>(team - 1), std::memory_order_release);
+  claim_.store(((e & kLow32) << 32) | 1, std::memory_order_release);  // piece 0: the caller's
+  wake_.store(static_cast<uint32_t>(e), std::memory_order_seq_cst);
+  wake_workers(team - 1);
+
+  in_parallel_work = true;
+  job.run(0);
+  done_.fetch_add(1, std::memory_order_release);
+  const int64_t own = 1 + claim_and_run(e, &job, pieces, false);
+  const int64_t t1 = now_ns();  // the caller has no piece left: it waits from here
+  for (int checks = 1; done_.load(std::memory_order_acquire) < pieces; ++checks) {
+    for (int k = 0; k < kPausesPerCheck; ++k) cpu_relax();
+    if (checks % kChecksPerYield == 0) sched_yield();
+  }
+  in_parallel_work = false;
+  const int64_t t2 = now_ns();
+  jobs.fetch_add(1, std::memory_order_relaxed);
+  if (own < pieces) {
+    jobs_with_team.fetch_add(1, std::memory_order_relaxed);
+    contention_gate().record(t2, t2 - t1, job.worst_descheduled_ns.load(std::memory_order_relaxed));
+  }
+}
+
+}  // namespace
+
+NativeCall::NativeCall() { native_calls.fetch_add(1, std::memory_order_relaxed); }
+NativeCall::~NativeCall() { native_calls.fetch_sub(1, std::memory_order_relaxed); }
+int calls_in_flight() { return native_calls.load(std::memory_order_relaxed); }
+
+void parallel_for(int64_t pieces, int threads, PieceRef body) {
+  if (pieces <= 0) return;
+  static const int cpus = usable_cpus();
+  const int allowed = num_threads();
+  int team = std::min({threads, allowed, cpus});
+  if (pieces < team) team = static_cast<int>(pieces);
+  const int others = calls_in_flight() - 1;  // this call's thread counts itself
+  if (others > 0) team = std::min(team, std::max(1, allowed - others));
+  if (team > 1 && in_parallel_work) team = 1;
+  if (team > 1 && !contention_gate().allow_team(now_ns())) team = 1;
+  if (team > 1 && pieces <= static_cast<int64_t>(kLow32) && pool().try_own()) {
+    Job job(body);
+    pool().run(job, pieces, team);
+    pool().release();
+    if (job.error) std::rethrow_exception(job.error);
+    return;
+  }
+  for (int64_t p = 0; p < pieces; ++p) body(p);
+}
+
+void run_beside(TaskRef main, TaskRef side) {
+  std::exception_ptr failure[2];
+  const auto run = [&](int64_t which) {
+    const ScopedThreadLimit one(1);
+    try {
+      (which == 0 ? main : side)();
+    } catch (...) {
+      failure[which] = std::current_exception();
+    }
+  };
+  parallel_for(2, num_threads() > 1 ? 2 : 1, run);
+  for (const std::exception_ptr& f : failure)
+    if (f) std::rethrow_exception(f);
+}
+
+PoolStats pool_stats() {
+  PoolStats s;
+  s.jobs = pool().jobs.load(std::memory_order_relaxed);
+  s.jobs_with_team = pool().jobs_with_team.load(std::memory_order_relaxed);
+  s.contended_jobs = contention_gate().contended_jobs();
+  s.backoff_ns = contention_gate().backoff_ns();
+  s.workers = pool().workers();
+  s.cpus = usable_cpus();
+  return s;
+}
+
+void reset_contention() { contention_gate().reset(); }
+
+}  // namespace pyfastnn
