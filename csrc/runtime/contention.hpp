@@ -36,10 +36,11 @@ namespace pyfastnn {
 
 class ContentionGate {
  public:
-  // A job on 2 threads that the scheduler served at once waits a few us for
-  // the last piece; a descheduled worker costs a time slice (0.75-4 ms on
-  // Linux CFS). Measured on the 2-vCPU VM, 784-256-26 step at batch 64:
-  // quiet tail waits 1-12 us, busy-core tail waits 0.4-6 ms.
+  // A worker descheduled inside its piece costs the caller a scheduler time
+  // slice (0.75-4 ms on Linux CFS); a worker that ran through costs it a few
+  // us. Tail waits measured on the 2-vCPU VM, quiet, 784-256-26 loss_and_grad
+  // at batch 64: median 0.1-1 us, 99th percentile 14-16 us; the rare ones
+  // above 50 us (host noise) are what kContendedOfRecent filters.
   static constexpr int64_t kMinWaitNs = 50'000;
   static constexpr int kRecent = 8;
   static constexpr int kContendedOfRecent = 2;
