@@ -11,7 +11,7 @@ from typing import NoReturn
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _model_file, training
+from . import _model_file, _safetensors, training
 from ._checks import as_float_array, check_backend, check_dtype, check_real
 from ._dropout import DropoutStream, check_dropout
 from ._errors import NonFiniteResultError
@@ -429,7 +429,8 @@ class MLP:
         return -self.loss(X, y)
 
     def save(self, path: str | Path) -> None:
-        """Write the model to one .npz file (no pickle); read it with pyfastnn.load."""
+        """Write the model to one .npz file (no pickle), or a safetensors file when
+        ``path`` ends in ".safetensors"; read either with pyfastnn.load."""
         spec = self._spec
         meta = {
             "model": self._FILE_KIND,
@@ -442,6 +443,9 @@ class MLP:
             "eps": spec.eps,
             "dtype": spec.dtype.name,
         }
+        if str(path).endswith(_safetensors.SUFFIX):
+            _safetensors.write(path, meta, self._weights, self._biases)
+            return
         _model_file.write(path, meta, self._params)
 
     # ---- helpers -----------------------------------------------------------
