@@ -6,7 +6,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -21,6 +21,9 @@ from ._targets import Target, make_target, predicted_labels
 from .backends import BACKENDS, NonFiniteError
 from .optim import Optimizer
 from .training import History
+
+if TYPE_CHECKING:
+    import onnx
 
 __all__ = ["MLP", "Gradients", "NonFiniteResultError"]
 
@@ -431,8 +434,16 @@ class MLP:
     def save(self, path: str | Path) -> None:
         """Write the model to one .npz file (no pickle), or a safetensors file when
         ``path`` ends in ".safetensors"; read either with pyfastnn.load."""
+        meta = self._description()
+        if str(path).endswith(_safetensors.SUFFIX):
+            _safetensors.write(path, meta, self._weights, self._biases)
+            return
+        _model_file.write(path, meta, self._params)
+
+    def _description(self) -> dict[str, object]:
+        """The JSON description stored in model files (the model kind and spec)."""
         spec = self._spec
-        meta = {
+        return {
             "model": self._FILE_KIND,
             "layer_sizes": list(spec.sizes),
             "activation": spec.activation,
@@ -443,10 +454,19 @@ class MLP:
             "eps": spec.eps,
             "dtype": spec.dtype.name,
         }
-        if str(path).endswith(_safetensors.SUFFIX):
-            _safetensors.write(path, meta, self._weights, self._biases)
-            return
-        _model_file.write(path, meta, self._params)
+
+    # ---- other libraries (pyfastnn.interop) ----------------------------------
+
+    def to_onnx(self, path: str | Path | None = None) -> onnx.ModelProto:
+        """The forward pass as an ONNX model (input "X" (N, D), output "output"
+        (N, K), the model's dtype; standard operators, see
+        :mod:`pyfastnn.interop.onnx_export`); written to ``path`` when given.
+        Needs the ``onnx`` extra."""
+        from .interop import onnx_export
+
+        return onnx_export.export(
+            self._spec, self._weights, self._biases, path, self._description()
+        )
 
     # ---- helpers -----------------------------------------------------------
 
