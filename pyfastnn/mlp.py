@@ -24,6 +24,7 @@ from .training import History
 
 if TYPE_CHECKING:
     import onnx
+    import torch
 
 __all__ = ["MLP", "Gradients", "NonFiniteResultError"]
 
@@ -468,6 +469,51 @@ class MLP:
             self._spec, self._weights, self._biases, path, self._description()
         )
 
+    def to_torch(self) -> torch.nn.Sequential:
+        """A ``torch.nn.Sequential`` of Linear layers, activations and the output
+        map computing :meth:`forward` (parameters copied; see
+        :mod:`pyfastnn.interop.torch_io`). Needs torch."""
+        from .interop import torch_io
+
+        return torch_io.to_torch(self._spec, self._weights, self._biases)
+
+    @classmethod
+    def from_torch(
+        cls,
+        module: torch.nn.Sequential,
+        output: str | None = None,
+        loss: str | None = None,
+        backend: str = "native",
+    ) -> MLP:
+        """An :class:`MLP` with the layers of an ``nn.Sequential`` of Linear and
+        supported activation modules; ``output`` names the output map when the
+        module ends in its last Linear (see
+        :func:`pyfastnn.interop.torch_io.from_torch`). Needs torch."""
+        from .interop import torch_io
+
+        options, weights, biases = torch_io.from_torch(module, output)
+        return _with_parameters(MLP(**options, loss=loss, backend=backend), weights, biases)
+
+    def to_sklearn(self, classes: ArrayLike | None = None) -> object:
+        """A fitted scikit-learn ``MLPClassifier`` (softmax, or one sigmoid
+        output; ``classes_`` = ``classes``, default 0 .. K-1) or
+        ``MLPRegressor`` (identity output) computing the same function
+        (see :func:`pyfastnn.interop.sklearn_io.to_sklearn`)."""
+        from .interop import sklearn_io
+
+        return sklearn_io.to_sklearn(self._spec, self._weights, self._biases, classes)
+
+    @classmethod
+    def from_sklearn(cls, estimator: object, backend: str = "native") -> MLP:
+        """An :class:`MLP` with the weights of a fitted scikit-learn
+        ``MLPClassifier`` or ``MLPRegressor`` (``coefs_``, ``intercepts_``,
+        ``activation``, ``out_activation_``; see
+        :func:`pyfastnn.interop.sklearn_io.from_sklearn`)."""
+        from .interop import sklearn_io
+
+        options, weights, biases = sklearn_io.from_sklearn(estimator)
+        return _with_parameters(MLP(**options, backend=backend), weights, biases)
+
     # ---- helpers -----------------------------------------------------------
 
     def _input(self, X: ArrayLike) -> np.ndarray:
@@ -532,6 +578,12 @@ class MLP:
             "of X, y or the parameters are too large",
             None,
         )
+
+
+def _with_parameters(model: MLP, weights: list[np.ndarray], biases: list[np.ndarray]) -> MLP:
+    model.weights = weights
+    model.biases = biases
+    return model
 
 
 def _uniform(rng: np.random.Generator, limit: float, shape: tuple[int, int]) -> np.ndarray:
