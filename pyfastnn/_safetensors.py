@@ -74,7 +74,13 @@ def read(path: str | Path) -> tuple[dict[str, Any], np.ndarray]:
     """(description, flat parameters W_0, b_0, W_1, b_1, ...) of a model file
     written by :func:`write`; the layer sizes of the tensors must match the
     description's ``layer_sizes``. Errors are ``ValueError`` naming ``path``."""
-    with open(path, "rb") as fh:
+    try:
+        fh = open(path, "rb")  # closed by the with block below
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        raise ValueError(f"path: {path} is not a readable model file ({err})") from err
+    with fh:
         size = fh.seek(0, 2)
         fh.seek(0)
         header, data_start = _read_header(fh, size, path)

@@ -263,3 +263,12 @@ def test_header_bound_is_checked_before_reading(tmp_path):
         fh.truncate(_safetensors.MAX_HEADER_BYTES + 64)  # sparse: nothing written
     with pytest.raises(ValueError, match="at most"):
         pyfastnn.load(path)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        pyfastnn.load(tmp_path / "absent.safetensors")
+    folder = tmp_path / "dir.safetensors"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="path"):
+        pyfastnn.load(folder)
