@@ -485,14 +485,14 @@ class MLP:
         loss: str | None = None,
         backend: str = "native",
     ) -> MLP:
-        """An :class:`MLP` with the layers of an ``nn.Sequential`` of Linear and
+        """A model of this class with the layers of an ``nn.Sequential`` of Linear and
         supported activation modules; ``output`` names the output map when the
         module ends in its last Linear (see
         :func:`pyfastnn.interop.torch_io.from_torch`). Needs torch."""
         from .interop import torch_io
 
         options, weights, biases = torch_io.from_torch(module, output)
-        return _with_parameters(MLP(**options, loss=loss, backend=backend), weights, biases)
+        return _built(cls, "module", options, weights, biases, backend, loss)
 
     def to_sklearn(self, classes: ArrayLike | None = None) -> object:
         """A fitted scikit-learn ``MLPClassifier`` (softmax, or one sigmoid
@@ -505,14 +505,14 @@ class MLP:
 
     @classmethod
     def from_sklearn(cls, estimator: object, backend: str = "native") -> MLP:
-        """An :class:`MLP` with the weights of a fitted scikit-learn
+        """A model of this class with the weights of a fitted scikit-learn
         ``MLPClassifier`` or ``MLPRegressor`` (``coefs_``, ``intercepts_``,
         ``activation``, ``out_activation_``; see
         :func:`pyfastnn.interop.sklearn_io.from_sklearn`)."""
         from .interop import sklearn_io
 
         options, weights, biases = sklearn_io.from_sklearn(estimator)
-        return _with_parameters(MLP(**options, backend=backend), weights, biases)
+        return _built(cls, "estimator", options, weights, biases, backend)
 
     # ---- helpers -----------------------------------------------------------
 
@@ -580,7 +580,29 @@ class MLP:
         )
 
 
-def _with_parameters(model: MLP, weights: list[np.ndarray], biases: list[np.ndarray]) -> MLP:
+def _built(
+    cls: type[MLP],
+    source: str,
+    options: dict,
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    backend: str,
+    loss: str | None = None,
+) -> MLP:
+    """A ``cls`` with the described shape and functions and these parameters;
+    a subclass (LogisticRegression, Perceptron) must fit its one layer and output."""
+    if cls is MLP:
+        model = MLP(**options, loss=loss, backend=backend)
+    else:
+        sizes = options["layer_sizes"]
+        if len(sizes) != 2:
+            raise ValueError(f"{source}: a {cls.__name__} has one layer, got sizes {sizes}")
+        model = cls(sizes[0], sizes[1], dtype=options["dtype"], backend=backend)  # type: ignore[call-arg]
+        if options["output"] != model.output:
+            raise ValueError(
+                f"{source}: a {cls.__name__} has {model.output!r} outputs, "
+                f"got {options['output']!r}"
+            )
     model.weights = weights
     model.biases = biases
     return model

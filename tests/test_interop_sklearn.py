@@ -156,3 +156,14 @@ def test_estimators_coefs_are_read_by_sklearn_code():
     np.testing.assert_array_equal(lin.classes_[np.argmax(scores, axis=1)], lin.predict(X))
     with pytest.raises(AttributeError):
         MLPClassifier().coefs_  # noqa: B018  (not fitted)
+
+
+def test_logistic_regression_from_sklearn_without_hidden_layers():
+    X, y = _data(3)
+    sk = _fit(sk_nn.MLPClassifier(hidden_layer_sizes=(), max_iter=30, random_state=0), X, y)
+    model = pyfastnn.LogisticRegression.from_sklearn(sk)
+    assert type(model) is pyfastnn.LogisticRegression
+    np.testing.assert_allclose(model.predict_proba(X), sk.predict_proba(X), atol=1e-12)
+    with pytest.raises(ValueError, match="one layer"):
+        sk2 = _fit(sk_nn.MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0), X, y)
+        pyfastnn.LogisticRegression.from_sklearn(sk2)

@@ -51,6 +51,9 @@ def test_round_trip(case, dtype):
     back = pyfastnn.MLP.from_torch(module, loss=model.loss_name)
     assert back.spec == _same_unused_b(model.spec, back.spec)
     assert np.array_equal(back.params, model.params)
+    back = type(model).from_torch(module) if case[0] != "mlp" else back
+    assert type(back) is type(model)
+    assert np.array_equal(back.params, model.params)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -154,3 +157,17 @@ def test_fine_tune_in_torch_keeps_accuracy():
     np.testing.assert_allclose(back.forward(X), _torch_forward(module, X), rtol=1e-5, atol=1e-6)
     assert back.score(X, y) >= before - 0.01
     assert back.score(X_test, y_test) >= model.score(X_test, y_test) - 0.02
+
+
+def test_linear_model_classes():
+    """LogisticRegression/Perceptron.from_torch build their own class, one layer only."""
+    lr = pyfastnn.LogisticRegression.from_torch(nn.Sequential(nn.Linear(4, 3), nn.Softmax(-1)))
+    assert type(lr) is pyfastnn.LogisticRegression and lr.layer_sizes == (4, 3)
+    logits = nn.Sequential(nn.Linear(4, 3).double())
+    lr = pyfastnn.LogisticRegression.from_torch(logits, output="softmax")
+    assert lr.dtype == np.float64
+    assert type(pyfastnn.Perceptron.from_torch(logits)) is pyfastnn.Perceptron
+    with pytest.raises(ValueError, match="'softmax' outputs, got 'identity'"):
+        pyfastnn.LogisticRegression.from_torch(logits)
+    with pytest.raises(ValueError, match="one layer"):
+        pyfastnn.Perceptron.from_torch(nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 3)))
