@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,27 @@ def test_readable_by_safetensors_numpy(tmp_path):
     st.save_file(tensors, str(other), metadata={"pyfastnn": description})
     back = pyfastnn.load(other)
     assert np.array_equal(back.params, model.params)
+
+
+def test_readable_without_pyfastnn(tmp_path):
+    """A fresh interpreter that cannot import pyfastnn reads the file."""
+    pytest.importorskip("safetensors.numpy")
+    model = make_model("mlp", "relu", "softmax", "float32")
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    np.save(tmp_path / "w1.npy", model.weights[1])
+    code = (
+        "import sys, json, numpy as np; sys.modules['pyfastnn'] = None\n"
+        "from safetensors.numpy import load_file\n"
+        f"t = load_file({str(path)!r})\n"
+        f"assert np.array_equal(t['weights.1'], np.load({str(tmp_path / 'w1.npy')!r}))\n"
+        "print(sorted(t))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "weights.2" in done.stdout
 
 
 def test_readable_by_safetensors_torch(tmp_path):
