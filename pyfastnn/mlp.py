@@ -6,12 +6,12 @@ import math
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _model_file, training
+from . import _model_file, _safetensors, training
 from ._checks import as_float_array, check_backend, check_dtype, check_real
 from ._dropout import DropoutStream, check_dropout
 from ._errors import NonFiniteResultError
@@ -21,6 +21,10 @@ from ._targets import Target, make_target, predicted_labels
 from .backends import BACKENDS, NonFiniteError
 from .optim import Optimizer
 from .training import History
+
+if TYPE_CHECKING:
+    import onnx
+    import torch
 
 __all__ = ["MLP", "Gradients", "NonFiniteResultError"]
 
@@ -429,9 +433,18 @@ class MLP:
         return -self.loss(X, y)
 
     def save(self, path: str | Path) -> None:
-        """Write the model to one .npz file (no pickle); read it with pyfastnn.load."""
+        """Write the model to one .npz file (no pickle), or a safetensors file when
+        ``path`` ends in ".safetensors"; read either with pyfastnn.load."""
+        meta = self._description()
+        if str(path).endswith(_safetensors.SUFFIX):
+            _safetensors.write(path, meta, self._weights, self._biases)
+            return
+        _model_file.write(path, meta, self._params)
+
+    def _description(self) -> dict[str, object]:
+        """The JSON description stored in model files (the model kind and spec)."""
         spec = self._spec
-        meta = {
+        return {
             "model": self._FILE_KIND,
             "layer_sizes": list(spec.sizes),
             "activation": spec.activation,
@@ -442,7 +455,64 @@ class MLP:
             "eps": spec.eps,
             "dtype": spec.dtype.name,
         }
-        _model_file.write(path, meta, self._params)
+
+    # ---- other libraries (pyfastnn.interop) ----------------------------------
+
+    def to_onnx(self, path: str | Path | None = None) -> onnx.ModelProto:
+        """The forward pass as an ONNX model (input "X" (N, D), output "output"
+        (N, K), the model's dtype; standard operators, see
+        :mod:`pyfastnn.interop.onnx_export`); written to ``path`` when given.
+        Needs the ``onnx`` extra."""
+        from .interop import onnx_export
+
+        return onnx_export.export(
+            self._spec, self._weights, self._biases, path, self._description()
+        )
+
+    def to_torch(self) -> torch.nn.Sequential:
+        """A ``torch.nn.Sequential`` of Linear layers, activations and the output
+        map computing :meth:`forward` (parameters copied; see
+        :mod:`pyfastnn.interop.torch_io`). Needs torch."""
+        from .interop import torch_io
+
+        return torch_io.to_torch(self._spec, self._weights, self._biases)
+
+    @classmethod
+    def from_torch(
+        cls,
+        module: torch.nn.Sequential,
+        output: str | None = None,
+        loss: str | None = None,
+        backend: str = "native",
+    ) -> MLP:
+        """A model of this class with the layers of an ``nn.Sequential`` of Linear and
+        supported activation modules; ``output`` names the output map when the
+        module ends in its last Linear (see
+        :func:`pyfastnn.interop.torch_io.from_torch`). Needs torch."""
+        from .interop import torch_io
+
+        options, weights, biases = torch_io.from_torch(module, output)
+        return _built(cls, "module", options, weights, biases, backend, loss)
+
+    def to_sklearn(self, classes: ArrayLike | None = None) -> object:
+        """A fitted scikit-learn ``MLPClassifier`` (softmax, or one sigmoid
+        output; ``classes_`` = ``classes``, default 0 .. K-1) or
+        ``MLPRegressor`` (identity output) computing the same function
+        (see :func:`pyfastnn.interop.sklearn_io.to_sklearn`)."""
+        from .interop import sklearn_io
+
+        return sklearn_io.to_sklearn(self._spec, self._weights, self._biases, classes)
+
+    @classmethod
+    def from_sklearn(cls, estimator: object, backend: str = "native") -> MLP:
+        """A model of this class with the weights of a fitted scikit-learn
+        ``MLPClassifier`` or ``MLPRegressor`` (``coefs_``, ``intercepts_``,
+        ``activation``, ``out_activation_``; see
+        :func:`pyfastnn.interop.sklearn_io.from_sklearn`)."""
+        from .interop import sklearn_io
+
+        options, weights, biases = sklearn_io.from_sklearn(estimator)
+        return _built(cls, "estimator", options, weights, biases, backend)
 
     # ---- helpers -----------------------------------------------------------
 
@@ -508,6 +578,34 @@ class MLP:
             "of X, y or the parameters are too large",
             None,
         )
+
+
+def _built(
+    cls: type[MLP],
+    source: str,
+    options: dict,
+    weights: list[np.ndarray],
+    biases: list[np.ndarray],
+    backend: str,
+    loss: str | None = None,
+) -> MLP:
+    """A ``cls`` with the described shape and functions and these parameters;
+    a subclass (LogisticRegression, Perceptron) must fit its one layer and output."""
+    if cls is MLP:
+        model = MLP(**options, loss=loss, backend=backend)
+    else:
+        sizes = options["layer_sizes"]
+        if len(sizes) != 2:
+            raise ValueError(f"{source}: a {cls.__name__} has one layer, got sizes {sizes}")
+        model = cls(sizes[0], sizes[1], dtype=options["dtype"], backend=backend)  # type: ignore[call-arg]
+        if options["output"] != model.output:
+            raise ValueError(
+                f"{source}: a {cls.__name__} has {model.output!r} outputs, "
+                f"got {options['output']!r}"
+            )
+    model.weights = weights
+    model.biases = biases
+    return model
 
 
 def _uniform(rng: np.random.Generator, limit: float, shape: tuple[int, int]) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import _model_file
+from . import _model_file, _safetensors
 from .linear import LogisticRegression, Perceptron
 from .mlp import MLP
 
@@ -14,7 +14,8 @@ _KINDS = {"mlp": MLP, "logistic_regression": LogisticRegression, "perceptron": P
 
 
 def save(model: MLP, path: str | Path) -> None:
-    """Write ``model`` to ``path`` (an .npz file: ``params`` + ``meta`` JSON)."""
+    """Write ``model`` to ``path`` (an .npz file: ``params`` + ``meta`` JSON; a
+    safetensors file when ``path`` ends in ".safetensors")."""
     if not isinstance(model, MLP):
         raise TypeError(f"model: expected a pyfastnn.MLP, got {type(model).__name__}")
     model.save(path)
@@ -23,7 +24,10 @@ def save(model: MLP, path: str | Path) -> None:
 def load(path: str | Path, backend: str = "native") -> MLP:
     """Read a model written by :func:`save` (an MLP, LogisticRegression or
     Perceptron); errors name what is wrong."""
-    meta, params = _model_file.read(path)
+    if str(path).endswith(_safetensors.SUFFIX):
+        meta, params = _safetensors.read(path)
+    else:
+        meta, params = _model_file.read(path)
     kind = meta.get("model", "mlp")
     if not isinstance(kind, str) or kind not in _KINDS:
         raise ValueError(f"path: unknown model kind {kind!r}")

@@ -166,6 +166,25 @@ class PyfastnnClassifier(ClassifierMixin, BaseEstimator):
 
     # score: ClassifierMixin.score (mean accuracy)
 
+    # ---- the weights in scikit-learn's layout ----------------------------------
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices (n_in, n_out) per layer, as scikit-learn's
+        ``MLPClassifier.coefs_`` (views into the model's parameters)."""
+        return self._fitted_model().weights
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors (n_out,) per layer, as scikit-learn's ``intercepts_``."""
+        return self._fitted_model().biases
+
+    def _fitted_model(self) -> Any:
+        model = self.__dict__.get("model_")
+        if model is None:  # AttributeError: hasattr(est, "coefs_") is False before fit
+            raise AttributeError(f"{type(self).__name__} is not fitted yet: no coefs_")
+        return model
+
     # ---- pickling: the native network handle is rebuilt from a model file ----
 
     def __getstate__(self) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ._base import PyfastnnClassifier
 
 # lr=None picks these (per optimiser)
@@ -63,6 +65,11 @@ class MLPClassifier(_Trained):
     history_ : pyfastnn.History
     n_iter_ : int
         Epochs run in total.
+    coefs_ : list of ndarray (n_in, n_out)
+    intercepts_ : list of ndarray (n_out,)
+        The weights in scikit-learn's ``MLPClassifier`` layout (views into
+        ``model_``); ``pyfastnn.MLP.from_sklearn`` and ``model_.to_sklearn``
+        convert whole models.
     """
 
     _model_kind = "mlp"
@@ -132,6 +139,17 @@ class _Linear(_Trained):
         self.random_state = random_state
         self.verbose = verbose
 
+    @property
+    def coef_(self) -> np.ndarray:
+        """Weights (n_classes, n_features), scikit-learn's linear-model layout
+        (``decision_function = X @ coef_.T + intercept_``); a copy."""
+        return self._fitted_model().weights[0].T.copy()
+
+    @property
+    def intercept_(self) -> np.ndarray:
+        """Biases (n_classes,); a copy."""
+        return self._fitted_model().biases[0].copy()
+
 
 _LINEAR_DOC = """
 
@@ -157,6 +175,10 @@ _LINEAR_DOC = """
     model_ : the trained pyfastnn model
     history_ : pyfastnn.History
     n_iter_ : int
+    coef_ : ndarray (K, D), intercept_ : ndarray (K,)
+        scikit-learn's linear-model layout (copies).
+    coefs_, intercepts_ : lists with one array
+        scikit-learn's MLP layout (views into the model).
     """
 
 
