@@ -310,3 +310,39 @@ def test_cli_suites(tmp_path: Path, capsys) -> None:
     doc = json.loads((tmp_path / "train.json").read_text())
     assert doc["groups"] == [] and doc["memory"]["rows"] == suites.TRAIN_SIZES["tiny"].rows
     assert "peak during fit" in capsys.readouterr().out or "skipped" in doc["memory"]
+
+
+# ---- the shared-machine suite: --suite shared -------------------------------------------------
+
+
+def test_shared_suite(tmp_path: Path) -> None:
+    threads = pyfastnn.get_num_threads()
+    md = tmp_path / "shared.md"
+    args = ["compare", "--tiny", "--suite", "shared", "--no-peers", "--out", str(tmp_path)]
+    assert main([*args, "--markdown", str(md)]) == 0
+    assert pyfastnn.get_num_threads() == threads
+    doc = json.loads((tmp_path / "shared.json").read_text())
+    rows = {(r["scenario"], r["contender"]): r for r in doc["rows"]}
+    assert set(rows) == {
+        ("numpy", "pyfastnn native"),
+        ("attention", "pyfastnn"),
+        ("busy core", "pyfastnn native"),
+        ("busy core", "vector / native"),
+    }
+    for r in rows.values():
+        assert r["alone_s"] > 0 and r["shared_s"] > 0
+        assert math.isclose(r["ratio"], r["shared_s"] / r["alone_s"])
+    beside = rows[("numpy", "pyfastnn native")]
+    assert math.isclose(beside["other_ratio"], beside["other_shared_s"] / beside["other_alone_s"])
+    text = md.read_text()
+    assert doc["meta"]["command"] in text
+    assert "pyfastnn native: all threads / one thread" in text and "sum of parts" in text
+    assert "jobs" in doc["meta"]["pool"]
+
+
+def test_busy_core_spinner_stops() -> None:
+    from pyfastnn.compare.shared import busy_core
+
+    with busy_core(seconds=30) as spinner:
+        assert spinner.poll() is None  # running
+    assert spinner.poll() is not None  # stopped on exit, not after 30 s

@@ -32,7 +32,15 @@ native vs NumPy, one loss_and_grad step at batch 1/64/256 in every backend and
 PyTorch, 1 vs 2 threads) and the training issue's workload (one fit epoch of
 784-256-26 on 100000 x 784 float32 rows at batch 64 and 1: native SGD and Adam,
 vector, PyTorch; peak memory in a fresh process), with every ratio given twice:
-of the medians, and the median of the per-round ratios."""
+of the medians, and the median of the per-round ratios. These suites, like the
+table, pause before each block so that the other thread pools are quiet: the
+steady state of a machine that belongs to one library.
+
+--suite shared measures the opposite: one training step called alternately with
+NumPy's matmul and with PyTorch's (each one's time interleaved over alone), the
+sparse-attention pipeline sparsemax(Q @ K.T) @ V against the sum of its parts,
+and the step with one core held by a spinner process (all threads over one
+thread, vector over native), side by side with PyTorch."""
 
 EPILOG = """\
 modes: --quick (default) finishes in under a minute on a 2-core machine, loop only at
@@ -86,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=SUITES,
         default=DEFAULTS["suite"],
         help="backends: the checked table and sweeps (default); core: matmul, MLP step and "
-        "threads ratios; train: fit-epoch ratios and peak memory",
+        "threads ratios; train: fit-epoch ratios and peak memory; shared: beside NumPy's "
+        "and PyTorch's pools, a sparse-attention pipeline, one core busy",
     )
     parser.add_argument(
         "--out",
@@ -201,16 +210,20 @@ def run(args: argparse.Namespace, prefix: str = "pyfastnn compare") -> int:
 def _run_suite(args: argparse.Namespace, options: Any, start: float) -> int:
     """A ratio suite: timed (the backends suite checks the same computations)."""
     from .report import suite_document, write_json
+    from .shared import run_shared, shared_document
     from .suite_runner import run_suite
 
-    doc = run_suite(args.suite, options)
+    if args.suite == "shared":
+        doc, document = run_shared(options), shared_document
+    else:
+        doc, document = run_suite(args.suite, options), suite_document
     doc["meta"]["seconds"] = time.perf_counter() - start
     json_path = os.path.join(args.out, f"{args.suite}.json")
     write_json(doc, json_path)
     print(f"\nwrote {json_path}")
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as fh:
-            fh.write(suite_document(doc))
+            fh.write(document(doc))
         print(f"wrote {args.markdown}")
     print(f"done in {doc['meta']['seconds']:.0f} s")
     return 0

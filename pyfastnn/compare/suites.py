@@ -25,7 +25,7 @@ from .contenders import Problem, own
 from .problems import MLPProblem, make_matmul, make_mlp, make_training_set
 from .timing import Timed
 
-SUITES = ("backends", "core", "train")
+SUITES = ("backends", "core", "train", "shared")
 
 
 @dataclass

@@ -1,0 +1,380 @@
+"""``pyfastnn compare --suite shared``: speed where users run it, beside other work.
+
+The other suites time each contender in blocks with a pause before each block
+so that the other thread pools in the process have gone quiet: the steady
+state of a machine that belongs to one library. This suite measures the
+opposite, side by side with PyTorch where it is installed:
+
+- ``numpy``: a 784-256-26 ``loss_and_grad`` at batch 64 called alternately
+  with NumPy's 256 x 256 float64 ``A @ A`` (OpenBLAS's pool): each one's
+  median time interleaved over its median time alone;
+- ``torch pool``: the same step alternating with a PyTorch 256 x 256 matmul
+  (PyTorch's own OpenMP pool), when PyTorch is installed;
+- ``attention``: sparse attention written in NumPy, ``sparsemax(Q @ K.T) @ V``
+  (T = 512, d = 64): the pipeline's median time over the sum of its parts'
+  medians timed alone (PyTorch: the same with entmax's sparsemax, or with
+  softmax when entmax is not installed);
+- ``busy core``: a spinner process holds one core (started and stopped by the
+  suite, bounded in time) while the step runs on all threads and on one
+  thread, and in the ``vector`` backend.
+
+Every figure is a median over rounds; ratios are of medians measured in the
+same run. Returns one dict (written as JSON and markdown by the CLI).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .._runtime import get_num_threads, set_num_threads, thread_pool_stats
+from . import peers
+from .contenders import own
+from .environment import ThreadSettings, load_average, machine
+from .problems import make_mlp
+from .runner import Options
+from .timing import SETTLE_SECONDS
+
+# How many calls each median is taken over, per mode: (step calls, rounds).
+_CALLS = {"tiny": (3, 1), "quick": (60, 3), "full": (200, 5)}
+# The spinner of the busy-core scenario stops by itself after this long.
+SPINNER_SECONDS = 300.0
+
+
+def _elapsed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _median_alone(fn: Callable[[], object], calls: int) -> float:
+    time.sleep(SETTLE_SECONDS)  # the other pools go quiet first
+    fn()
+    return statistics.median(_elapsed(fn) for _ in range(calls))
+
+
+def _interleaved(
+    fn: Callable[[], object], other: Callable[[], object], calls: int
+) -> tuple[float, float]:
+    """Median times of fn and other, called alternately ``calls`` times each."""
+    fn(), other()
+    mine, theirs = [], []
+    for _ in range(calls):
+        mine.append(_elapsed(fn))
+        theirs.append(_elapsed(other))
+    return statistics.median(mine), statistics.median(theirs)
+
+
+@contextmanager
+def busy_core(seconds: float = SPINNER_SECONDS) -> Iterator[subprocess.Popen[bytes]]:
+    """A process spinning on one core for at most ``seconds``, stopped on exit."""
+    code = f"import time\nend = time.monotonic() + {seconds!r}\nwhile time.monotonic() < end: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        time.sleep(0.3)  # it is running before anything is timed
+        yield spinner
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def _step(dtype: str, backend: str) -> Callable[[], object]:
+    return own("loss_and_grad", backend, make_mlp((784, 256, 26), 64, dtype)).run
+
+
+def _torch_step(dtype: str) -> Callable[[], object] | None:
+    if not peers.installed("torch"):
+        return None
+    return peers.build("torch", "loss_and_grad", make_mlp((784, 256, 26), 64, dtype)).run
+
+
+def _numpy_matmul() -> Callable[[], object]:
+    a = np.random.default_rng(1).random((256, 256))
+    return lambda: a @ a
+
+
+def _torch_matmul() -> Callable[[], object] | None:
+    if not peers.installed("torch"):
+        return None
+    import torch
+
+    a = torch.rand(256, 256, dtype=torch.float64)
+    return lambda: a @ a
+
+
+def _attention_parts(lib: str) -> tuple[Callable[[], object], list[Callable[[], object]]] | None:
+    """(pipeline, its parts) of sparse attention in NumPy + pyfastnn or PyTorch."""
+    rng = np.random.default_rng(2)
+    q, k, v = (rng.standard_normal((512, 64)) for _ in range(3))
+    if lib == "pyfastnn":
+        from ..simplex import sparsemax
+
+        scores = q @ k.T
+        probs = sparsemax(scores)
+        return (
+            lambda: sparsemax(q @ k.T) @ v,
+            [lambda: q @ k.T, lambda: sparsemax(scores), lambda: probs @ v],
+        )
+    if not peers.installed("torch"):
+        return None
+    import torch
+
+    sparse_map = _torch_sparse_map()
+    tq, tk, tv = (torch.from_numpy(a) for a in (q, k, v))
+    with torch.no_grad():
+        tscores = tq @ tk.T
+        tprobs = sparse_map(tscores)
+
+    def pipeline() -> object:
+        with torch.no_grad():
+            return sparse_map(tq @ tk.T) @ tv
+
+    def score() -> object:
+        with torch.no_grad():
+            return tq @ tk.T
+
+    def normalise() -> object:
+        with torch.no_grad():
+            return sparse_map(tscores)
+
+    def mix() -> object:
+        with torch.no_grad():
+            return tprobs @ tv
+
+    return pipeline, [score, normalise, mix]
+
+
+def _torch_sparse_map() -> Callable[[Any], Any]:
+    import torch
+
+    if peers.installed("entmax"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from entmax import sparsemax
+
+        return lambda z: sparsemax(z, dim=-1)
+    return lambda z: torch.softmax(z, dim=-1)
+
+
+def _row(scenario: str, contender: str, alone: float, shared: float, **extra: Any) -> dict:
+    return {
+        "scenario": scenario,
+        "contender": contender,
+        "alone_s": alone,
+        "shared_s": shared,
+        "ratio": shared / alone,
+        **extra,
+    }
+
+
+def _beside_pool(name: str, other: Callable[[], object], steps: dict, calls: int) -> list[dict]:
+    rows = []
+    for contender, step in steps.items():
+        alone = _median_alone(step, calls)
+        other_alone = _median_alone(other, calls)
+        mine, theirs = _interleaved(step, other, calls)
+        rows.append(
+            _row(
+                name,
+                contender,
+                alone,
+                mine,
+                other_alone_s=other_alone,
+                other_shared_s=theirs,
+                other_ratio=theirs / other_alone,
+            )
+        )
+    return rows
+
+
+def _attention(calls: int, use_peers: bool) -> list[dict]:
+    rows = []
+    for lib in ("pyfastnn", "torch") if use_peers else ("pyfastnn",):
+        parts = _attention_parts(lib)
+        if parts is None:
+            continue
+        pipeline, pieces = parts
+        alone = sum(_median_alone(p, calls) for p in pieces)
+        shared = _median_alone(pipeline, calls)
+        label = lib if lib == "pyfastnn" else f"torch ({_torch_map_name()})"
+        rows.append(_row("attention", label, alone, shared))
+    return rows
+
+
+def _torch_map_name() -> str:
+    return "entmax sparsemax" if peers.installed("entmax") else "softmax"
+
+
+def _busy(dtype: str, calls: int, threads: int, use_peers: bool) -> list[dict]:
+    """With a spinner on one core: all threads over one thread, and vector over native."""
+    rows = []
+    native, vector = _step(dtype, "native"), _step(dtype, "vector")
+    torch_step = _torch_step(dtype) if use_peers else None
+    with busy_core():
+        for contender, step, set_threads in (
+            ("pyfastnn native", native, set_num_threads),
+            ("torch", torch_step, _set_torch_threads),
+        ):
+            if step is None:
+                continue
+            set_threads(threads)
+            many = _median_alone(step, calls)
+            set_threads(1)
+            one = _median_alone(step, calls)
+            set_threads(threads)
+            rows.append(_row("busy core", contender, one, many, threads=threads))
+        native_time = _median_alone(native, calls)
+        rows.append(_row("busy core", "vector / native", native_time, _median_alone(vector, calls)))
+    return rows
+
+
+def _set_torch_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def run_shared(options: Options, quiet: bool = False) -> dict[str, Any]:
+    """Every scenario at ``options.mode``; thread counts are restored on return."""
+    calls, rounds = _CALLS[options.mode]
+    settings = ThreadSettings(options.threads, options.peers)
+    threads = get_num_threads()
+    doc: dict[str, Any] = {
+        "meta": {
+            **machine(),
+            "suite": "shared",
+            "mode": options.mode,
+            "dtype": options.dtype,
+            "threads": settings.describe(),
+            "command": options.command,
+            "load_average": {"start": load_average()},
+            "rounds": rounds,
+            "calls_per_median": calls,
+        },
+        "rows": [],
+    }
+    try:
+        steps = {"pyfastnn native": _step(options.dtype, "native")}
+        torch_step = _torch_step(options.dtype) if options.peers else None
+        if torch_step is not None:
+            steps["torch"] = torch_step
+        scenarios: list[tuple[str, Callable[[], list[dict]]]] = [
+            ("numpy", lambda: _beside_pool("numpy", _numpy_matmul(), steps, calls)),
+            ("attention", lambda: _attention(calls, options.peers)),
+            ("busy core", lambda: _busy(options.dtype, calls, threads, options.peers)),
+        ]
+        torch_mm = _torch_matmul() if options.peers else None
+        if torch_mm is not None:
+            scenarios.insert(
+                1, ("torch pool", lambda: _beside_pool("torch pool", torch_mm, steps, calls))
+            )
+        for name, scenario in scenarios:
+            if options.only and options.only not in name:
+                continue
+            rounds_rows = [scenario() for _ in range(rounds)]
+            merged = _median_rows(rounds_rows)
+            doc["rows"].extend(merged)
+            if not quiet:
+                print(shared_markdown(merged), flush=True)
+    finally:
+        settings.restore()
+    doc["meta"]["pool"] = thread_pool_stats()
+    doc["meta"]["load_average"]["end"] = load_average()
+    return doc
+
+
+def _median_rows(rounds_rows: list[list[dict]]) -> list[dict]:
+    """Per row: the median of each figure over the rounds."""
+    merged = []
+    for i, first in enumerate(rounds_rows[0]):
+        row = dict(first)
+        for key, value in first.items():
+            if isinstance(value, float):
+                row[key] = statistics.median(r[i][key] for r in rounds_rows)
+        merged.append(row)
+    return merged
+
+
+_HEADINGS = {
+    "numpy": "interleaved with NumPy's 256x256 matmul (OpenBLAS pool)",
+    "torch pool": "interleaved with a PyTorch 256x256 matmul (PyTorch's OpenMP pool)",
+    "attention": "sparsemax(Q @ K.T) @ V, T=512, d=64: pipeline / sum of its parts alone",
+    "busy core": "one core busy with another process (a spinner the suite starts and stops)",
+}
+
+
+def shared_markdown(rows: list[dict]) -> str:
+    """A markdown table of rows of one or more scenarios."""
+    lines = []
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        lines += ["", f"**{_HEADINGS[scenario]}**", ""]
+        mine = [r for r in rows if r["scenario"] == scenario]
+        if scenario in ("numpy", "torch pool"):
+            lines += [
+                "| contender | alone | interleaved | ratio | other alone | other interleaved "
+                "| other ratio |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+            ]
+            lines += [
+                f"| {r['contender']} | {_us(r['alone_s'])} | {_us(r['shared_s'])} | "
+                f"{r['ratio']:.2f}x | {_us(r['other_alone_s'])} | {_us(r['other_shared_s'])} | "
+                f"{r['other_ratio']:.2f}x |"
+                for r in mine
+            ]
+        elif scenario == "attention":
+            lines += ["| contender | sum of parts | pipeline | ratio |", "|---|---:|---:|---:|"]
+            lines += [
+                f"| {r['contender']} | {_us(r['alone_s'])} | {_us(r['shared_s'])} | "
+                f"{r['ratio']:.2f}x |"
+                for r in mine
+            ]
+        else:
+            lines += ["| ratio | of | over | value |", "|---|---:|---:|---:|"]
+            for r in mine:
+                if r["contender"] == "vector / native":
+                    what, num, den = "vector / native", "vector", "native, all threads"
+                else:
+                    what = f"{r['contender']}: all threads / one thread"
+                    num, den = "all threads", "one thread"
+                lines.append(
+                    f"| {what} | {num} {_us(r['shared_s'])} | {den} {_us(r['alone_s'])} | "
+                    f"{r['ratio']:.2f}x |"
+                )
+    return "\n".join(lines)
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f} us"
+
+
+def shared_document(doc: dict[str, Any]) -> str:
+    """The suite as a markdown page: what was run, where, and the tables."""
+    meta = doc["meta"]
+    return "\n".join(
+        [
+            "# pyfastnn on a shared machine",
+            "",
+            f"`{meta['command']}` on {meta.get('cpu', 'unknown CPU')}, "
+            f"{meta.get('cpus', '?')} CPUs, threads {meta['threads']}, {meta['dtype']}, "
+            f"load average {meta['load_average']['start']} -> {meta['load_average']['end']}.",
+            "",
+            "Medians over "
+            f"{meta['rounds']} round(s) of {meta['calls_per_median']} calls; a ratio is of "
+            "medians measured in the same run. Unlike the steady-state tables (which pause "
+            "before each block so the other pools are quiet), these time the contenders "
+            "beside other work. 784-256-26 loss_and_grad at batch 64 unless said.",
+            shared_markdown(doc["rows"]),
+            "",
+            f"thread pool: {meta['pool']}",
+            "",
+        ]
+    )
