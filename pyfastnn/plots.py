@@ -48,7 +48,7 @@ def learning_curves(
     records: Sequence[Mapping[str, Any]] = history["epochs"]
     if not records:
         raise ValueError("history: no epochs recorded")
-    best = history.get("selected_epoch")
+    best = history.get("best_epoch", history.get("selected_epoch"))  # older files
     epochs = [r["epoch"] for r in records]
     fig = _figure(figsize=(9, 3.6), layout="constrained")
     ax_acc, ax_loss = fig.subplots(1, 2)
