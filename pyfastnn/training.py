@@ -132,7 +132,9 @@ class History:
         data = {_OLD_KEYS.get(k, k): v for k, v in data.items()}
         names = {f.name for f in fields(EpochRecord)}
         return cls(
-            epochs=[EpochRecord(**{k: v for k, v in e.items() if k in names}) for e in data["epochs"]],
+            epochs=[
+                EpochRecord(**{k: v for k, v in e.items() if k in names}) for e in data["epochs"]
+            ],
             best_epoch=data.get("best_epoch"),
             stopped_early=bool(data.get("stopped_early", False)),
         )

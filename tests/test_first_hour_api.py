@@ -134,4 +134,3 @@ def test_regression_targets_stay_real() -> None:
     model = MLP([3, 1], output="identity", dtype="float64", backend="vector")
     history = model.fit(X, t, epochs=30, batch_size=5, lr=0.05)
     assert history.epochs[-1].train_loss < history.epochs[0].train_loss
-
