@@ -102,3 +102,38 @@ def test_mnist5k_training_prefix_holds_every_digit() -> None:
     s = load_dataset("mnist5k")
     assert set(s.y_train[:1000].tolist()) == set(range(10))
     assert set(s.y_test[:100].tolist()) == set(range(10))
+
+
+def test_idx_file_with_no_images_is_a_clear_error(tmp_path: Path) -> None:
+    from test_data_idx import idx_bytes, write
+
+    from pyfastnn.data import load_mnist_idx
+
+    images = write(tmp_path / "train-images-idx3-ubyte", idx_bytes(np.zeros((0, 4, 4)), 0x08))
+    labels = write(tmp_path / "train-labels-idx1-ubyte", idx_bytes(np.zeros(0), 0x08))
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: holds 0 images"):
+        load_mnist_idx(images, labels)
+    with pytest.raises(ValueError, match="0 images"):
+        load_dataset(f"idx:{tmp_path}")
+
+
+def test_negative_int8_labels_name_the_file(tmp_path: Path) -> None:
+    from test_data_idx import idx_bytes, write
+
+    from pyfastnn.data import load_mnist_idx
+
+    images = write(tmp_path / "train-images-idx3-ubyte", idx_bytes(np.zeros((3, 2, 2)), 0x08))
+    labels = write(tmp_path / "train-labels-idx1-ubyte", idx_bytes(np.array([0, -1, 2]), 0x09))
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte: negative labels \(min -1\)"):
+        load_mnist_idx(images, labels)
+
+
+@pytest.mark.parametrize(
+    "content, kind", [(b"X_train,y_train\n1,2\n", "a text file"), (b"", "empty")]
+)
+def test_a_text_file_given_as_npz_is_called_one(tmp_path: Path, content, kind) -> None:
+    path = tmp_path / "data.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"not an .npz archive \\({kind}") as err:
+        load_dataset(f"npz:{path}")
+    assert "pickle" not in str(err.value)
