@@ -232,3 +232,83 @@ def test_unguarded_check_ignores_calls_from_functions() -> None:
     from pyfastnn.sweep import unguarded_main_call
 
     assert unguarded_main_call() is None  # called from a test function, not a script's top level
+
+
+@pytest.mark.parametrize("load, warned", [(1000.0, True), (0.0, False)])
+def test_demo_warns_on_a_busy_machine_as_compare_does(monkeypatch, capsys, load, warned) -> None:
+    from pyfastnn import demo
+
+    monkeypatch.setattr(demo, "load_average", lambda: load)
+    demo.run_demo(batch=2, dtype="float64", repeats=1)
+    out = capsys.readouterr().out
+    assert ("WARNING: load average 1000.0" in out) is warned
+    assert ("busy machine" in out) is warned
+
+
+@pytest.mark.parametrize("load, warned", [(1000.0, True), (0.0, False)])
+def test_pytest_bench_warns_on_a_busy_machine(monkeypatch, load, warned) -> None:
+    import importlib.util
+
+    from pyfastnn.compare import environment
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("bench_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(environment, "load_average", lambda: load)
+    header = module.pytest_report_header(None)
+    assert bool(header) is warned and all("WARNING: load average" in h for h in header)
+
+    class Reporter:
+        lines: list[str] = []
+
+        def write_line(self, line: str, **markup: object) -> None:
+            self.lines.append(line)
+
+    reporter = Reporter()
+    module.pytest_terminal_summary(reporter, 0, None)
+    assert bool(reporter.lines) is warned
+
+
+def test_readme_python_sweep_example_runs_as_a_script(tmp_path) -> None:
+    """The README's "same from Python" block, saved as a script and run as written."""
+    pytest.importorskip("matplotlib")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("The same from Python:")
+    block = readme[readme.index("```python\n", start) + len("```python\n") :]
+    block = block[: block.index("```")]
+    assert "run_sweep(" in block and 'if __name__ == "__main__":' in block
+    script = tmp_path / "example.py"
+    script.write_text(block, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    for name in ("sweep.csv", "width.png", "curves.png", "best_curves.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert "Broken" not in run.stdout + run.stderr
+
+
+def test_readme_tables_come_from_the_script_with_the_commands_shown() -> None:
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "readme_tables", root / "docs" / "readme_tables.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name, (argv, _) in module.STUDIES.items():
+        start = readme.index(f"<!-- table:{name} -->")
+        block = readme[start : readme.index(f"<!-- /table:{name} -->", start)]
+        assert module.command_text(argv) in block, name
+        assert "Printed by `python docs/readme_tables.py`" in block and "kernel " in block
+        # the command parses as a sweep whose grid the table's columns come from
+        assert argv[0] == "sweep" and "--dataset" in argv
+    rows = [
+        {"width": w, "lr": lr, "val_accuracy": v, "test_accuracy": t, "error": None}
+        for w, lr, v, t in [(16, 0.1, 0.9, 0.8), (16, 0.01, 0.95, 0.7), (32, 0.1, 0.5, 0.4)]
+    ]
+    table = module.axis_table("width", "width")(rows)
+    assert "| best val | 0.95 | 0.5 |" in table and "| at lr | 0.01 | 0.1 |" in table
