@@ -60,6 +60,26 @@ def as_labels(
     return y
 
 
+def whole_float_labels(y: object, labels_only: bool, n_outputs: int) -> object:
+    """``y`` with 1-D float class labels that are all whole numbers (``y.astype(float)``,
+    as scikit-learn accepts) turned into int64; anything else is returned unchanged
+    (and judged by :func:`make_target`). Used by ``fit``."""
+    if isinstance(y, (list, tuple)):
+        try:
+            y = np.asarray(y)
+        except (ValueError, TypeError):  # ragged: make_target names it
+            return y
+    if not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind != "f":
+        return y
+    if not labels_only and n_outputs == 1:  # real targets of a single output
+        return y
+    with np.errstate(invalid="ignore"):
+        whole = bool(np.all(np.isfinite(y))) and bool(np.all(y == np.floor(y)))
+    if not whole or (y.size and float(np.max(np.abs(y))) >= 2.0**53):
+        return y
+    return y.astype(np.int64)
+
+
 def make_target(
     y: object,
     labels_only: bool,

@@ -3,20 +3,26 @@
 Builds a 784 -> 256 -> 26 ReLU network with a softmax output (the seed
 reports' EMNIST-letters shape), evaluates ``loss_and_grad`` on a random
 minibatch in the three backends, prints how far apart their answers are and
-the median time of each.
+the median time of each, and, like ``pyfastnn compare``, warns when the load
+average says other processes keep the CPUs busy (timings then swing widely).
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ._runtime import get_num_threads, kernel_info
+from .compare.environment import busy_warning, load_average
 from .compare.timing import median_seconds
 from .mlp import MLP
 
 
 def run_demo(batch: int = 64, dtype: str = "float32", repeats: int = 20, seed: int = 0) -> dict:
     """Run the comparison and return its figures (also printed)."""
+    # as `pyfastnn compare`: say so when other processes keep the CPUs busy
+    busy = busy_warning(load_average(), os.cpu_count())
     rng = np.random.default_rng(seed)
     model = MLP([784, 256, 26], activation="relu", output="softmax", dtype=dtype, seed=seed)
     X = rng.uniform(0, 1, size=(batch, 784)).astype(dtype)
@@ -40,6 +46,8 @@ def run_demo(batch: int = 64, dtype: str = "float32", repeats: int = 20, seed: i
         f"pyfastnn demo: loss_and_grad of a 784-256-26 ReLU/softmax MLP, batch {batch}, "
         f"{dtype}, {get_num_threads()} threads, kernel {info['isa']}"
     )
+    if busy is not None:
+        print(busy)
     print(
         f"{'backend':<8} {'loss':>12} {'max |grad - loop|':>18} {'median ms':>10} "
         f"{'vs loop':>8} {'vs vector':>9}"
@@ -51,4 +59,6 @@ def run_demo(batch: int = 64, dtype: str = "float32", repeats: int = 20, seed: i
             f"{ref['seconds'] / r['seconds']:>7.1f}x "
             f"{results['vector']['seconds'] / r['seconds']:>8.1f}x"
         )
+    if busy is not None:
+        print("(timings taken on a busy machine: see the warning above)")
     return results

@@ -561,7 +561,7 @@ class MLP:
             loss = math.nan
         if not math.isfinite(loss):
             self._raise_non_finite("loss", X, target)
-        return loss, dparams, dX
+        return float(loss), dparams, dX  # a Python float from every backend
 
     def _raise_non_finite(self, what: str, X: np.ndarray, target: Target | None) -> NoReturn:
         """Name the argument that made a result NaN or infinite, and raise."""

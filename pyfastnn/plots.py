@@ -48,7 +48,7 @@ def learning_curves(
     records: Sequence[Mapping[str, Any]] = history["epochs"]
     if not records:
         raise ValueError("history: no epochs recorded")
-    best = history.get("selected_epoch")
+    best = history.get("best_epoch", history.get("selected_epoch"))  # older files
     epochs = [r["epoch"] for r in records]
     fig = _figure(figsize=(9, 3.6), layout="constrained")
     ax_acc, ax_loss = fig.subplots(1, 2)
@@ -83,6 +83,8 @@ def decision_boundary(
     resolution: int = 200,
     margin: float = 0.5,
     title: str | None = None,
+    xlabel: str = "x[:, 0]",
+    ylabel: str = "x[:, 1]",
 ) -> Any:
     """Predicted class regions of a classifier on 2-D inputs, with the data.
 
@@ -90,6 +92,9 @@ def decision_boundary(
     is (N, 2), ``y`` (N,) labels. The plane is sampled on a
     ``resolution`` x ``resolution`` grid; colour shows the most probable class,
     shaded by its probability, and for two classes the p = 0.5 contour is drawn.
+    ``title`` (e.g. the model and its accuracy; default: the model's repr and
+    its accuracy on these points), axis labels ``xlabel``/``ylabel``; the
+    legend of the classes sits outside the plot, so it covers no point.
     Returns the Figure (one axes).
     """
     X = np.asarray(X, dtype=np.float64)
@@ -118,7 +123,7 @@ def decision_boundary(
     strength = (confidence - 1.0 / n_classes) / (1.0 - 1.0 / n_classes + 1e-12)
     image[..., :3] = 1.0 - (1.0 - image[..., :3]) * (0.15 + 0.45 * strength[..., None])
 
-    fig = _figure(figsize=(5, 5), layout="constrained")
+    fig = _figure(figsize=(6, 5), layout="constrained")
     ax = fig.subplots()
     ax.imshow(
         image,
@@ -143,9 +148,15 @@ def decision_boundary(
         )
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
-    ax.legend(loc="upper right", fontsize="small")
-    if title:
-        ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(
+        title="class", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False
+    )
+    if title is None:
+        accuracy = float(np.mean(np.asarray(model.predict(X)) == y))
+        title = f"{_short_name(model)}\naccuracy {accuracy:.3f} on these {len(y)} points"
+    ax.set_title(title, fontsize="medium")
     _save(fig, path)
     return fig
 
@@ -168,8 +179,9 @@ def accuracy_vs(
     per value of ``group_by`` (default: "depth" against "width" and "width"
     against "depth", when it varies) and per metric (validation solid, test
     dashed). Where several rows share a point (other keys varied too), the
-    row with the best validation accuracy is shown. Rows with errors are
-    skipped. Returns the Figure (one axes).
+    row with the best validation accuracy is shown, and the default title
+    names those other keys and their values. Rows with errors are skipped.
+    The legend sits outside the axes. Returns the Figure (one axes).
     """
     rows = [r for r in getattr(result, "rows", result) if r.get("error") is None]
     if not rows:
@@ -184,7 +196,7 @@ def accuracy_vs(
         x = r[key]
         if x not in points or r["val_accuracy"] > points[x]["val_accuracy"]:
             points[x] = r
-    fig = _figure(figsize=(6, 4), layout="constrained")
+    fig = _figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.subplots()
     styles = {"val_accuracy": "-", "test_accuracy": "--", "train_accuracy": ":"}
     for g, (group, points) in enumerate(sorted(groups.items(), key=lambda kv: _order(kv[0]))):
@@ -200,6 +212,7 @@ def accuracy_vs(
                 color=f"C{g}",
                 label=label,
             )
+    over = other_axes(rows, {key, group_by})
     xs_all = sorted({x for p in groups.values() for x in p}, key=_order)
     if all(_numeric(x) for x in xs_all):
         if key == "width" and min(xs_all) > 0:
@@ -209,8 +222,10 @@ def accuracy_vs(
     ax.set_xlabel(key)
     ax.set_ylabel("accuracy")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    ax.set_title(title or f"accuracy vs {key}")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if title is None:
+        title = f"accuracy vs {key}" + (f"\n{over_note(over)}" if over else "")
+    ax.set_title(title, fontsize="medium")
     _save(fig, path)
     return fig
 
@@ -227,6 +242,60 @@ def accuracy_vs_depth(
 ) -> Any:
     """:func:`accuracy_vs` with key "depth" (a line per width when widths vary)."""
     return accuracy_vs(result, "depth", path, **kwargs)
+
+
+#: Row keys that are results, not settings.
+_RESULT_KEYS = frozenset(
+    {
+        "val_accuracy",
+        "test_accuracy",
+        "train_accuracy",
+        "best_epoch",
+        "epochs_run",
+        "train_seconds",
+        "error",
+        "history",
+    }
+)
+
+
+def other_axes(rows: Sequence[Mapping[str, Any]], shown: set[Any]) -> dict[str, list[Any]]:
+    """Settings (other than ``shown``) that take several values among ``rows``."""
+    out: dict[str, list[Any]] = {}
+    for k in rows[0]:
+        if k in shown or k in _RESULT_KEYS:
+            continue
+        values = []
+        for r in rows:
+            v = r.get(k)
+            v = tuple(v) if isinstance(v, list) else v
+            if v not in values:
+                values.append(v)
+        if len(values) > 1:
+            out[k] = sorted(values, key=_order)
+    return out
+
+
+def over_note(over: Mapping[str, Sequence[Any]]) -> str:
+    """ "each point: the best of the runs over lr in {0.01, 0.1}" for a figure's title."""
+    return "each point: the run with the best validation accuracy over " + "; ".join(
+        f"{k} in {{{', '.join(_fmt(v) for v in vals)}}}" for k, vals in over.items()
+    )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "-".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _short_name(model: Any) -> str:
+    """ "MLP 2-16-2 relu, softmax" for an MLP, else the class name."""
+    name = type(model).__name__
+    sizes = getattr(model, "layer_sizes", None)
+    if sizes is None or not hasattr(model, "activation"):
+        return name
+    return f"{name} {'-'.join(str(s) for s in sizes)} {model.activation}, {model.output}"
 
 
 def _numeric(x: Any) -> bool:

@@ -28,21 +28,27 @@ name (or an ``npz:<path>`` the workers can read) rather than arrays.
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures as cf
 import csv
 import functools
+import io
 import itertools
-import json
 import math
 import multiprocessing
+import numbers
 import os
+import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._datasource import FEATURES, features, load_splits
-from ._factory import MODEL_KINDS, fit_model, make_model
+from ._factory import MLP_OPTIONS, MODEL_KINDS, fit_model, make_model, make_optimizer
+from ._files import write_json_atomic, write_text_atomic
+from ._spec import ACTIVATIONS
 
 #: The keys of a configuration and their defaults.
 DEFAULTS: dict[str, Any] = {
@@ -51,8 +57,10 @@ DEFAULTS: dict[str, Any] = {
     "depth": 1,  # hidden layers (mlp); 0 is a softmax regression
     "hidden": None,  # explicit hidden widths, e.g. (128, 64); overrides width/depth
     "activation": "relu",
+    **MLP_OPTIONS,  # output, loss, relumax_b, eps, activation_param, init (mlp)
     "optimizer": "sgd",
     "lr": 0.1,
+    "momentum": 0.0,  # sgd only
     "l1": 0.0,
     "l2": 0.0,
     "dropout": 0.0,
@@ -63,6 +71,77 @@ DEFAULTS: dict[str, Any] = {
     "backend": "native",
     "dtype": "float32",
     "seed": 0,
+}
+
+
+def _choice(*options: Any) -> Any:
+    def check(v: Any) -> Any:
+        if v not in options:
+            raise ValueError(f"expected one of {', '.join(map(repr, options))}, got {v!r}")
+        return v
+
+    return check
+
+
+def _number(
+    low: float,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = True,
+    integer: bool = False,
+    none: bool = False,
+) -> Any:
+    def check(v: Any) -> Any:
+        if v is None and none:
+            return v
+        kind = "an integer" if integer else "a number"
+        ok_type = isinstance(v, numbers.Integral) if integer else isinstance(v, numbers.Real)
+        if isinstance(v, bool) or not ok_type or not math.isfinite(v):
+            raise ValueError(f"expected {kind}, got {v!r}")
+        if v < low or (low_open and v == low) or v > high or (high_open and v == high):
+            lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+            raise ValueError(f"expected {kind} in {lo}{low:g}, {high:g}{hi}, got {v!r}")
+        return int(v) if integer else float(v)
+
+    return check
+
+
+def _widths(v: Any) -> Any:
+    if v is None:
+        return v
+    if isinstance(v, (str, bytes)) or not isinstance(v, Iterable):
+        raise ValueError(f"expected a list of widths, got {v!r}")
+    return tuple(_number(1, integer=True)(h) for h in v)
+
+
+#: How each configuration value is checked (and normalised): the same rules as the
+#: command line's flags, so a sweep file's mistakes are found before anything runs.
+CHECKS: dict[str, Any] = {
+    "model": _choice(*MODEL_KINDS),
+    "width": _number(1, integer=True),
+    "depth": _number(0, integer=True),
+    "hidden": _widths,
+    "activation": _choice(*ACTIVATIONS),
+    "output": _choice("softmax", "sparsemax", "relumax"),
+    "loss": _choice(None, "cross_entropy", "sparsemax", "eps_cross_entropy"),
+    "relumax_b": _number(0, low_open=True),
+    "eps": _number(0, low_open=True),
+    "activation_param": _number(-math.inf, none=True),
+    "init": _choice("glorot_uniform", "glorot_normal", "he_uniform", "he_normal"),
+    "optimizer": _choice("sgd", "adam"),
+    "lr": _number(0, low_open=True),
+    "momentum": _number(0, 1),
+    "l1": _number(0),
+    "l2": _number(0),
+    "dropout": _number(0, 1),
+    "epochs": _number(1, integer=True),
+    "batch_size": _number(1, integer=True),
+    "patience": _number(1, integer=True, none=True),
+    "features": _choice(*FEATURES),
+    "backend": _choice("native", "vector", "loop"),
+    "dtype": _choice("float32", "float64"),
+    "seed": _number(0, 2**63, integer=True),
 }
 
 #: Result columns, after the configuration's.
@@ -96,19 +175,24 @@ def grid(**axes: Any) -> list[dict[str, Any]]:
 
 
 def normalize_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` completed with :data:`DEFAULTS`; unknown keys raise ValueError."""
+    """``config`` completed with :data:`DEFAULTS` and checked by :data:`CHECKS`.
+
+    Unknown keys and bad values (``lr="fast"``, ``epochs=0``) raise
+    ``ValueError`` naming the key.
+    """
     if not isinstance(config, Mapping):
         raise TypeError(f"configs: expected dicts, got {type(config).__name__}")
     unknown = sorted(set(config) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"config: unknown keys {unknown}; known: {sorted(DEFAULTS)}")
     full = {**DEFAULTS, **config}
-    if full["model"] not in MODEL_KINDS:
-        raise ValueError(f"model: expected one of {MODEL_KINDS}, got {full['model']!r}")
-    if full["features"] not in FEATURES:
-        raise ValueError(f"features: expected one of {FEATURES}, got {full['features']!r}")
-    if full["hidden"] is not None:
-        full["hidden"] = tuple(int(h) for h in full["hidden"])
+    for key, check in CHECKS.items():
+        try:
+            full[key] = check(full[key])
+        except ValueError as err:
+            raise ValueError(f"{key}: {err}") from None
+    if full["momentum"] and full["optimizer"] != "sgd":
+        raise ValueError(f"momentum: applies to optimizer 'sgd', not {full['optimizer']!r}")
     return full
 
 
@@ -149,6 +233,7 @@ def run_config(
             dtype=row["dtype"],
             backend=row["backend"],
             seed=row["seed"],
+            **{k: row[k] for k in MLP_OPTIONS if row["model"] == "mlp"},
         )
         start = time.perf_counter()
         history = fit_model(
@@ -157,7 +242,7 @@ def run_config(
             splits.y_train,
             epochs=row["epochs"],
             batch_size=row["batch_size"],
-            optimizer=row["optimizer"],
+            optimizer=make_optimizer(row["optimizer"], row["lr"], row["momentum"]),
             lr=row["lr"],
             l1=row["l1"],
             l2=row["l2"],
@@ -174,6 +259,7 @@ def run_config(
         row["train_accuracy"] = float(model.score(splits.X_train, splits.y_train))
         row["best_epoch"] = history.best_epoch
         row["epochs_run"] = len(history.epochs)
+        row["history"] = history.as_dict()  # the learning curves, without retraining
     except Exception as err:  # one bad configuration must not end the sweep
         row["error"] = f"{type(err).__name__}: {err}"
     if row["hidden"] is not None:
@@ -253,6 +339,9 @@ def run_sweep(
         raise ValueError(f"threads_per_worker: expected >= 1, got {threads_per_worker}")
     own = executor is None
     if own:
+        problem = unguarded_main_call()
+        if problem is not None:
+            raise RuntimeError(problem)
         workers = min(len(configs), max_workers or cores)
         threads = threads_per_worker or max(1, cores // workers)
         executor = cf.ProcessPoolExecutor(
@@ -274,6 +363,15 @@ def run_sweep(
             i = futures[future]
             try:
                 rows[i] = future.result()
+            except BrokenProcessPool as err:  # a worker died: so will the rest
+                done = sum(r is not None for r in rows)
+                raise RuntimeError(
+                    f"run_sweep: a worker process died ({err}); {done} of {len(rows)} "
+                    "configurations had finished. When run_sweep is called from a script, "
+                    'put that call under `if __name__ == "__main__":` (worker processes '
+                    "import the script again); a crash inside a worker stops the pool too: "
+                    "try max_workers=1, or run_config(config, data) in this process to see it"
+                ) from err
             except Exception as err:  # the worker itself failed (crash, lost process)
                 rows[i] = {**configs[i], **dict.fromkeys(METRICS)}
                 rows[i]["error"] = f"{type(err).__name__}: {err}"  # type: ignore[index]
@@ -289,7 +387,59 @@ def run_sweep(
         seconds=time.perf_counter() - start,
         workers=workers,
         threads_per_worker=threads,
+        dataset=data if isinstance(data, str) else getattr(data, "name", "") or type(data).__name__,
+        data_options=dict(data_options or {}),
     )
+
+
+def unguarded_main_call() -> str | None:
+    """Why starting spawned workers from here would fail, or None.
+
+    Spawned workers import the main script again (as ``__mp_main__``): a
+    script that calls :func:`run_sweep` at its top level, outside an
+    ``if __name__ == "__main__":`` block, makes every worker start a sweep of
+    its own, which multiprocessing refuses, and the pool breaks. Detected here
+    from the calling frames and the script's source, before any process starts.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        return None
+    guard = (
+        'put the code that runs the sweep under `if __name__ == "__main__":` '
+        "(spawned worker processes import the script again; see the README), "
+        "or pass executor= (e.g. concurrent.futures.ThreadPoolExecutor)"
+    )
+    if getattr(main, "__name__", "") == "__mp_main__":
+        return f"run_sweep: called while a worker process imports the main script: {guard}"
+    path = getattr(main, "__file__", None)
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals is not vars(main):
+        frame = frame.f_back
+    if frame is None or frame.f_code.co_name != "<module>" or not path:
+        return None  # called from a function, or no script (REPL, notebook, -c)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    line = frame.f_lineno
+    for node in tree.body:
+        if isinstance(node, ast.If) and _is_main_test(node.test):
+            if node.lineno <= line <= (node.end_lineno or node.lineno):
+                return None
+    return f"run_sweep: called at the top level of {path} (line {line}): {guard}"
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    """Whether ``test`` is ``__name__ == "__main__"`` (either way round)."""
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    texts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(texts) == 1
 
 
 def _progress_bar(total: int) -> Any:
@@ -306,12 +456,15 @@ def _progress_bar(total: int) -> Any:
 @dataclass
 class SweepResult:
     """Result rows (one dict per configuration: its full configuration, then
-    :data:`METRICS`), wall time and the parallel layout used."""
+    :data:`METRICS`, and ``history``: its ``History.as_dict()``, the per-epoch
+    learning curves), wall time, the parallel layout used and the data set."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     workers: int | None = None
     threads_per_worker: int | None = None
+    dataset: str = ""  # the name given to run_sweep, or the Splits' name
+    data_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -329,7 +482,11 @@ class SweepResult:
         return [k for k in keys if len({_cell(r.get(k)) for r in self.rows}) > 1]
 
     def as_dict(self) -> dict[str, Any]:
+        """Everything, JSON-ready: dataset, data_options, rows (with histories),
+        best, seconds, workers, threads_per_worker."""
         return {
+            "dataset": self.dataset,
+            "data_options": self.data_options,
             "rows": self.rows,
             "best": self.best,
             "seconds": self.seconds,
@@ -338,16 +495,18 @@ class SweepResult:
         }
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.as_dict(), fh, indent=2, default=_jsonable)
+        """Write :meth:`as_dict` as JSON (the whole file or nothing)."""
+        write_json_atomic(path, self.as_dict(), default=_jsonable)
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
+        """One line per row: every configuration key, then the metrics."""
         columns = self.columns(all_config=True)
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
-            for row in self.rows:
-                writer.writerow({k: _cell(row.get(k)) for k in columns})
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in self.rows:
+            writer.writerow({k: _cell(row.get(k)) for k in columns})
+        write_text_atomic(path, buffer.getvalue())
 
     def columns(self, all_config: bool = False) -> list[str]:
         """Config keys (all, or only the varying ones) followed by the metrics."""

@@ -10,10 +10,11 @@ Python loop of ``loss_and_grad`` + optimiser steps, for native one C++ call.
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,9 +23,10 @@ from numpy.typing import ArrayLike
 from ._checks import all_finite, as_float_array, check_positive_int, check_real, check_seed
 from ._dropout import check_dropout
 from ._errors import NonFiniteResultError
+from ._files import write_json_atomic
 from ._memory import aligned_zeros
 from ._spec import NetSpec
-from ._targets import make_target, predicted_labels
+from ._targets import make_target, predicted_labels, whole_float_labels
 from .backends import BACKENDS, EpochPlan
 from .optim import Optimizer, make_optimizer
 
@@ -47,17 +49,30 @@ class Trainable(Protocol):
 
 @dataclass
 class EpochRecord:
-    epoch: int
+    """One epoch's figures; ``History.as_dict()["epochs"]`` holds these as dicts."""
+
+    epoch: int  # 1-based
     train_loss: float  # mean of the minibatch losses during the epoch
-    seconds: float
+    seconds: float  # wall time of the epoch's training steps
     train_accuracy: float | None = None
     val_loss: float | None = None
     val_accuracy: float | None = None
 
 
-@dataclass
+#: Keys that earlier versions wrote in ``History.as_dict()``; ``from_dict`` still reads them
+#: ("best_valid" and "time" were derived values, now ``best_val_accuracy`` and ``seconds``).
+_OLD_KEYS = {"selected_epoch": "best_epoch"}
+
+
+@dataclass(repr=False)
 class History:
-    """What ``fit`` observed, epoch by epoch; ``to_json`` writes it out."""
+    """What ``fit`` observed, epoch by epoch; ``to_json`` writes it out.
+
+    ``epochs`` holds one :class:`EpochRecord` per epoch run; ``best_epoch`` is
+    the 1-based epoch whose weights were kept (best validation accuracy, or
+    validation loss without labels; None without validation data);
+    ``stopped_early`` is True when ``patience`` ended training.
+    """
 
     epochs: list[EpochRecord] = field(default_factory=list)
     best_epoch: int | None = None  # 1-based; by validation accuracy (loss if no labels)
@@ -65,21 +80,68 @@ class History:
 
     @property
     def best(self) -> EpochRecord | None:
+        """The :class:`EpochRecord` of ``best_epoch`` (None without validation data)."""
         return None if self.best_epoch is None else self.epochs[self.best_epoch - 1]
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def best_val_accuracy(self) -> float | None:
+        """Validation accuracy of the best epoch (None without validation labels)."""
         best = self.best
+        return None if best is None else best.val_accuracy
+
+    @property
+    def seconds(self) -> float:
+        """Total wall time of the epochs' training steps, in seconds."""
+        return float(sum(e.seconds for e in self.epochs))
+
+    def __repr__(self) -> str:
+        n = len(self.epochs)
+        last = self.epochs[-1] if n else None
+        parts = [f"{n} epochs"]
+        if last is not None:
+            parts.append(f"last train_loss={last.train_loss:.4g}")
+        if self.best_epoch is not None:
+            acc = self.best_val_accuracy
+            parts.append(
+                f"best_epoch={self.best_epoch}"
+                + ("" if acc is None else f" (val_accuracy={acc:.4g})")
+            )
+        if self.stopped_early:
+            parts.append("stopped early")
+        parts.append(f"{self.seconds:.2f} s")
+        return f"History({', '.join(parts)})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict whose keys are this object's attribute names.
+
+        ``{"epochs": [EpochRecord fields, ...], "best_epoch", "best_val_accuracy",
+        "seconds", "stopped_early"}``; all numbers are Python ints/floats.
+        :meth:`from_dict` reads it back (and the older key ``selected_epoch``).
+        """
         return {
             "epochs": [asdict(e) for e in self.epochs],
-            "selected_epoch": self.best_epoch,
-            "best_valid": None if best is None else best.val_accuracy,
-            "time": sum(e.seconds for e in self.epochs),
+            "best_epoch": self.best_epoch,
+            "best_val_accuracy": self.best_val_accuracy,
+            "seconds": self.seconds,
             "stopped_early": self.stopped_early,
         }
 
-    def to_json(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.as_dict(), fh, indent=2)
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        """The History of an :meth:`as_dict` (or of a results JSON's ``history``)."""
+        data = {_OLD_KEYS.get(k, k): v for k, v in data.items()}
+        names = {f.name for f in fields(EpochRecord)}
+        return cls(
+            epochs=[
+                EpochRecord(**{k: v for k, v in e.items() if k in names}) for e in data["epochs"]
+            ],
+            best_epoch=data.get("best_epoch"),
+            stopped_early=bool(data.get("stopped_early", False)),
+        )
+
+    def to_json(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`as_dict` to ``path`` as JSON (the whole file or nothing)."""
+        write_json_atomic(path, self.as_dict())
 
 
 def accuracy(model: Trainable, X: np.ndarray, y: np.ndarray) -> float:
@@ -111,6 +173,7 @@ def fit(
     """Train ``model`` in place with minibatches; return the :class:`History`.
 
     Shapes: X (N, D), y (N,) labels or (N, K) targets; X_val/y_val likewise.
+    Class labels are integers, or floats holding whole numbers (``y.astype(float)``).
     Each epoch visits the rows in an order drawn from
     ``numpy.random.default_rng(seed)`` (storage order when ``shuffle=False``);
     the last minibatch holds the remaining rows. ``dropout`` in [0, 1) applies
@@ -141,6 +204,7 @@ def fit(
     X = as_float_array(X, "X", 2, dtype=spec.dtype)
     if X.shape[1] != spec.n_inputs:
         raise ValueError(f"X: expected {spec.n_inputs} columns, got shape {X.shape}")
+    y = whole_float_labels(y, spec.labels_only, spec.n_outputs)
     target = make_target(y, spec.labels_only, X.shape[0], spec.n_outputs, spec.dtype)
     if target.values is not None and not all_finite(target.values):
         raise ValueError("y: contains NaN or infinity")
@@ -150,7 +214,7 @@ def fit(
         if X_val is None or y_val is None:
             raise ValueError("X_val, y_val: give both or neither")
         X_val = as_float_array(X_val, "X_val", 2, dtype=spec.dtype)
-        y_val = np.asarray(y_val)
+        y_val = whole_float_labels(np.asarray(y_val), spec.labels_only, spec.n_outputs)
     labels = spec.labels_only
 
     backend = BACKENDS[model.backend]
@@ -176,13 +240,13 @@ def fit(
             raise _failed_batch(X[plan.rows(failed, order)], epoch, failed)
         steps += batches
         seconds = time.perf_counter() - start
-        record = EpochRecord(epoch, loss_sum / batches, seconds)
+        record = EpochRecord(epoch, float(loss_sum) / batches, seconds)
         if not math.isfinite(record.train_loss) or not all_finite(params):
             raise _diverged(epoch, record.train_loss)
         if labels and train_metrics:
             record.train_accuracy = accuracy(model, X, y)
         if has_val:
-            record.val_loss = model.loss(X_val, y_val)
+            record.val_loss = float(model.loss(X_val, y_val))
             if labels:
                 record.val_accuracy = accuracy(model, X_val, y_val)
             score = record.val_accuracy if labels else -record.val_loss

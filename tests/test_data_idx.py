@@ -157,16 +157,17 @@ def test_idx_directory(tmp_path: Path, gz: bool) -> None:
     assert s.image_shape == (6, 5) and s.label_offset == 0
     assert len(s.X_train) == 54 and len(s.X_val) == 6 and len(s.X_test) == 20
     assert s.X_train.dtype == np.float32
-    np.testing.assert_allclose(s.X_test, te.reshape(20, -1) / 255.0, rtol=1e-6)
-    np.testing.assert_array_equal(s.y_test, y_te)
+    # rows come shuffled (load_dataset shuffles every part): compare (label, pixels) sets
+    key = lambda X, y: sorted(  # noqa: E731
+        (int(c), *r) for c, r in zip(y, np.rint(X).astype(int).tolist())
+    )
+    assert key(s.X_test * 255, s.y_test) == key(te.reshape(20, -1), y_te)
     # train + val together are exactly the training file's rows
-    rows = np.concatenate([s.X_train, s.X_val]) * 255
-    key = lambda a: sorted(map(tuple, np.rint(a).astype(int)))  # noqa: E731
-    assert key(rows) == key(tr.reshape(60, -1))
+    both = (np.concatenate([s.X_train, s.X_val]) * 255, np.concatenate([s.y_train, s.y_val]))
+    assert key(*both) == key(tr.reshape(60, -1), y_tr)
     raw = load_idx_dir(tmp_path / "mnist", scale=False, val_fraction=0)
     assert raw.X_val is None and raw.X_train.dtype == np.uint8
-    np.testing.assert_array_equal(raw.X_train, tr.reshape(60, -1))
-    np.testing.assert_array_equal(raw.y_train, y_tr)
+    assert key(raw.X_train, raw.y_train) == key(tr.reshape(60, -1), y_tr)
 
 
 def test_idx_directory_emnist_prefix_and_remap(tmp_path: Path) -> None:

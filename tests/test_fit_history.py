@@ -114,11 +114,14 @@ def test_train_metrics_off_leaves_the_train_accuracy_out():
 def test_history_as_dict_and_json(tmp_path):
     _, history, _ = fit_scripted([3.0, 1.0, 2.0, 2.0], epochs=4, patience=2)
     d = history.as_dict()
-    assert d["selected_epoch"] == 2 and d["stopped_early"] is True
-    assert d["best_valid"] is None  # no accuracy for a regression model
+    assert d["best_epoch"] == 2 and d["stopped_early"] is True
+    assert d["best_val_accuracy"] is None  # no accuracy for a regression model
     assert [e["epoch"] for e in d["epochs"]] == [1, 2, 3, 4]
     assert [e["val_loss"] for e in d["epochs"]] == [3.0, 1.0, 2.0, 2.0]
-    assert d["time"] == pytest.approx(sum(e.seconds for e in history.epochs))
+    assert d["seconds"] == pytest.approx(sum(e.seconds for e in history.epochs))
+    # every key is the name of an attribute holding the same value
+    for key in ("best_epoch", "best_val_accuracy", "seconds", "stopped_early"):
+        assert getattr(history, key) == d[key]
     history.to_json(str(tmp_path / "h.json"))
     assert json.loads((tmp_path / "h.json").read_text()) == d
 

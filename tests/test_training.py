@@ -43,8 +43,8 @@ def test_fit_learns_and_records_history(tmp_path) -> None:
     assert model.score(X[240:], y[240:]) == pytest.approx(history.best.val_accuracy)
     history.to_json(str(tmp_path / "h.json"))
     saved = json.loads((tmp_path / "h.json").read_text())
-    assert saved["selected_epoch"] == history.best_epoch
-    assert saved["best_valid"] == history.best.val_accuracy
+    assert saved["best_epoch"] == history.best_epoch
+    assert saved["best_val_accuracy"] == history.best.val_accuracy
 
 
 def test_best_epoch_weights_are_restored() -> None:

@@ -331,7 +331,7 @@ def loss_and_grad(
         )
         if dparams is not None:
             dWs[layer] += 2.0 * l2 * W + l1 * np.sign(W)
-    return loss, dparams, dX
+    return float(loss), dparams, dX
 
 
 def train_epoch(

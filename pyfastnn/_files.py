@@ -1,0 +1,60 @@
+"""Result files written whole or not at all.
+
+``write_text_atomic(path, text)`` writes to a temporary file in the same
+directory, flushes it to disk and renames it over ``path`` (``os.replace`` is
+atomic on POSIX and Windows), so a reader sees the old file or the new one,
+never a truncated one. ``write_json_atomic`` serialises first: a value JSON
+cannot hold raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any, Callable
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Replace ``path`` by a file holding ``text`` (UTF-8), atomically."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json_atomic(
+    path: str | os.PathLike[str], value: Any, default: Callable[[Any], Any] | None = None
+) -> None:
+    """``json.dumps(value, indent=2)`` written with :func:`write_text_atomic`.
+
+    Serialisation happens first: ``TypeError`` for a value JSON cannot hold
+    leaves ``path`` as it was.
+    """
+    write_text_atomic(path, json.dumps(value, indent=2, default=default) + "\n")
+
+
+def check_writable_dir(path: str | os.PathLike[str]) -> None:
+    """Create directory ``path`` (and parents) and check a file can be written in it.
+
+    Raises ``OSError`` (with the path) when it is a file, cannot be created,
+    or is not writable -- before any long work whose results would be lost.
+    """
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise NotADirectoryError(f"{path}: exists and is not a directory")
+    os.makedirs(path, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=path)
+    os.close(fd)
+    os.unlink(probe)
