@@ -29,6 +29,16 @@ void bind_runtime(pybind11::module_& m);  // bindings_runtime.cpp
 
 namespace {
 
+// EpochInterrupt::requested for a native epoch: takes the GIL for a moment and
+// runs Python's pending signal handlers (only the main thread runs them). A
+// handler that raises (Ctrl-C: KeyboardInterrupt) leaves its exception set,
+// which the binding raises once the epoch has returned.
+bool python_signal_pending(void*) {
+  if (python_finalizing()) return false;
+  const py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
 // ---- argument checks -------------------------------------------------------
 
 // A C-contiguous 2-D array of dtype T; `name` goes into the error message.
@@ -241,8 +251,10 @@ void bind_network(py::module_& m, const char* name) {
             EpochResult r;
             {
               ReleasedGil nogil;
-              r = net.train_epoch(p, g, x, n, target, idx, epoch, optimizer, s);
+              r = net.train_epoch(p, g, x, n, target, idx, epoch, optimizer, s,
+                                  EpochInterrupt{&python_signal_pending, nullptr});
             }
+            if (r.interrupted && PyErr_Occurred()) throw py::error_already_set();
             return py::make_tuple(r.loss_sum, r.batches, r.failed_batch);
           },
           py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("order"),
@@ -251,7 +263,8 @@ void bind_network(py::module_& m, const char* name) {
           "order is None), loss_and_grad, optimizer step. state holds the optimizer's "
           "arrays by name (velocity for SGD with momentum; m and v for Adam). Returns "
           "(sum of minibatch losses, minibatches done, index of the minibatch whose loss "
-          "was not finite or -1).")
+          "was not finite or -1). A signal handler that raises (Ctrl-C) stops the epoch "
+          "after the step running then, within ~20 ms, and its exception is raised here.")
       .def(
           "reference_step",
           [](Network<T>& net, py::array& params, py::array& grad, const py::array& X,

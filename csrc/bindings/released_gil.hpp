@@ -25,11 +25,19 @@
 
 namespace pyfastnn {
 
+inline bool python_finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing() != 0;
+#else
+  return _Py_IsFinalizing() != 0;
+#endif
+}
+
 class ReleasedGil {
  public:
   ReleasedGil() : state_(PyEval_SaveThread()) {}
   ~ReleasedGil() noexcept(false) {
-    if (interpreter_finalizing())
+    if (python_finalizing())
       for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
     PyEval_RestoreThread(state_);
   }
@@ -37,13 +45,6 @@ class ReleasedGil {
   ReleasedGil& operator=(const ReleasedGil&) = delete;
 
  private:
-  static bool interpreter_finalizing() {
-#if PY_VERSION_HEX >= 0x030D0000
-    return Py_IsFinalizing() != 0;
-#else
-    return _Py_IsFinalizing() != 0;
-#endif
-  }
   PyThreadState* state_;
   NativeCall counted_;  // concurrent calls share the threads (runtime/parallel.hpp)
 };

@@ -54,6 +54,19 @@ struct EpochResult {
   double loss_sum = 0;        // sum of the minibatch losses
   int64_t batches = 0;        // minibatches completed
   int64_t failed_batch = -1;  // index of the minibatch whose loss was not finite, or -1
+  bool interrupted = false;   // stopped early because EpochInterrupt asked
+};
+
+// Asked between minibatches, at most every kInterruptCheckNs, whether the
+// epoch should stop (the bindings: whether Python has a pending signal such as
+// Ctrl-C). An interrupted epoch ends after its last finished step, with any
+// deferred weight step taken.
+struct EpochInterrupt {
+  bool (*requested)(void* context) = nullptr;
+  void* context = nullptr;
+  // Ctrl-C takes effect within this much of a step's end (and no check costs
+  // more than one clock read per step in between).
+  static constexpr int64_t kInterruptCheckNs = 20'000'000;
 };
 
 // Rows per chunk when evaluating without gradients.
@@ -94,7 +107,8 @@ class Network {
   // the results are the same on any count.
   EpochResult train_epoch(T* params, T* grad, const T* X, int64_t n, TargetView<T> target,
                           const int64_t* order, const EpochSpec& epoch,
-                          const OptimizerSpec& optimizer, OptimizerState<T> state);
+                          const OptimizerSpec& optimizer, OptimizerState<T> state,
+                          EpochInterrupt interrupt = {});
 
   // The reference for one step of train_epoch (minibatch X (n, D), the
   // epoch's penalty and dropout stream at dropout.step, optimiser step t),

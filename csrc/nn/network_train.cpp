@@ -93,7 +93,7 @@ template <typename T>
 EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
                                     TargetView<T> target, const int64_t* order,
                                     const EpochSpec& epoch, const OptimizerSpec& optimizer,
-                                    OptimizerState<T> state) {
+                                    OptimizerState<T> state, EpochInterrupt interrupt) {
   std::lock_guard<std::mutex> lock(mutex_);
   const int64_t D = config_.sizes.front(), K = config_.sizes.back();
   const int64_t bs = epoch.batch_size;
@@ -129,6 +129,9 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
   } take_last_step{this, pending, params, state};
   EpochResult result;
   bool gathered = false;  // whether minibatch b is already in batches_[b % 2]
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point next_interrupt_check =
+      Clock::now() + std::chrono::nanoseconds(EpochInterrupt::kInterruptCheckNs);
   for (int64_t lo = 0, b = 0; lo < n; lo += bs, ++b) {
     const int64_t m = std::min(bs, n - lo);
     // Only full minibatches are timed: the last one is a different step.
@@ -164,6 +167,15 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
       governor_.record(threads, std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                                               start)
                                     .count());
+    if (interrupt.requested != nullptr && lo + bs < n && Clock::now() >= next_interrupt_check) {
+      if (interrupt.requested(interrupt.context)) {
+        result.interrupted = true;
+        // a minibatch gathered ahead is dropped; the deferred steps are taken on return
+        return result;
+      }
+      next_interrupt_check =
+          Clock::now() + std::chrono::nanoseconds(EpochInterrupt::kInterruptCheckNs);
+    }
   }
   return result;
 }
@@ -171,7 +183,8 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
 #define PYFASTNN_INSTANTIATE_TRAIN(T)                                                        \
   template EpochResult Network<T>::train_epoch(T*, T*, const T*, int64_t, TargetView<T>,    \
                                                const int64_t*, const EpochSpec&,            \
-                                               const OptimizerSpec&, OptimizerState<T>);
+                                               const OptimizerSpec&, OptimizerState<T>,     \
+                                               EpochInterrupt);
 PYFASTNN_INSTANTIATE_TRAIN(float)
 PYFASTNN_INSTANTIATE_TRAIN(double)
 #undef PYFASTNN_INSTANTIATE_TRAIN
