@@ -1,4 +1,4 @@
-"""Other libraries doing the same work: PyTorch (CPU), scikit-learn, entmax.
+"""Other libraries doing the same work: PyTorch (CPU), scikit-learn, entmax, JAX.
 
 Each builder returns a :class:`Contender` computing what our backends compute,
 starting from the same data and weights, so the correctness check applies to
@@ -17,10 +17,15 @@ import numpy as np
 from .contenders import Contender, Problem
 from .problems import MapProblem, MatmulProblem, MLPProblem
 
-PEERS = ("torch", "sklearn", "entmax")
-_DISTRIBUTIONS = {"torch": "torch", "sklearn": "scikit-learn", "entmax": "entmax"}
+PEERS = ("torch", "sklearn", "entmax", "jax")
+_DISTRIBUTIONS = {"torch": "torch", "sklearn": "scikit-learn", "entmax": "entmax", "jax": "jax"}
 # what a peer needs importable besides itself
-_NEEDS = {"torch": ("torch",), "sklearn": ("sklearn",), "entmax": ("entmax", "torch")}
+_NEEDS = {
+    "torch": ("torch",),
+    "sklearn": ("sklearn",),
+    "entmax": ("entmax", "torch"),
+    "jax": ("jax",),  # training epochs only (compare/jax_peer.py, --suite train)
+}
 
 
 class NotApplicable(Exception):

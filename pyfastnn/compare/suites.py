@@ -229,7 +229,16 @@ def _train(mode: str, dtype: str) -> Suite:
         ]
         if with_peers and peers.installed("torch"):
             items.append(_torch_fit(p, TRAIN_BATCH))
+        if with_peers and peers.installed("jax"):
+            items += _jax_fits(p, TRAIN_BATCH)
         return items + [_fit("vector", p, "vector", TRAIN_BATCH)]
+
+    def batch256(with_peers: bool) -> list[Timed]:
+        p = data(s.rows)
+        items = [_fit("native", p, "native", 256)]
+        if with_peers and peers.installed("jax"):
+            items += _jax_fits(p, 256)
+        return items
 
     def adam_vs_sgd(_: bool) -> list[Timed]:
         p = data(min(s.rows, s.adam_rows))
@@ -256,8 +265,17 @@ def _train(mode: str, dtype: str) -> Suite:
             ratios=[
                 Ratio("vector", "native", ">= 1.5"),
                 Ratio("torch", "native", ">= 2.5"),
+                Ratio("jax scan", "native", ">= 1.25"),
+                Ratio("jax step", "native"),
                 Ratio("native adam", "native", "<= 1.15"),
             ],
+            relative_to="native",
+        ),
+        Group(
+            f"{head}, {rows64} rows, batch 256 ({-(-rows64 // 256)} steps)",
+            batch256,
+            calls=1,
+            ratios=[Ratio("jax scan", "native", ">= 1.25"), Ratio("jax step", "native")],
             relative_to="native",
         ),
         Group(
@@ -301,6 +319,16 @@ def _fit(key: str, p: MLPProblem, backend: str, batch: int, optimizer: str = "sg
         )
 
     return Timed(key, run, "blas" if backend == "vector" else "native")
+
+
+def _jax_fits(p: MLPProblem, batch: int) -> list[Timed]:
+    """One shuffled SGD epoch in JAX: jitted per minibatch, and as one jitted scan."""
+    from .jax_peer import epoch_runner
+
+    return [
+        Timed("jax scan", epoch_runner(p, batch, whole_epoch=True), "xla"),
+        Timed("jax step", epoch_runner(p, batch, whole_epoch=False), "xla"),
+    ]
 
 
 def _torch_fit(p: MLPProblem, batch: int) -> Timed:
