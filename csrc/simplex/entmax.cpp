@@ -33,256 +33,51 @@
 #include <functional>
 #include <limits>
 
+#include "runtime/kernel_registry.hpp"
+#include "simplex/kernels/entmax_kernels.hpp"
 #include "simplex/simplex.hpp"
 #include "simplex/simplex_internal.hpp"
-#include "simplex/simplex_rows.hpp"
 
 namespace pyfastnn {
 
 using namespace simplex_detail;
+using entmax_detail::EntmaxKernels;
 
 namespace {
 
-// Newton passes of entmax15 before the sort fallback (Gaussian logits settle the
-// support in 2-5 passes at K = 26 .. 30000).
-constexpr int kMaxEntmaxNewtonPasses = 16;
-// Passes of the alpha-entmax search; bisection alone would need ~60 (double) to
-// shrink [-1, 0] below rounding, Newton typically 3-8.
-constexpr int kMaxEntmaxBisectPasses = 200;
-// The search stops when a step or the bracket is below this many ulps of |tau|.
-constexpr int kStopUlps = 2;
+const KernelTable<EntmaxKernels<float>> entmax_kernels_f32(
+    "simplex_entmax", "float32", entmax_detail::portable::kernels_f32,
+    PYFASTNN_X86_ONLY(entmax_detail::avx2::kernels_f32),
+    PYFASTNN_X86_ONLY(entmax_detail::avx512::kernels_f32));
+const KernelTable<EntmaxKernels<double>> entmax_kernels_f64(
+    "simplex_entmax", "float64", entmax_detail::portable::kernels_f64,
+    PYFASTNN_X86_ONLY(entmax_detail::avx2::kernels_f64),
+    PYFASTNN_X86_ONLY(entmax_detail::avx512::kernels_f64));
 
 template <typename T>
-T checked_row_max(const T* z, int64_t K) {
-  T m = -std::numeric_limits<T>::infinity();
-  bool nan = false;
-  for (int64_t k = 0; k < K; ++k) {
-    m = z[k] > m ? z[k] : m;
-    nan |= z[k] != z[k];
-  }
-  if (nan || !std::isfinite(m)) return std::numeric_limits<T>::quiet_NaN();
-  return m;
-}
-
-// Gathers y_k = (z_k - m) * scale for y_k > -1 into y[0, c) (y may be the output
-// row: c <= k at step k); returns c, or -1 when the row's map is undefined.
-template <typename T>
-int64_t gather_candidates(const T* z, int64_t K, T scale, T* y, T* m_out) {
-  const T m = checked_row_max(z, K);
-  *m_out = m;
-  if (std::isnan(m)) return -1;
-  int64_t c = 0;
-  for (int64_t k = 0; k < K; ++k) {
-    const T v = (z[k] - m) * scale;
-    y[c] = v;
-    c += v > T(kCandidateFloor);
-  }
-  return c;
-}
-
-// entmax15 threshold by sorting y[0, c) (descending) and scanning the prefixes:
-// tau_k = mean_k - sqrt((1 - ss_k) / k), the support the largest k with
-// tau_k <= y_(k) (Peters, Niculae & Martins 2019, Algorithm 2).
-template <typename T>
-T entmax15_threshold_by_sort(T* y, int64_t c) {
-  std::sort(y, y + c, std::greater<T>());
-  T sum = 0, sum_sq = 0, tau = y[0] - 1;
-  for (int64_t k = 0; k < c; ++k) {
-    sum += y[k];
-    sum_sq += y[k] * y[k];
-    const T n = T(k + 1);
-    const T mean = sum / n;
-    const T ss = sum_sq - sum * mean;
-    const T t = mean - std::sqrt(std::max((T(1) - ss) / n, T(0)));
-    if (t <= y[k]) tau = t;
-  }
-  return tau;
-}
-
-// Threshold of entmax15 on the candidates y[0, c) (values in (-1, 0], one of them
-// 0): the tau with sum_i [y_i - tau]_+^2 = 1. Reorders and overwrites y.
-template <typename T>
-T entmax15_threshold(T* y, int64_t c) {
-  T tau = T(-1);
-  int64_t n = c;
-  for (int pass = 0; pass < kMaxEntmaxNewtonPasses; ++pass) {
-    // d = y - tau on the kept set, summed relative to tau (no cancellation near tau)
-    int64_t kept = 0;
-    T s1 = 0, s2 = 0, dmin = std::numeric_limits<T>::infinity();
-    for (int64_t i = 0; i < n; ++i) {
-      const T v = y[i];
-      y[kept] = v;
-      const bool in = v > tau;
-      kept += in;
-      const T d = in ? v - tau : T(0);
-      s1 += d;
-      s2 += d * d;
-      dmin = in ? std::min(dmin, d) : dmin;
-    }
-    n = kept;  // >= 1: the entry 0 is kept (tau < 0)
-    const T k = T(n);
-    const T mean = s1 / k;
-    const T ss = s2 - s1 * mean;  // sum of squared deviations on the kept set
-    if (ss <= T(1)) {
-      const T t = mean - std::sqrt((T(1) - ss) / k);  // closed form, relative to tau
-      if (t <= dmin) return tau + t;
-    }
-    const T step = (s2 - std::sqrt(s2)) / s1;  // Newton on sqrt(F) - 1
-    if (!(step > T(0))) break;
-    tau += step;
-  }
-  return entmax15_threshold_by_sort(y, n);
-}
-
-// x^(e - 1) for d > 0 in the three cases the search distinguishes.
-enum class Power { linear, square, general };  // e = 1 (alpha 2), e = 2 (alpha 1.5), else
-
-template <Power kPower, typename T>
-inline T pow_e_minus_1(T d, T e) {
-  if constexpr (kPower == Power::linear) return T(1);
-  else if constexpr (kPower == Power::square) return d;
-  else return std::pow(d, e - T(1));
-}
-
-// Threshold of alpha-entmax on the candidates y[0, c): sum_i [y_i - tau]_+^e = 1.
-// Reorders and overwrites y. Newton on (sum d^e)^(1/e) - 1, safeguarded for e < 1.
-template <Power kPower, typename T>
-T entmax_threshold(T* y, int64_t c, T e) {
-  const bool convex = e >= T(1);
-  const T eps = std::numeric_limits<T>::epsilon() * T(kStopUlps);
-  T lo = T(-1), hi = T(0), tau = T(-1), width_before = T(2);
-  int64_t n = c;
-  for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
-    int64_t kept = 0;
-    T F = 0, S = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const T v = y[i];
-      y[kept] = v;
-      kept += v > lo;  // entries <= lo are below the threshold for good
-      const T d = v - tau;
-      const T q = d > T(0) ? pow_e_minus_1<kPower>(d, e) : T(0);
-      S += q;
-      F += q * (d > T(0) ? d : T(0));
-    }
-    n = kept;
-    if (F == T(1)) return tau;
-    (F > T(1) ? lo : hi) = tau;
-    T next;
-    if (S > T(0) && std::isfinite(S)) {
-      const T G = kPower == Power::linear ? T(1) : std::pow(F, T(1) - T(1) / e);
-      next = tau + (F - G) / S;
-    } else {
-      next = hi;  // no entry above tau (only after a bisection overshot): go back
-    }
-    if (convex) {
-      if (!(next > tau) || next - tau <= eps * std::fabs(tau)) return std::max(next, tau);
-      tau = std::min(next, hi);
-      continue;
-    }
-    // e < 1: bisect when the step leaves the bracket or the bracket shrank too slowly
-    const T width = hi - lo;
-    if (!(next > lo && next < hi) || (pass % 2 == 1 && width > T(0.5) * width_before))
-      next = lo + T(0.5) * width;
-    if (pass % 2 == 1) width_before = width;
-    if (width <= eps * std::fabs(lo) || next == tau) return lo;
-    tau = next;
-  }
-  return lo;
-}
-
-// ---- row kernels ---------------------------------------------------------------------
-
-// p = entmax15(z / T) = [z / (2T) - tau]_+^2 (exact threshold).
-template <typename T>
-void entmax15_row(const T* z, int64_t K, T inv_t, T* p) {
-  const T scale = T(0.5) * inv_t;
-  T m;
-  const int64_t c = gather_candidates(z, K, scale, p, &m);
-  if (c < 0) return fill_nan(p, K);
-  const T tau = entmax15_threshold(p, c);
-  for (int64_t k = 0; k < K; ++k) {
-    const T d = std::max((z[k] - m) * scale - tau, T(0));
-    p[k] = d * d;
-  }
-}
-
-// p = entmax_alpha(z / T) = [(alpha - 1) z / T - tau]_+^(1 / (alpha - 1)), normalised
-// to sum 1 after the search (the remaining rounding of tau moves every p alike).
-template <Power kPower, typename T>
-void entmax_bisect_row(const T* z, int64_t K, T alpha, T inv_t, T* p) {
-  const T scale = (alpha - T(1)) * inv_t;
-  const T e = T(1) / (alpha - T(1));
-  T m;
-  const int64_t c = gather_candidates(z, K, scale, p, &m);
-  if (c < 0) return fill_nan(p, K);
-  const T tau = entmax_threshold<kPower>(p, c, e);
-  T sum = 0;
-  for (int64_t k = 0; k < K; ++k) {
-    const T d = (z[k] - m) * scale - tau;
-    const T v = d > T(0) ? pow_e_minus_1<kPower>(d, e) * d : T(0);
-    p[k] = v;
-    sum += v;
-  }
-  const T inv_sum = T(1) / sum;
-  for (int64_t k = 0; k < K; ++k) p[k] *= inv_sum;
-}
-
-template <typename T>
-void entmax_bisect_block(const T* Z, int64_t rows, int64_t K, T alpha, T inv_t, T* P) {
-  // exponent 1 and 2 need no pow (alpha = 2 and 1.5 exactly)
-  if (alpha == T(2)) {
-    for (int64_t i = 0; i < rows; ++i)
-      entmax_bisect_row<Power::linear>(Z + i * K, K, alpha, inv_t, P + i * K);
-  } else if (alpha == T(1.5)) {
-    for (int64_t i = 0; i < rows; ++i)
-      entmax_bisect_row<Power::square>(Z + i * K, K, alpha, inv_t, P + i * K);
-  } else {
-    for (int64_t i = 0; i < rows; ++i)
-      entmax_bisect_row<Power::general>(Z + i * K, K, alpha, inv_t, P + i * K);
-  }
+const EntmaxKernels<T>& kernels() {
+  return table_for<T>(entmax_kernels_f32, entmax_kernels_f64);
 }
 
 template <typename T>
 void entmax15_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
-  for (int64_t i = 0; i < rows; ++i) entmax15_row(Z + i * K, K, inv_t, P + i * K);
+  kernels<T>().entmax15_rows(Z, rows, K, inv_t, P);
 }
 
-// s = p^(2 - alpha) on the support (sqrt for 1.5, 1 for 2), 0 elsewhere.
 template <typename T>
-inline T support_weight(T p, T alpha) {
-  if (!(p > T(0))) return T(0);
-  if (alpha == T(1.5)) return std::sqrt(p);
-  if (alpha == T(2)) return T(1);
-  return std::pow(p, T(2) - alpha);
-}
-
-// out = s (v - <s, v> / sum s) / T: J = diag(s) - s s^T / sum s is symmetric, so
-// this is the JVP and the VJP. v outside the support is selected away.
-template <typename T>
-void entmax_product_row(const T* p, const T* v, int64_t K, T alpha, T inv_t, T* out) {
-  bool nan = false;
-  T sum_s = 0, sum_sv = 0;
-  for (int64_t k = 0; k < K; ++k) {
-    nan |= p[k] != p[k];
-    const T s = support_weight(p[k], alpha);
-    sum_s += s;
-    sum_sv += p[k] > T(0) ? s * v[k] : T(0);
-  }
-  if (nan) return fill_nan(out, K);
-  const T mean = sum_s > T(0) ? sum_sv / sum_s : T(0);
-  for (int64_t k = 0; k < K; ++k) {
-    const T s = support_weight(p[k], alpha);
-    out[k] = p[k] > T(0) ? s * (v[k] - mean) * inv_t : T(0);
-  }
+void entmax_bisect_block(const T* Z, int64_t rows, int64_t K, T alpha, T inv_t, T* P) {
+  kernels<T>().bisect_rows(Z, rows, K, alpha, inv_t, P);
 }
 
 // Tsallis entropy term of the loss: (1 - sum p^alpha) / (alpha (alpha - 1)).
 template <typename T>
 double tsallis(const T* p, int64_t K, T alpha) {
   double sum = 0;
-  for (int64_t k = 0; k < K; ++k)
-    if (p[k] > T(0)) sum += double(p[k]) * double(support_weight(p[k], T(2) - (alpha - T(1))));
-  // p^alpha = p * p^(alpha - 1) and p^(alpha - 1) = support_weight(p, 3 - alpha)
+  for (int64_t k = 0; k < K; ++k) {
+    if (!(p[k] > T(0))) continue;
+    const double pk = p[k];
+    sum += alpha == T(1.5) ? pk * std::sqrt(pk) : alpha == T(2) ? pk * pk : std::pow(pk, double(alpha));
+  }
   const double a = double(alpha);
   return (1.0 - sum) / (a * (a - 1.0));
 }
@@ -307,8 +102,8 @@ template <typename T>
 void entmax_product_from_output(const T* P, const T* V, int64_t n, int64_t K, T alpha, T* out,
                                 T inv_temperature) {
   for_row_blocks<T>(n, K, false, [&](int64_t r0, int64_t r1, T*) {
-    for (int64_t i = r0; i < r1; ++i)
-      entmax_product_row(P + i * K, V + i * K, K, alpha, inv_temperature, out + i * K);
+    kernels<T>().product_rows(P + r0 * K, V + r0 * K, r1 - r0, K, alpha, inv_temperature,
+                              out + r0 * K);
   });
 }
 
