@@ -230,3 +230,32 @@ def test_adversarial_rows_reach_the_exact_threshold() -> None:
 def test_package_exports() -> None:
     for name in ("entmax15", "entmax_bisect", "entmax15_loss", "entmax_bisect_vjp_from_output"):
         assert getattr(pyfastnn, name) is getattr(S, name)
+
+
+@pytest.fixture
+def restore_kernel():
+    before = pyfastnn.kernel_info()["isa"]
+    yield
+    pyfastnn.set_kernel(before)
+
+
+def test_every_isa_agrees_with_vector(restore_kernel) -> None:
+    info = pyfastnn.kernel_info()
+    isas = ["portable"] + [
+        isa
+        for isa, key in (("avx2", "cpu_supports_avx2_fma"), ("avx512", "cpu_supports_avx512"))
+        if info[key]
+    ]
+    Z = _logits(40, 300, 8)
+    V = _logits(40, 300, 9)
+    for isa in isas:
+        pyfastnn.set_kernel(isa)
+        assert pyfastnn.kernel_info()["kernels"]["float64"]["simplex_entmax"] == isa
+        for args, name in (((), "entmax15"), ((1.5,), "entmax_bisect"), ((2.4,), "entmax_bisect")):
+            P = getattr(S, name)(Z, *args)
+            np.testing.assert_allclose(P, getattr(S, name)(Z, *args, backend="vector"), atol=1e-12)
+            np.testing.assert_allclose(
+                getattr(S, f"{name}_vjp_from_output")(P, V, *args),
+                getattr(S, f"{name}_vjp_from_output")(P, V, *args, backend="vector"),
+                atol=1e-12,
+            )

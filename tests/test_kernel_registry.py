@@ -20,7 +20,14 @@ import pytest
 import pyfastnn
 from pyfastnn.optim import SGD, Adam
 
-FAMILIES = ("gemm", "simplex_maps", "simplex_products", "softmax_exp", "optimizer")
+FAMILIES = (
+    "gemm",
+    "simplex_maps",
+    "simplex_products",
+    "simplex_entmax",
+    "softmax_exp",
+    "optimizer",
+)
 ACCEPTED = "'auto', 'portable', 'avx2', 'avx512'"
 
 
