@@ -201,7 +201,7 @@ def map_cases() -> list:
             probe = make_map(name, op, 1, 2, "float32")
             names = ["native", "vector", "loop", contenders.FLOOR]
             names += [p for p in peers.PEERS if peers.applies(p, probe.task, probe)]
-            if name == "sparsemax" and op == "jvp":
+            if name in peers.ENTMAX_MAPS and op == "jvp":
                 names.remove("entmax")  # no forward-mode derivative in entmax
             for n, k in MAP_SIZES:
                 cases += [(name, op, n, k, c) for c in names if c != "loop" or n * k <= 10**4]

@@ -10,27 +10,31 @@
 //   and alone reaches 1 at tau = -1, so tau in [-1, 0) and only the candidates
 //   y_i > -1 can be in the support (as for sparsemax, which is alpha = 2).
 //
-// Threshold search on the candidates, without sorting the row: Newton's method on
+// Threshold search without sorting the row: Newton's method on
 //   G(tau) = (sum_i [y_i - tau]_+^e)^(1/e) - 1,
 // an e-norm of the convex functions [y_i - tau]_+, hence convex and decreasing for
 // e >= 1 (alpha <= 2): from tau = -1 (below the root) the iterates rise
 // monotonically to tau without overshooting. With F = sum d^e, S = sum d^(e-1)
 // (d = y - tau > 0) the step is (F - F^(1 - 1/e)) / S; for alpha = 2 it is
-// Michelot's iteration, for alpha = 1.5 it is (F - sqrt F) / sum d. Entries at or
-// below the current tau can never return to the support and are dropped
-// (compacted away) at each pass. For alpha > 2 G is not convex: the step is
-// safeguarded by a bracket [lo, hi] and bisection (as in Numerical Recipes'
-// rtsafe) whenever it leaves the bracket or the bracket stops shrinking.
+// Michelot's iteration, for alpha = 1.5 it is (F - sqrt F) / sum d. For e = 1 and
+// e = 2 each pass is one vectorised sweep of the row (in cache); for other alpha
+// (a pow per entry) the candidates y > -1 are gathered once and the entries at or
+// below the current lower bound are dropped at each pass. For alpha > 2 G is not
+// convex: the step is safeguarded by a bracket [lo, hi] and bisection (as in
+// Numerical Recipes' rtsafe) whenever it leaves the bracket or the bracket stops
+// shrinking. The row is finally normalised to sum 1.
 //
-// entmax15 (alpha = 1.5) is exact: once the set of kept entries is the support,
-// tau is the closed form of Peters et al. (2019), mean - sqrt((1 - ss) / k), and a
-// pass accepts it when it is <= every kept entry (then no entry outside the set
-// can enter either, so it is the threshold); the Newton passes only find the set.
-// If kMaxEntmaxNewtonPasses passes do not settle it, the few entries left are
-// sorted and scanned (the sort-based algorithm): O(K) typical, O(K log K) worst.
+// entmax15 (alpha = 1.5) is exact: once the set {y > tau} is the support, tau is
+// the closed form of Peters et al. (2019), mean - sqrt((1 - ss) / k), and a pass
+// accepts it when it is <= every entry of the set (then no entry outside can enter
+// either, so it is the threshold); the Newton passes only find the set (2.5 passes
+// on average for Gaussian rows of K = 26, 3.8 at K = 1000, 4.7 at K = 30000). If
+// kMaxEntmaxNewtonPasses passes do not settle it, the candidates are sorted and
+// scanned (the sort-based algorithm): O(K) typical, O(K log K) worst.
+//
+// The row kernels are in kernels/entmax_template.hpp (one copy per ISA).
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <limits>
 
 #include "runtime/kernel_registry.hpp"

@@ -88,41 +88,6 @@ T entmax15_threshold_by_sort(T* y, int64_t c) {
   return tau;
 }
 
-// Threshold of entmax15 on the candidates y[0, c) (values in (-1, 0], one of them
-// 0): the tau with sum_i [y_i - tau]_+^2 = 1. Reorders and overwrites y.
-template <typename T>
-T entmax15_threshold(T* y, int64_t c) {
-  T tau = T(-1);
-  int64_t n = c;
-  for (int pass = 0; pass < kMaxEntmaxNewtonPasses; ++pass) {
-    // d = y - tau on the kept set, summed relative to tau (no cancellation near tau)
-    int64_t kept = 0;
-    T s1 = 0, s2 = 0, dmin = std::numeric_limits<T>::infinity();
-    for (int64_t i = 0; i < n; ++i) {
-      const T v = y[i];
-      y[kept] = v;
-      const bool in = v > tau;
-      kept += in;
-      const T d = in ? v - tau : T(0);
-      s1 += d;
-      s2 += d * d;
-      dmin = in ? std::min(dmin, d) : dmin;
-    }
-    n = kept;  // >= 1: the entry 0 is kept (tau < 0)
-    const T k = T(n);
-    const T mean = s1 / k;
-    const T ss = s2 - s1 * mean;  // sum of squared deviations on the kept set
-    if (ss <= T(1)) {
-      const T t = mean - std::sqrt((T(1) - ss) / k);  // closed form, relative to tau
-      if (t <= dmin) return tau + t;
-    }
-    const T step = (s2 - std::sqrt(s2)) / s1;  // Newton on sqrt(F) - 1
-    if (!(step > T(0))) break;
-    tau += step;
-  }
-  return entmax15_threshold_by_sort(y, n);
-}
-
 // x^(e - 1) for d > 0 in the three cases the search distinguishes.
 enum class Power { linear, square, general };  // e = 1 (alpha 2), e = 2 (alpha 1.5), else
 
@@ -182,13 +147,68 @@ T entmax_threshold(T* y, int64_t c, T e) {
 // ---- row kernels ---------------------------------------------------------------------
 
 // p = entmax15(z / T) = [z / (2T) - tau]_+^2 (exact threshold).
+// Sums over the entries of the row with d = (z - m) * scale - tau > 0, in one
+// vectorised pass over the row (no gather): how many, sum d, sum d^2, min d.
+template <typename T>
+struct Sweep {
+  T count, s1, s2, dmin;
+};
+
+template <typename T>
+Sweep<T> sweep(const T* z, int64_t K, T m, T scale, T tau) {
+  T count = 0, s1 = 0, s2 = 0, dmin = std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(+ : count, s1, s2) reduction(min : dmin)
+  for (int64_t k = 0; k < K; ++k) {
+    const T d = (z[k] - m) * scale - tau;
+    const bool in = d > T(0);
+    const T dd = in ? d : T(0);
+    count += in ? T(1) : T(0);
+    s1 += dd;
+    s2 += dd * dd;
+    dmin = in && d < dmin ? d : dmin;
+  }
+  return {count, s1, s2, dmin};
+}
+
+// The threshold by sorting the candidates (y > -1) gathered into p: the fallback.
+template <typename T>
+T entmax15_threshold_of_row_by_sort(const T* z, int64_t K, T m, T scale, T* p) {
+  int64_t c = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    const T y = (z[k] - m) * scale;
+    p[c] = y;
+    c += y > T(kCandidateFloor);
+  }
+  return entmax15_threshold_by_sort(p, c);
+}
+
+// p = entmax15(z / T) = [z / (2T) - tau]_+^2 (exact threshold). The Newton passes
+// of entmax15_threshold run as vectorised sweeps over the whole row (in cache):
+// cheaper than gathering the candidates first, which is a scalar pass.
 template <typename T>
 void entmax15_row(const T* z, int64_t K, T inv_t, T* p) {
+  const T m = checked_row_max(z, K);
+  if (std::isnan(m)) return fill_nan(p, K);
   const T scale = T(0.5) * inv_t;
-  T m;
-  const int64_t c = gather_candidates(z, K, scale, p, &m);
-  if (c < 0) return fill_nan(p, K);
-  const T tau = entmax15_threshold(p, c);
+  T tau = T(-1);
+  bool found = false;
+  for (int pass = 0; pass < kMaxEntmaxNewtonPasses && !found; ++pass) {
+    const Sweep<T> r = sweep(z, K, m, scale, tau);  // count >= 1: the max has d = -tau > 0
+    const T mean = r.s1 / r.count;
+    const T ss = r.s2 - r.s1 * mean;
+    if (ss <= T(1)) {
+      const T t = mean - std::sqrt((T(1) - ss) / r.count);  // closed form, relative to tau
+      if (t <= r.dmin) {
+        tau += t;
+        found = true;
+        break;
+      }
+    }
+    const T step = (r.s2 - std::sqrt(r.s2)) / r.s1;  // Newton on sqrt(F) - 1
+    if (!(step > T(0))) break;
+    tau += step;
+  }
+  if (!found) tau = entmax15_threshold_of_row_by_sort(z, K, m, scale, p);
 #pragma omp simd
   for (int64_t k = 0; k < K; ++k) {
     T d = (z[k] - m) * scale - tau;
@@ -197,16 +217,31 @@ void entmax15_row(const T* z, int64_t K, T inv_t, T* p) {
   }
 }
 
-// p = entmax_alpha(z / T) = [(alpha - 1) z / T - tau]_+^(1 / (alpha - 1)), normalised
-// to sum 1 after the search (the remaining rounding of tau moves every p alike).
 template <Power kPower, typename T>
 void entmax_bisect_row(const T* z, int64_t K, T alpha, T inv_t, T* p) {
   const T scale = (alpha - T(1)) * inv_t;
   const T e = T(1) / (alpha - T(1));
-  T m;
-  const int64_t c = gather_candidates(z, K, scale, p, &m);
-  if (c < 0) return fill_nan(p, K);
-  const T tau = entmax_threshold<kPower>(p, c, e);
+  T m, tau;
+  if constexpr (kPower == Power::general) {  // pow per entry: gather the candidates once
+    const int64_t c = gather_candidates(z, K, scale, p, &m);
+    if (c < 0) return fill_nan(p, K);
+    tau = entmax_threshold<kPower>(p, c, e);
+  } else {  // e = 1 or 2, convex: Newton from below as vectorised sweeps of the row
+    m = checked_row_max(z, K);
+    if (std::isnan(m)) return fill_nan(p, K);
+    const T eps = std::numeric_limits<T>::epsilon() * T(kStopUlps);
+    tau = T(-1);
+    for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
+      const Sweep<T> r = sweep(z, K, m, scale, tau);
+      const T F = kPower == Power::square ? r.s2 : r.s1;  // sum d^e
+      const T S = kPower == Power::square ? r.s1 : r.count;  // sum d^(e - 1)
+      if (!(F > T(1))) break;  // at the root, or past it by rounding
+      const T G = kPower == Power::square ? std::sqrt(F) : T(1);  // F^(1 - 1/e)
+      const T next = tau + (F - G) / S;
+      if (!(next > tau) || next - tau <= eps * std::fabs(tau)) break;
+      tau = next;
+    }
+  }
   T sum = 0;
   if constexpr (kPower == Power::general) {  // pow: scalar, on the support only
     for (int64_t k = 0; k < K; ++k) {
