@@ -218,6 +218,7 @@ def test_sparse_attention_learns_a_toy_task(mapping, one_torch_thread) -> None:
     assert acc > 0.95, acc
 
 
+@pytest.mark.filterwarnings("ignore:Dynamo does not know how to trace")
 def test_torch_compile_runs_the_functions_eagerly() -> None:
     X = _x(3, 5, grad=False)
     f = torch.compile(lambda x: pt.entmax15(x * 2) + 1, backend="eager")
