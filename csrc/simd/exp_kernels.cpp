@@ -25,12 +25,28 @@ T portable_exp_minus_max(const T* z, int64_t n, T* p, T* max) {
 }
 
 template <typename T>
+T portable_exp_shifted(const T* z, int64_t n, T m, T scale, T* p) {
+  T s = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    p[k] = std::exp((z[k] - m) * scale);
+    s += p[k];
+  }
+  return s;
+}
+
+template <typename T>
 SoftmaxExpKernels<T> portable_exp() {
-  return {portable_exp_minus_max<T>};
+  return {portable_exp_minus_max<T>, portable_exp_shifted<T>};
 }
 
 #ifdef PYFASTNN_X86
-SoftmaxExpKernels<float> avx512_exp_f32() { return {exp_minus_max_f32_avx512}; }
+SoftmaxExpKernels<float> avx512_exp_f32() {
+  return {exp_minus_max_f32_avx512, exp_shifted_f32_avx512};
+}
+// The network's softmax keeps std::exp for double (its bits unchanged).
+SoftmaxExpKernels<double> avx512_exp_f64() {
+  return {portable_exp_minus_max<double>, exp_shifted_f64_avx512};
+}
 #endif
 
 const KernelTable<SoftmaxExpKernels<float>> exp_kernels_f32("softmax_exp", "float32",
@@ -38,7 +54,7 @@ const KernelTable<SoftmaxExpKernels<float>> exp_kernels_f32("softmax_exp", "floa
                                                             PYFASTNN_X86_ONLY(avx512_exp_f32));
 const KernelTable<SoftmaxExpKernels<double>> exp_kernels_f64("softmax_exp", "float64",
                                                              portable_exp<double>, nullptr,
-                                                             nullptr);
+                                                             PYFASTNN_X86_ONLY(avx512_exp_f64));
 
 }  // namespace
 
@@ -47,7 +63,14 @@ ExpMinusMax<T> active_exp_minus_max() {
   return table_for<T>(exp_kernels_f32, exp_kernels_f64).exp_minus_max;
 }
 
+template <typename T>
+ExpShifted<T> active_exp_shifted() {
+  return table_for<T>(exp_kernels_f32, exp_kernels_f64).exp_shifted;
+}
+
 template ExpMinusMax<float> active_exp_minus_max<float>();
 template ExpMinusMax<double> active_exp_minus_max<double>();
+template ExpShifted<float> active_exp_shifted<float>();
+template ExpShifted<double> active_exp_shifted<double>();
 
 }  // namespace pyfastnn

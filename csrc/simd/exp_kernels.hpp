@@ -16,7 +16,10 @@
 // defined in exp_kernels.cpp), shared by the output layers (nn/losses.cpp) and
 // the simplex maps (simplex/simplex.cpp):
 //   exp_minus_max(z (n), n, p (n), &m): m = max z, p = exp(z - m), returns sum p;
-//   p may be z itself (in place).
+//   exp_shifted(z (n), n, m, scale, p (n)): p = exp((z - m) * scale), returns sum p
+//   (m and scale given: the simplex softmax with a temperature);
+//   p may be z itself (in place). The network keeps std::exp for double
+//   (exp_minus_max); exp_shifted is vectorised for float and double under AVX-512.
 #pragma once
 
 #include <cstdint>
@@ -27,16 +30,26 @@ template <typename T>
 using ExpMinusMax = T (*)(const T* z, int64_t n, T* p, T* max);
 
 template <typename T>
+using ExpShifted = T (*)(const T* z, int64_t n, T m, T scale, T* p);
+
+template <typename T>
 struct SoftmaxExpKernels {
   ExpMinusMax<T> exp_minus_max = nullptr;
+  ExpShifted<T> exp_shifted = nullptr;
 };
 
-// The active ISA's exp_minus_max for T = float or double.
+// The active ISA's kernels for T = float or double.
 template <typename T>
 ExpMinusMax<T> active_exp_minus_max();
+template <typename T>
+ExpShifted<T> active_exp_shifted();
 
 #ifdef PYFASTNN_X86
 float exp_minus_max_f32_avx512(const float* z, int64_t n, float* p, float* max);
+// p[k] = exp((z[k] - m) * scale) for k < n, returns their sum (lane by lane, then
+// across lanes); the double exp is within ~1 ulp (degree-13 Taylor after reduction).
+float exp_shifted_f32_avx512(const float* z, int64_t n, float m, float scale, float* p);
+double exp_shifted_f64_avx512(const double* z, int64_t n, double m, double scale, double* p);
 #endif
 
 }  // namespace pyfastnn

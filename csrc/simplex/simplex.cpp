@@ -33,7 +33,8 @@ namespace {
 template <typename T>
 T checked_row_max(const T* z, int64_t K) {
   T m = -std::numeric_limits<T>::infinity();
-  bool nan = false;
+  int nan = 0;
+#pragma omp simd reduction(max : m) reduction(| : nan)
   for (int64_t k = 0; k < K; ++k) {
     m = z[k] > m ? z[k] : m;
     nan |= z[k] != z[k];
@@ -111,15 +112,13 @@ void relumax_row(const T* z, int64_t K, T b, T inv_t, T* p) {
   for (int64_t k = 0; k < K; ++k) p[k] = std::max((z[k] - m) * inv_t + b, T(0)) * inv_sum;
 }
 
-// p = exp(y) / sum with y = (z - max z) / T written into p first, then the softmax
-// exp family (simd/exp_kernels.hpp: vectorised under AVX-512 for float) in place.
+// p = exp((z - max z) / T) / sum: the softmax exp family (simd/exp_kernels.hpp:
+// vectorised under AVX-512 for float and double) writes the exps and their sum.
 template <typename T>
-void softmax_row(const T* z, int64_t K, T inv_t, T* p, ExpMinusMax<T> exp_minus_max) {
+void softmax_row(const T* z, int64_t K, T inv_t, T* p, ExpShifted<T> exp_shifted) {
   const T m = checked_row_max(z, K);
   if (std::isnan(m)) return fill_nan(p, K);
-  for (int64_t k = 0; k < K; ++k) p[k] = (z[k] - m) * inv_t;
-  T max_y;
-  const T sum = exp_minus_max(p, K, p, &max_y);  // >= 1: the max contributes exp(0)
+  const T sum = exp_shifted(z, K, m, inv_t, p);  // >= 1: the max contributes exp(0)
   const T inv_sum = T(1) / sum;
   for (int64_t k = 0; k < K; ++k) p[k] *= inv_sum;
 }
@@ -131,8 +130,8 @@ double threshold_of_candidates(double* y, int64_t c) { return threshold_pruning(
 
 template <typename T>
 void softmax_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
-  const ExpMinusMax<T> exp_minus_max = active_exp_minus_max<T>();
-  for (int64_t i = 0; i < rows; ++i) softmax_row(Z + i * K, K, inv_t, P + i * K, exp_minus_max);
+  const ExpShifted<T> exp_shifted = active_exp_shifted<T>();
+  for (int64_t i = 0; i < rows; ++i) softmax_row(Z + i * K, K, inv_t, P + i * K, exp_shifted);
 }
 
 namespace {
