@@ -95,6 +95,18 @@ def test_equals_the_entmax_package(ref, dtype, shape) -> None:
         torch.testing.assert_close(ga, gb, **tol)
 
 
+def test_sparsemax_bisect_names_equal_the_entmax_package(ref) -> None:
+    X = _x(6, 9, seed=12)
+    y = torch.randint(0, 9, (6,))
+    torch.testing.assert_close(pt.sparsemax_bisect(X), ref.sparsemax_bisect(X, n_iter=100))
+    torch.testing.assert_close(pt.SparsemaxBisect()(X), pt.sparsemax(X), rtol=0, atol=0)
+    torch.testing.assert_close(
+        pt.SparsemaxBisectLoss(reduction="sum")(X, y),
+        ref.SparsemaxBisectLoss(n_iter=100, reduction="sum")(X, y),
+    )
+    torch.testing.assert_close(pt.sparsemax_bisect_loss(X, y), pt.sparsemax_loss(X, y))
+
+
 def test_alpha_gradient_equals_the_entmax_package(ref) -> None:
     X = _x(4, 8, seed=2)
     G = torch.randn(4, 8, dtype=F64)

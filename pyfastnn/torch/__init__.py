@@ -5,7 +5,9 @@ A drop-in for the entmax package (deep-spin/entmax): the same names and signatur
 dim=-1)`` (alpha a float or a tensor, which may require grad), the modules
 ``Sparsemax`` / ``Entmax15`` / ``EntmaxBisect``, the losses ``sparsemax_loss`` /
 ``entmax15_loss`` / ``entmax_bisect_loss`` and ``SparsemaxLoss`` / ``Entmax15Loss``
-/ ``EntmaxBisectLoss`` (``reduction``, ``ignore_index``) -- plus ``relumax`` and
+/ ``EntmaxBisectLoss`` (``reduction``, ``ignore_index``), entmax's bisection
+sparsemax names (``sparsemax_bisect``, ``SparsemaxBisect``, ``sparsemax_bisect_loss``,
+``SparsemaxBisectLoss``: here the exact sparsemax) -- plus ``relumax`` and
 ``softmax`` forms. The entmax package's ``k`` and ``n_iter`` arguments are accepted
 and ignored (the thresholds here are exact, or found to rounding).
 
@@ -48,6 +50,8 @@ __all__ = [
     "Relumax",
     "Softmax",
     "Sparsemax",
+    "SparsemaxBisect",
+    "SparsemaxBisectLoss",
     "SparsemaxLoss",
     "entmax15",
     "entmax15_loss",
@@ -56,6 +60,8 @@ __all__ = [
     "relumax",
     "softmax",
     "sparsemax",
+    "sparsemax_bisect",
+    "sparsemax_bisect_loss",
     "sparsemax_loss",
 ]
 
@@ -284,6 +290,13 @@ def entmax_bisect(
     return _MapFunction.apply(X, d, "entmax_bisect", _alpha_value(alpha, X.dtype))
 
 
+def sparsemax_bisect(
+    X: torch.Tensor, dim: int = -1, n_iter: Any = None, ensure_sum_one: bool = True
+) -> torch.Tensor:
+    """entmax's sparsemax by bisection: here the exact :func:`sparsemax` (alpha = 2)."""
+    return sparsemax(X, dim)
+
+
 def relumax(X: torch.Tensor, b: float, dim: int = -1) -> torch.Tensor:
     """relumax_b along ``dim``: ``relu(X - max X + b) / sum``, b > 0."""
     X = _check(X, "X")
@@ -307,6 +320,13 @@ class Sparsemax(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return sparsemax(X, self.dim)
+
+
+class SparsemaxBisect(Sparsemax):
+    """Module form of :func:`sparsemax_bisect` (the exact sparsemax)."""
+
+    def __init__(self, dim: int = -1, n_iter: Any = None) -> None:
+        super().__init__(dim)
 
 
 class Entmax15(nn.Module):
@@ -421,6 +441,13 @@ def sparsemax_loss(X: torch.Tensor, target: torch.Tensor, k: Any = None) -> torc
     return _loss("sparsemax", X, target, 2.0)
 
 
+def sparsemax_bisect_loss(
+    X: torch.Tensor, target: torch.Tensor, n_iter: Any = None
+) -> torch.Tensor:
+    """entmax's bisection sparsemax loss: here the exact :func:`sparsemax_loss`."""
+    return _loss("sparsemax", X, target, 2.0)
+
+
 def entmax15_loss(X: torch.Tensor, target: torch.Tensor, k: Any = None) -> torch.Tensor:
     """entmax15 (Fenchel-Young) loss per vector: X (..., K), target (...) -> (...)."""
     return _loss("entmax15", X, target, 1.5)
@@ -470,6 +497,16 @@ class SparsemaxLoss(_GenericLoss):
     kind = "sparsemax"
 
     def __init__(self, k: Any = None, ignore_index: int = -100,
+                 reduction: str = "elementwise_mean") -> None:  # fmt: skip
+        super().__init__(ignore_index, reduction)
+
+
+class SparsemaxBisectLoss(_GenericLoss):
+    """Module form of :func:`sparsemax_bisect_loss` (the exact sparsemax loss)."""
+
+    kind = "sparsemax"
+
+    def __init__(self, n_iter: Any = None, ignore_index: int = -100,
                  reduction: str = "elementwise_mean") -> None:  # fmt: skip
         super().__init__(ignore_index, reduction)
 
