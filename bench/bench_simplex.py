@@ -55,6 +55,18 @@ def entmax_or_none():
     return torch, sparsemax
 
 
+ALPHA = 1.3  # alpha of the alpha-entmax rows (not 1.5 or 2: the general pow path)
+
+
+def entmax_family_or_none():
+    """(entmax15, entmax_bisect) of the entmax package, or None without it / torch."""
+    try:
+        from entmax import entmax15, entmax_bisect
+    except ImportError:
+        return None
+    return entmax15, entmax_bisect
+
+
 # ---- the operations, as zero-argument callables --------------------------------------------
 
 
@@ -69,10 +81,16 @@ def ops_forward(Z: np.ndarray) -> dict[str, Callable[[], object]]:
         "copy, allocating (Z.copy())": lambda: Z.copy(),
         "native sparsemax, allocating": lambda: pyfastnn.sparsemax(Z),
     }
+    ops["native entmax15"] = lambda: pyfastnn.entmax15(Z, out=out)
+    ops["native entmax_bisect"] = lambda: pyfastnn.entmax_bisect(Z, ALPHA, out=out)
     torch, ent = entmax_or_none()
     if torch is not None:
         Zt = torch.from_numpy(Z)
         ops["entmax sparsemax"] = lambda: ent(Zt, dim=-1)
+        family = entmax_family_or_none()
+        if family is not None:
+            ops["entmax entmax15"] = lambda: family[0](Zt, dim=-1)
+            ops["entmax entmax_bisect"] = lambda: family[1](Zt, ALPHA, dim=-1)
     return ops
 
 
@@ -93,17 +111,39 @@ def ops_forward_backward(Z: np.ndarray, G: np.ndarray) -> dict[str, Callable[[],
         "native sparsemax fwd+vjp": native("sparsemax"),
         "native relumax fwd+vjp": native("relumax"),
         "vector sparsemax fwd+vjp": native("sparsemax", "vector"),
+        "native entmax15 fwd+vjp": lambda: pyfastnn.entmax15_vjp_from_output(
+            pyfastnn.entmax15(Z, out=P), G, out=dZ
+        ),
+        "native entmax_bisect fwd+vjp": lambda: pyfastnn.entmax_bisect_vjp_from_output(
+            pyfastnn.entmax_bisect(Z, ALPHA, out=P), G, ALPHA, out=dZ
+        ),
     }
     torch, ent = entmax_or_none()
     if torch is not None:
         Zt = torch.from_numpy(Z).clone().requires_grad_()
         Gt = torch.from_numpy(G)
 
-        def entmax_fb() -> None:
-            Zt.grad = None
-            ent(Zt, dim=-1).backward(Gt)
+        def fwd_bwd(f: Callable) -> Callable[[], None]:
+            def run() -> None:
+                Zt.grad = None
+                f(Zt).backward(Gt)
 
-        ops["entmax sparsemax fwd+bwd"] = entmax_fb
+            return run
+
+        ops["entmax sparsemax fwd+bwd"] = fwd_bwd(lambda x: ent(x, dim=-1))
+        family = entmax_family_or_none()
+        if family is not None:
+            ops["entmax entmax15 fwd+bwd"] = fwd_bwd(lambda x: family[0](x, dim=-1))
+            ops["entmax entmax_bisect fwd+bwd"] = fwd_bwd(lambda x: family[1](x, ALPHA, dim=-1))
+        try:
+            import pyfastnn.torch as pt
+        except ImportError:
+            pass
+        else:
+            ops["pyfastnn.torch entmax15 fwd+bwd"] = fwd_bwd(lambda x: pt.entmax15(x))
+            ops["pyfastnn.torch entmax_bisect fwd+bwd"] = fwd_bwd(
+                lambda x: pt.entmax_bisect(x, ALPHA)
+            )
     return ops
 
 
@@ -161,7 +201,7 @@ def map_cases() -> list:
             probe = make_map(name, op, 1, 2, "float32")
             names = ["native", "vector", "loop", contenders.FLOOR]
             names += [p for p in peers.PEERS if peers.applies(p, probe.task, probe)]
-            if name == "sparsemax" and op == "jvp":
+            if name in peers.ENTMAX_MAPS and op == "jvp":
                 names.remove("entmax")  # no forward-mode derivative in entmax
             for n, k in MAP_SIZES:
                 cases += [(name, op, n, k, c) for c in names if c != "loop" or n * k <= 10**4]
@@ -209,12 +249,17 @@ def best_times(ops: dict[str, Callable[[], object]], n: int, k: int) -> dict[str
 def table(title: str, n: int, k: int, ops: dict[str, Callable[[], object]]) -> None:
     t = best_times(ops, n, k)
     floor = t["copy floor (np.copyto)"]
-    peer = next((v for name, v in t.items() if name.startswith("entmax")), None)
+
+    def peer(name: str) -> float | None:  # entmax's row of the same map (else its sparsemax)
+        family = next((f for f in ("entmax15", "entmax_bisect") if f in name), "sparsemax")
+        return next((v for n_, v in t.items() if n_.startswith(f"entmax {family}")), None)
+
     print(f"\n{title} ({n}, {k}) float32")
-    print(f"  {'':30s} {'ms':>9s} {'x floor':>8s} {'entmax / this':>14s}")
+    print(f"  {'':36s} {'ms':>9s} {'x floor':>8s} {'entmax / this':>14s}")
     for name, v in t.items():
-        ratio = f"{peer / v:14.1f}" if peer is not None else f"{'-':>14s}"
-        print(f"  {name:30s} {v * 1e3:9.3f} {v / floor:8.2f} {ratio}")
+        ref = peer(name)
+        ratio = f"{ref / v:14.1f}" if ref is not None else f"{'-':>14s}"
+        print(f"  {name:36s} {v * 1e3:9.3f} {v / floor:8.2f} {ratio}")
 
 
 def main() -> None:

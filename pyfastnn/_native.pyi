@@ -229,3 +229,34 @@ def simplex_loss(
 ) -> float:
     """Sum of the per-row losses; mapping SPARSEMAX_LOSS or a SPARSE_MAPS code
     (eps-smoothed cross-entropy). Fills loss_rows (n,) and dZ (n, K) when given."""
+
+# entmax15 / alpha-entmax (alpha > 1, else ValueError naming alpha)
+def entmax15_forward(Z: Array, out: Array, inv_temperature: float = 1.0) -> None: ...
+def entmax_bisect_forward(
+    Z: Array, out: Array, alpha: float, inv_temperature: float = 1.0
+) -> None: ...
+def entmax_product_from_output(
+    P: Array, V: Array, out: Array, alpha: float, inv_temperature: float = 1.0
+) -> None:
+    """out = J V / T = J^T V / T, J = diag(s) - s s^T / sum s, s = P^(2 - alpha)."""
+
+def entmax15_loss(
+    Z: Array,
+    y: Array,
+    loss_rows: Array,
+    dZ: Array | None,
+    scale: float,
+    inv_temperature: float = 1.0,
+) -> float:
+    """Sum of the per-row entmax15 Fenchel-Young losses; fills loss_rows and dZ."""
+
+def entmax_bisect_loss(
+    Z: Array,
+    y: Array,
+    alpha: float,
+    loss_rows: Array,
+    dZ: Array | None,
+    scale: float,
+    inv_temperature: float = 1.0,
+) -> float:
+    """Sum of the per-row alpha-entmax Fenchel-Young losses; fills loss_rows and dZ."""

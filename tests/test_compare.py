@@ -262,10 +262,11 @@ def test_core_suite(capsys) -> None:
 def test_train_suite() -> None:
     doc = run_suite("train", Options(mode="tiny", threads=1), quiet=True)
     groups = _check_suite_doc(doc, "train")
-    batch64, adam, batch1 = groups.values()
+    batch64, batch256, adam, batch1 = groups.values()
+    assert "native" in batch256
     assert {"native", "native adam", "vector"} <= set(batch64)
     assert set(adam) == {"sgd", "adam"}
-    g1 = doc["groups"][2]
+    g1 = doc["groups"][3]
     assert g1["steps_per_call"] == suites.TRAIN_SIZES["tiny"].batch1_rows
     for r in g1["rows"]:
         assert math.isclose(r["per_step_s"], r["median_s"] / g1["steps_per_call"])

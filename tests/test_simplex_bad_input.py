@@ -26,7 +26,7 @@ def named(name: str) -> str:
 @pytest.mark.parametrize(
     "call, exc, name",
     [
-        (lambda be: pyfastnn.sparsemax(Z[0], backend=be), ValueError, "Z"),
+        (lambda be: pyfastnn.sparsemax(Z[0, 0], backend=be), ValueError, "Z"),  # 0-D
         (lambda be: pyfastnn.sparsemax(np.zeros((3, 0)), backend=be), ValueError, "Z"),
         (lambda be: pyfastnn.sparsemax(np.zeros((0, 3)), backend=be), ValueError, "Z"),
         (lambda be: pyfastnn.softmax(Z.astype(complex), backend=be), TypeError, "Z"),
@@ -51,8 +51,8 @@ def named(name: str) -> str:
         (lambda be: pyfastnn.sparsemax_vjp(Z, Z.astype(complex), backend=be), TypeError, "G"),
         (lambda be: pyfastnn.relumax_vjp(Z, Z, b=0, backend=be), ValueError, "b"),
         (lambda be: pyfastnn.softmax_vjp_from_output(Z, Z.T, backend=be), ValueError, "G"),
-        (lambda be: pyfastnn.relumax_jvp_from_output(Z[0], Z[0], 1, backend=be), ValueError, "P"),
-        (lambda be: pyfastnn.relumax_jacobian(Z, 1.0, backend=be), ValueError, "z"),
+        (lambda be: pyfastnn.relumax_jvp_from_output(Z[0], Z, 1, backend=be), ValueError, "V"),
+        (lambda be: pyfastnn.relumax_jacobian(Z[0, 0], 1.0, backend=be), ValueError, "z"),
         (lambda be: pyfastnn.sparsemax_loss(Z, y[:3], backend=be), ValueError, "y"),
         (lambda be: pyfastnn.sparsemax_loss(Z, y + 1, backend=be), ValueError, "y"),
         (lambda be: pyfastnn.sparsemax_loss(Z, -y, backend=be), ValueError, "y"),

@@ -206,6 +206,86 @@ double loss(int code, const py::array& Z, const py::array& y, double b, double e
   });
 }
 
+// ---- entmax ---------------------------------------------------------------------
+
+// alpha > 1 and finite, as a T.
+template <typename T>
+T checked_alpha(double alpha) {
+  const T a = static_cast<T>(alpha);
+  if (!(a > T(1)) || !std::isfinite(a))
+    throw py::value_error("alpha: expected a finite number > 1, got " + std::to_string(alpha));
+  return a;
+}
+
+// alpha <= 0 selects entmax15 (exact threshold), else alpha-entmax by bisection.
+void entmax_forward(const py::array& Z, py::array out, double alpha, bool exact15,
+                    double inv_t) {
+  dispatch(Z, "Z", [&](auto tag) {
+    using T = decltype(tag);
+    require_matrix<T>(Z, "Z");
+    require_like<T>(out, "out", Z, "Z", /*writable=*/true);
+    require_no_overlap(out, "out", Z, "Z");
+    const T it = positive<T>(inv_t, "inv_temperature");
+    const T a = exact15 ? T(1.5) : checked_alpha<T>(alpha);
+    const int64_t n = Z.shape(0), K = Z.shape(1);
+    const T* z = cptr<T>(Z);
+    T* p = mptr<T>(out);
+    ReleasedGil nogil;
+    if (exact15)
+      entmax15_forward<T>(z, n, K, p, it);
+    else
+      entmax_bisect_forward<T>(z, n, K, a, p, it);
+  });
+}
+
+void entmax_product(const py::array& P, const py::array& V, py::array out, double alpha,
+                    double inv_t) {
+  dispatch(P, "P", [&](auto tag) {
+    using T = decltype(tag);
+    require_matrix<T>(P, "P");
+    require_like<T>(V, "V", P, "P");
+    require_like<T>(out, "out", P, "P", /*writable=*/true);
+    require_no_overlap(out, "out", P, "P", /*allow_same=*/true);
+    require_no_overlap(out, "out", V, "V", /*allow_same=*/true);
+    const T it = positive<T>(inv_t, "inv_temperature");
+    const T a = checked_alpha<T>(alpha);
+    const int64_t n = P.shape(0), K = P.shape(1);
+    const T* p = cptr<T>(P);
+    const T* v = cptr<T>(V);
+    T* o = mptr<T>(out);
+    ReleasedGil nogil;
+    entmax_product_from_output<T>(p, v, n, K, a, o, it);
+  });
+}
+
+double entmax_loss(const py::array& Z, const py::array& y, double alpha, bool exact15,
+                   py::array loss_rows, std::optional<py::array> dZ, double scale,
+                   double inv_t) {
+  return dispatch(Z, "Z", [&](auto tag) {
+    using T = decltype(tag);
+    require_matrix<T>(Z, "Z");
+    const int64_t n = Z.shape(0), K = Z.shape(1);
+    const int64_t* labels = checked_labels(y, n, K);
+    require_vector<T>(loss_rows, "loss_rows", n, /*writable=*/true);
+    require_no_overlap(loss_rows, "loss_rows", Z, "Z");
+    T* g = nullptr;
+    if (dZ) {
+      require_like<T>(*dZ, "dZ", Z, "Z", /*writable=*/true);
+      require_no_overlap(*dZ, "dZ", Z, "Z");
+      require_no_overlap(*dZ, "dZ", loss_rows, "loss_rows");
+      g = mptr<T>(*dZ);
+    }
+    const T it = positive<T>(inv_t, "inv_temperature");
+    const T a = exact15 ? T(1.5) : checked_alpha<T>(alpha);
+    if (!std::isfinite(scale)) throw py::value_error("scale: expected a finite number");
+    const T* z = cptr<T>(Z);
+    T* lr = mptr<T>(loss_rows);
+    ReleasedGil nogil;
+    if (exact15) return entmax15_loss<T>(z, labels, n, K, lr, g, T(scale), it);
+    return entmax_bisect_loss<T>(z, labels, n, K, a, lr, g, T(scale), it);
+  });
+}
+
 }  // namespace
 
 void bind_simplex(py::module_& m) {
@@ -259,4 +339,37 @@ void bind_simplex(py::module_& m) {
         "Sum over rows of the loss; mapping -1 = sparsemax loss, 0/1/2 = eps-smoothed "
         "cross-entropy of softmax/sparsemax/relumax. Fills loss_rows (n) and dZ (n, K) = "
         "scale * gradient when given; y int64 (n) in [0, K).");
+  m.def("entmax15_forward",
+        [](const py::array& Z, py::array out, double inv_t) {
+          entmax_forward(Z, out, 1.5, true, inv_t);
+        },
+        py::arg("Z"), py::arg("out"), py::arg("inv_temperature") = 1.0,
+        "out (n, K) = entmax15(Z / T) row by row (exact threshold; no overlap with Z).");
+  m.def("entmax_bisect_forward",
+        [](const py::array& Z, py::array out, double alpha, double inv_t) {
+          entmax_forward(Z, out, alpha, false, inv_t);
+        },
+        py::arg("Z"), py::arg("out"), py::arg("alpha"), py::arg("inv_temperature") = 1.0,
+        "out (n, K) = alpha-entmax(Z / T) row by row, alpha > 1 (no overlap with Z).");
+  m.def("entmax_product_from_output", &entmax_product, py::arg("P"), py::arg("V"),
+        py::arg("out"), py::arg("alpha"), py::arg("inv_temperature") = 1.0,
+        "out (n, K) = J V / T = J^T V / T row by row, J = diag(s) - s s^T / sum(s), "
+        "s = P^(2 - alpha) on the support, from P = alpha-entmax(Z / T).");
+  m.def("entmax15_loss",
+        [](const py::array& Z, const py::array& y, py::array loss_rows,
+           std::optional<py::array> dZ, double scale, double inv_t) {
+          return entmax_loss(Z, y, 1.5, true, loss_rows, dZ, scale, inv_t);
+        },
+        py::arg("Z"), py::arg("y"), py::arg("loss_rows"), py::arg("dZ"), py::arg("scale"),
+        py::arg("inv_temperature") = 1.0,
+        "Sum over rows of the entmax15 Fenchel-Young loss; fills loss_rows (n) and dZ (n, K) "
+        "= scale * gradient when given; y int64 (n) in [0, K).");
+  m.def("entmax_bisect_loss",
+        [](const py::array& Z, const py::array& y, double alpha, py::array loss_rows,
+           std::optional<py::array> dZ, double scale, double inv_t) {
+          return entmax_loss(Z, y, alpha, false, loss_rows, dZ, scale, inv_t);
+        },
+        py::arg("Z"), py::arg("y"), py::arg("alpha"), py::arg("loss_rows"), py::arg("dZ"),
+        py::arg("scale"), py::arg("inv_temperature") = 1.0,
+        "Sum over rows of the alpha-entmax Fenchel-Young loss (alpha > 1); as entmax15_loss.");
 }

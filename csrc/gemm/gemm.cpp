@@ -13,7 +13,8 @@
 //   problem.hpp    Problem, the kernel tables, block helpers
 //   workspace.hpp  the per-thread packing memory
 //
-// Threads: one OpenMP region per call, at the outermost level. The blocked
+// Threads: one parallel job per call (runtime/parallel.hpp), at the outermost
+// level. The blocked
 // path cuts C into one rectangle per thread (see gemm_blocked_parallel); the
 // matrix-vector paths split their output range. Below kParallelMinFlops
 // (blocked), kParallelMinGemvElems (matrix-vector) or kParallelMinOuterElems

@@ -35,7 +35,7 @@ struct GemmEpilogue {
   const void* ctx = nullptr;
 };
 
-// Runs on up to `num_threads` OpenMP threads (0: the module's setting, see
+// Runs on up to `num_threads` threads (0: the module's setting, see
 // threads.hpp); small products run on the calling thread only. Safe to call
 // concurrently from several threads (packing buffers are per thread). The
 // kernels (AVX-512, AVX2/FMA or portable) follow active_isa() at the time of

@@ -47,7 +47,7 @@ class Workspace {
   size_t capacity_ = 0;
 };
 
-// One per OS thread (the caller and each OpenMP worker), so concurrent calls
+// One per OS thread (the caller and each pool worker), so concurrent calls
 // from several Python threads never share packing buffers.
 thread_local Workspace tls_workspace;
 // The calling thread's partial sums of a split over k (gemm_split_k), shared

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "nn/activations.hpp"
-#include "runtime/kernel_registry.hpp"
 #include "runtime/ordered_sum.hpp"
 #include "runtime/parallel.hpp"
 #include "simd/exp_kernels.hpp"
@@ -27,52 +26,10 @@ inline T target_at(const TargetView<T>& t, int64_t i, int64_t k, int64_t K) {
   return t.labels[i] == k ? T(1) : T(0);
 }
 
-// The softmax exp family (a table of runtime/kernel_registry.hpp):
-//   exp_minus_max(z (n), n, p (n), &m): m = max z, p = exp(z - m), returns sum p.
-// std::exp on every ISA, but float under avx512 (simd/exp_kernels.hpp: within
-// 1 ulp of std::exp).
-template <typename T>
-using ExpMinusMax = T (*)(const T* z, int64_t n, T* p, T* max);
-
-template <typename T>
-struct SoftmaxExpKernels {
-  ExpMinusMax<T> exp_minus_max = nullptr;
-};
-
-template <typename T>
-T portable_exp_minus_max(const T* z, int64_t n, T* p, T* max) {
-  // (m in a register: std::max returns a reference, and GCC kept m on the
-  // stack, a store and a load per element on the critical path)
-  T m = z[0], s = 0;
-  for (int64_t k = 1; k < n; ++k) m = m < z[k] ? z[k] : m;
-  if (std::isnan(m)) m = z[0];  // the select skips a NaN; keep it so it propagates
-  for (int64_t k = 0; k < n; ++k) {
-    p[k] = std::exp(z[k] - m);
-    s += p[k];
-  }
-  *max = m;
-  return s;
-}
-
-template <typename T>
-SoftmaxExpKernels<T> portable_exp() {
-  return {portable_exp_minus_max<T>};
-}
-
-#ifdef PYFASTNN_X86
-SoftmaxExpKernels<float> avx512_exp_f32() { return {exp_minus_max_f32_avx512}; }
-#endif
-
-const KernelTable<SoftmaxExpKernels<float>> exp_kernels_f32("softmax_exp", "float32",
-                                                            portable_exp<float>, nullptr,
-                                                            PYFASTNN_X86_ONLY(avx512_exp_f32));
-const KernelTable<SoftmaxExpKernels<double>> exp_kernels_f64("softmax_exp", "float64",
-                                                             portable_exp<double>, nullptr,
-                                                             nullptr);
-
+// The softmax exp family: simd/exp_kernels.hpp.
 template <typename T>
 ExpMinusMax<T> active_exp() {
-  return table_for<T>(exp_kernels_f32, exp_kernels_f64).exp_minus_max;
+  return active_exp_minus_max<T>();
 }
 
 // One row of softmax: p (K) = softmax(z); returns log of the normaliser,

@@ -18,6 +18,7 @@
 #include <limits>
 
 #include "runtime/kernel_registry.hpp"
+#include "simd/exp_kernels.hpp"
 #include "simplex/simplex_internal.hpp"
 #include "simplex/simplex_rows.hpp"
 
@@ -32,7 +33,8 @@ namespace {
 template <typename T>
 T checked_row_max(const T* z, int64_t K) {
   T m = -std::numeric_limits<T>::infinity();
-  bool nan = false;
+  int nan = 0;
+#pragma omp simd reduction(max : m) reduction(| : nan)
   for (int64_t k = 0; k < K; ++k) {
     m = z[k] > m ? z[k] : m;
     nan |= z[k] != z[k];
@@ -110,15 +112,13 @@ void relumax_row(const T* z, int64_t K, T b, T inv_t, T* p) {
   for (int64_t k = 0; k < K; ++k) p[k] = std::max((z[k] - m) * inv_t + b, T(0)) * inv_sum;
 }
 
+// p = exp((z - max z) / T) / sum: the softmax exp family (simd/exp_kernels.hpp:
+// vectorised under AVX-512 for float and double) writes the exps and their sum.
 template <typename T>
-void softmax_row(const T* z, int64_t K, T inv_t, T* p) {
+void softmax_row(const T* z, int64_t K, T inv_t, T* p, ExpShifted<T> exp_shifted) {
   const T m = checked_row_max(z, K);
   if (std::isnan(m)) return fill_nan(p, K);
-  T sum = 0;  // >= 1: the max contributes exp(0)
-  for (int64_t k = 0; k < K; ++k) {
-    p[k] = std::exp((z[k] - m) * inv_t);
-    sum += p[k];
-  }
+  const T sum = exp_shifted(z, K, m, inv_t, p);  // >= 1: the max contributes exp(0)
   const T inv_sum = T(1) / sum;
   for (int64_t k = 0; k < K; ++k) p[k] *= inv_sum;
 }
@@ -130,7 +130,8 @@ double threshold_of_candidates(double* y, int64_t c) { return threshold_pruning(
 
 template <typename T>
 void softmax_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
-  for (int64_t i = 0; i < rows; ++i) softmax_row(Z + i * K, K, inv_t, P + i * K);
+  const ExpShifted<T> exp_shifted = active_exp_shifted<T>();
+  for (int64_t i = 0; i < rows; ++i) softmax_row(Z + i * K, K, inv_t, P + i * K, exp_shifted);
 }
 
 namespace {

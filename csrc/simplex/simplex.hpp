@@ -1,11 +1,11 @@
-// Probability maps onto the simplex -- softmax, sparsemax, relumax_b -- with
+// Probability maps onto the simplex -- softmax, sparsemax, relumax_b, entmax -- with
 // their Jacobian products and losses, on batches of rows.
 //
 // Every array is row-major (n, K): row i is the logits (or outputs, or
 // directions) of sample i. Templates are instantiated for float and double.
-// Rows go to num_threads() OpenMP threads in chunks; a call allocates nothing
-// but one double per chunk (for ordered sums) and, in the functions that say
-// so, one scratch row per thread. AVX2/FMA kernels run when the ISA chosen is
+// Rows go to up to num_threads() threads in chunks (the pieces of one parallel
+// job); a call allocates one double per chunk (for ordered sums) and, in the
+// functions that say so, one scratch row per chunk. AVX2/FMA kernels run when the ISA chosen is
 // avx2 or avx512 (runtime/kernel_registry.hpp). Output arrays must not overlap
 // the inputs, except where noted.
 //
@@ -108,5 +108,39 @@ template <typename T>
 double smoothed_cross_entropy(SparseMap map, const T* Z, const int64_t* y, int64_t n, int64_t K,
                               T b, T eps, T* loss_rows, T* dZ, T scale,
                               T inv_temperature = T(1));
+
+// ---- entmax15 and alpha-entmax (entmax.cpp) ---------------------------------------
+// alpha-entmax(z) = argmax_{p in simplex} <p, z> + (1 - sum p^alpha) / (alpha (alpha - 1))
+//                 = [(alpha - 1) z - tau]_+^(1 / (alpha - 1)),  alpha > 1, tau(z) the
+// threshold that makes the sum 1 (Peters, Niculae & Martins 2019). alpha = 2 is
+// sparsemax, alpha -> 1 tends to softmax. On the support, with s = p^(2 - alpha):
+//   J = diag(s) - s s^T / sum(s)                                       (symmetric)
+
+// Z (n, K) -> P (n, K), alpha = 1.5, threshold exact (closed form on the support,
+// found without sorting the row; see entmax.cpp). P must not overlap Z.
+template <typename T>
+void entmax15_forward(const T* Z, int64_t n, int64_t K, T* P, T inv_temperature = T(1));
+
+// Z (n, K) -> P (n, K) for any alpha > 1 (not checked here): threshold by safeguarded
+// Newton / bisection to rounding, then P normalised to sum 1. P must not overlap Z.
+template <typename T>
+void entmax_bisect_forward(const T* Z, int64_t n, int64_t K, T alpha, T* P,
+                           T inv_temperature = T(1));
+
+// P (n, K) = alpha-entmax(Z / T), V (n, K) -> out (n, K) = J V / T = J^T V / T.
+// out may be the same array as P or V.
+template <typename T>
+void entmax_product_from_output(const T* P, const T* V, int64_t n, int64_t K, T alpha, T* out,
+                                T inv_temperature = T(1));
+
+// Fenchel-Young losses of entmax15 / alpha-entmax, as sparsemax_loss:
+//   loss = <p, z> + (1 - sum p^alpha) / (alpha (alpha - 1)) - z_y,  grad = p - e_y,
+// z the row of Z / T (grad divided by T). Returns the sum of the loss_rows.
+template <typename T>
+double entmax15_loss(const T* Z, const int64_t* y, int64_t n, int64_t K, T* loss_rows, T* dZ,
+                     T scale, T inv_temperature = T(1));
+template <typename T>
+double entmax_bisect_loss(const T* Z, const int64_t* y, int64_t n, int64_t K, T alpha,
+                          T* loss_rows, T* dZ, T scale, T inv_temperature = T(1));
 
 }  // namespace pyfastnn

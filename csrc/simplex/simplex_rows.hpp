@@ -1,5 +1,5 @@
 // Row kernels of the simplex maps, shared by simplex.cpp (portable code, the
-// OpenMP driver, losses), simplex_avx2.cpp (AVX2/FMA row kernels) and
+// parallel row driver, losses), simplex_avx2.cpp (AVX2/FMA row kernels) and
 // simplex_lanes_avx512.cpp (AVX-512 kernels for short rows, one row per lane).
 //
 // Declarations and constants only: the ISA-specific files are compiled with -mavx2

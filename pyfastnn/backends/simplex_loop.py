@@ -62,6 +62,45 @@ def _softmax_row(y: Row) -> Row:
     return [v / total for v in e]
 
 
+def _entmax15_row(y: Row) -> Row:
+    """entmax15 of a row y = (z - max z) / T: with x = y / 2 sorted descending,
+    tau_k = mean_k - sqrt((1 - ss_k) / k), ss_k = sum_{i<=k} (x_(i) - mean_k)^2; the
+    support is the largest k with tau_k <= x_(k) (Peters, Niculae & Martins 2019);
+    p = [x - tau]_+^2."""
+    x = [v / 2.0 for v in y]
+    ordered = sorted(x, reverse=True)
+    total, total_sq, tau = 0.0, 0.0, ordered[0] - 1.0
+    for k, v in enumerate(ordered, start=1):
+        total += v
+        total_sq += v * v
+        mean = total / k
+        ss = total_sq - total * mean
+        t = mean - math.sqrt(max((1.0 - ss) / k, 0.0))
+        if t <= v:
+            tau = t
+    return [max(v - tau, 0.0) ** 2 for v in x]
+
+
+def _entmax_bisect_row(y: Row, alpha: float) -> Row:
+    """alpha-entmax of a row y = (z - max z) / T: bisection on tau in [-1, 0] for
+    sum_i [(alpha - 1) y_i - tau]_+^(1 / (alpha - 1)) = 1 until the bracket stops
+    shrinking, then p normalised to sum 1."""
+    x = [(alpha - 1.0) * v for v in y]
+    e = 1.0 / (alpha - 1.0)
+    lo, hi = -1.0, 0.0  # the sum is >= 1 at lo (the max alone gives 1), 0 at hi
+    while True:
+        mid = lo + (hi - lo) / 2.0
+        if mid in (lo, hi):
+            break
+        if sum(max(v - mid, 0.0) ** e for v in x) >= 1.0:
+            lo = mid
+        else:
+            hi = mid
+    p = [max(v - lo, 0.0) ** e for v in x]
+    total = sum(p)
+    return [v / total for v in p]
+
+
 def _map_rows(Z: np.ndarray, temperature: float, out: np.ndarray, row_map: Callable) -> None:
     for i, z in enumerate(Z.tolist()):
         y = _shifted(z, temperature)
@@ -81,14 +120,21 @@ def relumax(Z: np.ndarray, b: float, temperature: float, out: np.ndarray) -> Non
 
 
 def forward(name: str, Z: np.ndarray, b: float, temperature: float, out: np.ndarray) -> None:
-    """``out = name(Z / T)`` for name in softmax, sparsemax, relumax (b used by relumax)."""
+    """``out = name(Z / T)`` for name in softmax, sparsemax, relumax, entmax15,
+    entmax_bisect (b is relumax's b or entmax_bisect's alpha)."""
     if name == "relumax":
         relumax(Z, b, temperature, out)
+    elif name == "entmax_bisect":
+        _map_rows(Z, temperature, out, lambda y: _entmax_bisect_row(y, b))
     else:
         _map_rows(Z, temperature, out, _ROW_MAPS[name])
 
 
-_ROW_MAPS = {"softmax": _softmax_row, "sparsemax": lambda y: _sparsemax_row(y)[0]}
+_ROW_MAPS = {
+    "softmax": _softmax_row,
+    "sparsemax": lambda y: _sparsemax_row(y)[0],
+    "entmax15": _entmax15_row,
+}
 
 
 def sparsemax_threshold(Z: np.ndarray, temperature: float, out: np.ndarray) -> None:
@@ -112,6 +158,8 @@ def jacobian_from_output(name: str, p: Row, b: float, temperature: float) -> lis
     relumax_b: J_ij = s_i (delta_ij - p_i s_j - delta_jm + |S| p_i delta_jm) / D,
                m = first argmax of p, D = b / p_m  (the delta_jm terms are the path
                through max(z))
+    entmax:    J_ij = w_i delta_ij - w_i w_j / sum_S w,  w = p^(2 - alpha) on S
+               (b is alpha; 1.5 for entmax15)
     all divided by T; s the indicator of the support S = {i : p_i > 0}.
     """
     K = len(p)
@@ -128,6 +176,12 @@ def jacobian_from_output(name: str, p: Row, b: float, temperature: float) -> lis
         for i in S:
             for j in S:
                 J[i][j] = ((i == j) - s[j] / len(S)) / temperature
+    elif name in ("entmax15", "entmax_bisect"):
+        w = {i: p[i] ** (2.0 - b) for i in S}
+        total = sum(w.values())
+        for i in S:
+            for j in S:
+                J[i][j] = (w[i] * (i == j) - w[i] * w[j] / total) / temperature
     else:
         m = max(range(K), key=p.__getitem__)  # first index of the largest entry
         D = b / p[m]
@@ -218,4 +272,33 @@ def smoothed_cross_entropy(
         G[i, y[i]] = -scale / (py + eps)
     if grad is not None:
         vjp_from_output(name, P, G, b, temperature, grad)
+    return losses
+
+
+def entmax_loss(
+    Z: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    exact15: bool,
+    temperature: float,
+    scale: float,
+    grad: np.ndarray | None,
+) -> np.ndarray:
+    """Per-row Fenchel-Young loss of alpha-entmax (Blondel, Martins & Niculae 2020):
+    <p, u> + (1 - sum p^alpha) / (alpha (alpha - 1)) - u_y on u = (z - max z) / T;
+    grad = (p - e_y) / T."""
+    losses = np.empty(Z.shape[0])
+    for i, z in enumerate(Z.tolist()):
+        u = _shifted(z, temperature)
+        if u is None:
+            losses[i] = NAN
+            if grad is not None:
+                grad[i] = NAN
+            continue
+        p = _entmax15_row(u) if exact15 else _entmax_bisect_row(u, alpha)
+        support = _support(p)
+        tsallis = (1.0 - sum(p[j] ** alpha for j in support)) / (alpha * (alpha - 1.0))
+        losses[i] = sum(p[j] * u[j] for j in support) + tsallis - u[y[i]]
+        if grad is not None:
+            grad[i] = [scale * (p[j] - (j == y[i])) / temperature for j in range(len(z))]
     return losses

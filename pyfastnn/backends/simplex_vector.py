@@ -67,12 +67,61 @@ def softmax(Z: np.ndarray, temperature: float, out: np.ndarray) -> None:
     out[bad] = np.nan
 
 
+def entmax15(Z: np.ndarray, temperature: float, out: np.ndarray) -> None:
+    """Sort-based exact threshold (Peters, Niculae & Martins 2019, Algorithm 2): on
+    y = (z - max z) / (2T) sorted descending, tau_k = mean_k - sqrt((1 - ss_k) / k)
+    (ss_k the squared deviations of the k largest) and the support is the largest k
+    with tau_k <= y_(k); p = [y - tau]_+^2."""
+    with np.errstate(**_QUIET):
+        Y, bad = _shifted(Z, temperature)
+        Y = Y / Z.dtype.type(2)
+        ordered = -np.sort(-Y, axis=1)
+        k = np.arange(1, Y.shape[1] + 1, dtype=Y.dtype)
+        mean = np.cumsum(ordered, axis=1) / k
+        mean_sq = np.cumsum(ordered * ordered, axis=1) / k
+        ss = k * (mean_sq - mean * mean)
+        tau = mean - np.sqrt(np.maximum((1 - ss) / k, 0))
+        size = (tau <= ordered).sum(axis=1)
+        tau_star = tau[np.arange(Y.shape[0]), np.maximum(size, 1) - 1][:, None]
+        np.square(np.maximum(Y - tau_star, 0), out=out)
+    out[bad] = np.nan
+
+
+def entmax_bisect(Z: np.ndarray, alpha: float, temperature: float, out: np.ndarray) -> None:
+    """Bisection on tau in [-1, 0] for y = (alpha - 1)(z - max z) / T, all rows at once,
+    until the bracket stops shrinking (about the dtype's mantissa bits), then p is
+    normalised to sum 1 (as the entmax package's entmax_bisect)."""
+    t = Z.dtype.type
+    e = t(1) / (t(alpha) - t(1))
+    with np.errstate(**_QUIET):
+        Y, bad = _shifted(Z, temperature)
+        Y = Y * (t(alpha) - t(1))
+        lo = np.full((Y.shape[0], 1), -1, dtype=Y.dtype)  # sum >= 1 (the max gives 1)
+        hi = np.zeros_like(lo)  # sum 0 < 1
+        for _ in range(np.finfo(Y.dtype).nmant + 8):
+            mid = lo + (hi - lo) / 2
+            if np.array_equal(mid, lo) or np.array_equal(mid, hi):
+                break
+            total = (np.maximum(Y - mid, 0) ** e).sum(axis=1, keepdims=True)
+            above = total >= 1
+            lo = np.where(above, mid, lo)
+            hi = np.where(above, hi, mid)
+        P = np.maximum(Y - lo, 0) ** e
+        np.divide(P, P.sum(axis=1, keepdims=True), out=out)
+    out[bad] = np.nan
+
+
 def forward(name: str, Z: np.ndarray, b: float, temperature: float, out: np.ndarray) -> None:
-    """``out = name(Z / T)`` for name in softmax, sparsemax, relumax (b used by relumax)."""
+    """``out = name(Z / T)`` for name in softmax, sparsemax, relumax, entmax15,
+    entmax_bisect (b is relumax's b or entmax_bisect's alpha)."""
     if name == "relumax":
         relumax(Z, b, temperature, out)
     elif name == "sparsemax":
         sparsemax(Z, temperature, out)
+    elif name == "entmax15":
+        entmax15(Z, temperature, out)
+    elif name == "entmax_bisect":
+        entmax_bisect(Z, b, temperature, out)
     else:
         softmax(Z, temperature, out)
 
@@ -93,6 +142,10 @@ def _product(
     inv_t = t(1) / t(temperature)
     if name == "softmax":  # J = diag(p) - p p^T, symmetric
         return np.where(S, P * (V - _masked_sum(S, P * V)) * inv_t, 0)
+    if name in ("entmax15", "entmax_bisect"):  # J = diag(s) - s s^T / sum s, symmetric
+        s = np.where(S, P, 1) ** (t(2) - t(b)) * S  # s = p^(2 - alpha) on S (b is alpha)
+        mean = _masked_sum(S, s * V) / s.sum(axis=1, keepdims=True)
+        return np.where(S, s * (V - mean) * inv_t, 0)
     if name == "sparsemax":  # J = diag(s) - s s^T / |S|, symmetric
         count = np.maximum(S.sum(axis=1, keepdims=True), 1).astype(P.dtype)
         return np.where(S, (V - _masked_sum(S, V) / count) * inv_t, 0)
@@ -179,4 +232,34 @@ def smoothed_cross_entropy(
         G = np.zeros_like(Z)
         G[rows, y] = -scale / (py + eps)
         vjp_from_output(name, P, G, b, temperature, grad)
+    return losses
+
+
+def entmax_loss(
+    Z: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    exact15: bool,
+    temperature: float,
+    scale: float,
+    grad: np.ndarray | None,
+) -> np.ndarray:
+    """Per-row <p, u> + (1 - sum p^alpha) / (alpha (alpha - 1)) - u_y with u = (z - max z) / T,
+    the Fenchel-Young loss of alpha-entmax (Blondel et al. 2020); grad = (p - e_y) / T."""
+    rows = np.arange(Z.shape[0])
+    P = np.empty_like(Z)
+    if exact15:
+        entmax15(Z, temperature, P)
+    else:
+        entmax_bisect(Z, alpha, temperature, P)
+    with np.errstate(**_QUIET):
+        U, bad = _shifted(Z, temperature)
+        S = P > 0
+        P64 = P.astype(np.float64)
+        tsallis = (1 - _masked_sum(S, P64**alpha)[:, 0]) / (alpha * (alpha - 1))
+        losses = _masked_sum(S, P64 * U)[:, 0] + tsallis - U[rows, y]
+        losses[bad] = np.nan
+    if grad is not None:
+        P[rows, y] -= 1
+        np.multiply(P, P.dtype.type(scale / temperature), out=grad)
     return losses

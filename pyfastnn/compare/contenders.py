@@ -144,6 +144,8 @@ def _map(backend: str, p: MapProblem, pool: str) -> Contender:
     args: tuple[np.ndarray, ...] = (p.Z,) if p.op == "forward" else (p.Z, p.V)
     if p.name == "relumax":
         args = (*args, p.b)  # type: ignore[assignment]
+    elif p.name == "entmax_bisect":
+        args = (*args, p.alpha)  # type: ignore[assignment]
 
     def run() -> np.ndarray:
         return fn(*args, out=out, backend=backend)

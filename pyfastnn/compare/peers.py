@@ -18,6 +18,8 @@ from .contenders import Contender, Problem
 from .problems import MapProblem, MatmulProblem, MLPProblem
 
 PEERS = ("torch", "sklearn", "entmax", "jax")
+# the maps the entmax package has (none of them with a forward-mode derivative)
+ENTMAX_MAPS = ("sparsemax", "entmax15", "entmax_bisect")
 _DISTRIBUTIONS = {"torch": "torch", "sklearn": "scikit-learn", "entmax": "entmax", "jax": "jax"}
 # what a peer needs importable besides itself
 _NEEDS = {
@@ -54,7 +56,7 @@ def applies(peer: str, task: str, problem: Problem) -> bool:
         return peer == "torch"
     if problem.name == "softmax":
         return peer == "torch"
-    return peer == "entmax" and problem.name == "sparsemax"
+    return peer == "entmax" and problem.name in ENTMAX_MAPS
 
 
 def build(peer: str, task: str, problem: Problem) -> Contender:
@@ -245,23 +247,29 @@ def _entmax(p: MapProblem) -> Contender:
 
     with warnings.catch_warnings():  # entmax uses the deprecated torch.jit.script
         warnings.simplefilter("ignore", DeprecationWarning)
-        from entmax import sparsemax
+        import entmax
 
     if p.op == "jvp":
-        raise NotApplicable("entmax's sparsemax has no forward-mode derivative (JVP)")
+        raise NotApplicable(f"entmax's {p.name} has no forward-mode derivative (JVP)")
+    if p.name == "entmax_bisect":
+        alpha = p.alpha
+        fn = lambda X: entmax.entmax_bisect(X, alpha, dim=-1)  # noqa: E731
+    else:
+        fn = getattr(entmax, p.name)
+        fn = lambda X, f=fn: f(X, dim=-1)  # noqa: E731
     Z, V = _tensor(p.Z), _tensor(p.V)
     if p.op == "forward":
 
         def run() -> Any:
             with torch.no_grad():
-                return sparsemax(Z, dim=-1)
+                return fn(Z)
 
     else:
         Zg = Z.clone().requires_grad_()
 
         def run() -> Any:
             Zg.grad = None
-            sparsemax(Zg, dim=-1).backward(V)
+            fn(Zg).backward(V)
             return Zg.grad
 
     return Contender("entmax", run, lambda: run().numpy().copy(), "torch")

@@ -2,7 +2,8 @@
 
 A *task* names what is computed: ``"matmul"``; ``"forward"``,
 ``"loss_and_grad"``, ``"epoch"``, ``"predict"`` (MLP); ``"<map>_<op>"`` with
-map in softmax / sparsemax / relumax and op in forward / jvp / vjp.
+map in softmax / sparsemax / relumax / entmax15 / entmax_bisect and op in
+forward / jvp / vjp.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-MAPS = ("sparsemax", "relumax", "softmax")
+MAPS = ("sparsemax", "relumax", "softmax", "entmax15", "entmax_bisect")
 MAP_OPS = ("forward", "jvp", "vjp")
 MLP_TASKS = ("forward", "loss_and_grad", "epoch", "predict")
 RELUMAX_B = 1.0
+ENTMAX_ALPHA = 1.3  # entmax_bisect's alpha: not 1.5 or 2, which have no pow
 
 
 @dataclass
@@ -86,6 +88,7 @@ class MapProblem:
     Z: np.ndarray
     V: np.ndarray
     b: float = RELUMAX_B
+    alpha: float = ENTMAX_ALPHA
     floor_input: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -110,7 +110,12 @@ SIZES: dict[str, Sizes] = {
         predict=[(10_000, FAST)],
         maps=[("sparsemax", "forward", 64, 100, ALL)]
         + [("sparsemax", op, 1000, 1000, FAST) for op in MAP_OPS]
-        + [("relumax", "forward", 1000, 1000, FAST), ("softmax", "forward", 1000, 1000, FAST)],
+        + [("relumax", "forward", 1000, 1000, FAST), ("softmax", "forward", 1000, 1000, FAST)]
+        + [
+            (m, op, 1000, 1000, FAST)
+            for m in ("entmax15", "entmax_bisect")
+            for op in ("forward", "vjp")
+        ],
         sweep_batches=[1, 32, 1024],
         sweep_widths=[16, 128, 1024],
         sweep_depths=[1, 5, 9],

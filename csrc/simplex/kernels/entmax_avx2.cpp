@@ -1,0 +1,15 @@
+// The entmax row kernels (entmax_template.hpp) for the avx2 ISA.
+#ifdef PYFASTNN_X86
+#include "simplex/kernels/entmax_template.hpp"
+
+namespace pyfastnn {
+namespace entmax_detail {
+namespace avx2 {
+
+EntmaxKernels<float> kernels_f32() { return make_kernels<float>(); }
+EntmaxKernels<double> kernels_f64() { return make_kernels<double>(); }
+
+}  // namespace avx2
+}  // namespace entmax_detail
+}  // namespace pyfastnn
+#endif  // PYFASTNN_X86
