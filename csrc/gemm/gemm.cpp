@@ -15,8 +15,7 @@
 //
 // Threads: one parallel job per call (runtime/parallel.hpp), at the outermost
 // level. The blocked path cuts C into one rectangle per thread (see
-// gemm_blocked_parallel); the
-// matrix-vector paths split their output range. Below kParallelMinFlops
+// gemm_blocked_parallel); the matrix-vector paths split their output range. Below kParallelMinFlops
 // (blocked), kParallelMinGemvElems (matrix-vector) or kParallelMinOuterElems
 // (outer product) everything runs on the calling thread. Packing memory is per
 // OS thread and reused across calls (thread_local): concurrent calls share
