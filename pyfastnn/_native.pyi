@@ -168,13 +168,16 @@ def pool_selftest(
 
 class ContentionGate:
     MIN_WAIT_NS: int
+    SLOW_PIECE: float
     RECENT: int
     CONTENDED_OF_RECENT: int
     FIRST_BACKOFF_NS: int
     MAX_BACKOFF_NS: int
     def __init__(self) -> None: ...
     def allow_team(self, now_ns: int) -> bool: ...
-    def record(self, now_ns: int, wait_ns: int, descheduled_ns: int) -> None: ...
+    def record(
+        self, now_ns: int, wait_ns: int, own_piece_ns: int, worker_piece_ns: int
+    ) -> None: ...
     @property
     def backoff_ns(self) -> int: ...
     @property

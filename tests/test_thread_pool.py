@@ -138,26 +138,38 @@ def test_concurrent_calls_share_the_threads(restore_threads):
 # --- the contention policy -------------------------------------------------
 
 MS = 1_000_000
+SLOW = dict(wait_ns=5 * MS, own_piece_ns=1 * MS, worker_piece_ns=6 * MS)  # descheduled worker
+CLEAN = dict(wait_ns=0, own_piece_ns=1 * MS, worker_piece_ns=1 * MS)
 
 
 def test_gate_clean_jobs_never_back_off():
     gate = _native.ContentionGate()
     for i in range(100):
-        gate.record(i * MS, wait_ns=10 * MS, descheduled_ns=0)  # uneven pieces: waits only
-        gate.record(i * MS, wait_ns=0, descheduled_ns=10 * MS)  # descheduled, nobody waited
+        # uneven pieces: the caller waits, but the worker's piece took what the
+        # caller's took (a step's tail beside the next minibatch's gather)
+        gate.record(i * MS, wait_ns=10 * MS, own_piece_ns=20 * MS, worker_piece_ns=30 * MS)
+        # a slow worker piece nobody waited for
+        gate.record(i * MS, wait_ns=0, own_piece_ns=1 * MS, worker_piece_ns=10 * MS)
+        # a short wait
+        gate.record(
+            i * MS,
+            wait_ns=_native.ContentionGate.MIN_WAIT_NS,
+            own_piece_ns=0,
+            worker_piece_ns=10 * MS,
+        )
         assert gate.allow_team(i * MS)
     assert gate.backoff_ns == 0 and gate.contended_jobs == 0
 
 
 def test_gate_one_contended_job_is_not_enough():
     gate = _native.ContentionGate()
-    gate.record(0, wait_ns=5 * MS, descheduled_ns=5 * MS)
+    gate.record(0, **SLOW)
     assert gate.contended_jobs == 1
     assert gate.allow_team(1)
     # ... unless another follows within the recent jobs
     for i in range(_native.ContentionGate.RECENT - 2):
-        gate.record(i, wait_ns=0, descheduled_ns=0)
-    gate.record(100, wait_ns=5 * MS, descheduled_ns=5 * MS)
+        gate.record(i, **CLEAN)
+    gate.record(100, **SLOW)
     first = _native.ContentionGate.FIRST_BACKOFF_NS
     assert gate.backoff_ns == first
     assert not gate.allow_team(100 + first - 1)
@@ -167,9 +179,9 @@ def test_gate_one_contended_job_is_not_enough():
 def test_gate_far_apart_contended_jobs_do_not_back_off():
     gate = _native.ContentionGate()
     for i in range(10):
-        gate.record(i, wait_ns=5 * MS, descheduled_ns=5 * MS)
+        gate.record(i, **SLOW)
         for _ in range(_native.ContentionGate.RECENT):
-            gate.record(i, wait_ns=0, descheduled_ns=0)
+            gate.record(i, **CLEAN)
     assert gate.backoff_ns == 0 and gate.allow_team(11)
 
 
@@ -178,27 +190,28 @@ def test_gate_backoff_doubles_while_contended_and_halves_when_clean():
     first = _native.ContentionGate.FIRST_BACKOFF_NS
     top = _native.ContentionGate.MAX_BACKOFF_NS
     now = 0
+    seen = []
     for _ in range(40):
-        gate.record(now, wait_ns=5 * MS, descheduled_ns=5 * MS)
-        gate.record(now, wait_ns=5 * MS, descheduled_ns=5 * MS)
+        gate.record(now, **SLOW)
+        gate.record(now, **SLOW)
         assert not gate.allow_team(now)
+        seen.append(gate.backoff_ns)
         now += top + 1
-    assert gate.backoff_ns == top
+    # each contended job renews the back-off at twice its length, up to the top
+    assert seen[0] == first and seen[1] == 4 * first and seen[-1] == top
     assert gate.allow_team(now)
-    gate.record(now, wait_ns=0, descheduled_ns=0)
+    gate.record(now, **CLEAN)
     assert gate.backoff_ns == top // 2
     for _ in range(64):
-        gate.record(now, wait_ns=0, descheduled_ns=0)
+        gate.record(now, **CLEAN)
     assert gate.backoff_ns == 0
-    assert first <= top
 
 
 def test_gate_bad_input():
     gate = _native.ContentionGate()
-    with pytest.raises(ValueError, match="wait_ns"):
-        gate.record(0, wait_ns=-1, descheduled_ns=0)
-    with pytest.raises(ValueError, match="descheduled_ns"):
-        gate.record(0, wait_ns=0, descheduled_ns=-1)
+    for name in ("wait_ns", "own_piece_ns", "worker_piece_ns"):
+        with pytest.raises(ValueError, match=name):
+            gate.record(0, **{**CLEAN, name: -1})
 
 
 def test_pool_selftest_bad_input():

@@ -121,15 +121,19 @@ void bind_runtime(py::module_& m) {
           py::arg("now_ns"))
       .def(
           "record",
-          [](ContentionGate& g, int64_t now_ns, int64_t wait_ns, int64_t descheduled_ns) {
+          [](ContentionGate& g, int64_t now_ns, int64_t wait_ns, int64_t own_piece_ns,
+             int64_t worker_piece_ns) {
             check_duration(wait_ns, "wait_ns");
-            check_duration(descheduled_ns, "descheduled_ns");
-            g.record(now_ns, wait_ns, descheduled_ns);
+            check_duration(own_piece_ns, "own_piece_ns");
+            check_duration(worker_piece_ns, "worker_piece_ns");
+            g.record(now_ns, wait_ns, own_piece_ns, worker_piece_ns);
           },
-          py::arg("now_ns"), py::arg("wait_ns"), py::arg("descheduled_ns"))
+          py::arg("now_ns"), py::arg("wait_ns"), py::arg("own_piece_ns"),
+          py::arg("worker_piece_ns"))
       .def_property_readonly("backoff_ns", &ContentionGate::backoff_ns)
       .def_property_readonly("contended_jobs", &ContentionGate::contended_jobs)
       .def_readonly_static("MIN_WAIT_NS", &ContentionGate::kMinWaitNs)
+      .def_readonly_static("SLOW_PIECE", &ContentionGate::kSlowPiece)
       .def_readonly_static("RECENT", &ContentionGate::kRecent)
       .def_readonly_static("CONTENDED_OF_RECENT", &ContentionGate::kContendedOfRecent)
       .def_readonly_static("FIRST_BACKOFF_NS", &ContentionGate::kFirstBackoffNs)

@@ -4,9 +4,10 @@
 
 namespace pyfastnn {
 
-void ContentionGate::record(int64_t now_ns, int64_t wait_ns, int64_t descheduled_ns) {
+void ContentionGate::record(int64_t now_ns, int64_t wait_ns, int64_t own_piece_ns,
+                            int64_t worker_piece_ns) {
   int64_t backoff = backoff_ns_.load(std::memory_order_relaxed);
-  const bool now_contended = contended(wait_ns, descheduled_ns);
+  const bool now_contended = contended(wait_ns, own_piece_ns, worker_piece_ns);
   const uint32_t recent = ((recent_.load(std::memory_order_relaxed) << 1) | now_contended) &
                           ((1u << kRecent) - 1);
   recent_.store(recent, std::memory_order_relaxed);

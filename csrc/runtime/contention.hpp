@@ -10,20 +10,22 @@
 // alternately with NumPy's matmul, 6x slower with one core busy).
 //
 // The pool (thread_pool.cpp) reports, for each job that had workers, how long
-// the caller waited for the workers' last pieces and the longest time a
-// worker spent descheduled inside a piece (its wall time minus its thread's
-// CPU time). A job is contended when both exceed kMinWait: the machine took a
-// worker's core in the middle of its piece and the caller waited for it. (A
-// wait alone is not enough: pieces of unequal size, such as a step's small
-// layers beside the gather of the next minibatch, make the caller wait with
-// nobody descheduled.) When kContendedOfRecent of the last kRecent jobs with
-// workers were contended, the next jobs run on the caller alone for a
-// back-off time, which doubles each time it is renewed (kFirstBackoff ..
-// kMaxBackoff) and halves with every clean job. A job on one thread cannot
-// wait for anybody, so one thread is the safe fallback while the machine is
-// busy; the first job after the back-off probes again. (A single contended
-// job is not enough either: a VM's vCPU is sometimes descheduled by the host
-// for a few ms even on a quiet guest.)
+// the caller waited for the workers' last pieces, the caller's own time per
+// piece, and the longest a worker's piece took. A job is contended when the
+// caller waited more than kMinWait and a worker's piece took more than
+// kSlowPiece times the caller's pieces plus kMinWait: the machine took a
+// worker's core in the middle of its piece. (A wait alone is not enough:
+// pieces of unequal size, such as a step's small layers beside the gather of
+// the next minibatch, make the caller wait with nobody descheduled. The
+// workers' CPU time would tell descheduling directly, but reading it is a
+// system call per piece, 10-30% of a batch-1 training step.) When
+// kContendedOfRecent of the last kRecent jobs with workers were contended,
+// the next jobs run on the caller alone for a back-off time, which doubles
+// each time it is renewed (kFirstBackoff .. kMaxBackoff) and halves with every
+// clean job. A job on one thread cannot wait for anybody, so one thread is the
+// safe fallback while the machine is busy; the first job after the back-off
+// probes again. (A single contended job is not enough either: a VM's vCPU is
+// sometimes descheduled by the host for a few ms even on a quiet guest.)
 //
 // Results never depend on this: every kernel gives the same bits on any
 // thread count (tests/test_threads.py).
@@ -42,6 +44,7 @@ class ContentionGate {
   // at batch 64: median 0.1-1 us, 99th percentile 14-16 us; the rare ones
   // above 50 us (host noise) are what kContendedOfRecent filters.
   static constexpr int64_t kMinWaitNs = 50'000;
+  static constexpr double kSlowPiece = 2.0;
   static constexpr int kRecent = 8;
   static constexpr int kContendedOfRecent = 2;
   static constexpr int64_t kFirstBackoffNs = 4'000'000;
@@ -52,11 +55,12 @@ class ContentionGate {
     return now_ns >= until_ns_.load(std::memory_order_relaxed);
   }
   // A job with workers finished at now_ns: the caller waited wait_ns for the
-  // workers' last pieces, and a worker was descheduled for descheduled_ns
-  // inside one piece (the longest such time).
-  void record(int64_t now_ns, int64_t wait_ns, int64_t descheduled_ns);
-  static bool contended(int64_t wait_ns, int64_t descheduled_ns) {
-    return wait_ns > kMinWaitNs && descheduled_ns > kMinWaitNs;
+  // workers' last pieces; its own pieces took own_piece_ns each on average, the
+  // slowest worker piece worker_piece_ns.
+  void record(int64_t now_ns, int64_t wait_ns, int64_t own_piece_ns, int64_t worker_piece_ns);
+  static bool contended(int64_t wait_ns, int64_t own_piece_ns, int64_t worker_piece_ns) {
+    return wait_ns > kMinWaitNs &&
+           double(worker_piece_ns) > kSlowPiece * double(own_piece_ns) + double(kMinWaitNs);
   }
   int64_t backoff_ns() const { return backoff_ns_.load(std::memory_order_relaxed); }
   int64_t contended_jobs() const { return contended_jobs_.load(std::memory_order_relaxed); }

@@ -35,7 +35,6 @@
 #include <exception>
 #include <mutex>
 #include <thread>
-#include <ctime>
 
 #include "runtime/contention.hpp"
 #include "runtime/parallel.hpp"
@@ -95,20 +94,14 @@ thread_local bool in_parallel_work = false;
 
 std::atomic<int> native_calls{0};
 
-inline int64_t thread_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 struct Job {
   explicit Job(PieceRef b) : body(b) {}
   PieceRef body;
   std::mutex error_mutex;
   std::exception_ptr error;
-  // The longest time a worker spent descheduled inside one of its pieces
-  // (wall time minus its thread's CPU time): what contention.hpp judges.
-  std::atomic<int64_t> worst_descheduled_ns{0};
+  // The longest wall time of a piece run by a worker: beside the caller's
+  // own time per piece, what contention.hpp judges.
+  std::atomic<int64_t> worst_worker_piece_ns{0};
   void run(int64_t piece) noexcept {
     try {
       body(piece);
@@ -223,12 +216,12 @@ int64_t Pool::claim_and_run(uint64_t e, Job* job, int64_t pieces, bool timed) {
     if ((c >> 32) != (e & kLow32) || static_cast<int64_t>(c & kLow32) >= pieces) return ran;
     if (claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) {
       if (timed) {
-        const int64_t wall0 = now_ns(), cpu0 = thread_cpu_ns();
+        const int64_t start = now_ns();
         job->run(static_cast<int64_t>(c & kLow32));
-        const int64_t away = (now_ns() - wall0) - (thread_cpu_ns() - cpu0);
-        int64_t worst = job->worst_descheduled_ns.load(std::memory_order_relaxed);
-        while (away > worst && !job->worst_descheduled_ns.compare_exchange_weak(
-                                   worst, away, std::memory_order_relaxed)) {
+        const int64_t took = now_ns() - start;
+        int64_t worst = job->worst_worker_piece_ns.load(std::memory_order_relaxed);
+        while (took > worst && !job->worst_worker_piece_ns.compare_exchange_weak(
+                                   worst, took, std::memory_order_relaxed)) {
         }
       } else {
         job->run(static_cast<int64_t>(c & kLow32));
@@ -279,6 +272,7 @@ void Pool::run(Job& job, int64_t pieces, int team) {
   wake_.store(static_cast<uint32_t>(e), std::memory_order_seq_cst);
   wake_workers(team - 1);
 
+  const int64_t t0 = now_ns();
   in_parallel_work = true;
   job.run(0);
   done_.fetch_add(1, std::memory_order_release);
@@ -293,7 +287,8 @@ void Pool::run(Job& job, int64_t pieces, int team) {
   jobs.fetch_add(1, std::memory_order_relaxed);
   if (own < pieces) {
     jobs_with_team.fetch_add(1, std::memory_order_relaxed);
-    contention_gate().record(t2, t2 - t1, job.worst_descheduled_ns.load(std::memory_order_relaxed));
+    contention_gate().record(t2, t2 - t1, (t1 - t0) / own,
+                             job.worst_worker_piece_ns.load(std::memory_order_relaxed));
   }
 }
 
