@@ -40,8 +40,8 @@ def thread_pool_stats() -> dict[str, int]:
 
     Keys: ``jobs`` (parallel jobs that asked for more than one thread and got
     the pool), ``jobs_with_team`` (those in which a worker ran a piece),
-    ``contended_jobs`` (those in which a worker was descheduled inside its
-    piece while the caller waited for it: another process or another
+    ``contended_jobs`` (those in which the caller waited for a worker whose
+    piece took far longer than the caller's: another process or another
     library's threads held its core), ``backoff_ns`` (how long jobs currently
     run on the calling thread alone after contention; 0 when none),
     ``workers`` (worker threads started), ``cpus`` (CPUs this process may run

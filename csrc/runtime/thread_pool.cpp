@@ -125,10 +125,10 @@ class Pool {
  private:
   void ensure_workers(int n);
   void worker_loop(uint32_t seen);
-  void wait_for_job(uint32_t seen);
+  bool wait_for_job(uint32_t seen, bool spin);  // whether it slept
   // Claims and runs pieces of epoch e while there are any; returns how many.
   int64_t claim_and_run(uint64_t e, Job* job, int64_t pieces, bool timed);
-  void join_current();
+  int64_t join_current();  // pieces run
   void wake_workers(int n);
 
   // The job, behind a sequence lock: seq_ is 2 * epoch when stable, odd
@@ -186,10 +186,10 @@ void Pool::wake_workers(int n) {
 #endif
 }
 
-void Pool::wait_for_job(uint32_t seen) {
+bool Pool::wait_for_job(uint32_t seen, bool spin) {
   const int64_t start = now_ns();
-  for (int checks = 1;; ++checks) {
-    if (wake_.load(std::memory_order_acquire) != seen) return;
+  for (int checks = 1; spin; ++checks) {
+    if (wake_.load(std::memory_order_acquire) != seen) return false;
     for (int k = 0; k < kPausesPerCheck; ++k) cpu_relax();
     if (checks % kChecksPerYield == 0) {
       if (now_ns() - start > kSpinNs) break;
@@ -207,6 +207,7 @@ void Pool::wait_for_job(uint32_t seen) {
 #endif
   }
   sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  return true;
 }
 
 int64_t Pool::claim_and_run(uint64_t e, Job* job, int64_t pieces, bool timed) {
@@ -233,28 +234,35 @@ int64_t Pool::claim_and_run(uint64_t e, Job* job, int64_t pieces, bool timed) {
   }
 }
 
-void Pool::join_current() {
+int64_t Pool::join_current() {
   // Read the job under the sequence lock.
   const uint64_t s1 = seq_.load(std::memory_order_acquire);
-  if (s1 & 1) return;  // being written: its wake-up follows
+  if (s1 & 1) return 0;  // being written: its wake-up follows
   Job* const job = job_.load(std::memory_order_relaxed);
   const int64_t pieces = pieces_.load(std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_acquire);
-  if (seq_.load(std::memory_order_relaxed) != s1 || job == nullptr) return;
+  if (seq_.load(std::memory_order_relaxed) != s1 || job == nullptr) return 0;
   const uint64_t e = s1 / 2;
   uint64_t s = seats_.load(std::memory_order_acquire);
   do {
-    if ((s >> 32) != (e & kLow32) || (s & kLow32) == 0) return;
+    if ((s >> 32) != (e & kLow32) || (s & kLow32) == 0) return 0;
   } while (!seats_.compare_exchange_weak(s, s - 1, std::memory_order_acq_rel));
-  claim_and_run(e, job, pieces, true);
+  return claim_and_run(e, job, pieces, true);
 }
 
 void Pool::worker_loop(uint32_t seen) {
   in_parallel_work = true;
+  bool spin = true;
   for (;;) {
-    wait_for_job(seen);
+    const bool slept = wait_for_job(seen, spin);
     seen = wake_.load(std::memory_order_acquire);
-    join_current();
+    const bool ran = join_current() > 0;
+    // A worker that was spinning and still came too late for a job (the
+    // caller had taken every piece) was not run by the machine: it sleeps at
+    // once the next time instead of spinning, which would take a core from
+    // whatever does run (OpenBLAS's workers, in NumPy code around the call).
+    // One that was asleep was late by its wake-up and spins as usual.
+    spin = ran || slept;
   }
 }
 
