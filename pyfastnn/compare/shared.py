@@ -380,8 +380,9 @@ def shared_document(doc: dict[str, Any]) -> str:
         [
             "# pyfastnn on a shared machine",
             "",
-            f"`{meta['command']}` on {meta.get('cpu', 'unknown CPU')}, "
-            f"{meta.get('cpus', '?')} CPUs, threads {meta['threads']}, {meta['dtype']}, "
+            f"`{meta['command']}` on {meta.get('cpu', 'unknown CPU')} "
+            f"({meta.get('logical_cpus', '?')} logical CPUs), kernel {meta.get('kernel', '?')}, "
+            f"threads {_threads_text(meta['threads'])}, {meta['dtype']}, {meta['date']}, "
             f"load average {meta['load_average']['start']} -> {meta['load_average']['end']}.",
             "",
             "Medians over "
@@ -391,7 +392,17 @@ def shared_document(doc: dict[str, Any]) -> str:
             "beside other work. 784-256-26 loss_and_grad at batch 64 unless said.",
             shared_markdown(doc["rows"]),
             "",
+            "The attention pipeline allocates and frees its two 512 x 512 float64 "
+            "intermediates on every call (NumPy's arrays), which costs on any thread "
+            "count: the one-thread column is the reference the thread pool must beat.",
+            "",
             f"thread pool: {meta['pool']}",
             "",
         ]
     )
+
+
+def _threads_text(threads: Any) -> str:
+    if isinstance(threads, dict):
+        return ", ".join(f"{k} {v}" for k, v in threads.items())
+    return str(threads)
