@@ -39,7 +39,7 @@ from typing import Callable, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_float_array, check_backend, check_real
+from ._checks import as_float_array, base_array, check_backend, check_real
 from .backends import simplex_loop, simplex_native, simplex_vector
 
 MAPPINGS = ("softmax", "sparsemax", "relumax")
@@ -119,16 +119,16 @@ def _temperature(value: object, dtype: np.dtype) -> float:
 
 
 def _b(value: object, dtype: np.dtype) -> float:
-    return _positive(value, "b", dtype)
+    b = _positive(value, "b", dtype)
+    if b < np.finfo(dtype).tiny:  # subnormal: 1 / sum(relu(...)) >= 1 / (K b) overflows
+        raise ValueError(f"b: {b} is below the smallest normal {dtype} {np.finfo(dtype).tiny}")
+    return b
 
 
 def _labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
     if isinstance(y, (str, bytes)) or y is None:
         raise TypeError(f"y: expected integer class labels, got {type(y).__name__}")
-    try:
-        arr = np.asarray(y)
-    except Exception as err:  # ragged lists and other unconvertible objects
-        raise TypeError(f"y: cannot convert to an array ({err})") from err
+    arr = base_array(y, "y")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"y: expected integer class labels, got dtype {arr.dtype}")
     if arr.shape != (n,):
@@ -158,8 +158,8 @@ def _into(
         raise ValueError(f"out: expected shape {shape}, got {out.shape}")
     if not out.flags.c_contiguous or not out.flags.writeable:
         raise ValueError("out: expected a writable C-contiguous array")
-    if any(np.may_share_memory(out, a) for a in inputs):
-        out[...] = _into(None, shape, dtype, inputs, compute)  # out overlaps an input
+    if not out.flags.aligned or any(np.may_share_memory(out, a) for a in inputs):
+        out[...] = _into(None, shape, dtype, inputs, compute)  # overlaps an input, or misaligned
     else:
         compute(out)
     return out
