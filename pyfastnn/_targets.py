@@ -63,6 +63,7 @@ def make_target(
     n_outputs: int,
     dtype: np.dtype,
     check_range: bool = True,
+    name: str = "y",
 ) -> Target:
     """Interpret ``y`` for an output/loss pair.
 
@@ -73,16 +74,16 @@ def make_target(
       encoded.
     """
     if labels_only:
-        return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
-    y = _asarray(y)
+        return Target(labels=as_labels(y, n_samples, n_outputs, name, check_range))
+    y = _asarray(y, name)
     if y.ndim == 1 and n_outputs > 1:
-        return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
+        return Target(labels=as_labels(y, n_samples, n_outputs, name, check_range))
     if y.ndim == 1:
         y = y.reshape(-1, 1)
-    values = as_float_array(y, "y", 2, dtype=dtype, finite=False, allow_empty=True)
+    values = as_float_array(y, name, 2, dtype=dtype, finite=False, allow_empty=True)
     if values.shape != (n_samples, n_outputs):
         raise ValueError(
-            f"y: expected targets of shape ({n_samples}, {n_outputs}), got {values.shape}"
+            f"{name}: expected targets of shape ({n_samples}, {n_outputs}), got {values.shape}"
         )
     return Target(values=values)
 

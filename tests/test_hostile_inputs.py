@@ -214,3 +214,72 @@ def test_sizes_beyond_the_machine_are_refused_before_allocating() -> None:
         MLP([64, 1_000_000_000, 10])
     with pytest.raises(ValueError, match="layer_sizes: .* GiB, more than"):
         MLP([784, 2**31])  # labels holding 2**31 - 1 ask for 2**31 classes
+
+
+# ---- fit: arguments checked before training, divergence leaves a finite model -------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fit_checks_validation_data_before_training(backend: str) -> None:
+    X, y = problem()
+    model = MLP([3, 4, 3], dtype="float64", backend=backend)
+    before = model.params.copy()
+    for kwargs, err, match in (
+        ({"X_val": np.ones((2, 7)), "y_val": [0, 1]}, ValueError, "X_val: expected 3 columns"),
+        ({"X_val": np.ones((2, 3)), "y_val": [0, 9]}, ValueError, r"y_val: labels must lie"),
+        ({"X_val": np.ones((2, 3)), "y_val": [0, 1, 2]}, ValueError, "y_val: has 3 labels"),
+        ({"X_val": np.ones((2, 3)), "y_val": [0.5, 1.0]}, TypeError, "y_val: expected integer"),
+        ({"X_val": np.full((2, 3), np.nan), "y_val": [0, 1]}, ValueError, "X_val: contains NaN"),
+        ({"X_val": np.ones((2, 3))}, ValueError, "X_val, y_val: give both"),
+    ):
+        with pytest.raises(err, match=match):
+            model.fit(X, y, epochs=1, **kwargs)
+        np.testing.assert_array_equal(model.params, before)
+    with pytest.raises(TypeError, match="^X: "):
+        model.fit(None, y)
+    regression = MLP([3, 2], output="identity", dtype="float64", backend=backend)
+    with pytest.raises(ValueError, match=r"y_val: expected targets of shape \(2, 2\)"):
+        regression.fit(X, np.ones((6, 2)), X_val=np.ones((2, 3)), y_val=np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fit_with_a_batch_larger_than_any_int64(backend: str) -> None:
+    X, y = problem()
+    a = MLP([3, 4, 3], dtype="float64", backend=backend, seed=6)
+    b = MLP([3, 4, 3], dtype="float64", backend=backend, seed=6)
+    a.fit(X, y, epochs=2, batch_size=2**63)
+    b.fit(X, y, epochs=2, batch_size=len(X))
+    np.testing.assert_array_equal(a.params, b.params)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_divergence_says_what_happened_and_leaves_finite_parameters(backend: str) -> None:
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(16, 3))
+    Y = rng.normal(size=(16, 2))
+    # the loss of the first minibatch overflows (the native epoch, whose update is
+    # fused with the backward pass, has stepped already: it is put back)
+    model = MLP([3, 2], output="identity", dtype="float64", backend=backend, seed=7)
+    before = model.params.copy()
+    kept = "last finite step" if backend != "native" else "restored to its initial parameters"
+    with pytest.raises(FloatingPointError, match=f"minibatch 0 was not finite.*{kept}"):
+        model.fit(X * 1e200, Y, epochs=2, batch_size=4)
+    np.testing.assert_array_equal(model.params, before)
+    # the first step overflows the parameters: they are put back
+    model = MLP([3, 2], output="identity", dtype="float64", backend=backend, seed=7)
+    with pytest.raises(
+        FloatingPointError, match="made the parameters NaN or infinite.*initial parameters"
+    ):
+        model.fit(X * 1e100, Y, epochs=2, batch_size=4, lr=1e300)
+    np.testing.assert_array_equal(model.params, before)
+    # growing by a factor each epoch (one step per epoch) until something overflows
+    model = MLP([3, 2], output="identity", backend=backend, seed=7)
+    with pytest.raises(FloatingPointError, match=r"epoch (\d+)") as err:
+        model.fit(X * 30, Y, epochs=100, batch_size=16, lr=1.0, shuffle=False)
+    epoch = int(err.value.args[0].split("epoch ")[1].split(" ")[0])
+    assert epoch > 2
+    assert np.all(np.isfinite(model.params))
+    if "end of epoch" in str(err.value):
+        again = MLP([3, 2], output="identity", backend=backend, seed=7)
+        again.fit(X * 30, Y, epochs=epoch - 1, batch_size=16, lr=1.0, shuffle=False)
+        np.testing.assert_array_equal(model.params, again.params)
