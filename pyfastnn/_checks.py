@@ -108,10 +108,10 @@ _FINITE_CHUNK = 1 << 20
 def all_finite(x: np.ndarray) -> bool:
     """Whether every element is finite, without a temporary as large as ``x``.
 
-    C-contiguous float32/float64 arrays are read once by the native check (on
-    all threads, GIL released); other arrays are tested in chunks with NumPy.
+    C-contiguous, aligned float32/float64 arrays are read once by the native check
+    (on all threads, GIL released); other arrays are tested in chunks with NumPy.
     """
-    if x.dtype in FLOAT_DTYPES and x.flags.c_contiguous:
+    if x.dtype in FLOAT_DTYPES and x.flags.c_contiguous and x.flags.aligned:
         return bool(_native.all_finite(x))
     if x.size <= _FINITE_CHUNK or not x.flags.c_contiguous:
         return bool(np.isfinite(x).all())

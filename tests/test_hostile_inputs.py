@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyfastnn import MLP, simplex
+from pyfastnn import MLP, _native, simplex
 from pyfastnn._checks import physical_memory
 from pyfastnn.gradcheck import gradcheck
 
@@ -283,3 +283,53 @@ def test_divergence_says_what_happened_and_leaves_finite_parameters(backend: str
         again = MLP([3, 2], output="identity", backend=backend, seed=7)
         again.fit(X * 30, Y, epochs=epoch - 1, batch_size=16, lr=1.0, shuffle=False)
         np.testing.assert_array_equal(model.params, again.params)
+
+
+# ---- the raw native module refuses what the Python layer never passes it --------------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_native_refuses_misaligned_memory(dtype: str) -> None:
+    net = (_native.Network32 if dtype == "float32" else _native.Network64)([3, 4, 2], 1, 0.0, 0)
+    params = np.zeros(net.num_params, dtype)
+    X, y = np.ones((2, 3), dtype), np.array([0, 1])
+    out = np.empty((2, 2), dtype)
+    for args, name in (
+        ((misaligned(params), X, out), "params"),
+        ((params, misaligned(X), out), "X"),
+        ((params, X, misaligned(out)), "out"),
+    ):
+        with pytest.raises(ValueError, match=f"{name}: expected an aligned array"):
+            net.forward(*args)
+    with pytest.raises(ValueError, match="y: expected an aligned array"):
+        net.loss_and_grad(params, X, misaligned(y), 0.0, 0.0, None, None)
+    with pytest.raises(ValueError, match="x: expected an aligned array"):
+        _native.all_finite(misaligned(X))
+    with pytest.raises(ValueError, match="Z: expected an aligned array"):
+        _native.softmax_forward(misaligned(X), np.empty_like(X), 1.0)
+    with pytest.raises(ValueError, match="A: expected an aligned array"):
+        _native.matmul(misaligned(X), X.T.copy(), False, False, np.empty((2, 2), dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_native_loss_and_grad_refuses_overlapping_outputs(dtype: str) -> None:
+    net = (_native.Network32 if dtype == "float32" else _native.Network64)([3, 4, 2], 1, 0.0, 0)
+    P = net.num_params
+    params = np.random.default_rng(0).normal(size=P).astype(dtype)
+    X, y = np.ones((2, 3), dtype), np.array([0, 1])
+    with pytest.raises(ValueError, match="dparams: must not overlap"):
+        net.loss_and_grad(params, X, y, 0.0, 0.0, params, None)
+    store = np.ones(P + 3, dtype)  # X is the last 6 values of dparams and 3 more
+    with pytest.raises(ValueError, match="dparams: must not overlap"):
+        net.loss_and_grad(params, store[P - 3 :].reshape(2, 3), y, 0.0, 0.0, store[:P], None)
+    with pytest.raises(ValueError, match="dX: must not overlap"):
+        net.loss_and_grad(params, X, y, 0.0, 0.0, None, X)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_native_refuses_subnormal_relumax_b(dtype: str) -> None:
+    Z = np.ones((2, 3), dtype)
+    tiny = float(np.finfo(dtype).tiny)
+    with pytest.raises(ValueError, match="b: expected a finite number >="):
+        _native.relumax_forward(Z, np.empty_like(Z), tiny / 4, 1.0)
+    _native.relumax_forward(Z, np.empty_like(Z), tiny, 1.0)
