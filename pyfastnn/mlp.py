@@ -569,7 +569,13 @@ def _make_spec(
             f"(more than {MAX_PARAMS})"
         )
     dt = check_dtype(dtype)
-    check_memory(n_params * dt.itemsize, "layer_sizes", f"{n_params} parameters")
+    # the parameters, a gradient like them, and the float64 draw of the largest W
+    largest = max(int(a) * int(b) for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    check_memory(
+        2 * n_params * dt.itemsize + 8 * largest,
+        "layer_sizes",
+        f"{n_params} parameters (with a gradient and the initial draw)",
+    )
     if not isinstance(activation, str):
         raise TypeError(f"activation: expected a string, got {type(activation).__name__}")
     if not isinstance(output, str):

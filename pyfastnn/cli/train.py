@@ -116,7 +116,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--threads",
-        type=_args.positive_int,
+        type=_args.thread_count,
         default=None,
         help="native threads (default: all cores)",
     )
@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             seed=args.seed,
         )
-    except NotImplementedError as err:
+    except (NotImplementedError, ValueError) as err:  # e.g. sizes beyond the machine's memory
         parser.error(str(err))
     progress = not args.quiet and _args.progress_available()
     print(
