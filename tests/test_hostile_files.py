@@ -224,3 +224,36 @@ def test_idx_gzip_declaring_more_than_it_holds(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(header + bytes(100)))
     with pytest.raises(ValueError, match="truncated data.*file has 100"):
         load_idx(path)
+
+
+# ---- .npz data sets ----------------------------------------------------------------------
+
+
+def test_npz_dataset_headers_are_checked_before_reading(tmp_path: Path) -> None:
+    from pyfastnn.data import load_npz_splits
+
+    y = io.BytesIO()
+    np.save(y, np.array([0, 1, 0, 1]))
+    for shape, match in (
+        ((10**6, 10**6), "declares 8000000000000 bytes"),
+        ((4, 3), "declares 96 bytes"),
+    ):
+        path = model_zip(
+            tmp_path / "data.npz",
+            [("X_train.npy", npy(shape, "<f8", bytes(64))), ("y_train.npy", y.getvalue())],
+        )
+        tracemalloc.start()
+        try:
+            with pytest.raises(ValueError, match=match):
+                load_npz_splits(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 1 << 20
+    good_X = npy((4, 3), "<f8", bytes(96))
+    path = model_zip(
+        tmp_path / "twice.npz",
+        [("X_train.npy", good_X), ("y_train.npy", y.getvalue()), ("X_train.npy", good_X)],
+    )
+    with pytest.raises(ValueError, match="name twice"):
+        load_npz_splits(path)

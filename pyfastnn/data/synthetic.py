@@ -10,30 +10,19 @@ added to both coordinates.
 from __future__ import annotations
 
 import numbers
-import os
 
 import numpy as np
+
+from ._memory import check_memory
 
 # Bytes per point while drawing: X (2 float64), y (int64) and the temporaries.
 _BYTES_PER_POINT = 96
 
 
-def _physical_memory() -> int | None:
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
-        return None
-
-
 def _check(n: int, noise: float, seed: int) -> None:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
         raise ValueError(f"n: expected an integer >= 2, got {n!r}")
-    total = _physical_memory()
-    if total is not None and n * _BYTES_PER_POINT > total:
-        raise ValueError(
-            f"n: {n} points would need {n * _BYTES_PER_POINT / 2**30:.3g} GiB, more than the "
-            f"{total / 2**30:.3g} GiB of memory of this machine"
-        )
+    check_memory(n * _BYTES_PER_POINT, f"n: {n} points")
     if not isinstance(noise, numbers.Real) or not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise: expected a finite number >= 0, got {noise!r}")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
