@@ -25,9 +25,11 @@ cp -r "$root/pyfastnn" "$pkg/"
 rm -f "$pkg"/pyfastnn/_native*.so
 cp "$build"/_native*.so "$pkg/pyfastnn/"
 
-# The interpreter is not instrumented: ASan's runtime must come first.
+# The interpreter is not instrumented: ASan's runtime must come first, and
+# libstdc++ with it, or ASan finds no __cxa_throw to intercept when the
+# extension throws its first C++ exception.
 export LD_PRELOAD
-LD_PRELOAD=$("${CXX:-g++}" -print-file-name=libasan.so)
+LD_PRELOAD="$("${CXX:-g++}" -print-file-name=libasan.so) $("${CXX:-g++}" -print-file-name=libstdc++.so)"
 # CPython's own allocations live until exit: leaks are not checked.
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -39,5 +41,7 @@ print(" ".join(["portable"] + ["avx2"] * i["cpu_supports_avx2_fma"]
 cd "$root/tests"
 for isa in ${ISAS:-$supported}; do
   echo "== sanitized tests, PYFASTNN_KERNEL=$isa"
-  PYFASTNN_KERNEL=$isa "$python" -m pytest -q -p no:cacheprovider "${@:-.}"
+  # --capture=sys: a sanitizer report (written to file descriptor 2) reaches the terminal
+  PYFASTNN_KERNEL=$isa "$python" -m pytest -q -p no:cacheprovider --capture=sys "${@:-.}"
 done
+echo "sanitized tests passed on: ${ISAS:-$supported}"
