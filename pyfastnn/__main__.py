@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .cli import _args
 from .cli import sweep as cli_sweep
 from .cli import train as cli_train
 from .compare.cli import add_compare_parser
@@ -20,10 +21,16 @@ def main(argv: list[str] | None = None) -> int:
         "in all three backends; print how far their gradients are from the loop "
         "reference and their median times.",
     )
-    demo.add_argument("--batch", type=int, default=64, help="minibatch size (default 64)")
+    demo.add_argument(
+        "--batch", type=_args.positive_int, default=64, help="minibatch size (default 64)"
+    )
     demo.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    demo.add_argument("--repeats", type=int, default=20, help="timed repeats (default 20)")
-    demo.add_argument("--threads", type=int, default=None, help="native threads (default: all)")
+    demo.add_argument(
+        "--repeats", type=_args.positive_int, default=20, help="timed repeats (default 20)"
+    )
+    demo.add_argument(
+        "--threads", type=_args.thread_count, default=None, help="native threads (default: all)"
+    )
     for command in (cli_train, cli_sweep):
         command.register(sub)
     add_compare_parser(sub)
@@ -33,13 +40,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "demo":
         from . import set_num_threads
-        from .demo import run_demo
+        from .demo import check_demo_memory, run_demo
 
-        if args.batch < 1 or args.repeats < 1:
-            parser.error("--batch and --repeats must be >= 1")
+        try:
+            check_demo_memory(args.batch, args.dtype)
+        except ValueError as err:
+            demo.error(f"argument --batch: {str(err).partition(': ')[2]}")
         if args.threads is not None:
-            if args.threads < 1:
-                parser.error("--threads must be >= 1")
             set_num_threads(args.threads)
         run_demo(batch=args.batch, dtype=args.dtype, repeats=args.repeats)
     return 0

@@ -6,16 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_array
+from ._checks import as_float_array, base_array
 
 
 def _asarray(y: object, name: str = "y") -> np.ndarray:
     if y is None or isinstance(y, (str, bytes)):
         raise TypeError(f"{name}: expected an array of labels or targets, got {type(y).__name__}")
-    try:
-        return np.asarray(y)
-    except Exception as err:  # ragged lists and other unconvertible objects
-        raise TypeError(f"{name}: cannot convert to an array ({err})") from err
+    return base_array(y, name)
 
 
 @dataclass(frozen=True)
@@ -43,16 +40,15 @@ def as_labels(
     ``check_range=False`` leaves the range check to the caller (the native
     module checks labels itself, saving two reductions per call).
     """
-    if not isinstance(y, np.ndarray):
-        y = _asarray(y)
+    y = _asarray(y, name)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integer class labels, got dtype {y.dtype}")
     if y.ndim != 1:
         raise ValueError(f"{name}: expected class labels of shape ({n_samples},), got {y.shape}")
     if y.shape[0] != n_samples:
         raise ValueError(f"{name}: has {y.shape[0]} labels but X has {n_samples} rows")
-    if y.dtype != np.int64 or not y.flags.c_contiguous:
-        y = np.ascontiguousarray(y, dtype=np.int64)
+    if y.dtype != np.int64 or not y.flags.c_contiguous or not y.flags.aligned:
+        y = np.array(y, dtype=np.int64, order="C")  # a new array is aligned
     if check_range and n_samples and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(
             f"{name}: labels must lie in [0, {n_classes}), got values in [{y.min()}, {y.max()}]"
@@ -87,6 +83,7 @@ def make_target(
     n_outputs: int,
     dtype: np.dtype,
     check_range: bool = True,
+    name: str = "y",
 ) -> Target:
     """Interpret ``y`` for an output/loss pair.
 
@@ -97,17 +94,16 @@ def make_target(
       encoded.
     """
     if labels_only:
-        return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
-    if not isinstance(y, np.ndarray):
-        y = _asarray(y)
+        return Target(labels=as_labels(y, n_samples, n_outputs, name, check_range))
+    y = _asarray(y, name)
     if y.ndim == 1 and n_outputs > 1:
-        return Target(labels=as_labels(y, n_samples, n_outputs, check_range=check_range))
+        return Target(labels=as_labels(y, n_samples, n_outputs, name, check_range))
     if y.ndim == 1:
         y = y.reshape(-1, 1)
-    values = as_float_array(y, "y", 2, dtype=dtype, finite=False, allow_empty=True)
+    values = as_float_array(y, name, 2, dtype=dtype, finite=False, allow_empty=True)
     if values.shape != (n_samples, n_outputs):
         raise ValueError(
-            f"y: expected targets of shape ({n_samples}, {n_outputs}), got {values.shape}"
+            f"{name}: expected targets of shape ({n_samples}, {n_outputs}), got {values.shape}"
         )
     return Target(values=values)
 

@@ -13,14 +13,25 @@ import os
 
 import numpy as np
 
+from ._checks import check_memory
 from ._runtime import get_num_threads, kernel_info
 from .compare.environment import busy_warning, load_average
 from .compare.timing import median_seconds
 from .mlp import MLP
 
+# Bytes per row of the minibatch, float64 units: the float64 draw of X and its
+# cast, and the activations and gradients the backends keep (784 + 256 + 26 wide).
+_ROW_VALUES = 2 * 784 + 4 * (256 + 26)
+
+
+def check_demo_memory(batch: int, dtype: str) -> None:
+    """Refuse, before allocating, a minibatch whose arrays exceed the machine's memory."""
+    check_memory(batch * _ROW_VALUES * 8, "batch", f"a minibatch of {batch} rows")
+
 
 def run_demo(batch: int = 64, dtype: str = "float32", repeats: int = 20, seed: int = 0) -> dict:
     """Run the comparison and return its figures (also printed)."""
+    check_demo_memory(batch, dtype)
     # as `pyfastnn compare`: say so when other processes keep the CPUs busy
     busy = busy_warning(load_average(), os.cpu_count())
     rng = np.random.default_rng(seed)

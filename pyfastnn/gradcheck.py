@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._checks import check_positive_int, check_real, check_seed
 from .mlp import MLP
 
 
@@ -63,8 +64,14 @@ def gradcheck(
         raise TypeError(f"model: expected a pyfastnn.MLP, got {type(model).__name__}")
     if model.dtype != np.float64:
         raise ValueError(f"model: gradcheck needs a float64 model, got {model.dtype}")
+    eps = check_real(eps, "eps")
+    if eps <= 0:
+        raise ValueError(f"eps: expected a step > 0, got {eps}")
+    tol = check_real(tol, "tol", minimum=0.0)
+    if max_entries is not None:
+        max_entries = check_positive_int(max_entries, "max_entries")
     X = model._input(X)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     _, grads = model.loss_and_grad(X, y, l1, l2)
     dX = model.input_grad(X, y)
     result = GradcheckResult(tol=tol)

@@ -12,12 +12,19 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _model_file, _safetensors, training
-from ._checks import as_float_array, check_backend, check_dtype, check_real
+from ._checks import (
+    as_float_array,
+    base_array,
+    check_backend,
+    check_dtype,
+    check_memory,
+    check_real,
+)
 from ._dropout import DropoutStream, check_dropout
 from ._errors import NonFiniteResultError
 from ._memory import aligned_zeros
 from ._spec import ACTIVATIONS, MAX_PARAMS, OUTPUTS, NetSpec
-from ._targets import Target, make_target, predicted_labels
+from ._targets import Target, as_labels, make_target, predicted_labels
 from .backends import BACKENDS, NonFiniteError
 from .optim import Optimizer
 from .training import History
@@ -348,8 +355,8 @@ class MLP:
                     f"out: expected a {self._spec.dtype.name} array of shape {self.params.shape}, "
                     f"got {out.dtype} {out.shape}"
                 )
-            if not out.flags.c_contiguous or not out.flags.writeable:
-                raise ValueError("out: expected a writable C-contiguous array")
+            if not out.flags.c_contiguous or not out.flags.writeable or not out.flags.aligned:
+                raise ValueError("out: expected a writable, aligned, C-contiguous array")
         stream = check_dropout(dropout, dropout_stream, self.n_layers)
         loss, dparams, _ = self._loss_and_grads(
             X, y, l1, l2, want_grad=True, want_input_grad=False, out=out, dropout=stream
@@ -426,10 +433,12 @@ class MLP:
         """Accuracy of :meth:`predict` for integer labels (N,) of a classifier;
         minus the mean loss (no penalty) for real targets and for an "identity"
         output without the perceptron loss (regression: ``-MSE``, labels one-hot)."""
-        y_arr = np.asarray(y)
+        y_arr = base_array(y, "y")
         regression = self.output == "identity" and not self._spec.labels_only
         if y_arr.ndim == 1 and y_arr.dtype.kind in "iu" and not regression:
-            return float(np.mean(self.predict(X) == y_arr))
+            X = self._input(X)
+            labels = as_labels(y_arr, X.shape[0], max(self.n_outputs, 2))
+            return float(np.mean(self.predict(X) == labels))
         return -self.loss(X, y)
 
     def save(self, path: str | Path) -> None:
@@ -544,6 +553,11 @@ class MLP:
             self._spec.dtype,
             check_range=self._backend != "native",  # the native module checks labels itself
         )
+        into = out
+        if out is not None and any(
+            np.may_share_memory(out, a) for a in (self._params, X, target.values) if a is not None
+        ):
+            out = None  # out overlaps what the loss reads: compute apart, then copy in
         try:
             loss, dparams, dX = BACKENDS[self._backend].loss_and_grad(
                 self._spec,
@@ -561,6 +575,9 @@ class MLP:
             loss = math.nan
         if not math.isfinite(loss):
             self._raise_non_finite("loss", X, target)
+        if into is not None and dparams is not None and dparams is not into:
+            into[...] = dparams
+            dparams = into
         return float(loss), dparams, dX  # a Python float from every backend
 
     def _raise_non_finite(self, what: str, X: np.ndarray, target: Target | None) -> NoReturn:
@@ -649,6 +666,14 @@ def _make_spec(
             f"layer_sizes: {list(layer_sizes)} would need {n_params} parameters "
             f"(more than {MAX_PARAMS})"
         )
+    dt = check_dtype(dtype)
+    # the parameters, a gradient like them, and the float64 draw of the largest W
+    largest = max(int(a) * int(b) for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    check_memory(
+        2 * n_params * dt.itemsize + 8 * largest,
+        "layer_sizes",
+        f"{n_params} parameters (with a gradient and the initial draw)",
+    )
     if not isinstance(activation, str):
         raise TypeError(f"activation: expected a string, got {type(activation).__name__}")
     if not isinstance(output, str):
@@ -674,6 +699,9 @@ def _make_spec(
     relumax_b = check_real(relumax_b, "relumax_b")
     if relumax_b <= 0:
         raise ValueError(f"relumax_b: expected b > 0, got {relumax_b}")
+    if relumax_b < np.finfo(dt).tiny or relumax_b > np.finfo(dt).max:
+        # subnormal b: 1 / sum(relu(...)) >= 1 / (K b) overflows
+        raise ValueError(f"relumax_b: {relumax_b} is outside the normal range of {dt}")
     eps = check_real(eps, "eps")
     if eps <= 0:
         raise ValueError(f"eps: expected eps > 0, got {eps}")
@@ -683,7 +711,7 @@ def _make_spec(
         float(param),
         output,
         loss,
-        check_dtype(dtype),
+        dt,
         relumax_b,
         eps,
     )

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from . import _model_file, _safetensors
+from ._checks import check_backend, check_memory
+from ._spec import MAX_PARAMS
 from .linear import LogisticRegression, Perceptron
 from .mlp import MLP
 
@@ -18,32 +22,68 @@ def save(model: MLP, path: str | Path) -> None:
     safetensors file when ``path`` ends in ".safetensors")."""
     if not isinstance(model, MLP):
         raise TypeError(f"model: expected a pyfastnn.MLP, got {type(model).__name__}")
-    model.save(path)
+    model.save(_model_file.check_path(path))
 
 
 def load(path: str | Path, backend: str = "native") -> MLP:
     """Read a model written by :func:`save` (an MLP, LogisticRegression or
-    Perceptron); errors name what is wrong."""
+    Perceptron); errors name what is wrong.
+
+    The file is checked before it costs anything: for an npz file its members,
+    then the description, then the parameters' header against the size the
+    description implies, and only then the parameters are read and the model is
+    built (a safetensors file: its header, then the tensors' byte ranges, see
+    ``_safetensors``); a damaged or hostile file raises ``ValueError`` (a
+    missing one ``FileNotFoundError``).
+    """
+    check_backend(backend)
     if str(path).endswith(_safetensors.SUFFIX):
         meta, params = _safetensors.read(path)
+        kind = meta.get("model", "mlp")
+        if not isinstance(kind, str) or kind not in _KINDS:
+            raise ValueError(f"path: unknown model kind {kind!r}")
+        dtype, n_params = _declared_params(meta)
+        if params.dtype != dtype or params.size != n_params:
+            raise ValueError(
+                f"path: the tensors ({params.size} values of {params.dtype}) do not match "
+                f"the description ({n_params} values of dtype {dtype})"
+            )
     else:
-        meta, params = _model_file.read(path)
-    kind = meta.get("model", "mlp")
-    if not isinstance(kind, str) or kind not in _KINDS:
-        raise ValueError(f"path: unknown model kind {kind!r}")
+        with _model_file.ModelFile(path) as f:
+            meta = f.meta
+            kind = meta.get("model", "mlp")
+            if not isinstance(kind, str) or kind not in _KINDS:
+                raise ValueError(f"path: unknown model kind {kind!r}")
+            dtype, n_params = _declared_params(meta)
+            params = f.params(dtype, n_params)
     try:
         model = _build(kind, meta, backend)
     except KeyError as err:
         raise ValueError(f"path: model file lacks the field {err}") from err
     except (TypeError, ValueError) as err:
         raise ValueError(f"path: invalid model description ({err})") from err
-    if params.dtype != model.dtype or params.shape != model.params.shape:
-        raise ValueError(
-            f"path: parameters have dtype {params.dtype} and shape {params.shape}, "
-            f"expected {model.dtype} {model.params.shape}"
-        )
-    model.params = params  # checks finiteness
+    model.params = params  # checks shape, dtype and finiteness
     return model
+
+
+def _declared_params(meta: dict) -> tuple[np.dtype, int]:
+    """(dtype, number of parameters) the description declares, checked without
+    building anything."""
+    sizes, dtype = meta.get("layer_sizes"), meta.get("dtype")
+    if (
+        not isinstance(sizes, list)
+        or len(sizes) < 2
+        or not all(type(s) is int and s >= 1 for s in sizes)
+    ):
+        raise ValueError(f"path: layer_sizes must be a list of >= 2 integers >= 1, got {sizes!r}")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"path: dtype must be 'float32' or 'float64', got {dtype!r}")
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    if n_params > MAX_PARAMS:
+        raise ValueError(f"path: layer_sizes {sizes} would need {n_params} parameters")
+    dt = np.dtype(dtype)
+    check_memory(n_params * dt.itemsize, "path", f"the parameters of layer_sizes {sizes}")
+    return dt, n_params
 
 
 def _build(kind: str, meta: dict, backend: str) -> MLP:

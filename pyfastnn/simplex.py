@@ -47,7 +47,7 @@ from typing import Callable, Union
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import check_backend, check_real
+from ._checks import base_array, check_backend, check_real
 from .backends import simplex_loop, simplex_native, simplex_vector
 
 MAPPINGS = ("softmax", "sparsemax", "relumax")
@@ -108,14 +108,9 @@ def _backend(backend: str) -> ModuleType:
 
 
 def _float_array(X: ArrayLike, name: str, dtype: np.dtype | None) -> np.ndarray:
-    """X as a float32/float64 ndarray of any dimension (not copied yet)."""
-    if not isinstance(X, np.ndarray):
-        if isinstance(X, (str, bytes)) or X is None:
-            raise TypeError(f"{name}: expected a numeric array, got {type(X).__name__}")
-        try:
-            X = np.asarray(X)
-        except Exception as err:  # ragged lists and other unconvertible objects
-            raise TypeError(f"{name}: cannot convert to an array ({err})") from err
+    """X as a plain float32/float64 ndarray of any dimension (not copied yet;
+    subclasses viewed as ndarray, masked entries refused: ``base_array``)."""
+    X = base_array(X, name)
     if X.dtype.kind not in "fiub":
         raise TypeError(f"{name}: expected real numbers, got dtype {X.dtype}")
     return X
@@ -145,7 +140,8 @@ class _Layout:
 
     def to_rows(self, X: np.ndarray, dtype: np.dtype) -> np.ndarray:
         moved = X if self.last else np.moveaxis(X, self.axis, -1)
-        return np.ascontiguousarray(moved, dtype=dtype).reshape(self.rows)
+        rows = np.ascontiguousarray(moved, dtype=dtype).reshape(self.rows)
+        return rows if rows.flags.aligned else rows.copy()  # the kernels take aligned rows
 
     def back(self, R: np.ndarray) -> np.ndarray:
         """Rows (N, K) -> the array's shape (a view)."""
@@ -204,7 +200,10 @@ def _temperature(value: object, dtype: np.dtype) -> float:
 
 
 def _b(value: object, dtype: np.dtype) -> float:
-    return _positive(value, "b", dtype)
+    b = _positive(value, "b", dtype)
+    if b < np.finfo(dtype).tiny:  # subnormal: 1 / sum(relu(...)) >= 1 / (K b) overflows
+        raise ValueError(f"b: {b} is below the smallest normal {dtype} {np.finfo(dtype).tiny}")
+    return b
 
 
 def _alpha(value: object, dtype: np.dtype) -> float:
@@ -231,10 +230,7 @@ def _param(name: str, value: object, dtype: np.dtype) -> float:
 def _labels(y: ArrayLike, layout: _Layout) -> np.ndarray:
     if isinstance(y, (str, bytes)) or y is None:
         raise TypeError(f"y: expected integer class labels, got {type(y).__name__}")
-    try:
-        arr = np.asarray(y)
-    except Exception as err:  # ragged lists and other unconvertible objects
-        raise TypeError(f"y: cannot convert to an array ({err})") from err
+    arr = base_array(y, "y")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"y: expected integer class labels, got dtype {arr.dtype}")
     if arr.shape != layout.batch:
@@ -269,8 +265,8 @@ def _into(
         raise ValueError(f"out: expected shape {layout.shape}, got {out.shape}")
     if not out.flags.c_contiguous or not out.flags.writeable:
         raise ValueError("out: expected a writable C-contiguous array")
-    if not layout.last or any(np.may_share_memory(out, a) for a in inputs):
-        out[...] = _into(None, layout, dtype, inputs, compute)  # overlap, or another axis
+    if not layout.last or not out.flags.aligned or any(np.may_share_memory(out, a) for a in inputs):
+        out[...] = _into(None, layout, dtype, inputs, compute)  # overlap, misaligned, other axis
     else:
         compute(out.reshape(layout.rows))
     return out

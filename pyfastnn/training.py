@@ -187,7 +187,10 @@ def fit(
     ``restore_best=False``; ``patience`` stops after that many epochs without
     improvement. ``train_metrics=False`` skips the train accuracy (one forward
     pass over X per epoch). A NaN or infinite loss stops training with
-    ``FloatingPointError`` naming the epoch.
+    ``FloatingPointError`` naming the epoch and what overflowed; the model keeps
+    finite parameters (those of the last finite step, or, if a step overflowed
+    them, those at the end of the previous epoch). All arguments, X_val and y_val
+    included, are checked before the first epoch.
 
     Ctrl-C (``KeyboardInterrupt``) stops training after the step running at
     the time, also inside a native epoch (checked every ~20 ms); the model
@@ -216,12 +219,22 @@ def fit(
         raise ValueError("y: contains NaN or infinity")
     y = target.labels if target.labels is not None else target.values
     has_val = X_val is not None or y_val is not None
-    if has_val:
+    if has_val:  # checked in full before training changes the model
         if X_val is None or y_val is None:
             raise ValueError("X_val, y_val: give both or neither")
         X_val = as_float_array(X_val, "X_val", 2, dtype=spec.dtype)
+        if X_val.shape[1] != spec.n_inputs:
+            raise ValueError(f"X_val: expected {spec.n_inputs} columns, got shape {X_val.shape}")
         y_val = whole_float_labels(np.asarray(y_val), spec.labels_only, spec.n_outputs)
+        val = make_target(
+            y_val, spec.labels_only, X_val.shape[0], spec.n_outputs, spec.dtype, name="y_val"
+        )
+        if val.values is not None and not all_finite(val.values):
+            raise ValueError("y_val: contains NaN or infinity")
+        y_val = val.labels if val.labels is not None else val.values
     labels = spec.labels_only
+    # one batch of all rows is what any batch_size >= N means (and fits the C++ int64)
+    batch_size = min(batch_size, X.shape[0])
 
     backend = BACKENDS[model.backend]
     params = model.params
@@ -231,6 +244,7 @@ def fit(
     history = History()
     best_score = -math.inf
     best_params = params.copy()
+    last_finite = params.copy()  # restored if an epoch leaves non-finite parameters
     bad_epochs = 0
     steps = 0
     n = X.shape[0]
@@ -244,12 +258,13 @@ def fit(
                 spec, params, grad, X, target, order, plan, opt, state
             )
             if failed >= 0:
-                raise _failed_batch(X[plan.rows(failed, order)], epoch, failed)
+                raise _failed_batch(X[plan.rows(failed, order)], epoch, failed, params, last_finite)
             steps += batches
             seconds = time.perf_counter() - start
             record = EpochRecord(epoch, float(loss_sum) / batches, seconds)
             if not math.isfinite(record.train_loss) or not all_finite(params):
-                raise _diverged(epoch, record.train_loss)
+                raise _diverged(epoch, f"mean loss {record.train_loss}", params, last_finite)
+            last_finite[...] = params
             if labels and train_metrics:
                 record.train_accuracy = accuracy(model, X, y)
             if has_val:
@@ -281,19 +296,39 @@ def fit(
     return history
 
 
-def _failed_batch(X_batch: np.ndarray, epoch: int, b: int) -> Exception:
+def _failed_batch(
+    X_batch: np.ndarray, epoch: int, b: int, params: np.ndarray, last_finite: np.ndarray
+) -> Exception:
     """Minibatch b gave a non-finite loss: blame the data if it is not finite."""
     if not all_finite(X_batch):
         return NonFiniteResultError(
             f"X: contains NaN or infinity (minibatch {b} of epoch {epoch})", "X"
         )
-    return _diverged(epoch, math.nan)
+    return _diverged(epoch, f"the loss of minibatch {b} was not finite", params, last_finite)
 
 
-def _diverged(epoch: int, loss: float) -> FloatingPointError:
+def _diverged(
+    epoch: int, what: str, params: np.ndarray, last_finite: np.ndarray
+) -> FloatingPointError:
+    """Say what went wrong; leave finite parameters in the model.
+
+    Training stops at the first minibatch whose loss is not finite, before its
+    step, so the parameters are those of the last finite step unless a step
+    itself overflowed them; then the state at the end of the previous epoch
+    (``last_finite``) is put back.
+    """
+    if all_finite(params):
+        kept = "the model keeps the parameters of its last finite step"
+    else:
+        params[...] = last_finite
+        what += "; a step made the parameters NaN or infinite"
+        kept = (
+            f"the model is restored to the end of epoch {epoch - 1}"
+            if epoch > 1
+            else "the model is restored to its initial parameters"
+        )
     return FloatingPointError(
-        f"training diverged in epoch {epoch} (loss {loss}, parameters not finite); "
-        "try a smaller learning rate"
+        f"training diverged in epoch {epoch} ({what}); {kept}. Try a smaller learning rate"
     )
 
 

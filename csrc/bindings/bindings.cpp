@@ -48,10 +48,7 @@ void require_matrix(const py::array& a, const char* name, bool writable = false)
   if (a.ndim() != 2)
     throw py::value_error(std::string(name) + ": expected a 2-D array, got ndim=" +
                           std::to_string(a.ndim()));
-  if (!(a.flags() & py::array::c_style))
-    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
-  if (writable && !a.writeable())
-    throw py::value_error(std::string(name) + ": array is read-only");
+  require_layout(a, name, writable);
 }
 
 template <typename T>
@@ -104,12 +101,6 @@ DropoutSpec dropout_spec(const Network<T>& net, double rate, uint64_t seed, uint
   if (rate > 0 && net.n_layers() < 2)
     throw py::value_error("dropout: the network has no hidden layer to drop units from");
   return DropoutSpec{rate, seed, epoch, step};
-}
-
-bool overlaps(const py::array& a, const py::array& b) {
-  const char* a0 = static_cast<const char*>(a.data());
-  const char* b0 = static_cast<const char*>(b.data());
-  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
 }
 
 // The optimiser's arrays from `state` by name (velocity for SGD with momentum;
@@ -204,12 +195,23 @@ void bind_network(py::module_& m, const char* name) {
             const DropoutSpec drop = dropout_spec(net, dropout, seed, epoch, step);
             T* dp = nullptr;
             T* dx = nullptr;
+            // the outputs are written while params, X and y are still read
+            const auto require_apart = [&](const py::array& out, const char* out_name) {
+              for (const py::array* in : {&params, &X, &y})
+                if (overlaps(out, *in))
+                  throw py::value_error(std::string(out_name) +
+                                        ": must not overlap params, X or y");
+            };
             if (dparams) {
               require_vector<T>(*dparams, "dparams", net.num_params(), /*writable=*/true);
+              require_apart(*dparams, "dparams");
               dp = static_cast<T*>(dparams->mutable_data());
             }
             if (dX) {
               require_shape<T>(*dX, "dX", n, net.config().sizes.front(), /*writable=*/true);
+              require_apart(*dX, "dX");
+              if (dparams && overlaps(*dX, *dparams))
+                throw py::value_error("dX: must not overlap dparams");
               dx = static_cast<T*>(dX->mutable_data());
             }
             const T* p = static_cast<const T*>(params.data());
@@ -245,6 +247,9 @@ void bind_network(py::module_& m, const char* name) {
             if (epoch.dropout.active() && net.n_layers() < 2)
               throw py::value_error("dropout: the network has no hidden layer to drop units from");
             OptimizerState<T> s = optimizer_state<T>(params, grad, optimizer, state);
+            for (const py::array* in : {&X, &y})
+              if (overlaps(params, *in) || overlaps(grad, *in))
+                throw py::value_error("params, grad: must not overlap X or y");
             T* p = static_cast<T*>(params.mutable_data());
             T* g = static_cast<T*>(grad.mutable_data());
             const T* x = static_cast<const T*>(X.data());
@@ -279,6 +284,9 @@ void bind_network(py::module_& m, const char* name) {
             if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
             if (t < 1) throw py::value_error("t: expected a step number >= 1");
             OptimizerState<T> s = optimizer_state<T>(params, grad, optimizer, state);
+            for (const py::array* in : {&X, &y})
+              if (overlaps(params, *in) || overlaps(grad, *in))
+                throw py::value_error("params, grad: must not overlap X or y");
             T* p = static_cast<T*>(params.mutable_data());
             T* g = static_cast<T*>(grad.mutable_data());
             const T* x = static_cast<const T*>(X.data());
@@ -451,8 +459,7 @@ PYBIND11_MODULE(_native, m) {
         if (!single && !has_dtype<double>(x))
           throw py::type_error("x: expected dtype float32 or float64, got " +
                                std::string(py::str(x.dtype())));
-        if (!(x.flags() & py::array::c_style))
-          throw py::value_error("x: expected a C-contiguous array");
+        require_layout(x, "x", /*writable=*/false);
         const int64_t n = static_cast<int64_t>(x.size());
         const void* data = x.data();
         ReleasedGil release;

@@ -30,10 +30,7 @@ void require_matrix(const py::array& a, const char* name, bool writable = false)
     throw py::value_error(std::string(name) + ": expected a 2-D array, got ndim=" +
                           std::to_string(a.ndim()));
   if (a.shape(1) < 1) throw py::value_error(std::string(name) + ": expected at least one column");
-  if (!(a.flags() & py::array::c_style))
-    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
-  if (writable && !a.writeable())
-    throw py::value_error(std::string(name) + ": array is read-only");
+  require_layout(a, name, writable);
 }
 
 template <typename T>
@@ -98,7 +95,7 @@ void forward(const char* which, const py::array& Z, py::array out, double b, dou
     require_no_overlap(out, "out", Z, "Z");
     const T it = positive<T>(inv_t, "inv_temperature");
     const std::string w = which;
-    const T bt = w == "relumax" ? positive<T>(b, "b") : T(1);
+    const T bt = w == "relumax" ? relumax_b<T>(b) : T(1);
     const int64_t n = Z.shape(0), K = Z.shape(1);
     const T* z = cptr<T>(Z);
     T* p = mptr<T>(out);
@@ -142,7 +139,7 @@ void product(SparseMap map, Product kind, const py::array& P, const py::array& V
     require_no_overlap(out, "out", P, "P", /*allow_same=*/true);
     require_no_overlap(out, "out", V, vname, /*allow_same=*/true);
     const T it = positive<T>(inv_t, "inv_temperature");
-    const T bt = map == SparseMap::relumax ? positive<T>(b, "b") : T(1);
+    const T bt = map == SparseMap::relumax ? relumax_b<T>(b) : T(1);
     const int64_t n = P.shape(0), K = P.shape(1);
     const T* p = cptr<T>(P);
     const T* v = cptr<T>(V);
@@ -195,7 +192,7 @@ double loss(int code, const py::array& Z, const py::array& y, double b, double e
       g = mptr<T>(*dZ);
     }
     const T it = positive<T>(inv_t, "inv_temperature");
-    const T bt = map == SparseMap::relumax ? positive<T>(b, "b") : T(1);
+    const T bt = map == SparseMap::relumax ? relumax_b<T>(b) : T(1);
     const T et = fy ? T(1) : positive<T>(eps, "eps");
     if (!std::isfinite(scale)) throw py::value_error("scale: expected a finite number");
     const T* z = cptr<T>(Z);

@@ -165,8 +165,9 @@ def identity_squared_error(z: np.ndarray, t: np.ndarray, spec: NetSpec) -> tuple
     dz = np.empty(z.shape[0])
     loss = 0.0
     for k in range(z.shape[0]):
-        loss += (float(z[k]) - float(t[k])) ** 2
-        dz[k] = 2.0 * (float(z[k]) - float(t[k]))
+        r = float(z[k]) - float(t[k])
+        loss += r * r  # not r ** 2: a float power raises OverflowError, a product gives inf
+        dz[k] = 2.0 * r
     return loss, dz
 
 

@@ -27,8 +27,12 @@ def _shifted(Z: np.ndarray, temperature: float) -> tuple[np.ndarray, np.ndarray]
 
 def _sparsemax_threshold_shifted(Y: np.ndarray) -> np.ndarray:
     """tau (N, 1) of the rows of Y: the support is the k largest entries for the
-    largest k with y_(k) > (y_(1) + ... + y_(k) - 1) / k."""
-    ordered = -np.sort(-Y, axis=1)
+    largest k with y_(k) > (y_(1) + ... + y_(k) - 1) / k.
+
+    tau >= max(y) - 1 = -1, so entries below -1 are outside the support whatever
+    their value: they are raised to -1 first, so that sums of huge negative
+    entries cannot overflow (e.g. z = [1e38, 0, -1] in float32)."""
+    ordered = -np.sort(-np.maximum(Y, -1), axis=1)
     cumsum = np.cumsum(ordered, axis=1)
     k = np.arange(1, Y.shape[1] + 1, dtype=Y.dtype)
     size = (ordered > (cumsum - 1) / k).sum(axis=1)  # the condition holds for a prefix
@@ -201,7 +205,7 @@ def sparsemax_loss(
     P = np.empty_like(Z)
     sparsemax(Z, temperature, P)
     with np.errstate(**_QUIET):
-        U, bad = _shifted(Z, temperature)
+        U, bad = _shifted(Z.astype(np.float64), temperature)  # float64: z - max z may overflow
         S = P > 0
         losses = _masked_sum(S, P.astype(np.float64) * (U - 0.5 * P))[:, 0] + 0.5 - U[rows, y]
         losses[bad] = np.nan

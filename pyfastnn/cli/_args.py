@@ -24,6 +24,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def thread_count(text: str) -> int:
+    """A thread count in [1, MAX_THREADS] (what ``set_num_threads`` accepts)."""
+    from .._native import MAX_THREADS
+
+    value = positive_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_THREADS} threads, got {value}")
+    return value
+
+
 def nonneg_int(text: str) -> int:
     try:
         value = int(text)

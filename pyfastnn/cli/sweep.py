@@ -139,7 +139,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--threads-per-worker",
-        type=_args.positive_int,
+        type=_args.thread_count,
         default=None,
         help="native/BLAS threads in each worker (default: cores // workers)",
     )

@@ -164,7 +164,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--threads",
-        type=_args.positive_int,
+        type=_args.thread_count,
         default=None,
         help="native threads (default: all cores)",
     )
@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
             **mlp_options,
         )
         optimizer = make_optimizer(args.optimizer, args.lr, args.momentum)
-    except (NotImplementedError, ValueError) as err:
+    except (NotImplementedError, ValueError) as err:  # e.g. sizes beyond the machine's memory
         parser.error(_as_flags(str(err)))
     progress = not args.quiet and _args.progress_available()
     print(

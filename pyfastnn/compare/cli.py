@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import sys
+import tempfile
 import time
 from typing import Any
 
@@ -64,6 +66,32 @@ def _positive(text: str) -> int:
     return value
 
 
+def _threads(text: str) -> int:
+    from .._native import MAX_THREADS
+
+    value = _positive(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_THREADS} threads, got {value}")
+    return value
+
+
+def _unwritable(args: argparse.Namespace) -> str | None:
+    """Why --out or --markdown cannot be written (checked before the run), or None."""
+    targets = [("--out", args.out)]
+    if args.markdown:
+        targets.append(("--markdown", os.path.dirname(os.path.abspath(args.markdown))))
+    for flag, directory in targets:
+        try:
+            os.makedirs(directory, exist_ok=True)
+            with tempfile.TemporaryFile(dir=directory):
+                pass
+        except OSError as err:
+            return f"{flag}: cannot write to {directory} ({err.strerror or err})"
+    if args.markdown and os.path.isdir(args.markdown):
+        return f"--markdown: {args.markdown} is a directory"
+    return None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``compare`` (shared by the subcommand and bench/compare.py)."""
     mode = parser.add_mutually_exclusive_group()
@@ -105,7 +133,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--threads",
-        type=_positive,
+        type=_threads,
         default=None,
         metavar="N",
         help="threads for pyfastnn, PyTorch and NumPy's BLAS (BLAS needs "
@@ -173,6 +201,10 @@ def run(args: argparse.Namespace, prefix: str = "pyfastnn compare") -> int:
     from .report import markdown_document, markdown_table, skipped_lines, write_json
     from .runner import Options, run_compare
 
+    problem = _unwritable(args)
+    if problem is not None:
+        print(f"{prefix}: error: {problem}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     command = command_line(args, prefix)
     options = Options(

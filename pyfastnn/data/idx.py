@@ -10,9 +10,11 @@ bytes 1f 8b, whatever its name.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -27,58 +29,85 @@ IDX_DTYPES: dict[int, np.dtype] = {
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_maybe_gzip(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of ``path``, decompressed when it starts with the gzip magic."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] != GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as err:
-        raise ValueError(f"{path}: starts like gzip but does not decompress ({err})") from err
+# Bytes decompressed per read: bounds each temporary and what is read past the
+# data to report trailing bytes.
+_CHUNK = 1 << 20
 
 
-def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
-    """Decode IDX bytes into an array of shape (d0, d1, ...), native byte order.
+def _read_upto(fh: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes of ``fh`` (fewer at its end), in chunks of at most ``_CHUNK``
+    so that memory follows the data actually present, not ``n``."""
+    if n <= _CHUNK:
+        return fh.read(n)
+    parts = []
+    while n > 0:
+        part = fh.read(min(n, _CHUNK))
+        if not part:
+            break
+        parts.append(part)
+        n -= len(part)
+    return b"".join(parts)
 
-    ``source`` names the file in error messages.
+
+def read_idx(fh: BinaryIO, source: str = "<stream>", size: int | None = None) -> np.ndarray:
+    """Decode the IDX stream ``fh`` into an array of shape (d0, d1, ...), native
+    byte order, reading no more than the header declares (plus at most
+    ``_CHUNK`` bytes to report trailing data).
+
+    ``size`` is the stream's length when known (a raw file): a truncated file is
+    then refused before its data are read. ``source`` names the file in errors.
     """
-    if len(data) < 4:
-        raise ValueError(f"{source}: truncated IDX header ({len(data)} bytes, need at least 4)")
-    if data[0] != 0 or data[1] != 0:
+    head = fh.read(4)
+    if len(head) < 4:
+        raise ValueError(f"{source}: truncated IDX header ({len(head)} bytes, need at least 4)")
+    if head[0] != 0 or head[1] != 0:
         raise ValueError(
-            f"{source}: wrong magic number {data[:4].hex()} (an IDX file starts with 00 00, "
+            f"{source}: wrong magic number {head.hex()} (an IDX file starts with 00 00, "
             "a dtype code and the number of dimensions)"
         )
-    code, ndim = data[2], data[3]
+    code, ndim = head[2], head[3]
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
         raise ValueError(f"{source}: unknown IDX dtype code 0x{code:02X} (known: {known})")
     if ndim == 0:
         raise ValueError(f"{source}: IDX header declares 0 dimensions")
     header = 4 + 4 * ndim
-    if len(data) < header:
+    dims = fh.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise ValueError(
             f"{source}: truncated IDX header (need {header} bytes for {ndim} dimensions, "
-            f"file has {len(data)})"
+            f"file has {4 + len(dims)})"
         )
-    shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    shape = tuple(int(s) for s in np.frombuffer(dims, dtype=">u4"))
     dtype = IDX_DTYPES[code]
     expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    have = len(data) - header
-    if have < expected:
+    if size is not None and size - header < expected:  # refused before reading
+        raise _truncated(source, shape, dtype, expected, size - header)
+    data = _read_upto(fh, expected)
+    if len(data) < expected:
+        raise _truncated(source, shape, dtype, expected, len(data))
+    extra = len(_read_upto(fh, _CHUNK)) if size is None else size - header - expected
+    if extra:
+        count = f"{extra}" if extra < _CHUNK else f"at least {extra}"
         raise ValueError(
-            f"{source}: truncated data: shape {shape} of {dtype.name} needs {expected} bytes "
-            f"after the header, file has {have}"
+            f"{source}: {count} trailing bytes after the {expected} data bytes of shape {shape}"
         )
-    if have > expected:
-        raise ValueError(
-            f"{source}: {have - expected} trailing bytes after the {expected} data bytes "
-            f"of shape {shape}"
-        )
-    flat = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=header)
+    flat = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize)
     return flat.astype(dtype.newbyteorder("="), copy=True).reshape(shape)
+
+
+def _truncated(
+    source: str, shape: tuple[int, ...], dtype: np.dtype, expected: int, have: int
+) -> ValueError:
+    return ValueError(
+        f"{source}: truncated data: shape {shape} of {dtype.name} needs {expected} bytes "
+        f"after the header, file has {have}"
+    )
+
+
+def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
+    """Decode IDX bytes (see :func:`read_idx`)."""
+    return read_idx(io.BytesIO(data), source, size=len(data))
 
 
 def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
@@ -87,9 +116,21 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
     Returns e.g. (60000, 28, 28) uint8 for MNIST images, (60000,) uint8 for
     labels. Raises ``FileNotFoundError`` for a missing file and ``ValueError``
     naming the file for a wrong magic number, unknown dtype code, truncated
-    data or trailing bytes.
+    data or trailing bytes. A gzip file is decompressed as a stream, only as
+    far as its header declares data (and a little beyond, to see trailing
+    bytes), so a small file that inflates hugely costs no more than that.
     """
-    return parse_idx(read_maybe_gzip(path), source=str(path))
+    source = str(path)
+    with open(path, "rb") as raw:
+        if raw.read(2) != GZIP_MAGIC:
+            raw.seek(0)
+            return read_idx(raw, source, size=os.fstat(raw.fileno()).st_size)
+        raw.seek(0)
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as fh:
+                return read_idx(fh, source)
+        except (OSError, EOFError, zlib.error) as err:
+            raise ValueError(f"{source}: starts like gzip but does not decompress ({err})") from err
 
 
 def load_mnist_idx(

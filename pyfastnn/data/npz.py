@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ._memory import check_memory
 from .dataset import Splits
 from .preprocess import flatten_images, scale_splits, shift_labels
 from .split import as_labels, split_indices
@@ -44,7 +45,36 @@ def _find(files: list[str], letters: tuple[str, ...], part: str, path: str) -> s
     return hits[0] if hits else None
 
 
+def _check_header(archive: np.lib.npyio.NpzFile, key: str, path: str) -> None:
+    """Compare what the array's .npy header declares with what the archive holds,
+    before reading: a small file cannot make the reader allocate a huge array."""
+    member = key if key in archive.zip.namelist() else f"{key}.npy"
+    info = archive.zip.getinfo(member)
+    try:
+        with archive.zip.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            else:  # 3.0 only adds UTF-8 field names: no numeric data set needs it
+                raise ValueError(f".npy format version {version} is not read")
+            header = fh.tell()
+    except (ValueError, SyntaxError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: array {key!r} is not a .npy array ({err})") from err
+    if dtype.hasobject:
+        return  # refused when read (pickle)
+    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if info.file_size != header + declared:
+        raise ValueError(
+            f"{path}: array {key!r} declares {declared} bytes of shape {shape}, "
+            f"but the archive holds {info.file_size - header}"
+        )
+    check_memory(declared, f"{path}: array {key!r} of shape {shape}")
+
+
 def _read(archive: np.lib.npyio.NpzFile, key: str, path: str) -> np.ndarray:
+    _check_header(archive, key, path)
     try:
         arr = archive[key]
     except ValueError as err:  # object arrays need pickle, which is refused
@@ -117,6 +147,8 @@ def load_npz_splits(
         raise ValueError(f"{path_s}: a single .npy array, not an .npz archive of named splits")
     with archive:
         files = list(archive.files)
+        if len(set(files)) != len(files):
+            raise ValueError(f"{path_s}: the archive holds an array name twice: {sorted(files)}")
         arrays: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
         for part in ("train", "val", "test"):
             kx = _find(files, ("X", "x"), part, path_s)

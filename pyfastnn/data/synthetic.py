@@ -13,10 +13,16 @@ import numbers
 
 import numpy as np
 
+from ._memory import check_memory
+
+# Bytes per point while drawing: X (2 float64), y (int64) and the temporaries.
+_BYTES_PER_POINT = 96
+
 
 def _check(n: int, noise: float, seed: int) -> None:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
         raise ValueError(f"n: expected an integer >= 2, got {n!r}")
+    check_memory(n * _BYTES_PER_POINT, f"n: {n} points")
     if not isinstance(noise, numbers.Real) or not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise: expected a finite number >= 0, got {noise!r}")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):

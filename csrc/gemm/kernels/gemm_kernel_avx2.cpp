@@ -16,6 +16,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "gemm/gemm_kernel.hpp"
 #include "gemm/kernels/micro_kernel.hpp"
@@ -56,11 +57,12 @@ constexpr int kRowsUnroll = 2;
 // Shapes: see PackKernel in gemm_kernel.hpp. The 16 (float) / 8 (double) wide
 // slivers of B go through pack.hpp; the 6-row slivers of A are done here.
 
-// Copy one row segment of 6 elements.
+// Copy one row segment of 6 elements. The last two floats go through memcpy
+// (one 8-byte move), not a load of a double: s + 4 need not be 8-byte aligned,
+// and a float is not a double (no type pun).
 inline void copy6(const float* s, float* d) {
   _mm_storeu_ps(d, _mm_loadu_ps(s));
-  _mm_storel_pi(reinterpret_cast<__m64*>(d + 4),
-                _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(s + 4))));
+  std::memcpy(d + 4, s + 4, 2 * sizeof(float));
 }
 inline void copy6(const double* s, double* d) {
   _mm256_storeu_pd(d, _mm256_loadu_pd(s));
