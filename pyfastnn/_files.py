@@ -1,7 +1,8 @@
 """Result files written whole or not at all.
 
-``write_text_atomic(path, text)`` writes to a temporary file in the same
-directory, flushes it to disk and renames it over ``path`` (``os.replace`` is
+``atomic_file(path)`` (and ``write_text_atomic(path, text)`` over it) writes to
+a temporary file in the same directory, flushes it to disk and renames it over
+``path`` (``os.replace`` is
 atomic on POSIX and Windows), so a reader sees the old file or the new one,
 never a truncated one. ``write_json_atomic`` serialises first: a value JSON
 cannot hold raises before anything is written.
@@ -12,17 +13,23 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any, Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any, Callable
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Replace ``path`` by a file holding ``text`` (UTF-8), atomically."""
+@contextmanager
+def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+    """A file opened for writing that replaces ``path`` only when the block ends
+    without an exception (written to a temporary file beside it, flushed to
+    disk, then renamed over it); on an exception ``path`` is left as it was."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        text = "b" not in mode
+        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if text else {})) as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -32,6 +39,12 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Replace ``path`` by a file holding ``text`` (UTF-8), atomically."""
+    with atomic_file(path, "w") as fh:
+        fh.write(text)
 
 
 def write_json_atomic(

@@ -23,6 +23,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from ._files import atomic_file
+
 FORMAT = "pyfastnn.mlp"
 VERSION = 1
 MEMBERS = ("meta.npy", "params.npy")
@@ -43,7 +45,7 @@ def write(path: str | Path, meta: dict[str, Any], params: np.ndarray) -> None:
     """Write ``params`` and the description ``meta`` (format and version added)."""
     path = check_path(path)
     meta = {"format": FORMAT, "version": VERSION, **meta}
-    with open(path, "wb") as fh:
+    with atomic_file(path) as fh:  # whole or not at all
         np.savez(fh, params=params, meta=np.array(json.dumps(meta)))
 
 

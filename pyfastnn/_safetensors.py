@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from ._files import atomic_file
+
 FORMAT = "pyfastnn.mlp"  # the same description as the .npz model files
 VERSION = 1
 METADATA_KEY = "pyfastnn"
@@ -63,7 +65,7 @@ def write(
         offset += array.nbytes
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-(8 + len(text)) % _ALIGN)
-    with open(path, "wb") as fh:
+    with atomic_file(path) as fh:  # whole or not at all
         fh.write(struct.pack("<Q", len(text)))
         fh.write(text)
         for _, array in tensors:
