@@ -238,7 +238,7 @@ def _train(mode: str, dtype: str) -> Suite:
         items = [_fit("native", p, "native", 256)]
         if with_peers and peers.installed("jax"):
             items += _jax_fits(p, 256)
-        return items
+        return items + [_fit("vector", p, "vector", 256)]
 
     def adam_vs_sgd(_: bool) -> list[Timed]:
         p = data(min(s.rows, s.adam_rows))
@@ -275,7 +275,11 @@ def _train(mode: str, dtype: str) -> Suite:
             f"{head}, {rows64} rows, batch 256 ({-(-rows64 // 256)} steps)",
             batch256,
             calls=1,
-            ratios=[Ratio("jax scan", "native", ">= 1.25"), Ratio("jax step", "native")],
+            ratios=[
+                Ratio("vector", "native"),
+                Ratio("jax scan", "native", ">= 1.25"),
+                Ratio("jax step", "native"),
+            ],
             relative_to="native",
         ),
         Group(
