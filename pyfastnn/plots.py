@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .sweep import METRICS
+
 
 def _figure(**kwargs: Any) -> Any:
     try:
@@ -244,19 +246,8 @@ def accuracy_vs_depth(
     return accuracy_vs(result, "depth", path, **kwargs)
 
 
-#: Row keys that are results, not settings.
-_RESULT_KEYS = frozenset(
-    {
-        "val_accuracy",
-        "test_accuracy",
-        "train_accuracy",
-        "best_epoch",
-        "epochs_run",
-        "train_seconds",
-        "error",
-        "history",
-    }
-)
+#: Row keys that are results, not settings: the sweep's result columns and its history.
+_RESULT_KEYS = frozenset((*METRICS, "history"))
 
 
 def other_axes(rows: Sequence[Mapping[str, Any]], shown: set[Any]) -> dict[str, list[Any]]:

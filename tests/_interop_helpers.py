@@ -6,20 +6,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from conftest import ACTIVATIONS, OUTPUTS  # the suite's lists of every activation and output
 
 import pyfastnn
 
-ACTIVATIONS = [
-    "identity",
-    "relu",
-    "scaled_relu",
-    "leaky_relu",
-    "tanh",
-    "sigmoid",
-    "softplus",
-    "gelu",
-]
-OUTPUTS = ["softmax", "sigmoid", "identity", "sparsemax", "relumax"]
 DTYPES = ["float32", "float64"]
 # (kind, activation, output): every MLP combination plus the two linear models
 MODEL_CASES = [("mlp", a, o) for a in ACTIVATIONS for o in OUTPUTS] + [
