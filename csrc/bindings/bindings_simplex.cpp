@@ -172,6 +172,35 @@ SparseMap map_code(int code) {
 // the eps-smoothed cross-entropy of that map.
 constexpr int kSparsemaxLossCode = -1;
 
+// The arguments every loss binding takes, checked: Z (n, K), labels y (n,)
+// in [0, K), loss_rows (n,) and dZ (n, K) when given, writable and not
+// overlapping Z or each other; inv_temperature > 0.
+template <typename T>
+struct LossArgs {
+  int64_t n, K;
+  const int64_t* labels;
+  T* dZ;  // nullptr: no gradient wanted
+  T inv_t;
+};
+
+template <typename T>
+LossArgs<T> checked_loss_args(const py::array& Z, const py::array& y, py::array& loss_rows,
+                              std::optional<py::array>& dZ, double inv_t) {
+  require_matrix<T>(Z, "Z");
+  const int64_t n = Z.shape(0), K = Z.shape(1);
+  const int64_t* labels = checked_labels(y, n, K);
+  require_vector<T>(loss_rows, "loss_rows", n, /*writable=*/true);
+  require_no_overlap(loss_rows, "loss_rows", Z, "Z");
+  T* g = nullptr;
+  if (dZ) {
+    require_like<T>(*dZ, "dZ", Z, "Z", /*writable=*/true);
+    require_no_overlap(*dZ, "dZ", Z, "Z");
+    require_no_overlap(*dZ, "dZ", loss_rows, "loss_rows");
+    g = mptr<T>(*dZ);
+  }
+  return {n, K, labels, g, positive<T>(inv_t, "inv_temperature")};
+}
+
 // Sum of the per-row losses; fills loss_rows (n) and, when given, dZ (n, K).
 double loss(int code, const py::array& Z, const py::array& y, double b, double eps,
             py::array loss_rows, std::optional<py::array> dZ, double scale, double inv_t) {
@@ -179,19 +208,11 @@ double loss(int code, const py::array& Z, const py::array& y, double b, double e
   const SparseMap map = fy ? SparseMap::sparsemax : map_code(code);
   return dispatch(Z, "Z", [&](auto tag) {
     using T = decltype(tag);
-    require_matrix<T>(Z, "Z");
-    const int64_t n = Z.shape(0), K = Z.shape(1);
-    const int64_t* labels = checked_labels(y, n, K);
-    require_vector<T>(loss_rows, "loss_rows", n, /*writable=*/true);
-    require_no_overlap(loss_rows, "loss_rows", Z, "Z");
-    T* g = nullptr;
-    if (dZ) {
-      require_like<T>(*dZ, "dZ", Z, "Z", /*writable=*/true);
-      require_no_overlap(*dZ, "dZ", Z, "Z");
-      require_no_overlap(*dZ, "dZ", loss_rows, "loss_rows");
-      g = mptr<T>(*dZ);
-    }
-    const T it = positive<T>(inv_t, "inv_temperature");
+    const LossArgs<T> args = checked_loss_args<T>(Z, y, loss_rows, dZ, inv_t);
+    const int64_t n = args.n, K = args.K;
+    const int64_t* labels = args.labels;
+    T* g = args.dZ;
+    const T it = args.inv_t;
     const T bt = map == SparseMap::relumax ? relumax_b<T>(b) : T(1);
     const T et = fy ? T(1) : positive<T>(eps, "eps");
     if (!std::isfinite(scale)) throw py::value_error("scale: expected a finite number");
@@ -260,19 +281,11 @@ double entmax_loss(const py::array& Z, const py::array& y, double alpha, bool ex
                    double inv_t) {
   return dispatch(Z, "Z", [&](auto tag) {
     using T = decltype(tag);
-    require_matrix<T>(Z, "Z");
-    const int64_t n = Z.shape(0), K = Z.shape(1);
-    const int64_t* labels = checked_labels(y, n, K);
-    require_vector<T>(loss_rows, "loss_rows", n, /*writable=*/true);
-    require_no_overlap(loss_rows, "loss_rows", Z, "Z");
-    T* g = nullptr;
-    if (dZ) {
-      require_like<T>(*dZ, "dZ", Z, "Z", /*writable=*/true);
-      require_no_overlap(*dZ, "dZ", Z, "Z");
-      require_no_overlap(*dZ, "dZ", loss_rows, "loss_rows");
-      g = mptr<T>(*dZ);
-    }
-    const T it = positive<T>(inv_t, "inv_temperature");
+    const LossArgs<T> args = checked_loss_args<T>(Z, y, loss_rows, dZ, inv_t);
+    const int64_t n = args.n, K = args.K;
+    const int64_t* labels = args.labels;
+    T* g = args.dZ;
+    const T it = args.inv_t;
     const T a = exact15 ? T(1.5) : checked_alpha<T>(alpha);
     if (!std::isfinite(scale)) throw py::value_error("scale: expected a finite number");
     const T* z = cptr<T>(Z);

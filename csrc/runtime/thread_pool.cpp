@@ -76,18 +76,6 @@ inline int64_t now_ns() {
       .count();
 }
 
-int usable_cpus() {
-#if defined(__linux__)
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    const int n = CPU_COUNT(&set);
-    if (n > 0) return n;
-  }
-#endif
-  const unsigned n = std::thread::hardware_concurrency();
-  return n > 0 ? static_cast<int>(n) : 1;
-}
-
 // Set on pool workers for their lifetime and on a caller while it runs a
 // job's pieces: a job started there runs inline.
 thread_local bool in_parallel_work = false;

@@ -21,12 +21,7 @@ int initial_threads() {
     if (end != env && n >= 1 && (*end == '\0' || *end == ','))
       return static_cast<int>(n < kMaxThreads ? n : kMaxThreads);
   }
-#if defined(__linux__)
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-#endif
-  const unsigned n = std::thread::hardware_concurrency();
-  return n > 0 ? static_cast<int>(n) : 1;
+  return usable_cpus();
 }
 
 std::atomic<int>& thread_slot() {
@@ -45,6 +40,15 @@ const bool fork_handler_installed = [] {
   return pthread_atfork(nullptr, nullptr, [] { forked_child.store(true); }) == 0;
 }();
 }  // namespace
+
+int usable_cpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
 
 bool in_forked_child() { return forked_child.load(std::memory_order_relaxed); }
 

@@ -26,6 +26,9 @@ inline std::pair<int64_t, int64_t> split_range(int64_t n, int64_t align, int64_t
 // whatever set_num_threads says.
 int num_threads();
 
+// The CPUs this process may run on (its affinity mask; else the hardware's).
+int usable_cpus();
+
 // True in a process made by fork() from one that had loaded the module: its
 // pool's worker threads did not survive the fork, so its jobs use one thread.
 bool in_forked_child();
