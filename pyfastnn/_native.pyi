@@ -158,9 +158,18 @@ def set_num_threads(n: int) -> None: ...
 def adaptive_threads() -> bool: ...
 def set_adaptive_threads(enabled: bool) -> None: ...
 def pool_stats() -> dict[str, int]:
-    """jobs, jobs_with_team, contended_jobs, backoff_ns, workers, cpus, calls_in_flight."""
+    """jobs, jobs_with_team, contended_jobs, backoff_ns, workers, cpus,
+    most_threads_at_once, calls_in_flight."""
 
 def reset_contention() -> None: ...
+def reset_most_threads_at_once() -> None: ...
+def team_selftest(members: int, timeout_ns: int) -> int:
+    """One team of `members` waiting for one another: how many saw all arrive."""
+
+def route_blas_threads(on: bool) -> list[str]:
+    """Route the loaded OpenBLAS libraries' threads to the pool (or back): their paths."""
+
+def blas_threads_routed() -> bool: ...
 def pool_selftest(
     pieces: int, threads: int, spin_ns: int = 0, fail_piece: int = -1
 ) -> tuple[list[int], int]:

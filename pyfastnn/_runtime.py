@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -45,9 +46,64 @@ def thread_pool_stats() -> dict[str, int]:
     library's threads held its core), ``backoff_ns`` (how long jobs currently
     run on the calling thread alone after contention; 0 when none),
     ``workers`` (worker threads started), ``cpus`` (CPUs this process may run
-    on) and ``calls_in_flight`` (native calls running now).
+    on), ``most_threads_at_once`` (the most threads that ran native parallel
+    work at the same time, callers and workers together, since import or
+    :func:`reset_thread_high_water`), ``calls_in_flight`` (native calls
+    running now) and ``blas_routed``
+    (1 while OpenBLAS's threaded work runs on this pool, see
+    :func:`route_blas_threads`).
     """
-    return {str(k): int(v) for k, v in _native.pool_stats().items()}
+    stats = {str(k): int(v) for k, v in _native.pool_stats().items()}
+    stats["blas_routed"] = int(_native.blas_threads_routed())
+    return stats
+
+
+def reset_thread_high_water() -> None:
+    """Start ``thread_pool_stats()["most_threads_at_once"]`` again from the threads running now."""
+    _native.reset_most_threads_at_once()
+
+
+#: The environment variable that keeps OpenBLAS on its own threads when set to "own".
+BLAS_THREADS_ENV = "PYFASTNN_BLAS_THREADS"
+
+
+def route_blas_threads(enabled: bool = True) -> list[str]:
+    """Run the threaded work of the loaded OpenBLAS libraries on pyfastnn's thread pool.
+
+    On by default since import (``PYFASTNN_BLAS_THREADS=own`` in the environment
+    keeps OpenBLAS on its own threads). OpenBLAS, the BLAS of NumPy's and SciPy's
+    wheels, keeps a worker spinning for about 0.1 s after each threaded call; on
+    a machine with few cores a pyfastnn call made between two NumPy products then
+    found a core taken and ran at one thread's speed (2x its time beside NumPy's
+    256x256 matmul, 3x for sparsemax 1000x1000, on 2 cores). With both libraries'
+    work on one pool, whose threads sleep 0.1 ms after a job, each keeps its speed
+    beside the other (docs/BENCHMARKS_SHARED.md). OpenBLAS's results, its thread
+    count and threadpoolctl's limits on it do not change; only which threads run
+    its parts. Needs OpenBLAS 0.3.27 or later (older ones lack the hook and stay
+    as they are); libraries loaded after the call (SciPy's, imported later) are
+    not affected: call it again after importing them.
+
+    Returns the paths of the libraries changed ([] when none was found).
+    ``enabled=False`` gives them back their own threads. Call it while no other
+    Python thread is inside a BLAS call.
+    """
+    if not isinstance(enabled, (bool, np.bool_)):
+        raise TypeError(f"enabled: expected a bool, got {type(enabled).__name__}")
+    return [str(p) for p in _native.route_blas_threads(bool(enabled))]
+
+
+def _route_blas_threads_at_import() -> None:
+    """Route OpenBLAS's work to the pool unless PYFASTNN_BLAS_THREADS says "own"."""
+    setting = os.environ.get(BLAS_THREADS_ENV, "pool").strip().lower()
+    if setting == "own":
+        return
+    if setting not in ("pool", ""):
+        warnings.warn(
+            f"{BLAS_THREADS_ENV}={setting!r} is not 'pool' or 'own': using 'pool'",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    route_blas_threads(True)
 
 
 def set_adaptive_threads(enabled: bool) -> None:
@@ -121,3 +177,4 @@ def _warn_about_the_environment() -> None:
 
 
 _warn_about_the_environment()
+_route_blas_threads_at_import()

@@ -2,9 +2,9 @@
 multi-threaded work (multiprocessing's "fork" start method, the default on
 Linux before Python 3.14).
 
-The OpenMP worker threads do not survive a fork, and libgomp waits for them
-forever in the child's first team of two or more; the child therefore runs
-every native region on one thread (csrc/runtime/threads.cpp). Results do not
+The pool's worker threads do not survive a fork (with libgomp, before the
+pool, the child's first team of two or more waited for them forever); the
+child therefore runs every native job on one thread (csrc/runtime/threads.cpp). Results do not
 depend on the thread count, so the child's equal the parent's to the bit.
 Each case runs in a subprocess with a timeout, so a regression fails instead
 of hanging the suite.

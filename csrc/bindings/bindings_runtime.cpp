@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bindings/released_gil.hpp"
+#include "runtime/blas_threads.hpp"
 #include "runtime/contention.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/thread_governor.hpp"
@@ -62,6 +63,26 @@ py::tuple pool_selftest(int64_t pieces, int64_t threads, int64_t spin_ns, int64_
   return py::make_tuple(counts, elsewhere.load());
 }
 
+// Runs one team of `members` that wait for one another (each arrives, then
+// waits until all have arrived, up to timeout_ns). Returns how many saw all
+// arrive: members when run_team ran them at once. For tests.
+int64_t team_selftest(int64_t members, int64_t timeout_ns) {
+  check_thread_count(members, "members");
+  check_duration(timeout_ns, "timeout_ns");
+  std::atomic<int64_t> arrived{0}, met{0};
+  ReleasedGil nogil;
+  run_team(static_cast<int>(members), [&](int64_t) {
+    arrived.fetch_add(1);
+    const auto start = std::chrono::steady_clock::now();
+    while (arrived.load() < members) {
+      if (std::chrono::steady_clock::now() - start > std::chrono::nanoseconds(timeout_ns)) return;
+      std::this_thread::yield();
+    }
+    met.fetch_add(1);
+  });
+  return met.load();
+}
+
 }  // namespace
 
 void bind_runtime(py::module_& m) {
@@ -82,10 +103,25 @@ void bind_runtime(py::module_& m) {
     d["backoff_ns"] = s.backoff_ns;
     d["workers"] = s.workers;
     d["cpus"] = s.cpus;
+    d["most_threads_at_once"] = s.most_threads_at_once;
     d["calls_in_flight"] = calls_in_flight();
     return d;
   });
   m.def("reset_contention", &reset_contention);
+  m.def("reset_most_threads_at_once", &reset_most_threads_at_once);
+  m.def("team_selftest", &team_selftest, py::arg("members"), py::arg("timeout_ns"));
+  m.def(
+      "route_blas_threads",
+      [](bool on) {
+        std::vector<std::string> changed;
+        {
+          ReleasedGil nogil;
+          changed = route_blas_threads(on);
+        }
+        return changed;
+      },
+      py::arg("on").noconvert());
+  m.def("blas_threads_routed", &blas_threads_routed);
   m.def("pool_selftest", &pool_selftest, py::arg("pieces"), py::arg("threads"),
         py::arg("spin_ns") = 0, py::arg("fail_piece") = -1);
 

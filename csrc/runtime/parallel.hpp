@@ -68,6 +68,15 @@ void parallel_ranges(int64_t n, int64_t align, int parts, const F& f) {
 // both have finished.
 void run_beside(TaskRef main, TaskRef side);
 
+// Runs body(m) for every m in [0, members) with all members running at the
+// same time, each on its own thread (the calling thread is member 0): for
+// work whose parts wait for one another, such as another library's threaded
+// kernels (blas_threads.hpp). Uses the pool when it is free and has the
+// workers, else threads started for this call (also in a forked child);
+// never shrinks the team, whatever num_threads() or the contention gate say.
+// body must not throw.
+void run_team(int members, PieceRef body);
+
 // Counts the native calls running now (the bindings hold one for each call
 // while the GIL is released), so that concurrent calls from several Python
 // threads share the threads instead of each taking all of them.
@@ -88,8 +97,12 @@ struct PoolStats {
   int64_t backoff_ns = 0;       // the current back-off (0: none)
   int workers = 0;              // worker threads started
   int cpus = 0;                 // CPUs this process may run on
+  // The most threads that ran parallel work at the same time (callers of
+  // top-level jobs, and workers), since reset_most_threads_at_once.
+  int most_threads_at_once = 0;
 };
 PoolStats pool_stats();
 void reset_contention();  // forget measured contention (tests)
+void reset_most_threads_at_once();
 
 }  // namespace pyfastnn

@@ -35,6 +35,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "runtime/contention.hpp"
 #include "runtime/parallel.hpp"
@@ -82,6 +83,52 @@ thread_local bool in_parallel_work = false;
 
 std::atomic<int> native_calls{0};
 
+// Threads running the module's parallel work now (callers inside a top-level
+// parallel_for, workers inside a job) and the most seen at once since the
+// last reset: what "the threads of concurrent calls stay within
+// num_threads()" means, measured.
+std::atomic<int> active_threads{0};
+std::atomic<int> most_active_threads{0};
+thread_local int caller_depth = 0;
+
+class ActiveThread {
+ public:
+  // With limit > 0, counts only while fewer than `limit` threads are active
+  // (counts() says whether it did).
+  explicit ActiveThread(bool counts, int limit = 0) : counts_(counts) {
+    if (!counts_) return;
+    const int now = active_threads.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (limit > 0 && now > limit) {
+      active_threads.fetch_sub(1, std::memory_order_relaxed);
+      counts_ = false;
+      return;
+    }
+    int most = most_active_threads.load(std::memory_order_relaxed);
+    while (now > most &&
+           !most_active_threads.compare_exchange_weak(most, now, std::memory_order_relaxed)) {
+    }
+  }
+  bool counts() const { return counts_; }
+  ~ActiveThread() {
+    if (counts_) active_threads.fetch_sub(1, std::memory_order_relaxed);
+  }
+  ActiveThread(const ActiveThread&) = delete;
+  ActiveThread& operator=(const ActiveThread&) = delete;
+
+ private:
+  bool counts_;
+};
+
+// Counts the calling thread once, however deeply its parallel_for calls nest.
+class ActiveCaller {
+ public:
+  ActiveCaller() : thread_(caller_depth++ == 0) {}
+  ~ActiveCaller() { --caller_depth; }
+
+ private:
+  ActiveThread thread_;
+};
+
 struct Job {
   explicit Job(PieceRef b) : body(b) {}
   PieceRef body;
@@ -104,10 +151,14 @@ class Pool {
  public:
   // Runs a job of `pieces` pieces with up to `team` threads; the caller owns
   // the pool (busy) for the duration.
-  void run(Job& job, int64_t pieces, int team);
+  // limit: the most threads (of all callers and workers) that may run
+  // parallel work while a worker joins (0: every seat must be taken, for
+  // run_team); judge: whether the job's times feed the contention gate.
+  void run(Job& job, int64_t pieces, int team, int limit, bool judge = true);
   bool try_own() { return !busy_.exchange(true, std::memory_order_acquire); }
   void release() { busy_.store(false, std::memory_order_release); }
   int workers() const { return started_.load(std::memory_order_relaxed); }
+  void ensure_workers_for_team(int n) { ensure_workers(n); }
   std::atomic<int64_t> jobs{0}, jobs_with_team{0};
 
  private:
@@ -124,6 +175,7 @@ class Pool {
   std::atomic<uint64_t> seq_{0};
   std::atomic<Job*> job_{nullptr};
   std::atomic<int64_t> pieces_{0};
+  std::atomic<int> limit_{0};
   std::atomic<uint64_t> claim_{0};  // epoch << 32 | next piece
   std::atomic<uint64_t> seats_{0};  // epoch << 32 | workers that may still join
   std::atomic<int64_t> done_{0};    // pieces finished
@@ -228,9 +280,15 @@ int64_t Pool::join_current() {
   if (s1 & 1) return 0;  // being written: its wake-up follows
   Job* const job = job_.load(std::memory_order_relaxed);
   const int64_t pieces = pieces_.load(std::memory_order_relaxed);
+  const int limit = limit_.load(std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_acquire);
   if (seq_.load(std::memory_order_relaxed) != s1 || job == nullptr) return 0;
   const uint64_t e = s1 / 2;
+  // Other Python threads' native calls that started after this job running
+  // on their own threads: then the worker stays out, so that together they
+  // keep to the thread count.
+  const ActiveThread counted(true, limit);
+  if (!counted.counts()) return 0;
   uint64_t s = seats_.load(std::memory_order_acquire);
   do {
     if ((s >> 32) != (e & kLow32) || (s & kLow32) == 0) return 0;
@@ -254,13 +312,14 @@ void Pool::worker_loop(uint32_t seen) {
   }
 }
 
-void Pool::run(Job& job, int64_t pieces, int team) {
+void Pool::run(Job& job, int64_t pieces, int team, int limit, bool judge) {
   ensure_workers(team - 1);
   const uint64_t e = ++epoch_;
   seq_.store(2 * e - 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
   job_.store(&job, std::memory_order_relaxed);
   pieces_.store(pieces, std::memory_order_relaxed);
+  limit_.store(limit, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
   seq_.store(2 * e, std::memory_order_release);
   seats_.store(((e & kLow32) << 32) | static_cast<uint64_t>(team - 1), std::memory_order_release);
@@ -281,8 +340,8 @@ void Pool::run(Job& job, int64_t pieces, int team) {
   in_parallel_work = false;
   const int64_t t2 = now_ns();
   jobs.fetch_add(1, std::memory_order_relaxed);
-  if (own < pieces) {
-    jobs_with_team.fetch_add(1, std::memory_order_relaxed);
+  if (own < pieces) jobs_with_team.fetch_add(1, std::memory_order_relaxed);
+  if (own < pieces && judge) {
     contention_gate().record(t2, t2 - t1, (t1 - t0) / own,
                              job.worst_worker_piece_ns.load(std::memory_order_relaxed));
   }
@@ -296,6 +355,7 @@ int calls_in_flight() { return native_calls.load(std::memory_order_relaxed); }
 
 void parallel_for(int64_t pieces, int threads, PieceRef body) {
   if (pieces <= 0) return;
+  const ActiveCaller counted;
   static const int cpus = usable_cpus();
   const int allowed = num_threads();
   int team = std::min({threads, allowed, cpus});
@@ -306,12 +366,46 @@ void parallel_for(int64_t pieces, int threads, PieceRef body) {
   if (team > 1 && !contention_gate().allow_team(now_ns())) team = 1;
   if (team > 1 && pieces <= static_cast<int64_t>(kLow32) && pool().try_own()) {
     Job job(body);
-    pool().run(job, pieces, team);
+    pool().run(job, pieces, team, allowed);
     pool().release();
     if (job.error) std::rethrow_exception(job.error);
     return;
   }
   for (int64_t p = 0; p < pieces; ++p) body(p);
+}
+
+void run_team(int members, PieceRef body) {
+  if (members <= 1) {
+    if (members == 1) body(0);
+    return;
+  }
+  // A pool worker or a caller inside a job cannot wait for the pool; a forked
+  // child has no workers.
+  const ActiveCaller counted;
+  if (!in_parallel_work && !in_forked_child() && members <= kMaxThreads && pool().try_own()) {
+    Pool& p = pool();
+    p.ensure_workers_for_team(members - 1);
+    if (p.workers() >= members - 1) {
+      // The caller runs piece 0 and each worker claims one piece as it
+      // arrives; a thread claims a second piece only after its first has
+      // ended, which members waiting for one another do only once all have
+      // started. Their times say nothing about contention: not judged.
+      Job job(body);
+      p.run(job, members, members, /*limit=*/0, /*judge=*/false);
+      p.release();
+      return;
+    }
+    p.release();
+  }
+  std::vector<std::thread> helpers;
+  helpers.reserve(static_cast<size_t>(members - 1));
+  for (int m = 1; m < members; ++m)
+    helpers.emplace_back([&body, m] {
+      const ActiveThread helper(true);
+      body(m);
+    });
+  body(0);
+  for (std::thread& t : helpers) t.join();
 }
 
 void run_beside(TaskRef main, TaskRef side) {
@@ -337,9 +431,15 @@ PoolStats pool_stats() {
   s.backoff_ns = contention_gate().backoff_ns();
   s.workers = pool().workers();
   s.cpus = usable_cpus();
+  s.most_threads_at_once = most_active_threads.load(std::memory_order_relaxed);
   return s;
 }
 
 void reset_contention() { contention_gate().reset(); }
+
+void reset_most_threads_at_once() {
+  most_active_threads.store(active_threads.load(std::memory_order_relaxed),
+                            std::memory_order_relaxed);
+}
 
 }  // namespace pyfastnn
