@@ -94,9 +94,7 @@ def test_grid_search_with_n_jobs_gives_the_same_scores():
 
     def search(n_jobs: int) -> np.ndarray:
         est = LogisticRegressionClassifier(epochs=3, random_state=0, dtype="float64")
-        return GridSearchCV(est, grid, cv=2, n_jobs=n_jobs).fit(X, y).cv_results_[
-            "mean_test_score"
-        ]
+        return GridSearchCV(est, grid, cv=2, n_jobs=n_jobs).fit(X, y).cv_results_["mean_test_score"]
 
     np.testing.assert_array_equal(search(1), search(2))
 
