@@ -343,3 +343,24 @@ def test_native_binding_checks_the_weights(bad: float, rng) -> None:
         net.loss_and_grad(model.params, X, y, 0.0, 0.0, None, None, sample_weight=w)
     with pytest.raises(ValueError, match="sample_weight: expected"):
         net.loss_and_grad(model.params, X, y, 0.0, 0.0, None, None, sample_weight=w[:3])
+
+
+@pytest.mark.parametrize("output", ["softmax", "sparsemax", "entmax15"])
+def test_weighted_native_loss_is_the_same_on_any_thread_count(output: str, rng) -> None:
+    import pyfastnn
+
+    model = MLP([20, 64, 26], "relu", output, dtype="float32", seed=0)
+    X = rng.normal(size=(3000, 20)).astype(np.float32)  # several loss chunks, parallel rows
+    y = rng.integers(0, 26, size=3000)
+    w = rng.uniform(0, 2, size=3000)
+    before = pyfastnn.get_num_threads()
+    try:
+        results = []
+        for threads in (1, 2):
+            pyfastnn.set_num_threads(threads)
+            loss, grads = model.loss_and_grad(X, y, sample_weight=w)
+            results.append((loss, grads.flat.copy(), model.loss(X, y, sample_weight=w)))
+    finally:
+        pyfastnn.set_num_threads(before)
+    assert results[0][0] == results[1][0] and results[0][2] == results[1][2]
+    assert np.array_equal(results[0][1], results[1][1])
