@@ -82,6 +82,7 @@ class _Network:
         loss: int = 0,
         relumax_b: float = 1.0,
         eps: float = 1e-3,
+        alpha: float = 1.5,
     ) -> None: ...
     @property
     def num_params(self) -> int: ...
@@ -100,9 +101,11 @@ class _Network:
         seed: int = 0,
         epoch: int = 0,
         step: int = 0,
+        sample_weight: Array | None = None,
     ) -> float:
-        """Mean loss + penalty of X (n, D), y (n,) labels or (n, K) targets; fills
-        dparams (num_params,) and dX (n, D) when given; NaN when not finite."""
+        """Mean loss (weighted by sample_weight (n,) when given) + penalty of X (n, D),
+        y (n,) labels or (n, K) targets; fills dparams (num_params,) and dX (n, D)
+        when given; NaN when not finite."""
     def train_epoch(
         self,
         params: Array,
@@ -113,6 +116,7 @@ class _Network:
         epoch: EpochSpec,
         optimizer: OptimizerSpec,
         state: dict[str, Array],
+        sample_weight: Array | None = None,
     ) -> tuple[float, int, int]:
         """One epoch; state: velocity (SGD with momentum) or m, v (Adam), (num_params,)
         each. Returns (loss sum, minibatches done, failed minibatch or -1)."""
@@ -131,6 +135,7 @@ class _Network:
         t: int,
         optimizer: OptimizerSpec,
         state: dict[str, Array],
+        sample_weight: Array | None = None,
     ) -> float:
         """The unfused reference of one train_epoch step on the minibatch X (n, D):
         loss_and_grad into grad, then optimiser step t of all params. Returns the

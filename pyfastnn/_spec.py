@@ -31,14 +31,18 @@ _OUTPUT_LOSSES: dict[str, tuple[str, ...]] = {
     "identity": ("squared_error", "perceptron"),
     "sparsemax": ("sparsemax", "eps_cross_entropy"),
     "relumax": ("eps_cross_entropy", "sparsemax"),
+    # alpha-entmax outputs with their Fenchel-Young losses (entmax: any alpha > 1)
+    "entmax15": ("entmax15",),
+    "entmax": ("entmax",),
 }
 # output name -> (code, losses it can be trained with; the first is the default)
 OUTPUTS: dict[str, tuple[int, tuple[str, ...]]] = {
     name: (code, _OUTPUT_LOSSES[name]) for name, code in _native.OUTPUTS.items()
 }
 
-# the losses csrc/nn/losses.hpp calls "natural": each classic output's own
-_NATURAL_LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error")
+# the losses csrc/nn/losses.hpp calls "natural": each classic output's own, and the
+# Fenchel-Young loss of an entmax output
+_NATURAL_LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error", "entmax15", "entmax")
 # loss name -> code of csrc/nn/losses.hpp's Loss; "perceptron" is the multiclass
 # perceptron on identity outputs (scores)
 LOSSES: dict[str, int] = {
@@ -50,7 +54,9 @@ LOSSES: dict[str, int] = {
 MAX_PARAMS: int = _native.MAX_PARAMS
 
 # outputs trained on integer class labels only
-LABEL_OUTPUTS = ("softmax", "sparsemax", "relumax")
+LABEL_OUTPUTS = ("softmax", "sparsemax", "relumax", "entmax15", "entmax")
+# outputs whose map takes alpha (NetSpec.alpha)
+ALPHA_OUTPUTS = ("entmax",)
 # losses that take integer class labels only, whatever the output
 LABEL_LOSSES = ("perceptron",)
 
@@ -63,8 +69,10 @@ class NetSpec:
     hidden layer uses ``activation`` (with ``activation_param`` where it takes
     one) and the last layer feeds ``output``, trained with ``loss``;
     ``relumax_b`` is b of a relumax output, ``eps`` the smoothing of
-    eps_cross_entropy. Parameters live in one flat vector of ``dtype`` laid out
-    W_0 (row-major), b_0, W_1, b_1, ... (:meth:`split`).
+    eps_cross_entropy, ``alpha`` > 1 that of an "entmax" output (alpha-entmax;
+    "entmax15" is alpha = 1.5 with its exact threshold). Parameters live in one
+    flat vector of ``dtype`` laid out W_0 (row-major), b_0, W_1, b_1, ...
+    (:meth:`split`).
     """
 
     sizes: tuple[int, ...]
@@ -75,6 +83,7 @@ class NetSpec:
     dtype: np.dtype
     relumax_b: float = 1.0
     eps: float = 1e-3
+    alpha: float = 1.5
 
     @property
     def n_layers(self) -> int:
@@ -91,6 +100,17 @@ class NetSpec:
     @property
     def n_params(self) -> int:
         return sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+
+    @property
+    def simplex_map(self) -> tuple[str, float] | None:
+        """The output as a map of :mod:`pyfastnn.simplex` and the parameter its
+        backends take as ``b`` (relumax's b, entmax_bisect's alpha); None for the
+        sigmoid and identity outputs."""
+        if self.output == "entmax":
+            return "entmax_bisect", self.alpha
+        if self.output in ("softmax", "sparsemax", "relumax", "entmax15"):
+            return self.output, self.relumax_b
+        return None
 
     @property
     def labels_only(self) -> bool:

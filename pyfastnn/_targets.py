@@ -1,12 +1,15 @@
-"""Conversion of user-supplied ``y`` into what the losses consume."""
+"""Conversion of user-supplied ``y`` (and sample / class weights) into what the
+losses consume."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._checks import as_float_array, base_array
+from ._checks import all_finite, as_float_array, base_array
 
 
 def _asarray(y: object, name: str = "y") -> np.ndarray:
@@ -17,10 +20,25 @@ def _asarray(y: object, name: str = "y") -> np.ndarray:
 
 @dataclass(frozen=True)
 class Target:
-    """Either integer class labels (N,) or real targets (N, K) — exactly one is set."""
+    """Either integer class labels (N,) or real targets (N, K) — exactly one is set —
+    and optional sample weights (N,).
+
+    With ``weights`` the loss of a batch is the weighted mean
+    ``sum_i w_i loss_i / sum_i w_i`` (0 when the batch's weights are all 0);
+    None means every weight is 1 (the plain mean).
+    """
 
     labels: np.ndarray | None = None  # (N,) int64, each in [0, K)
     values: np.ndarray | None = None  # (N, K) in the model's dtype
+    weights: np.ndarray | None = None  # (N,) in the model's dtype, finite, >= 0
+
+    def take(self, rows: np.ndarray | slice) -> Target:
+        """The targets (and weights) of ``rows`` (a minibatch)."""
+        return Target(
+            labels=None if self.labels is None else self.labels[rows],
+            values=None if self.values is None else self.values[rows],
+            weights=None if self.weights is None else self.weights[rows],
+        )
 
     def dense(self, n_outputs: int, dtype: np.dtype) -> np.ndarray:
         """(N, K) targets: the values, or the one-hot encoding of the labels."""
@@ -114,3 +132,107 @@ def predicted_labels(output: str, out: np.ndarray) -> np.ndarray:
     if output == "sigmoid" and out.shape[1] == 1:
         return (out[:, 0] > 0.5).astype(np.int64)
     return np.argmax(out, axis=1)
+
+
+def class_labels(target: Target) -> np.ndarray | None:
+    """Class labels (N,) of a target: its labels, or a single column of 0/1 values
+    (one sigmoid output); None for other real targets."""
+    if target.labels is not None:
+        return target.labels
+    assert target.values is not None
+    v = target.values
+    if v.shape[1] == 1 and bool(np.all((v == 0) | (v == 1))):
+        return v[:, 0].astype(np.int64)
+    return None
+
+
+def _class_weight_table(class_weight: object, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Weights (n_classes,) float64 per class label 0 .. n_classes-1."""
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(
+                f"class_weight: expected None, 'balanced' or a mapping {{class: weight}}, "
+                f"got {class_weight!r}"
+            )
+        # scikit-learn's compute_class_weight: n_samples / (n_classes present * count)
+        counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+        present = counts > 0
+        table = np.ones(n_classes)
+        table[present] = labels.shape[0] / (np.count_nonzero(present) * counts[present])
+        return table
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(
+            f"class_weight: expected None, 'balanced' or a mapping {{class: weight}}, "
+            f"got {type(class_weight).__name__}"
+        )
+    table = np.ones(n_classes)
+    for key, value in class_weight.items():
+        whole = isinstance(key, numbers.Integral) or (
+            isinstance(key, numbers.Real) and float(key).is_integer()
+        )
+        if isinstance(key, bool) or not whole or not 0 <= int(key) < n_classes:
+            raise ValueError(
+                f"class_weight: keys must be class labels in [0, {n_classes}), got {key!r}"
+            )
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"class_weight: the weight of class {key!r} is not a number: {value!r}")
+        if not (np.isfinite(float(value)) and float(value) >= 0):
+            raise ValueError(
+                f"class_weight: the weight of class {key!r} must be finite and >= 0, got {value!r}"
+            )
+        table[int(key)] = float(value)
+    return table
+
+
+def with_weights(
+    target: Target,
+    sample_weight: object,
+    class_weight: object,
+    n_classes: int,
+    dtype: np.dtype,
+) -> Target:
+    """``target`` with the weights ``sample_weight * class_weight[y]`` (N,) in ``dtype``.
+
+    ``sample_weight``: None or (N,) real numbers, finite and >= 0, not all 0.
+    ``class_weight``: None, "balanced" (n_samples / (n_classes * bincount(y)) over the
+    classes present, as scikit-learn) or a mapping {class label 0..K-1: weight}
+    (classes not named weigh 1); needs class labels. Weights that are all equal
+    are dropped (``weights=None``): the weighted mean is then the plain mean, and
+    the results are exactly the unweighted ones.
+    """
+    if sample_weight is None and class_weight is None:
+        return target
+    n = target.labels.shape[0] if target.labels is not None else target.values.shape[0]  # type: ignore[union-attr]
+    weights = None
+    if sample_weight is not None:
+        if isinstance(sample_weight, (str, bytes)):
+            raise TypeError("sample_weight: expected an array of numbers, got a string")
+        sw = base_array(sample_weight, "sample_weight")
+        if sw.dtype.kind not in "fiu":
+            raise TypeError(f"sample_weight: expected real numbers, got dtype {sw.dtype}")
+        if sw.ndim != 1 or sw.shape[0] != n:
+            raise ValueError(f"sample_weight: expected shape ({n},), got {sw.shape}")
+        weights = sw.astype(np.float64)
+        if not all_finite(weights):
+            raise ValueError("sample_weight: contains NaN or infinity")
+        if n and weights.min() < 0:
+            raise ValueError("sample_weight: expected weights >= 0, got a negative one")
+        if n and not weights.any():
+            raise ValueError("sample_weight: the weights are all 0")
+    if class_weight is not None:
+        labels = class_labels(target)
+        if labels is None:
+            raise ValueError("class_weight: needs integer class labels y (a classifier)")
+        table = _class_weight_table(class_weight, labels, max(n_classes, 2))
+        per_row = table[labels]
+        weights = per_row if weights is None else weights * per_row
+        if n and not weights.any():
+            raise ValueError("class_weight, sample_weight: the combined weights are all 0")
+    assert weights is not None
+    with np.errstate(over="ignore"):
+        w = np.ascontiguousarray(weights, dtype=dtype)
+    if not all_finite(w) or (n and not w.any()):
+        raise ValueError(f"sample_weight, class_weight: the weights do not fit {np.dtype(dtype)}")
+    if n == 0 or bool(np.all(w == w[0])):
+        return target
+    return replace(target, weights=w)

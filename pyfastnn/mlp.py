@@ -23,8 +23,8 @@ from ._checks import (
 from ._dropout import DropoutStream, check_dropout
 from ._errors import NonFiniteResultError
 from ._memory import aligned_zeros
-from ._spec import ACTIVATIONS, MAX_PARAMS, OUTPUTS, NetSpec
-from ._targets import Target, as_labels, make_target, predicted_labels
+from ._spec import ACTIVATIONS, ALPHA_OUTPUTS, MAX_PARAMS, OUTPUTS, NetSpec
+from ._targets import Target, as_labels, make_target, predicted_labels, with_weights
 from .backends import BACKENDS, NonFiniteError
 from .optim import Optimizer
 from .training import History
@@ -91,12 +91,19 @@ class MLP:
                   ``-log((p_y + eps) / (1 + K eps))`` (integer labels)
     "relumax"     relumax_b(z)_i = relu(z_i - max z + b) / sum_j relu(...),
                   with "eps_cross_entropy" or "sparsemax" (on the logits)
+    "entmax15"    alpha-entmax at alpha = 1.5 (exact threshold) with its
+                  Fenchel-Young loss "entmax15" (gradient p - e_y; labels)
+    "entmax"      alpha-entmax for ``alpha`` > 1 (threshold by bisection)
+                  with its Fenchel-Young loss "entmax"; alpha = 2 is
+                  sparsemax with the sparsemax loss, alpha = 1.5 entmax15
     ============  =====================================================
 
     For "sigmoid" and "identity", ``y`` is real targets (N, K) (or (N,) when
     K == 1), or integer labels (N,) one-hot encoded when K > 1. The batch loss is
     the mean over samples plus ``l2 * sum ||W||^2 + l1 * sum |W|`` (biases are
-    not penalised).
+    not penalised). With sample weights (``fit(sample_weight=, class_weight=)``,
+    ``loss(..., sample_weight=)``) the mean becomes the weighted mean
+    ``sum_i w_i loss_i / sum_i w_i``.
 
     Parameters
     ----------
@@ -106,7 +113,8 @@ class MLP:
         One of "identity", "relu", "scaled_relu" (c * relu), "leaky_relu",
         "tanh", "sigmoid", "softplus", "gelu" (exact, erf form).
     output : str
-        "softmax", "sigmoid", "identity", "sparsemax" or "relumax".
+        "softmax", "sigmoid", "identity", "sparsemax", "relumax", "entmax15" or
+        "entmax".
     dtype : "float32" or "float64"
     backend : "native" (C++), "vector" (NumPy) or "loop" (per-sample Python).
     seed : int
@@ -126,6 +134,8 @@ class MLP:
         b > 0 of a "relumax" output (default 1.0).
     eps : float
         eps > 0 of "eps_cross_entropy" (default 1e-3).
+    alpha : float, optional
+        alpha > 1 of an "entmax" output (default 1.5); not accepted by other outputs.
 
     All parameters live in one flat vector ``params``; ``weights`` and
     ``biases`` are views into it, so writing into them changes the network.
@@ -148,12 +158,13 @@ class MLP:
         loss: str | None = None,
         relumax_b: float = 1.0,
         eps: float = 1e-3,
+        alpha: float | None = None,
     ) -> None:
         if init not in _INITIALISERS:
             raise ValueError(f"init: expected one of {sorted(_INITIALISERS)}, got {init!r}")
         self._init = init
         self._spec = _make_spec(
-            layer_sizes, activation, output, activation_param, loss, relumax_b, eps, dtype
+            layer_sizes, activation, output, activation_param, loss, relumax_b, eps, dtype, alpha
         )
         self.backend = backend
         self._params = aligned_zeros(self._spec.n_params, self._spec.dtype)
@@ -195,6 +206,11 @@ class MLP:
     @property
     def eps(self) -> float:
         return self._spec.eps
+
+    @property
+    def alpha(self) -> float:
+        """alpha of an "entmax" output (1.5 for "entmax15")."""
+        return self._spec.alpha
 
     @property
     def dtype(self) -> np.dtype:
@@ -319,10 +335,21 @@ class MLP:
             self._raise_non_finite("outputs", X, None)
         return out
 
-    def loss(self, X: ArrayLike, y: ArrayLike, l1: float = 0.0, l2: float = 0.0) -> float:
+    def loss(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        *,
+        sample_weight: ArrayLike | None = None,
+    ) -> float:
         """Mean loss over the batch X (N, D), y (N,) labels or (N, K) targets,
-        plus ``l2 * sum W^2 + l1 * sum |W|``."""
-        loss, _, _ = self._loss_and_grads(X, y, l1, l2, want_grad=False, want_input_grad=False)
+        plus ``l2 * sum W^2 + l1 * sum |W|``; with ``sample_weight`` (N,) (finite,
+        >= 0, not all 0) the weighted mean ``sum_i w_i loss_i / sum_i w_i``."""
+        loss, _, _ = self._loss_and_grads(
+            X, y, l1, l2, want_grad=False, want_input_grad=False, sample_weight=sample_weight
+        )
         return loss
 
     def loss_and_grad(
@@ -335,6 +362,7 @@ class MLP:
         *,
         dropout: float = 0.0,
         dropout_stream: tuple[int, int, int] = (0, 0, 0),
+        sample_weight: ArrayLike | None = None,
     ) -> tuple[float, Gradients]:
         """The loss and its gradient with respect to every weight and bias.
 
@@ -346,6 +374,7 @@ class MLP:
         ``dropout`` in [0, 1) applies inverted dropout to every hidden layer's
         activations, with the masks of ``dropout_stream`` = (seed, epoch, step)
         (the same masks in every backend; see ``pyfastnn/_dropout.py``).
+        ``sample_weight`` (N,) makes the loss the weighted mean (see :meth:`loss`).
         """
         if out is not None:
             if not isinstance(out, np.ndarray):
@@ -359,7 +388,15 @@ class MLP:
                 raise ValueError("out: expected a writable, aligned, C-contiguous array")
         stream = check_dropout(dropout, dropout_stream, self.n_layers)
         loss, dparams, _ = self._loss_and_grads(
-            X, y, l1, l2, want_grad=True, want_input_grad=False, out=out, dropout=stream
+            X,
+            y,
+            l1,
+            l2,
+            want_grad=True,
+            want_input_grad=False,
+            out=out,
+            dropout=stream,
+            sample_weight=sample_weight,
         )
         assert dparams is not None
         return loss, Gradients(dparams, self)
@@ -392,6 +429,8 @@ class MLP:
         seed: int = 0,
         train_metrics: bool = True,
         progress: bool = False,
+        sample_weight: ArrayLike | None = None,
+        class_weight: str | dict | None = None,
     ) -> History:
         """Train in place on X (N, D), y (N,) labels or (N, K) targets; return the
         :class:`~pyfastnn.History`. See :func:`pyfastnn.training.fit` for the options."""
@@ -414,6 +453,8 @@ class MLP:
             seed=seed,
             train_metrics=train_metrics,
             progress=progress,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
         )
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -463,6 +504,7 @@ class MLP:
             "relumax_b": spec.relumax_b,
             "eps": spec.eps,
             "dtype": spec.dtype.name,
+            **({"alpha": spec.alpha} if spec.output in ALPHA_OUTPUTS else {}),
         }
 
     # ---- other libraries (pyfastnn.interop) ----------------------------------
@@ -541,6 +583,7 @@ class MLP:
         want_input_grad: bool,
         out: np.ndarray | None = None,
         dropout: DropoutStream | None = None,
+        sample_weight: ArrayLike | None = None,
     ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
         X = self._input(X)
         l1 = check_real(l1, "l1", minimum=0.0)
@@ -553,6 +596,8 @@ class MLP:
             self._spec.dtype,
             check_range=self._backend != "native",  # the native module checks labels itself
         )
+        if sample_weight is not None:
+            target = with_weights(target, sample_weight, None, self.n_outputs, self._spec.dtype)
         into = out
         if out is not None and any(
             np.may_share_memory(out, a) for a in (self._params, X, target.values) if a is not None
@@ -648,6 +693,7 @@ def _make_spec(
     relumax_b: float,
     eps: float,
     dtype: str | np.dtype,
+    alpha: float | None = None,
 ) -> NetSpec:
     if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
         raise TypeError(f"layer_sizes: expected a sequence of integers, got {layer_sizes!r}")
@@ -705,6 +751,14 @@ def _make_spec(
     eps = check_real(eps, "eps")
     if eps <= 0:
         raise ValueError(f"eps: expected eps > 0, got {eps}")
+    if alpha is None:
+        alpha = 1.5
+    elif output not in ALPHA_OUTPUTS:
+        raise ValueError(f"alpha: only the 'entmax' output takes alpha, not {output!r}")
+    else:
+        alpha = check_real(alpha, "alpha")
+        if not alpha > 1:
+            raise ValueError(f"alpha: expected alpha > 1 (alpha = 1 is softmax), got {alpha}")
     return NetSpec(
         tuple(int(s) for s in layer_sizes),
         activation,
@@ -714,4 +768,5 @@ def _make_spec(
         dt,
         relumax_b,
         eps,
+        float(alpha),
     )

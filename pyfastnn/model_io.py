@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _model_file, _safetensors
 from ._checks import check_backend, check_memory
-from ._spec import MAX_PARAMS
+from ._spec import ALPHA_OUTPUTS, MAX_PARAMS
 from .linear import LogisticRegression, Perceptron
 from .mlp import MLP
 
@@ -108,4 +108,5 @@ def _build(kind: str, meta: dict, backend: str) -> MLP:
         loss=meta["loss"],
         relumax_b=meta["relumax_b"],
         eps=meta["eps"],
+        alpha=meta["alpha"] if meta["output"] in ALPHA_OUTPUTS else None,
     )

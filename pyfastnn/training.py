@@ -26,7 +26,7 @@ from ._errors import NonFiniteResultError
 from ._files import write_json_atomic
 from ._memory import aligned_zeros
 from ._spec import NetSpec
-from ._targets import make_target, predicted_labels, whole_float_labels
+from ._targets import make_target, predicted_labels, whole_float_labels, with_weights
 from .backends import BACKENDS, EpochPlan
 from .optim import Optimizer, make_optimizer
 
@@ -169,6 +169,8 @@ def fit(
     seed: int = 0,
     train_metrics: bool = True,
     progress: bool = False,
+    sample_weight: ArrayLike | None = None,
+    class_weight: str | Mapping[int, float] | None = None,
 ) -> History:
     """Train ``model`` in place with minibatches; return the :class:`History`.
 
@@ -191,6 +193,14 @@ def fit(
     finite parameters (those of the last finite step, or, if a step overflowed
     them, those at the end of the previous epoch). All arguments, X_val and y_val
     included, are checked before the first epoch.
+
+    ``sample_weight`` (N,) (finite, >= 0, not all 0) and ``class_weight``
+    (None, "balanced" = n_samples / (n_classes * bincount(y)) as scikit-learn, or a
+    mapping {class label 0..K-1: weight}, others 1) weight the rows: each minibatch
+    loss is the weighted mean ``sum_i w_i loss_i / sum_i w_i`` with
+    w_i = sample_weight_i * class_weight[y_i] (a minibatch whose weights are all 0
+    contributes loss 0 and gradient 0; the penalties as usual). The validation
+    loss stays unweighted.
 
     Ctrl-C (``KeyboardInterrupt``) stops training after the step running at
     the time, also inside a native epoch (checked every ~20 ms); the model
@@ -217,6 +227,7 @@ def fit(
     target = make_target(y, spec.labels_only, X.shape[0], spec.n_outputs, spec.dtype)
     if target.values is not None and not all_finite(target.values):
         raise ValueError("y: contains NaN or infinity")
+    target = with_weights(target, sample_weight, class_weight, spec.n_outputs, spec.dtype)
     y = target.labels if target.labels is not None else target.values
     has_val = X_val is not None or y_val is not None
     if has_val:  # checked in full before training changes the model

@@ -77,11 +77,21 @@ int64_t batch_rows(const Network<T>& net, const py::array& X) {
   return X.shape(0);
 }
 
-// y is integer labels (n,) int64 in [0, K), or real targets (n, K) of dtype T.
+// y is integer labels (n,) int64 in [0, K), or real targets (n, K) of dtype T;
+// weights, if given, are sample weights (n,) of dtype T, each finite and >= 0.
 template <typename T>
-TargetView<T> target_view(const Network<T>& net, const py::array& y, int64_t n) {
+TargetView<T> target_view(const Network<T>& net, const py::array& y, int64_t n,
+                          const std::optional<py::array>& weights = std::nullopt) {
   const int64_t K = net.config().sizes.back();
   TargetView<T> view;
+  if (weights) {
+    require_vector<T>(*weights, "sample_weight", n);
+    const T* w = static_cast<const T*>(weights->data());
+    for (int64_t i = 0; i < n; ++i)
+      if (!(w[i] >= T(0)) || !std::isfinite(w[i]))
+        throw py::value_error("sample_weight: expected finite values >= 0");
+    view.weights = w;
+  }
   if (has_dtype<int64_t>(y)) {
     view.labels = checked_labels(y, n, K);
   } else {
@@ -140,7 +150,7 @@ template <typename T>
 void bind_network(py::module_& m, const char* name) {
   py::class_<Network<T>>(m, name)
       .def(py::init([](std::vector<int64_t> sizes, int activation, double activation_param,
-                       int output, int loss, double relumax_b, double eps) {
+                       int output, int loss, double relumax_b, double eps, double alpha) {
              if (activation < 0 || activation >= kNumActivations)
                throw py::value_error("activation: unknown code " + std::to_string(activation));
              if (output < 0 || output >= kNumOutputs)
@@ -148,7 +158,7 @@ void bind_network(py::module_& m, const char* name) {
              if (loss < 0 || loss >= kNumLosses)
                throw py::value_error("loss: unknown code " + std::to_string(loss));
              const OutputSpec spec{static_cast<Output>(output), static_cast<Loss>(loss),
-                                   relumax_b, eps};
+                                   relumax_b, eps, alpha};
              if (!output_loss_valid(spec))
                throw py::value_error("loss: unsupported output/loss pair or parameter");
              if (sizes.size() < 2) throw py::value_error("sizes: need at least 2 entries");
@@ -166,7 +176,7 @@ void bind_network(py::module_& m, const char* name) {
            }),
            py::arg("sizes"), py::arg("activation"), py::arg("activation_param"),
            py::arg("output"), py::arg("loss") = 0, py::arg("relumax_b") = 1.0,
-           py::arg("eps") = 1e-3)
+           py::arg("eps") = 1e-3, py::arg("alpha") = 1.5)
       .def_property_readonly("num_params", &Network<T>::num_params)
       .def(
           "forward",
@@ -187,10 +197,11 @@ void bind_network(py::module_& m, const char* name) {
           "loss_and_grad",
           [](Network<T>& net, const py::array& params, const py::array& X, const py::array& y,
              double l1, double l2, std::optional<py::array> dparams, std::optional<py::array> dX,
-             double dropout, uint64_t seed, uint64_t epoch, uint64_t step) {
+             double dropout, uint64_t seed, uint64_t epoch, uint64_t step,
+             std::optional<py::array> sample_weight) {
             require_vector<T>(params, "params", net.num_params());
             const int64_t n = batch_rows(net, X);
-            const TargetView<T> target = target_view(net, y, n);
+            const TargetView<T> target = target_view(net, y, n, sample_weight);
             if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
             const DropoutSpec drop = dropout_spec(net, dropout, seed, epoch, step);
             T* dp = nullptr;
@@ -201,6 +212,9 @@ void bind_network(py::module_& m, const char* name) {
                 if (overlaps(out, *in))
                   throw py::value_error(std::string(out_name) +
                                         ": must not overlap params, X or y");
+              if (sample_weight && overlaps(out, *sample_weight))
+                throw py::value_error(std::string(out_name) +
+                                      ": must not overlap sample_weight");
             };
             if (dparams) {
               require_vector<T>(*dparams, "dparams", net.num_params(), /*writable=*/true);
@@ -221,20 +235,22 @@ void bind_network(py::module_& m, const char* name) {
           },
           py::arg("params"), py::arg("X"), py::arg("y"), py::arg("l1"), py::arg("l2"),
           py::arg("dparams"), py::arg("dX"), py::arg("dropout") = 0.0, py::arg("seed") = 0,
-          py::arg("epoch") = 0, py::arg("step") = 0,
-          "Mean loss + penalty; fills dparams (flat) and dX (n, D) when given. With "
+          py::arg("epoch") = 0, py::arg("step") = 0, py::arg("sample_weight") = py::none(),
+          "Mean loss (weighted by sample_weight (n,) when given) + penalty; fills dparams "
+          "(flat) and dX (n, D) when given. With "
           "dropout > 0, hidden activations are masked with the stream (seed, epoch, step). "
           "Returns NaN (gradients undefined) when a pre-activation was NaN or infinite.")
       .def(
           "train_epoch",
           [](Network<T>& net, py::array& params, py::array& grad, const py::array& X,
              const py::array& y, std::optional<py::array> order, const EpochSpec& epoch,
-             const OptimizerSpec& optimizer, const py::dict& state) {
+             const OptimizerSpec& optimizer, const py::dict& state,
+             std::optional<py::array> sample_weight) {
             const int64_t P = net.num_params();
             require_vector<T>(params, "params", P, /*writable=*/true);
             require_vector<T>(grad, "grad", P, /*writable=*/true);
             const int64_t n = batch_rows(net, X);
-            const TargetView<T> target = target_view(net, y, n);
+            const TargetView<T> target = target_view(net, y, n, sample_weight);
             const int64_t* idx = nullptr;
             if (order) {
               require_vector<int64_t>(*order, "order", n);
@@ -250,6 +266,9 @@ void bind_network(py::module_& m, const char* name) {
             for (const py::array* in : {&X, &y})
               if (overlaps(params, *in) || overlaps(grad, *in))
                 throw py::value_error("params, grad: must not overlap X or y");
+            if (sample_weight &&
+                (overlaps(params, *sample_weight) || overlaps(grad, *sample_weight)))
+              throw py::value_error("params, grad: must not overlap sample_weight");
             T* p = static_cast<T*>(params.mutable_data());
             T* g = static_cast<T*>(grad.mutable_data());
             const T* x = static_cast<const T*>(X.data());
@@ -264,8 +283,10 @@ void bind_network(py::module_& m, const char* name) {
           },
           py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("order"),
           py::arg("epoch"), py::arg("optimizer"), py::arg("state"),
+          py::arg("sample_weight") = py::none(),
           "One training epoch in C++: minibatches of rows order[...] (storage order when "
-          "order is None), loss_and_grad, optimizer step. state holds the optimizer's "
+          "order is None), loss_and_grad (weighted by the rows' sample_weight when given), "
+          "optimizer step. state holds the optimizer's "
           "arrays by name (velocity for SGD with momentum; m and v for Adam). Returns "
           "(sum of minibatch losses, minibatches done, index of the minibatch whose loss "
           "was not finite or -1). A signal handler that raises (Ctrl-C) stops the epoch "
@@ -275,11 +296,11 @@ void bind_network(py::module_& m, const char* name) {
           [](Network<T>& net, py::array& params, py::array& grad, const py::array& X,
              const py::array& y, double l1, double l2, double dropout, uint64_t seed,
              uint64_t epoch, uint64_t step, int64_t t, const OptimizerSpec& optimizer,
-             const py::dict& state) {
+             const py::dict& state, std::optional<py::array> sample_weight) {
             require_vector<T>(params, "params", net.num_params(), /*writable=*/true);
             require_vector<T>(grad, "grad", net.num_params(), /*writable=*/true);
             const int64_t n = batch_rows(net, X);
-            const TargetView<T> target = target_view(net, y, n);
+            const TargetView<T> target = target_view(net, y, n, sample_weight);
             const DropoutSpec drop = dropout_spec(net, dropout, seed, epoch, step);
             if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
             if (t < 1) throw py::value_error("t: expected a step number >= 1");
@@ -287,6 +308,9 @@ void bind_network(py::module_& m, const char* name) {
             for (const py::array* in : {&X, &y})
               if (overlaps(params, *in) || overlaps(grad, *in))
                 throw py::value_error("params, grad: must not overlap X or y");
+            if (sample_weight &&
+                (overlaps(params, *sample_weight) || overlaps(grad, *sample_weight)))
+              throw py::value_error("params, grad: must not overlap sample_weight");
             T* p = static_cast<T*>(params.mutable_data());
             T* g = static_cast<T*>(grad.mutable_data());
             const T* x = static_cast<const T*>(X.data());
@@ -296,6 +320,7 @@ void bind_network(py::module_& m, const char* name) {
           py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("l1"),
           py::arg("l2"), py::arg("dropout"), py::arg("seed"), py::arg("epoch"), py::arg("step"),
           py::arg("t"), py::arg("optimizer"), py::arg("state"),
+          py::arg("sample_weight") = py::none(),
           "The unfused reference of one train_epoch step on the minibatch X: loss_and_grad "
           "into grad, then one optimizer step t of all params (state as for train_epoch). "
           "Returns the loss (NaN: no step).");
@@ -383,7 +408,8 @@ void bind_codes(py::module_& m) {
   const std::pair<const char*, Output> outputs[] = {
       {"softmax", Output::softmax}, {"sigmoid", Output::sigmoid},
       {"identity", Output::identity}, {"sparsemax", Output::sparsemax},
-      {"relumax", Output::relumax}};
+      {"relumax", Output::relumax}, {"entmax15", Output::entmax15},
+      {"entmax", Output::entmax}};
   static_assert(std::size(outputs) == kNumOutputs, "name every output");
   const std::pair<const char*, Loss> losses[] = {{"natural", Loss::natural},
                                                  {"sparsemax", Loss::sparsemax},

@@ -126,7 +126,9 @@ double Network<T>::loss_and_grad(const T* params, const T* X, int64_t n, TargetV
   const Penalty<T> penalty{l1, l2};
   if (dparams != nullptr || dX != nullptr || dropout.active())
     return loss_and_grad_locked(params, X, n, target, penalty, dparams, dX, dropout);
-  // Loss only: in chunks, so a large X does not grow the workspaces.
+  // Loss only: in chunks, so a large X does not grow the workspaces. Each
+  // chunk gives its (weighted) mean loss; back to a (weighted) sum, times the
+  // chunk's weight sum (m without weights), then over the sum of all weights.
   const int64_t D = config_.sizes.front(), K = config_.sizes.back();
   double total = 0;
   for (int64_t i0 = 0; i0 < n; i0 += kEvalChunkRows) {
@@ -134,11 +136,13 @@ double Network<T>::loss_and_grad(const T* params, const T* X, int64_t n, TargetV
     TargetView<T> chunk;
     if (target.labels != nullptr) chunk.labels = target.labels + i0;
     if (target.values != nullptr) chunk.values = target.values + i0 * K;
+    if (target.weights != nullptr) chunk.weights = target.weights + i0;
     const double part =
         loss_and_grad_locked(params, X + i0 * D, m, chunk, {}, nullptr, nullptr, {});
-    total += part * double(m);  // the chunk's mean loss, back to a sum
+    total += part * weight_sum(chunk.weights, m);  // a chunk of 0 weights: 0 (or NaN)
   }
-  double loss = total / double(n);
+  const double all_weight = weight_sum(target.weights, n);
+  double loss = all_weight > 0 ? total / all_weight : 0.0;
   for (int64_t l = 0; l < n_layers(); ++l) loss += penalty_of(params, l, l + 1, penalty);
   return loss;
 }

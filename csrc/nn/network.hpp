@@ -87,7 +87,8 @@ class Network {
   // even where an activation (tanh, relu) would hide it from the outputs.
   bool forward(const T* params, const T* X, int64_t n, T* out);
 
-  // Returns mean loss + l2 sum W^2 + l1 sum |W|. Writes the flat parameter
+  // Returns mean loss + l2 sum W^2 + l1 sum |W| (the weighted mean with
+  // target.weights: sum w_i loss_i / sum w_i, losses.hpp). Writes the flat parameter
   // gradient if dparams != nullptr and d loss / d X (n, D) if dX != nullptr.
   // With dropout.active(), hidden activations are masked (dropout.hpp) with
   // the stream of (seed, epoch, step). Returns NaN (gradients undefined) when
@@ -191,6 +192,7 @@ class Network {
     AlignedVector<T> X;
     std::vector<T> values;        // real targets
     std::vector<int64_t> labels;  // or labels
+    std::vector<T> weights;       // sample weights, if any
     TargetView<T> target;         // the one filled
   };
   // Copies rows idx[0..m) of X, and of the targets, into `into`.

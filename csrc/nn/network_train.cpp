@@ -2,6 +2,7 @@
 //
 //   for each minibatch b (rows idx = order[b*bs .. min(n, (b+1)*bs))):
 //     Xb (m, D), targets (m) or (m, K)  <- gathered rows of X and the targets
+//     weights (m)                       <- and the sample weights, if any
 //     loss_b; params, optimiser state   <- one training step (train_step.cpp) with
 //                                          dropout step b and optimiser step
 //                                          t = steps_before + b + 1
@@ -77,6 +78,11 @@ void Network<T>::gather_batch(const T* X, TargetView<T> target, const int64_t* i
                   sizeof(T) * size_t(K));
     into.target.values = into.values.data();
   }
+  if (target.weights != nullptr) {
+    if (int64_t(into.weights.size()) < m) into.weights.resize(m);
+    for (int64_t r = 0; r < m; ++r) into.weights[r] = target.weights[idx[r]];
+    into.target.weights = into.weights.data();
+  }
 }
 
 template <typename T>
@@ -146,10 +152,10 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
       if (!gathered) gather_batch(X, target, order + lo, m, batch);
       xb = batch.X.data();
       tb = batch.target;
-    } else if (target.labels != nullptr) {
-      tb.labels = target.labels + lo;
     } else {
-      tb.values = target.values + lo * K;
+      if (target.labels != nullptr) tb.labels = target.labels + lo;
+      if (target.values != nullptr) tb.values = target.values + lo * K;
+      if (target.weights != nullptr) tb.weights = target.weights + lo;
     }
     next_lo = lo + bs;
     gathered = gather_beside && next_lo < n;

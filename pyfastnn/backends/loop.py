@@ -10,12 +10,14 @@ Notation for one sample and layer l (0-based, L layers):
     h_0 = x                            (D,)
     z_l = h_l @ W_l + b_l              W_l (n_l, n_{l+1}), b_l (n_{l+1},)
     h_{l+1} = f(z_l) * m_l             hidden layers l < L - 1; m_l the dropout mask (or 1)
-    out = g(z_{L-1})                   output map g: softmax, sigmoid, identity, sparsemax, relumax
+    out = g(z_{L-1})                   output map g: softmax, sigmoid, identity, sparsemax,
+                                       relumax, entmax15, alpha-entmax
     loss = l(z_{L-1}, t)               one function per output/loss pair, with dz_{L-1}
 and backward, from dz_{L-1} = d loss / d z_{L-1}:
     dW_l = h_l^T dz_l,  db_l = dz_l,  dh_l = W_l dz_l
     dz_{l-1} = dh_l * m_{l-1} * f'(z_{l-1})
-The batch loss is the mean of the per-sample losses plus
+The batch loss is the mean of the per-sample losses (with sample weights w_i,
+the weighted mean sum_i w_i loss_i / sum_i w_i) plus
     l2 * sum_l ||W_l||^2 + l1 * sum_l |W_l|_1.
 """
 
@@ -128,9 +130,10 @@ def output_forward(spec: NetSpec, z: np.ndarray) -> np.ndarray:
         return np.array([_sigmoid(float(v)) for v in z])
     if spec.output == "identity":
         return np.array([float(v) for v in z])
+    name, b = spec.simplex_map  # type: ignore[misc]
     Z = z.reshape(1, -1).astype(np.float64)
     out = np.empty_like(Z)
-    simplex_loop.forward(spec.output, Z, spec.relumax_b, 1.0, out)
+    simplex_loop.forward(name, Z, b, 1.0, out)
     return out[0]
 
 
@@ -209,6 +212,19 @@ def sparse_map_eps_cross_entropy(
     return float(loss[0]), dz[0]
 
 
+def entmax_fenchel_young(z: np.ndarray, t: np.ndarray, spec: NetSpec) -> tuple[float, np.ndarray]:
+    """The Fenchel-Young loss of entmax15 / alpha-entmax at the label y (Blondel,
+    Martins & Niculae 2020): <p, z> + (1 - sum p^alpha) / (alpha (alpha - 1)) - z_y,
+    p = entmax(z); dz = p - e_y."""
+    Z = z.reshape(1, -1).astype(np.float64)
+    dz = np.empty_like(Z)
+    exact15 = spec.output == "entmax15"
+    alpha = 1.5 if exact15 else spec.alpha
+    y = np.array([int(np.argmax(t))])
+    loss = simplex_loop.entmax_loss(Z, y, alpha, exact15, 1.0, 1.0, dz)
+    return float(loss[0]), dz[0]
+
+
 # (output, loss) -> its function
 OUTPUT_LOSSES: dict[tuple[str, str], OutputLoss] = {
     ("softmax", "cross_entropy"): softmax_cross_entropy,
@@ -219,6 +235,8 @@ OUTPUT_LOSSES: dict[tuple[str, str], OutputLoss] = {
     ("sparsemax", "eps_cross_entropy"): sparse_map_eps_cross_entropy,
     ("relumax", "sparsemax"): sparse_map_sparsemax_loss,
     ("relumax", "eps_cross_entropy"): sparse_map_eps_cross_entropy,
+    ("entmax15", "entmax15"): entmax_fenchel_young,
+    ("entmax", "entmax"): entmax_fenchel_young,
 }
 
 
@@ -311,21 +329,30 @@ def loss_and_grad(
         dparams[...] = 0
     dWs, dbs = spec.split(dparams) if dparams is not None else ([], [])
     dX = np.zeros_like(X) if want_input_grad else None
+    # sample weights: the loss is sum_i w_i loss_i / sum_i w_i (0 when the weights sum to 0)
+    w = target.weights
+    w_total = float(sum(float(v) for v in w)) if w is not None else 0.0
     total = 0.0
     for i in range(N):
         masks = [m[i] for m in batch_masks] if batch_masks is not None else None
         zs, hs = network_forward(spec, weights, biases, X[i], masks)
         loss_i, dz = output_loss(zs[-1], T[i], spec)
+        if w is not None:
+            dz = dz * (float(w[i]) / w_total if w_total > 0 else 0.0)
+            loss_i *= float(w[i])
         total += loss_i
         if dparams is None and dX is None:
             continue
         dW_i, db_i, dx_i = network_backward(spec, weights, zs, hs, dz, masks)
         for dW, db, dW_l, db_l in zip(dWs, dbs, dW_i, db_i):
-            dW += dW_l / N
-            db += db_l / N
+            dW += dW_l if w is not None else dW_l / N
+            db += db_l if w is not None else db_l / N
         if dX is not None:
-            dX[i] = dx_i / N
-    loss = total / N
+            dX[i] = dx_i if w is not None else dx_i / N
+    if w is None:
+        loss = total / N
+    else:
+        loss = total / w_total if w_total > 0 else 0.0
     for layer, W in enumerate(weights):
         loss += l2 * float(np.sum(W.astype(np.float64) ** 2)) + l1 * float(
             np.sum(np.abs(W.astype(np.float64)))

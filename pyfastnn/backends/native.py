@@ -49,6 +49,7 @@ def network(spec: NetSpec) -> Any:
                 LOSSES[spec.loss],
                 spec.relumax_b,
                 spec.eps,
+                spec.alpha,
             )
             _networks[id(spec)] = net
             weakref.finalize(spec, _networks.pop, id(spec), None)
@@ -88,7 +89,8 @@ def loss_and_grad(
         l2,
         dparams,
         dX,
-        *((d.rate, d.seed, d.epoch, d.step) if d is not None else ()),
+        *((d.rate, d.seed, d.epoch, d.step) if d is not None else (0.0, 0, 0, 0)),
+        target.weights,
     )
     if loss != loss:  # NaN: a pre-activation was not finite (see Network::loss_and_grad)
         raise NonFiniteError
@@ -121,5 +123,5 @@ def train_epoch(
     )
     y = target.labels if target.labels is not None else target.values
     return network(spec).train_epoch(
-        params, grad, X, y, order, epoch, optimizer_spec(optimizer), state
+        params, grad, X, y, order, epoch, optimizer_spec(optimizer), state, target.weights
     )

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from .._dropout import DropoutStream
-from .._targets import Target
 from .protocol import EpochPlan, EpochResult, NonFiniteError
 
 if TYPE_CHECKING:
     from .._spec import NetSpec
+    from .._targets import Target
     from ..optim import Optimizer
 
 LossAndGrad = Callable[..., tuple[float, "np.ndarray | None", "np.ndarray | None"]]
@@ -40,10 +40,7 @@ def train_epoch(
     batches = plan.n_batches(X.shape[0])
     for b in range(batches):
         rows = plan.rows(b, order)
-        part = Target(
-            labels=None if target.labels is None else target.labels[rows],
-            values=None if target.values is None else target.values[rows],
-        )
+        part = target.take(rows)
         dropout = (
             DropoutStream(plan.dropout, plan.seed, plan.epoch, b) if plan.dropout > 0 else None
         )

@@ -4,7 +4,7 @@ Same formulas and the same names as :mod:`pyfastnn.backends.loop`, written on
 (N, n) arrays:
     Z_l = H_l @ W_l + b_l,  H_{l+1} = f(Z_l),  out = g(Z_{L-1})
 and backward
-    dZ_{L-1} = d loss / d Z_{L-1}       (already divided by N)
+    dZ_{L-1} = d loss / d Z_{L-1}       (already divided by N, or weighted: w_i / sum w)
     dW_l = H_l^T @ dZ_l,  db_l = sum_rows dZ_l,  dH_l = dZ_l @ W_l^T
     dZ_{l-1} = dH_l * f'(Z_{l-1})
 """
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from ..optim import Optimizer
 
 Elementwise = Callable[[np.ndarray, float], np.ndarray]
-# (mean loss over the rows, dZ (N, K)) from logits Z (N, K) and the targets
-OutputLoss = Callable[[np.ndarray, "Target", "NetSpec"], tuple[float, np.ndarray]]
+# (per-row losses (N,), d loss_i / d z_i (N, K)) from logits Z (N, K) and the targets
+OutputLoss = Callable[[np.ndarray, "Target", "NetSpec"], tuple[np.ndarray, np.ndarray]]
 
 _erf = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf ufunc; libm's, as in C++
 
@@ -103,84 +103,99 @@ def dense_backward(
 
 
 # ---- output maps and their losses, one per pair -------------------------------------
-# Each returns the mean loss over the N rows and dZ (N, K) = d mean loss / d Z.
+# Each returns the per-row losses (N,) in float64 and G (N, K) = d loss_i / d z_i;
+# output_loss turns them into the (weighted) mean loss and dZ = d mean / d Z.
 
 
 def output_forward(spec: NetSpec, Z: np.ndarray) -> np.ndarray:
     """The output map g applied to logits Z (N, K)."""
-    if spec.output in ("softmax", "sparsemax", "relumax"):
+    simplex_map = spec.simplex_map
+    if simplex_map is not None:
         out = np.empty_like(Z)
-        simplex_vector.forward(spec.output, Z, spec.relumax_b, 1.0, out)
+        simplex_vector.forward(simplex_map[0], Z, simplex_map[1], 1.0, out)
         return out
     if spec.output == "sigmoid":
         return _sigmoid(Z)
     return Z
 
 
-def softmax_cross_entropy(Z: np.ndarray, target: Target, spec: NetSpec) -> tuple[float, np.ndarray]:
-    """loss_i = -sum_k t_ik log p_ik, p = softmax(z_i); dZ = (p - T) / N."""
-    N, K = Z.shape
+def softmax_cross_entropy(
+    Z: np.ndarray, target: Target, spec: NetSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """loss_i = -sum_k t_ik log p_ik, p = softmax(z_i); G = P - T."""
+    K = Z.shape[1]
     T = target.dense(K, Z.dtype)
     P = np.empty_like(Z)
     simplex_vector.softmax(Z, 1.0, P)
     m = Z.max(axis=1, keepdims=True)
     log_p = Z - m - np.log(np.exp(Z - m).sum(axis=1, keepdims=True))
-    return -float(np.sum(T * log_p, dtype=np.float64)) / N, (P - T) / N
+    return -np.sum(T * log_p, axis=1, dtype=np.float64), P - T
 
 
 def sigmoid_binary_cross_entropy(
     Z: np.ndarray, target: Target, spec: NetSpec
-) -> tuple[float, np.ndarray]:
-    """loss_i = mean_k softplus(z_ik) - t_ik z_ik (from logits); dZ = (sigmoid(Z) - T) / (N K)."""
-    N, K = Z.shape
+) -> tuple[np.ndarray, np.ndarray]:
+    """loss_i = mean_k softplus(z_ik) - t_ik z_ik (from logits); G = (sigmoid(Z) - T) / K."""
+    K = Z.shape[1]
     T = target.dense(K, Z.dtype)
     per = _relu(Z) - Z * T + np.log1p(np.exp(-np.abs(Z)))
-    return float(np.sum(per, dtype=np.float64)) / (N * K), (_sigmoid(Z) - T) / (N * K)
+    return np.sum(per, axis=1, dtype=np.float64) / K, (_sigmoid(Z) - T) / K
 
 
 def identity_squared_error(
     Z: np.ndarray, target: Target, spec: NetSpec
-) -> tuple[float, np.ndarray]:
-    """loss_i = sum_k (z_ik - t_ik)^2; dZ = 2 (Z - T) / N."""
-    N, K = Z.shape
-    R = Z - target.dense(K, Z.dtype)
-    return float(np.sum(R * R, dtype=np.float64)) / N, 2.0 * R / N
+) -> tuple[np.ndarray, np.ndarray]:
+    """loss_i = sum_k (z_ik - t_ik)^2; G = 2 (Z - T)."""
+    R = Z - target.dense(Z.shape[1], Z.dtype)
+    return np.sum(R * R, axis=1, dtype=np.float64), 2.0 * R
 
 
-def identity_perceptron(Z: np.ndarray, target: Target, spec: NetSpec) -> tuple[float, np.ndarray]:
-    """Scores; p = first argmax: loss_i = z_ip - z_iy; dZ = (e_p - e_y) / N on mistakes."""
+def identity_perceptron(
+    Z: np.ndarray, target: Target, spec: NetSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores; p = first argmax: loss_i = z_ip - z_iy; G = e_p - e_y on mistakes."""
     N = Z.shape[0]
     rows = np.arange(N)
     p = np.argmax(Z, axis=1)
     y = target.labels
-    loss = float(np.sum(Z[rows, p].astype(np.float64) - Z[rows, y], dtype=np.float64)) / N
-    dZ = np.zeros_like(Z)
+    per = Z[rows, p].astype(np.float64) - Z[rows, y]
+    G = np.zeros_like(Z)
     wrong = p != y
-    dZ[rows[wrong], p[wrong]] = 1.0 / N
-    dZ[rows[wrong], y[wrong]] = -1.0 / N
-    return loss, dZ
+    G[rows[wrong], p[wrong]] = 1.0
+    G[rows[wrong], y[wrong]] = -1.0
+    return per, G
 
 
 def sparse_map_sparsemax_loss(
     Z: np.ndarray, target: Target, spec: NetSpec
-) -> tuple[float, np.ndarray]:
-    """The sparsemax loss (Martins & Astudillo 2016); dZ = (sparsemax(Z) - E_y) / N."""
-    N = Z.shape[0]
-    dZ = np.empty_like(Z)
-    per = simplex_vector.sparsemax_loss(Z, target.labels, 1.0, 1.0 / N, dZ)
-    return float(np.sum(per, dtype=np.float64)) / N, dZ
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sparsemax loss (Martins & Astudillo 2016); G = sparsemax(Z) - E_y."""
+    G = np.empty_like(Z)
+    per = simplex_vector.sparsemax_loss(Z, target.labels, 1.0, 1.0, G)
+    return per, G
 
 
 def sparse_map_eps_cross_entropy(
     Z: np.ndarray, target: Target, spec: NetSpec
-) -> tuple[float, np.ndarray]:
-    """loss_i = -log((p_iy + eps) / (1 + K eps)), p = sparsemax or relumax_b; dZ = J^T g / N."""
-    N = Z.shape[0]
-    dZ = np.empty_like(Z)
+) -> tuple[np.ndarray, np.ndarray]:
+    """loss_i = -log((p_iy + eps) / (1 + K eps)), p = sparsemax or relumax_b; G = J^T g."""
+    G = np.empty_like(Z)
     per = simplex_vector.smoothed_cross_entropy(
-        spec.output, Z, target.labels, spec.relumax_b, spec.eps, 1.0, 1.0 / N, dZ
+        spec.output, Z, target.labels, spec.relumax_b, spec.eps, 1.0, 1.0, G
     )
-    return float(np.sum(per, dtype=np.float64)) / N, dZ
+    return per, G
+
+
+def entmax_fenchel_young(
+    Z: np.ndarray, target: Target, spec: NetSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Fenchel-Young loss of entmax15 / alpha-entmax (Blondel, Martins & Niculae
+    2020): <p, z> + (1 - sum p^alpha) / (alpha (alpha - 1)) - z_y; G = p - E_y."""
+    G = np.empty_like(Z)
+    exact15 = spec.output == "entmax15"
+    alpha = 1.5 if exact15 else spec.alpha
+    per = simplex_vector.entmax_loss(Z, target.labels, alpha, exact15, 1.0, 1.0, G)
+    return per, G
 
 
 # (output, loss) -> its function
@@ -193,7 +208,24 @@ OUTPUT_LOSSES: dict[tuple[str, str], OutputLoss] = {
     ("sparsemax", "eps_cross_entropy"): sparse_map_eps_cross_entropy,
     ("relumax", "sparsemax"): sparse_map_sparsemax_loss,
     ("relumax", "eps_cross_entropy"): sparse_map_eps_cross_entropy,
+    ("entmax15", "entmax15"): entmax_fenchel_young,
+    ("entmax", "entmax"): entmax_fenchel_young,
 }
+
+
+def output_loss(spec: NetSpec, Z: np.ndarray, target: Target) -> tuple[float, np.ndarray]:
+    """(mean loss, dZ (N, K)) of the logits Z (N, K): without weights the mean over
+    the rows and G / N; with weights w (N,) the weighted mean sum w_i loss_i / sum w
+    and dZ_i = w_i G_i / sum w (0 and 0 when the weights sum to 0)."""
+    per, G = OUTPUT_LOSSES[spec.output, spec.loss](Z, target, spec)
+    N = Z.shape[0]
+    if target.weights is None:
+        return float(np.sum(per, dtype=np.float64)) / N, G / N
+    w = target.weights.astype(np.float64)
+    total = float(np.sum(w))
+    if total == 0:
+        return 0.0, np.zeros_like(G)
+    return float(np.dot(w, per)) / total, G * (w / total).astype(G.dtype)[:, None]
 
 
 # ---- the network, whole batches -------------------------------------------------------
@@ -278,7 +310,7 @@ def loss_and_grad(
     """Mean loss over the batch (+ penalty), flat parameter gradient, dL/dX (N, D)."""
     weights, biases = spec.split(params)
     Zs, Hs, Ms = network_forward(spec, weights, biases, X, dropout)
-    loss, dZ = OUTPUT_LOSSES[spec.output, spec.loss](Zs[-1], target, spec)
+    loss, dZ = output_loss(spec, Zs[-1], target)
     dZ = dZ.astype(X.dtype, copy=False)
     for W in weights:
         w = W.reshape(-1)

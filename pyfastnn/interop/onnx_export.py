@@ -18,7 +18,11 @@ The graph computes the model's ``forward``: input ``X`` (N, D), output
   ``TopK``: z_(1) >= ... >= z_(K), ``CumSum`` S_k, support
   ``1 + k z_(k) > S_k``, tau = (sum of the support's z - 1) / its size,
   p = max(z - tau, 0); relumax_b ``r = Relu(z - ReduceMax(z) + b)``,
-  ``r / ReduceSum(r)``.
+  ``r / ReduceSum(r)``; entmax15 by its exact sort-based threshold (``TopK``,
+  ``CumSum`` of the sorted row and of its squares, ``GatherElements`` of the
+  threshold at the support's size); alpha-entmax by bisection on the threshold,
+  unrolled for the dtype's mantissa bits + 8 halvings (as the backends), then
+  normalised.
 """
 
 from __future__ import annotations
@@ -190,4 +194,52 @@ def _output(g: _Graph, spec: NetSpec, Z: str) -> str:
         total = g.op("ReduceSum", g.op("Mul", support, s), axis, keepdims=1)
         tau = g.op("Div", g.op("Sub", total, g.const(1.0)), size)
         return g.op("Relu", g.op("Sub", Z, tau))
+    if spec.output == "entmax15":
+        return _entmax15(g, spec, Z, axis)
+    if spec.output == "entmax":
+        return _entmax_bisect(g, spec, Z, axis)
     raise ValueError(f"output: {spec.output!r} has no ONNX form")  # pragma: no cover
+
+
+def _entmax15(g: _Graph, spec: NetSpec, Z: str, axis: str) -> str:
+    """entmax15 (Peters, Niculae & Martins 2019, the sort-based exact threshold):
+    u = (z - max z) / 2 sorted, s_(1) >= ... >= s_(K); for each k the threshold of
+    the top k, tau_k = mean_k - sqrt(max((1 - k (mean of squares_k - mean_k^2)) / k, 0));
+    the support is the k with tau_k <= s_(k) (a prefix), tau = tau_(its size);
+    p = max(u - tau, 0)^2."""
+    K = spec.n_outputs
+    U = g.op("Mul", g.op("Sub", Z, g.op("ReduceMax", Z, axis, keepdims=1)), g.const(0.5))
+    s, _ = g.op("TopK", U, g.const([K], "k", np.int64), outputs=2, axis=-1, largest=1)
+    ks = g.const(np.arange(1, K + 1), "ranks")
+    cum_axis = g.const(1, "axis", np.int64)
+    mean = g.op("Div", g.op("CumSum", s, cum_axis), ks)
+    mean_sq = g.op("Div", g.op("CumSum", g.op("Mul", s, s), cum_axis), ks)
+    spread = g.op("Mul", ks, g.op("Sub", mean_sq, g.op("Mul", mean, mean)))
+    delta = g.op("Div", g.op("Sub", g.const(1.0), spread), ks)
+    taus = g.op("Sub", mean, g.op("Sqrt", g.op("Relu", delta)))
+    support = g.op("Cast", g.op("LessOrEqual", taus, s), to=TensorProto.INT64)
+    last = g.op("Sub", g.op("ReduceSum", support, axis, keepdims=1), g.const([1], "one", np.int64))
+    tau = g.op("GatherElements", taus, last, axis=1)
+    r = g.op("Relu", g.op("Sub", U, tau))
+    return g.op("Mul", r, r)
+
+
+def _entmax_bisect(g: _Graph, spec: NetSpec, Z: str, axis: str) -> str:
+    """alpha-entmax by bisection, as the backends compute it: y = (alpha - 1)(z - max z),
+    tau in [-1, 0] (sum_k max(y_k - tau, 0)^(1/(alpha-1)) >= 1 at -1, < 1 at 0),
+    halved a fixed number of times (the dtype's mantissa bits + 8, unrolled), then
+    p = max(y - tau_lo, 0)^(1/(alpha-1)) normalised to sum 1."""
+    alpha = spec.alpha
+    Y = g.op("Mul", g.op("Sub", Z, g.op("ReduceMax", Z, axis, keepdims=1)), g.const(alpha - 1))
+    power = g.const(1.0 / (alpha - 1))
+    zero_col = g.op("Mul", g.op("ReduceMax", Y, axis, keepdims=1), g.const(0.0))  # (N, 1)
+    lo = g.op("Sub", zero_col, g.const(1.0))
+    hi = zero_col
+    half, one = g.const(0.5), g.const(1.0)
+    for _ in range(np.finfo(spec.dtype).nmant + 8):
+        mid = g.op("Add", lo, g.op("Mul", g.op("Sub", hi, lo), half))
+        P = g.op("Pow", g.op("Relu", g.op("Sub", Y, mid)), power)
+        above = g.op("GreaterOrEqual", g.op("ReduceSum", P, axis, keepdims=1), one)
+        lo, hi = g.op("Where", above, mid, lo), g.op("Where", above, hi, mid)
+    P = g.op("Pow", g.op("Relu", g.op("Sub", Y, lo)), power)
+    return g.op("Div", P, g.op("ReduceSum", P, axis, keepdims=1))

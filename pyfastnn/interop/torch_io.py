@@ -8,7 +8,9 @@ module has it), ``nn.LeakyReLU(alpha)``, ``nn.Tanh``, ``nn.Sigmoid``,
 ``nn.Softplus`` and ``nn.GELU()`` (exact erf form); the outputs to
 ``nn.Softmax(dim=-1)``, ``nn.Sigmoid``, nothing (identity), :class:`Sparsemax`
 and :class:`Relumax` (plain PyTorch operations, so autograd trains through
-them).
+them), and for the entmax outputs ``pyfastnn.torch.Entmax15`` and
+``pyfastnn.torch.EntmaxBisect(alpha)`` (autograd functions over the native maps:
+CPU tensors).
 
 ``nn.Softplus`` returns z itself where ``beta * z > threshold``; pyfastnn
 computes ``log(1 + e^z)`` everywhere, which differs from z by ``e^-z``
@@ -128,6 +130,13 @@ def _output_module(spec: NetSpec) -> nn.Module | None:
         return Sparsemax()
     if spec.output == "relumax":
         return Relumax(spec.relumax_b)
+    if spec.output in ("entmax15", "entmax"):
+        # the native maps with their exact gradients (CPU tensors; pyfastnn.torch)
+        from .. import torch as pyfastnn_torch
+
+        if spec.output == "entmax15":
+            return pyfastnn_torch.Entmax15(dim=-1)
+        return pyfastnn_torch.EntmaxBisect(alpha=spec.alpha, dim=-1)
     return None  # identity
 
 
@@ -234,7 +243,7 @@ def _options(
     options: dict[str, Any] = {"activation": activation, "activation_param": param}
     if len(tail) > 1:
         raise ValueError(f"module[{tail[1][0]}]: at most one output map after the last Linear")
-    found, relumax_b = "identity", None
+    found, relumax_b, alpha = "identity", None, None
     if tail:
         index, m = tail[0]
         if type(m) is nn.Softmax and m.dim in (-1, 1):
@@ -245,14 +254,35 @@ def _options(
             found = "sparsemax"
         elif isinstance(m, Relumax):
             found, relumax_b = "relumax", m.b
+        elif (entmax := _entmax_output(m)) is not None:
+            found, alpha = entmax
         else:
             raise ValueError(
                 f"module[{index}]: unsupported output map {m} (expected Softmax(dim=-1), "
-                "Sigmoid, Sparsemax or Relumax)"
+                "Sigmoid, Sparsemax, Relumax, or pyfastnn.torch's Entmax15 or EntmaxBisect)"
             )
         if output is not None and output != found:
             raise ValueError(f"output: {output!r} given, but the module ends in {found!r}")
     options["output"] = output if output is not None else found
     if relumax_b is not None:
         options["relumax_b"] = relumax_b
+    if alpha is not None and options["output"] == "entmax":
+        options["alpha"] = alpha
     return options
+
+
+def _entmax_output(m: nn.Module) -> tuple[str, float | None] | None:
+    """("entmax15", None) or ("entmax", alpha) for pyfastnn.torch's Entmax15 and
+    EntmaxBisect over the last axis (a float alpha); None for other modules."""
+    from .. import torch as pyfastnn_torch
+
+    if isinstance(m, pyfastnn_torch.Entmax15) and m.dim in (-1, 1):
+        return "entmax15", None
+    if isinstance(m, pyfastnn_torch.EntmaxBisect) and m.dim in (-1, 1):
+        alpha = m.alpha
+        if isinstance(alpha, torch.Tensor):
+            if alpha.numel() != 1:
+                raise ValueError("module: an EntmaxBisect output needs one alpha, not a tensor")
+            alpha = float(alpha.detach())
+        return "entmax", float(alpha)
+    return None
