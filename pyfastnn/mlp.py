@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -27,6 +28,7 @@ from ._spec import ACTIVATIONS, MAX_PARAMS, OUTPUTS, NetSpec
 from ._targets import Target, as_labels, make_target, predicted_labels
 from .backends import BACKENDS, NonFiniteError
 from .optim import Optimizer
+from .schedules import ScheduleLike
 from .training import History
 
 if TYPE_CHECKING:
@@ -381,6 +383,7 @@ class MLP:
         batch_size: int = 32,
         optimizer: str | Optimizer = "sgd",
         lr: float | None = None,
+        lr_schedule: ScheduleLike = None,
         l1: float = 0.0,
         l2: float = 0.0,
         dropout: float = 0.0,
@@ -392,9 +395,14 @@ class MLP:
         seed: int = 0,
         train_metrics: bool = True,
         progress: bool = False,
+        callbacks: Iterable[training.Callback] = (),
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1,
+        resume: str | os.PathLike[str] | None = None,
     ) -> History:
         """Train in place on X (N, D), y (N,) labels or (N, K) targets; return the
-        :class:`~pyfastnn.History`. See :func:`pyfastnn.training.fit` for the options."""
+        :class:`~pyfastnn.History`. See :func:`pyfastnn.training.fit` for the options
+        (learning-rate schedules, callbacks, checkpoints and ``resume``)."""
         return training.fit(
             self,
             X,
@@ -403,6 +411,7 @@ class MLP:
             batch_size=batch_size,
             optimizer=optimizer,
             lr=lr,
+            lr_schedule=lr_schedule,
             l1=l1,
             l2=l2,
             dropout=dropout,
@@ -414,6 +423,10 @@ class MLP:
             seed=seed,
             train_metrics=train_metrics,
             progress=progress,
+            callbacks=callbacks,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
         )
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
