@@ -109,7 +109,8 @@ class MLP:
         "tanh", "sigmoid", "softplus", "gelu" (exact, erf form).
     output : str
         "softmax", "sigmoid", "identity", "sparsemax" or "relumax".
-    dtype : "float32" or "float64"
+    dtype : "float32" (the default of every model, ``pyfastnn train`` and the
+        estimators) or "float64" (what gradient checks use).
     backend : "native" (C++), "vector" (NumPy) or "loop" (per-sample Python).
     seed : int
         Seed of the weight initialisation (biases start at zero).
