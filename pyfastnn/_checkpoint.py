@@ -19,7 +19,6 @@ never costs more than its declared, bounded sizes.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -203,12 +202,19 @@ def _bool(ck: dict, key: str, path: object) -> bool:
     return value
 
 
+def _is_number(value: object) -> bool:
+    """A finite JSON number (bool excluded; integers within int64)."""
+    if type(value) is int:
+        return -(2**63) <= value < 2**63
+    return type(value) is float and math.isfinite(value)
+
+
 def _optional_float(ck: dict, key: str, path: object) -> float | None:
     value = ck.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _bad(path, f"{key} must be a finite number or null, got {value!r}")
+    if not _is_number(value):
+        raise _bad(path, f"{key} must be a finite number or null, got {value!r:.40}")
     return float(value)
 
 
@@ -246,8 +252,6 @@ def _schedule_state(value: object, template: dict[str, Any], path: object) -> di
             f"schedule given (state keys {sorted(template)}): pass the run's lr_schedule"
         )
     for key, v in value.items():
-        if v is not None and (
-            isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)
-        ):
+        if v is not None and not _is_number(v):
             raise _bad(path, f"schedule_state[{key!r}] must be a finite number or null")
     return value

@@ -291,6 +291,7 @@ def hostile_cases():
             "rng",
         ),  # fmt: skip
         ("schedule state text", meta_change("schedule_state", {"x": "y"}), "schedule"),
+        ("best score huge", meta_change("best_score", 10**400), "best_score"),
         ("columns", meta_change("history_columns", ["a"] * 3), "history_columns"),
         ("version", meta_change("version", 7), "version-1"),
         ("no config", meta_change("config", None), "config"),
@@ -379,3 +380,17 @@ def test_checkpoints_are_written_every_n_epochs_and_at_the_end(tmp_path: Path) -
     meta = json.loads(str(np.load(path)["meta"]))
     assert meta["checkpoint"]["epoch"] == 7
     assert not list(tmp_path.glob(".tmp-*"))  # no temporary files left
+
+
+def test_a_schedule_state_beyond_the_float_range_is_refused(tmp_path: Path) -> None:
+    from pyfastnn.schedules import InvScaling
+
+    path = tmp_path / "run.npz"
+    net().fit(X, Y, epochs=2, lr_schedule=InvScaling(), checkpoint=path)
+    members = members_of(path)
+    meta = meta_of(members)
+    assert meta["checkpoint"]["schedule_state"] == {"t": 2 * len(X)}
+    meta["checkpoint"]["schedule_state"]["t"] = 10**400
+    bad = write_members(tmp_path / "bad.npz", with_meta(members, meta))
+    with pytest.raises(ValueError, match="schedule_state"):
+        net().fit(X, Y, epochs=3, lr_schedule=InvScaling(), resume=bad)
