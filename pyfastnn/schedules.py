@@ -151,7 +151,7 @@ class CosineWarmup(_Stateless):
 
     def lr(self, epoch: int, base_lr: float, state: State) -> float:
         if epoch < self.warmup_epochs:
-            return base_lr * (epoch + 1) / self.warmup_epochs
+            return base_lr * ((epoch + 1) / self.warmup_epochs)
         progress = min(1.0, (epoch - self.warmup_epochs) / (self.total_epochs - self.warmup_epochs))
         return self.min_lr + (base_lr - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
