@@ -240,7 +240,8 @@ def fit(
     ``pyfastnn.load`` reads it as the model. ``fit(..., resume=path)`` with
     the arguments of the interrupted run (``epochs`` may be larger) loads that
     state into ``model`` and trains the remaining epochs, ending with the same
-    weights and history figures as the uninterrupted run; ``ValueError`` if
+    weights and history figures as the uninterrupted run (a run that had
+    stopped -- patience, a callback, the schedule -- stays stopped); ``ValueError`` if
     the file is not a checkpoint, holds another kind of model or a run with
     other settings (each named).
 

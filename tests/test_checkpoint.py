@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -341,20 +343,37 @@ def test_model_readers_accept_checkpoint_members_only_in_checkpoints(
         pyfastnn.load(write_members(tmp_path / "many.npz", many))
 
 
-def test_a_lying_history_header_costs_nothing(checkpoint_file: Path, tmp_path: Path) -> None:
-    """history.npy whose header claims 10**6 x 7 values but holds none: refused
-    by the header check before anything of that size is allocated."""
+@pytest.mark.parametrize(
+    "member, shape, dtype",
+    [("history.npy", (10**6, 7), "<f8"), ("opt_m.npy", (4 * 7 + 7 + 7 * 3 + 3,), "<f8"),
+     ("opt_v.npy", (10**9,), "<f8"), ("best_params.npy", (10**9,), "<f8")],
+)  # fmt: skip
+def test_a_lying_member_header_costs_nothing(
+    member: str, shape: tuple, dtype: str, checkpoint_file: Path, tmp_path: Path
+) -> None:
+    """A member whose header claims values the archive does not hold: refused by
+    the header check, quickly and without allocating what it claims."""
     members = members_of(checkpoint_file)
-    meta = meta_of(members)
-    meta["checkpoint"]["epoch"] = 10**6
+    if member == "history.npy":  # an epoch count that fits the claimed history
+        meta = meta_of(members)
+        meta["checkpoint"]["epoch"] = shape[0]
+        members = with_meta(members, meta)
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 7)}
+        header, {"descr": dtype, "fortran_order": False, "shape": shape}
     )
-    members = with_meta({**members, "history.npy": header.getvalue()}, meta)
-    path = write_members(tmp_path / "lying.npz", members)
-    with pytest.raises(ValueError, match="history.npy declares"):
-        resume(path)
+    path = write_members(tmp_path / "lying.npz", {**members, member: header.getvalue()})
+    assert tuple(pyfastnn.load(path).layer_sizes) == (4, 7, 3)  # a model reader never looks
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match=f"{member}|{member[:-4]}|optimiser state"):
+            resume(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 1.0
+    assert peak < 1 << 20, f"peak {peak} bytes"
 
 
 def test_checkpoint_arguments_are_checked_first(tmp_path: Path) -> None:
