@@ -1,5 +1,13 @@
 """The model file format: one ``.npz`` holding ``params`` and a ``meta`` JSON.
 
+A training checkpoint (``fit(checkpoint=...)``) is a model file with more:
+its description has a ``"checkpoint"`` field and the archive may hold the
+arrays :data:`CHECKPOINT_MEMBERS` and ``opt_<key>.npy`` (the optimiser's
+state). Readers of a plain model ignore those members; they are accepted only
+by name (at most :data:`MAX_MEMBERS` in all) and only beside that field, and
+each is read like ``params.npy``: header first, checked against what the
+caller expects, then no more data than that.
+
 No pickle anywhere: the description is plain JSON, checked field by field by
 :mod:`pyfastnn.model_io`, and the parameters are a plain ``.npy`` vector, so a
 hand-crafted file can at worst be rejected with an error; it never runs code.
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +37,12 @@ from ._files import atomic_file
 FORMAT = "pyfastnn.mlp"
 VERSION = 1
 MEMBERS = ("meta.npy", "params.npy")
+#: Fixed names of a checkpoint's extra members (besides ``opt_<key>.npy``).
+CHECKPOINT_MEMBERS = ("best_params.npy", "history.npy")
+#: ``opt_<key>.npy``: one array of the optimiser's state (``init_state`` key).
+OPT_MEMBER = re.compile(r"opt_[a-z][a-z0-9_]{0,31}\.npy")
+#: Members of a checkpoint at most (an optimiser keeps a few state arrays).
+MAX_MEMBERS = 16
 # A description is a few hundred bytes; anything much larger is not one.
 MAX_META_BYTES = 1 << 16
 # Bytes read per call when reading the parameters (bounds each temporary).
@@ -41,12 +56,28 @@ def check_path(path: object) -> str | os.PathLike[str]:
     raise TypeError(f"path: expected a file path (str or os.PathLike), got {type(path).__name__}")
 
 
-def write(path: str | Path, meta: dict[str, Any], params: np.ndarray) -> None:
-    """Write ``params`` and the description ``meta`` (format and version added)."""
+def write(
+    path: str | Path,
+    meta: dict[str, Any],
+    params: np.ndarray,
+    extra: dict[str, np.ndarray] | None = None,
+) -> None:
+    """Write ``params`` and the description ``meta`` (format and version added);
+    ``extra`` (a checkpoint's arrays: member name without ".npy" -> array)
+    only with a ``"checkpoint"`` field in ``meta``."""
     path = check_path(path)
     meta = {"format": FORMAT, "version": VERSION, **meta}
+    arrays = dict(extra or {})
+    for name in arrays:
+        if not is_checkpoint_member(name + ".npy") or "checkpoint" not in meta:
+            raise ValueError(f"extra: {name!r} is not a checkpoint member")
     with atomic_file(path) as fh:  # whole or not at all
-        np.savez(fh, params=params, meta=np.array(json.dumps(meta)))
+        np.savez(fh, params=params, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def is_checkpoint_member(name: str) -> bool:
+    """Whether ``name`` is one of the members only a checkpoint may hold."""
+    return name in CHECKPOINT_MEMBERS or OPT_MEMBER.fullmatch(name) is not None
 
 
 class ModelFile:
@@ -65,12 +96,23 @@ class ModelFile:
             raise self._error(f"not a readable zip archive ({err})") from err
         try:
             names = [info.filename for info in self._zip.infolist()]
-            if sorted(names) != sorted(MEMBERS):
+            extra = [n for n in names if n not in MEMBERS]
+            if (
+                len(names) > MAX_MEMBERS
+                or len(set(names)) != len(names)
+                or len(names) - len(extra) != len(MEMBERS)
+                or not all(is_checkpoint_member(n) for n in extra)
+            ):
                 raise self._error(
-                    f"expected exactly the members {list(MEMBERS)}, found {names[:10]}"
+                    f"expected exactly the members {list(MEMBERS)} (a checkpoint: also "
+                    f"{list(CHECKPOINT_MEMBERS)} and opt_<key>.npy), found {names[:10]}"
                     + (" ..." if len(names) > 10 else "")
                 )
+            #: a checkpoint's extra members (never read when loading a model)
+            self.extra = sorted(extra)
             self.meta = self._read_meta()
+            if self.extra and "checkpoint" not in self.meta:
+                raise self._error(f"members {self.extra} belong to checkpoints only")
         except BaseException:
             self._zip.close()
             raise
@@ -142,14 +184,24 @@ class ModelFile:
         The header is checked against that before any data is read; the data
         is read into one array of that size (native byte order).
         """
-        fh, file_dtype, shape, nbytes = self._open("params.npy")
+        return self.array("params.npy", dtype, (size,), what="parameters")
+
+    def array(
+        self, member: str, dtype: np.dtype, shape: tuple[int, ...], what: str | None = None
+    ) -> np.ndarray:
+        """Member ``member`` (e.g. "history.npy"), which must hold an array of
+        ``dtype`` and ``shape``: checked in its header before any data is read."""
+        if member not in MEMBERS and member not in self.extra:
+            raise self._error(f"the member {member} is missing")
+        fh, file_dtype, file_shape, nbytes = self._open(member)
         with fh:
-            if file_dtype.newbyteorder("=") != dtype or shape != (size,):
+            if file_dtype.newbyteorder("=") != dtype or file_shape != shape:
                 raise ValueError(
-                    f"path: parameters have dtype {file_dtype} and shape {shape}, "
-                    f"expected {dtype} ({size},)"
+                    f"path: {what or member} {'have' if what else 'has'} dtype {file_dtype} "
+                    f"and shape {file_shape}, "
+                    f"expected {dtype} {shape}"
                 )
-            out = np.empty(size, dtype=file_dtype)
+            out = np.empty(shape, dtype=file_dtype)
             view = memoryview(out).cast("B")
             try:
                 done = 0
@@ -159,7 +211,7 @@ class ModelFile:
                         break
                     done += got
             except (zipfile.BadZipFile, OSError, EOFError) as err:
-                raise self._error(f"params.npy cannot be read ({err})") from err
+                raise self._error(f"{member} cannot be read ({err})") from err
             if done != nbytes:
-                raise self._error(f"params.npy is truncated ({done} of {nbytes} bytes)")
+                raise self._error(f"{member} is truncated ({done} of {nbytes} bytes)")
         return out.astype(dtype, copy=False)

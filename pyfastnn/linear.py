@@ -8,13 +8,16 @@ epoch loop included), ``predict``, ``score``, ``save``/``pyfastnn.load``.
 from __future__ import annotations
 
 import numbers
+import os
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .mlp import MLP
 from .optim import Optimizer
-from .training import History
+from .schedules import ScheduleLike
+from .training import Callback, History
 
 
 def _check_counts(n_features: object, n_classes: object) -> tuple[int, int]:
@@ -43,7 +46,7 @@ class LogisticRegression(MLP):
         n_features: int,
         n_classes: int,
         *,
-        dtype: str | np.dtype = "float64",
+        dtype: str | np.dtype = "float32",
         backend: str = "native",
         seed: int = 0,
         init: str = "zeros",
@@ -67,8 +70,11 @@ class Perceptron(MLP):
     ``W[:, y] += lr * x, W[:, p] -= lr * x`` (and the biases likewise): the
     gradient step of the loss ``z_p - z_y`` (see :class:`MLP`'s "perceptron"
     loss); correct samples change nothing. ``fit`` defaults to the classic
-    setting, one sample per step with ``lr = 1``; larger minibatches average
-    the updates of their mistakes. Weights start at zero.
+    setting, one sample per step, with SGD at the default rate of
+    ``pyfastnn.optim.DEFAULT_LR`` (from zero weights and without penalties
+    the rate only scales the weights: the predictions do not depend on it);
+    larger minibatches average the updates of their mistakes. Weights start
+    at zero.
     """
 
     _FILE_KIND = "perceptron"
@@ -78,7 +84,7 @@ class Perceptron(MLP):
         n_features: int,
         n_classes: int,
         *,
-        dtype: str | np.dtype = "float64",
+        dtype: str | np.dtype = "float32",
         backend: str = "native",
         seed: int = 0,
         init: str = "zeros",
@@ -108,8 +114,9 @@ class Perceptron(MLP):
         *,
         epochs: int = 10,
         batch_size: int = 1,
-        optimizer: str | Optimizer | None = None,
+        optimizer: str | Optimizer = "sgd",
         lr: float | None = None,
+        lr_schedule: ScheduleLike = None,
         l1: float = 0.0,
         l2: float = 0.0,
         dropout: float = 0.0,
@@ -121,13 +128,14 @@ class Perceptron(MLP):
         seed: int = 0,
         train_metrics: bool = True,
         progress: bool = False,
+        callbacks: Iterable[Callback] = (),
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1,
+        resume: str | os.PathLike[str] | None = None,
     ) -> History:
         """Train in place on X (N, n_features), y (N,) labels; the classic
-        defaults: one sample per step (``batch_size=1``) and, when neither
-        ``optimizer`` nor ``lr`` is given, SGD with ``lr=1``. See
+        default of one sample per step (``batch_size=1``). See
         :func:`pyfastnn.training.fit` for the options."""
-        if optimizer is None:
-            optimizer, lr = "sgd", 1.0 if lr is None else lr
         return super().fit(
             X,
             y,
@@ -135,6 +143,7 @@ class Perceptron(MLP):
             batch_size=batch_size,
             optimizer=optimizer,
             lr=lr,
+            lr_schedule=lr_schedule,
             l1=l1,
             l2=l2,
             dropout=dropout,
@@ -146,6 +155,10 @@ class Perceptron(MLP):
             seed=seed,
             train_metrics=train_metrics,
             progress=progress,
+            callbacks=callbacks,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
         )
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:

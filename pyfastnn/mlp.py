@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -27,6 +28,7 @@ from ._spec import ACTIVATIONS, ALPHA_OUTPUTS, MAX_PARAMS, OUTPUTS, NetSpec
 from ._targets import Target, as_labels, make_target, predicted_labels, with_weights
 from .backends import BACKENDS, NonFiniteError
 from .optim import Optimizer
+from .schedules import ScheduleLike
 from .training import History
 
 if TYPE_CHECKING:
@@ -115,7 +117,8 @@ class MLP:
     output : str
         "softmax", "sigmoid", "identity", "sparsemax", "relumax", "entmax15" or
         "entmax".
-    dtype : "float32" or "float64"
+    dtype : "float32" (the default of every model, ``pyfastnn train`` and the
+        estimators) or "float64" (what gradient checks use).
     backend : "native" (C++), "vector" (NumPy) or "loop" (per-sample Python).
     seed : int
         Seed of the weight initialisation (biases start at zero).
@@ -418,6 +421,7 @@ class MLP:
         batch_size: int = 32,
         optimizer: str | Optimizer = "sgd",
         lr: float | None = None,
+        lr_schedule: ScheduleLike = None,
         l1: float = 0.0,
         l2: float = 0.0,
         dropout: float = 0.0,
@@ -431,9 +435,14 @@ class MLP:
         progress: bool = False,
         sample_weight: ArrayLike | None = None,
         class_weight: str | dict | None = None,
+        callbacks: Iterable[training.Callback] = (),
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1,
+        resume: str | os.PathLike[str] | None = None,
     ) -> History:
         """Train in place on X (N, D), y (N,) labels or (N, K) targets; return the
-        :class:`~pyfastnn.History`. See :func:`pyfastnn.training.fit` for the options."""
+        :class:`~pyfastnn.History`. See :func:`pyfastnn.training.fit` for the options
+        (learning-rate schedules, callbacks, checkpoints and ``resume``)."""
         return training.fit(
             self,
             X,
@@ -442,6 +451,7 @@ class MLP:
             batch_size=batch_size,
             optimizer=optimizer,
             lr=lr,
+            lr_schedule=lr_schedule,
             l1=l1,
             l2=l2,
             dropout=dropout,
@@ -455,6 +465,10 @@ class MLP:
             progress=progress,
             sample_weight=sample_weight,
             class_weight=class_weight,
+            callbacks=callbacks,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
         )
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:

@@ -84,6 +84,10 @@ class Adam:
 
 Optimizer = Union[SGD, Adam]
 
+#: The one table of default learning rates (by optimiser name) that ``fit``,
+#: the CLI and the estimators use when no ``lr`` is given.
+DEFAULT_LR = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
+
 
 def make_optimizer(optimizer: object, lr: float | None = None) -> Optimizer:
     """An optimiser from a name ("sgd", "adam") or an instance; ``lr`` overrides."""

@@ -49,6 +49,7 @@ from ._datasource import FEATURES, features, load_splits
 from ._factory import MLP_OPTIONS, MODEL_KINDS, fit_model, make_model, make_optimizer
 from ._files import write_json_atomic, write_text_atomic
 from ._spec import ACTIVATIONS
+from .optim import DEFAULT_LR
 
 #: The keys of a configuration and their defaults.
 DEFAULTS: dict[str, Any] = {
@@ -59,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "activation": "relu",
     **MLP_OPTIONS,  # output, loss, relumax_b, eps, activation_param, init (mlp)
     "optimizer": "sgd",
-    "lr": 0.1,
+    "lr": None,  # None: the optimiser's default (pyfastnn.optim.DEFAULT_LR)
     "momentum": 0.0,  # sgd only
     "l1": 0.0,
     "l2": 0.0,
@@ -130,7 +131,7 @@ CHECKS: dict[str, Any] = {
     "activation_param": _number(-math.inf, none=True),
     "init": _choice("glorot_uniform", "glorot_normal", "he_uniform", "he_normal"),
     "optimizer": _choice("sgd", "adam"),
-    "lr": _number(0, low_open=True),
+    "lr": _number(0, low_open=True, none=True),
     "momentum": _number(0, 1),
     "l1": _number(0),
     "l2": _number(0),
@@ -193,6 +194,8 @@ def normalize_config(config: Mapping[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{key}: {err}") from None
     if full["momentum"] and full["optimizer"] != "sgd":
         raise ValueError(f"momentum: applies to optimizer 'sgd', not {full['optimizer']!r}")
+    if full["lr"] is None:  # a row holds the rate it ran with
+        full["lr"] = DEFAULT_LR[full["optimizer"]]
     return full
 
 

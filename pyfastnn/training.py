@@ -6,20 +6,29 @@ per-epoch losses, accuracies and wall time, keeps the weights of the best
 validation epoch and can stop early. Each epoch is one ``train_epoch`` of the
 model's backend (:mod:`pyfastnn.backends.protocol`): for loop and vector a
 Python loop of ``loss_and_grad`` + optimiser steps, for native one C++ call.
+
+Between epochs: the learning-rate schedule (:mod:`pyfastnn.schedules`) picks
+the next epoch's rate (handed to the backend as a replaced optimiser), the
+callbacks see the model and the epoch's record, and a checkpoint
+(:mod:`pyfastnn._checkpoint`) may be written, from which ``fit(resume=...)``
+continues to the same weights, bit for bit, as a run without the break.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import _checkpoint, schedules
 from ._checks import all_finite, as_float_array, check_positive_int, check_real, check_seed
 from ._dropout import check_dropout
 from ._errors import NonFiniteResultError
@@ -28,7 +37,10 @@ from ._memory import aligned_zeros
 from ._spec import NetSpec
 from ._targets import make_target, predicted_labels, whole_float_labels, with_weights
 from .backends import BACKENDS, EpochPlan
-from .optim import Optimizer, make_optimizer
+from .optim import DEFAULT_LR, Optimizer, make_optimizer
+
+#: ``cb(model, record) -> bool | None``: called after every epoch; True stops training.
+Callback = Callable[[Any, "EpochRecord"], "bool | None"]
 
 
 class Trainable(Protocol):
@@ -46,6 +58,8 @@ class Trainable(Protocol):
 
     def loss(self, X: ArrayLike, y: ArrayLike, l1: float = 0.0, l2: float = 0.0) -> float: ...
 
+    def _description(self) -> dict[str, object]: ...
+
 
 @dataclass
 class EpochRecord:
@@ -57,6 +71,7 @@ class EpochRecord:
     train_accuracy: float | None = None
     val_loss: float | None = None
     val_accuracy: float | None = None
+    lr: float | None = None  # the learning rate of the epoch's steps
 
 
 #: Keys that earlier versions wrote in ``History.as_dict()``; ``from_dict`` still reads them
@@ -71,12 +86,14 @@ class History:
     ``epochs`` holds one :class:`EpochRecord` per epoch run; ``best_epoch`` is
     the 1-based epoch whose weights were kept (best validation accuracy, or
     validation loss without labels; None without validation data);
-    ``stopped_early`` is True when ``patience`` ended training.
+    ``stopped_early`` is True when training ended before ``epochs``:
+    ``patience``, a callback or the schedule, as ``stop_reason`` says.
     """
 
     epochs: list[EpochRecord] = field(default_factory=list)
     best_epoch: int | None = None  # 1-based; by validation accuracy (loss if no labels)
     stopped_early: bool = False
+    stop_reason: str | None = None
 
     @property
     def best(self) -> EpochRecord | None:
@@ -88,6 +105,11 @@ class History:
         """Validation accuracy of the best epoch (None without validation labels)."""
         best = self.best
         return None if best is None else best.val_accuracy
+
+    @property
+    def lr(self) -> list[float | None]:
+        """The learning rate of each epoch (a schedule's values)."""
+        return [e.lr for e in self.epochs]
 
     @property
     def seconds(self) -> float:
@@ -107,7 +129,7 @@ class History:
                 + ("" if acc is None else f" (val_accuracy={acc:.4g})")
             )
         if self.stopped_early:
-            parts.append("stopped early")
+            parts.append("stopped early" + (f" ({self.stop_reason})" if self.stop_reason else ""))
         parts.append(f"{self.seconds:.2f} s")
         return f"History({', '.join(parts)})"
 
@@ -115,7 +137,7 @@ class History:
         """A JSON-ready dict whose keys are this object's attribute names.
 
         ``{"epochs": [EpochRecord fields, ...], "best_epoch", "best_val_accuracy",
-        "seconds", "stopped_early"}``; all numbers are Python ints/floats.
+        "seconds", "stopped_early", "stop_reason"}``; all numbers are Python ints/floats.
         :meth:`from_dict` reads it back (and the older key ``selected_epoch``).
         """
         return {
@@ -124,6 +146,7 @@ class History:
             "best_val_accuracy": self.best_val_accuracy,
             "seconds": self.seconds,
             "stopped_early": self.stopped_early,
+            "stop_reason": self.stop_reason,
         }
 
     @classmethod
@@ -137,6 +160,7 @@ class History:
             ],
             best_epoch=data.get("best_epoch"),
             stopped_early=bool(data.get("stopped_early", False)),
+            stop_reason=data.get("stop_reason"),
         )
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
@@ -158,6 +182,7 @@ def fit(
     batch_size: int = 32,
     optimizer: str | Optimizer = "sgd",
     lr: float | None = None,
+    lr_schedule: schedules.ScheduleLike = None,
     l1: float = 0.0,
     l2: float = 0.0,
     dropout: float = 0.0,
@@ -171,6 +196,10 @@ def fit(
     progress: bool = False,
     sample_weight: ArrayLike | None = None,
     class_weight: str | Mapping[int, float] | None = None,
+    callbacks: Iterable[Callback] = (),
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 1,
+    resume: str | os.PathLike[str] | None = None,
 ) -> History:
     """Train ``model`` in place with minibatches; return the :class:`History`.
 
@@ -183,6 +212,13 @@ def fit(
     ``seed`` (the same in every backend). With the native backend a whole
     epoch is one call into C++; X is used in place (not copied) when it is
     C-contiguous in the model's dtype.
+
+    ``optimizer`` is a name ("sgd", "adam") or an optimiser object; ``lr``
+    overrides its learning rate (for a name, None means
+    :data:`pyfastnn.optim.DEFAULT_LR`). ``lr_schedule`` changes the rate from
+    epoch to epoch (:mod:`pyfastnn.schedules`: None for a constant rate, a
+    name such as "cosine", a schedule object, or any ``f(epoch) -> lr`` of the
+    0-based epoch); each epoch's rate is its record's ``lr``.
 
     With validation data the weights of the best validation epoch (accuracy
     for classifiers, loss otherwise) are restored at the end unless
@@ -201,6 +237,23 @@ def fit(
     w_i = sample_weight_i * class_weight[y_i] (a minibatch whose weights are all 0
     contributes loss 0 and gradient 0; the penalties as usual). The validation
     loss stays unweighted.
+    ``callbacks``: after every epoch, each ``cb(model, record)`` is called
+    (the model holds that epoch's weights, ``record`` is its
+    :class:`EpochRecord`); if one returns True, training stops there
+    (``History.stopped_early``, ``History.stop_reason``). An exception raised
+    by a callback propagates and leaves the model at the end of that epoch.
+
+    ``checkpoint``: a model file (.npz, written whole or not at all) replaced
+    every ``checkpoint_every`` epochs and after the last epoch, holding the
+    weights and all the run's state (optimiser state and step count, epoch,
+    schedule state, shuffling generator, best-epoch bookkeeping, history);
+    ``pyfastnn.load`` reads it as the model. ``fit(..., resume=path)`` with
+    the arguments of the interrupted run (``epochs`` may be larger) loads that
+    state into ``model`` and trains the remaining epochs, ending with the same
+    weights and history figures as the uninterrupted run (a run that had
+    stopped -- patience, a callback, the schedule -- stays stopped); ``ValueError`` if
+    the file is not a checkpoint, holds another kind of model or a run with
+    other settings (each named).
 
     Ctrl-C (``KeyboardInterrupt``) stops training after the step running at
     the time, also inside a native epoch (checked every ~20 ms); the model
@@ -219,7 +272,16 @@ def fit(
     # validates the rate and that there is a hidden layer to drop from
     if check_dropout(dropout, (0, 0, 0), spec.n_layers) is None:
         dropout = 0.0
+    if lr is None and isinstance(optimizer, str):
+        lr = DEFAULT_LR.get(optimizer.lower())  # an unknown name: make_optimizer says so
     opt = make_optimizer(optimizer, lr)
+    schedule = schedules.make_schedule(lr_schedule, epochs)
+    callbacks = _check_callbacks(callbacks)
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+    if checkpoint is not None:
+        checkpoint = _checkpoint.check_path(checkpoint, "checkpoint")
+    if resume is not None:
+        resume = _checkpoint.check_path(resume, "resume")
     X = as_float_array(X, "X", 2, dtype=spec.dtype)
     if X.shape[1] != spec.n_inputs:
         raise ValueError(f"X: expected {spec.n_inputs} columns, got shape {X.shape}")
@@ -244,35 +306,54 @@ def fit(
             raise ValueError("y_val: contains NaN or infinity")
         y_val = val.labels if val.labels is not None else val.values
     labels = spec.labels_only
+    _check_monitor(schedule, has_val, labels)
     # one batch of all rows is what any batch_size >= N means (and fits the C++ int64)
     batch_size = min(batch_size, X.shape[0])
+    n = X.shape[0]
+    config = _run_config(
+        opt,
+        schedule,
+        batch_size,
+        l1,
+        l2,
+        dropout,
+        seed,
+        shuffle,
+        n,
+        has_val,
+        patience,
+        target.weights,
+    )
 
     backend = BACKENDS[model.backend]
     params = model.params
+    run = _start(model, opt, schedule, seed, has_val, config, resume)
     rng = np.random.default_rng(seed)
-    state = opt.init_state(params.size, spec.dtype)
-    grad = aligned_zeros(params.size, spec.dtype)
-    history = History()
-    best_score = -math.inf
-    best_params = params.copy()
+    rng.bit_generator.state = run.rng_state
+    state, sched_state, history = run.optimizer_state, run.schedule_state, _history_of(run)
+    best_score = -math.inf if run.best_score is None else run.best_score
+    best_params = run.best_params if run.best_params is not None else params.copy()
     last_finite = params.copy()  # restored if an epoch leaves non-finite parameters
-    bad_epochs = 0
-    steps = 0
-    n = X.shape[0]
-    bar = _progress(epochs) if progress else None
+    bad_epochs = run.bad_epochs
+    steps = run.steps
+    grad = aligned_zeros(params.size, spec.dtype)
+    first = run.epoch + 1 if not history.stopped_early else epochs + 1
+    bar = _progress(epochs, run.epoch) if progress and first <= epochs else None
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(first, epochs + 1):
+            rate = schedules.check_lr(schedule.lr(epoch - 1, opt.lr, sched_state), epoch - 1)
+            epoch_opt = opt if rate == opt.lr else replace(opt, lr=rate)
             start = time.perf_counter()
             order = rng.permutation(n) if shuffle else None
             plan = EpochPlan(batch_size, l1, l2, dropout, seed, epoch, steps)
             loss_sum, batches, failed = backend.train_epoch(
-                spec, params, grad, X, target, order, plan, opt, state
+                spec, params, grad, X, target, order, plan, epoch_opt, state
             )
             if failed >= 0:
                 raise _failed_batch(X[plan.rows(failed, order)], epoch, failed, params, last_finite)
             steps += batches
             seconds = time.perf_counter() - start
-            record = EpochRecord(epoch, float(loss_sum) / batches, seconds)
+            record = EpochRecord(epoch, float(loss_sum) / batches, seconds, lr=rate)
             if not math.isfinite(record.train_loss) or not all_finite(params):
                 raise _diverged(epoch, f"mean loss {record.train_loss}", params, last_finite)
             last_finite[...] = params
@@ -292,8 +373,40 @@ def fit(
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{record.train_loss:.4f}")
-            if patience is not None and has_val and bad_epochs >= patience:
-                history.stopped_early = True
+            reason = _stop_reason(
+                schedule.update(sched_state, record, n),
+                [cb(model, record) for cb in callbacks],
+                callbacks,
+                patience if has_val else None,
+                bad_epochs,
+            )
+            if reason is not None:
+                history.stopped_early, history.stop_reason = True, reason
+            if checkpoint is not None and (
+                epoch % checkpoint_every == 0 or epoch == epochs or reason is not None
+            ):
+                _checkpoint.save(
+                    checkpoint,
+                    model._description(),
+                    params,
+                    _checkpoint.RunState(
+                        epoch=epoch,
+                        steps=steps,
+                        rng_state=rng.bit_generator.state,
+                        optimizer_state=state,
+                        schedule_state=sched_state,
+                        best_score=best_score if math.isfinite(best_score) else None,
+                        best_epoch=history.best_epoch,
+                        bad_epochs=bad_epochs,
+                        best_params=best_params if has_val else None,
+                        history=_history_array(history),
+                        history_columns=_HISTORY_COLUMNS,
+                        stopped_early=history.stopped_early,
+                        stop_reason=history.stop_reason,
+                        config=config,
+                    ),
+                )
+            if reason is not None:
                 break
     except KeyboardInterrupt as interrupt:
         if bar is not None:
@@ -304,6 +417,176 @@ def fit(
         bar.close()
     if has_val and restore_best:
         model.params = best_params
+    return history
+
+
+def _check_callbacks(callbacks: object) -> list[Callback]:
+    """``callbacks`` as a list of callables (one callable alone is accepted too)."""
+    if callable(callbacks):
+        return [callbacks]  # type: ignore[list-item]
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"callbacks: expected a sequence of callables, got {callbacks!r}")
+    out = list(callbacks)
+    for i, cb in enumerate(out):
+        if not callable(cb):
+            raise TypeError(f"callbacks[{i}]: expected a callable cb(model, record), got {cb!r}")
+    return out
+
+
+def _check_monitor(schedule: schedules.Schedule, has_val: bool, labels: bool) -> None:
+    """A schedule watching validation figures needs validation data (and labels)."""
+    monitor = getattr(schedule, "monitor", None)
+    if monitor in ("val_loss", "val_accuracy") and not has_val:
+        raise ValueError(f"lr_schedule: monitor={monitor!r} needs X_val and y_val")
+    if monitor == "val_accuracy" and not labels:
+        raise ValueError("lr_schedule: monitor='val_accuracy' needs class labels")
+
+
+def _stop_reason(
+    from_schedule: str | None,
+    votes: list[bool | None],
+    callbacks: list[Callback],
+    patience: int | None,
+    bad_epochs: int,
+) -> str | None:
+    """Why training stops after this epoch (None: it goes on)."""
+    if from_schedule is not None:
+        return from_schedule
+    for i, (cb, vote) in enumerate(zip(callbacks, votes)):
+        if vote is not None and not isinstance(vote, (bool, np.bool_)):
+            raise TypeError(
+                f"callbacks[{i}]: expected True (stop), False or None, got {type(vote).__name__}"
+            )
+        if vote:
+            return f"callback {getattr(cb, '__name__', type(cb).__name__)} returned True"
+    if patience is not None and bad_epochs >= patience:
+        return f"patience: no validation improvement for {patience} epochs"
+    return None
+
+
+# ---- the run's state, for checkpoints -------------------------------------
+
+#: The columns of a checkpoint's history array: EpochRecord's fields.
+_HISTORY_COLUMNS = [f.name for f in fields(EpochRecord)]
+
+
+def _run_config(
+    opt: Optimizer,
+    schedule: schedules.Schedule,
+    batch_size: int,
+    l1: float,
+    l2: float,
+    dropout: float,
+    seed: int,
+    shuffle: bool,
+    n_samples: int,
+    has_val: bool,
+    patience: int | None,
+    weights: np.ndarray | None,
+) -> dict[str, Any]:
+    """The settings a resumed run must share with its checkpoint (JSON values;
+    ``epochs`` is not one of them: a run can be extended). The row weights
+    (sample_weight times class_weight) enter as a digest of their bytes."""
+    config = {
+        "optimizer": {"name": type(opt).__name__, **asdict(opt)},
+        "lr_schedule": schedules.describe(schedule),
+        "batch_size": batch_size,
+        "l1": l1,
+        "l2": l2,
+        "dropout": dropout,
+        "seed": seed,
+        "shuffle": bool(shuffle),
+        "n_samples": n_samples,
+        "validation": has_val,
+        "patience": patience,
+        "weights": None if weights is None else hashlib.sha256(weights.tobytes()).hexdigest(),
+    }
+    return json.loads(json.dumps(config))  # as a checkpoint holds it
+
+
+def _start(
+    model: Trainable,
+    opt: Optimizer,
+    schedule: schedules.Schedule,
+    seed: int,
+    has_val: bool,
+    config: dict[str, Any],
+    resume: str | os.PathLike[str] | None,
+) -> _checkpoint.RunState:
+    """The state to start from: a fresh run, or the checkpoint ``resume``
+    (whose weights are then put into ``model``)."""
+    spec = model.spec
+    opt_state = opt.init_state(spec.n_params, spec.dtype)
+    sched_state = schedule.init_state()
+    if resume is None:
+        return _checkpoint.RunState(
+            epoch=0,
+            steps=0,
+            rng_state=np.random.default_rng(seed).bit_generator.state,
+            optimizer_state=opt_state,
+            schedule_state=sched_state,
+            best_score=None,
+            best_epoch=None,
+            bad_epochs=0,
+            best_params=None,
+            history=np.zeros((0, len(_HISTORY_COLUMNS))),
+            history_columns=_HISTORY_COLUMNS,
+            stopped_early=False,
+            stop_reason=None,
+            config=config,
+        )
+    params, run = _checkpoint.load(resume, model._description(), opt_state, sched_state)
+    for key, value in config.items():
+        if run.config.get(key) != value:
+            raise ValueError(
+                f"resume: the checkpoint's run has {key}={run.config.get(key)!r}, this call "
+                f"{value!r}: resume with the settings of the checkpointed run"
+            )
+    if has_val != (run.best_params is not None):
+        raise ValueError(f"resume: {os.fspath(resume)} is not a valid checkpoint: best_params")
+    model.params = params  # checks finiteness
+    for key, arr in run.optimizer_state.items():  # into the aligned arrays of init_state
+        opt_state[key][...] = arr
+    run.optimizer_state = opt_state
+    if run.best_params is not None:
+        best = aligned_zeros(spec.n_params, spec.dtype)
+        best[...] = run.best_params
+        run.best_params = best
+    return run
+
+
+def _history_array(history: History) -> np.ndarray:
+    """The history as (epochs, columns) float64, NaN for None."""
+    return np.array(
+        [
+            [math.nan if v is None else float(v) for v in (getattr(e, c) for c in _HISTORY_COLUMNS)]
+            for e in history.epochs
+        ],
+        dtype=np.float64,
+    ).reshape(len(history.epochs), len(_HISTORY_COLUMNS))
+
+
+def _history_of(run: _checkpoint.RunState) -> History:
+    """The History a run state records."""
+    history = History(
+        best_epoch=run.best_epoch, stopped_early=run.stopped_early, stop_reason=run.stop_reason
+    )
+    known = set(_HISTORY_COLUMNS)
+    for row in run.history:
+        values = {
+            c: (None if math.isnan(v) else float(v))
+            for c, v in zip(run.history_columns, row.tolist())
+            if c in known
+        }
+        epoch, loss, seconds = (values.pop(k, None) for k in ("epoch", "train_loss", "seconds"))
+        history.epochs.append(
+            EpochRecord(
+                epoch=len(history.epochs) + 1 if epoch is None else int(epoch),
+                train_loss=math.nan if loss is None else loss,
+                seconds=0.0 if seconds is None else seconds,
+                **values,
+            )
+        )
     return history
 
 
@@ -343,9 +626,9 @@ def _diverged(
     )
 
 
-def _progress(total: int) -> Any:
+def _progress(total: int, done: int = 0) -> Any:
     try:
         from tqdm.auto import tqdm
     except ImportError as err:  # optional extra
         raise ImportError("progress=True needs tqdm: pip install tqdm") from err
-    return tqdm(total=total, unit="epoch")
+    return tqdm(total=total, initial=done, unit="epoch")

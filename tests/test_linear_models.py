@@ -36,7 +36,7 @@ def textbook_perceptron(X, y, k, epochs, lr=1.0):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_perceptron_follows_the_textbook_update(backend: str) -> None:
     X, y = blobs(40, 3, 3)
-    model = Perceptron(3, 3, backend=backend)
+    model = Perceptron(3, 3, backend=backend, dtype="float64")
     model.fit(X, y, epochs=3, shuffle=False, lr=0.5)
     W, b = textbook_perceptron(X, y, 3, 3, lr=0.5)
     np.testing.assert_allclose(model.weights[0], W, rtol=1e-12, atol=1e-12)
@@ -45,7 +45,7 @@ def test_perceptron_follows_the_textbook_update(backend: str) -> None:
 
 def test_perceptron_minibatch_averages_the_mistakes() -> None:
     X, y = blobs(12, 4, 3, seed=2)
-    model = Perceptron(4, 3)
+    model = Perceptron(4, 3, dtype="float64")
     model.weights = [np.random.default_rng(0).normal(size=(4, 3))]
     W0 = model.weights[0].copy()
     p = np.argmax(X @ W0, axis=1)
@@ -75,7 +75,9 @@ def test_perceptron_separates_separable_data() -> None:
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", pyfastnn.SGD(lr=0.05, momentum=0.9)])
 def test_backends_train_linear_models_alike(cls, optimizer) -> None:
     X, y = blobs(37, 4, 3)
-    models = {b: cls(4, 3, backend=b, init="glorot_uniform", seed=1) for b in BACKENDS}
+    models = {
+        b: cls(4, 3, backend=b, init="glorot_uniform", seed=1, dtype="float64") for b in BACKENDS
+    }
     for m in models.values():
         m.fit(X, y, epochs=2, batch_size=5, optimizer=optimizer, l2=1e-3, l1=1e-3, seed=4)
     for b in ("native", "vector"):
@@ -91,7 +93,7 @@ def test_logistic_regression_matches_scikit_learn() -> None:
     sk = pytest.importorskip("sklearn.linear_model")
     X, y = blobs(150, 4, 3, seed=5)
     l2 = 0.01
-    ours = LogisticRegression(4, 3)
+    ours = LogisticRegression(4, 3, dtype="float64")
     ours.fit(X, y, epochs=3000, batch_size=150, lr=0.5, l2=l2, shuffle=False)
     ref = sk.LogisticRegression(C=1.0 / (2 * len(X) * l2), tol=1e-12, max_iter=10_000).fit(X, y)
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=2e-5)
@@ -101,7 +103,7 @@ def test_logistic_regression_matches_scikit_learn() -> None:
 
 def test_logistic_regression_gradient_matches_finite_differences() -> None:
     X, y = blobs(9, 3, 4, seed=3)
-    model = LogisticRegression(3, 4, init="glorot_normal", seed=2)
+    model = LogisticRegression(3, 4, init="glorot_normal", seed=2, dtype="float64")
     result = pyfastnn.gradcheck(model, X, y, l2=0.05)
     assert max(result.errors.values()) < 1e-6
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .._spec import ACTIVATIONS
+from ..optim import DEFAULT_LR
+from ..schedules import NAMES
 from . import _args
 
 MODELS = ("mlp", "logreg", "perceptron")
@@ -26,14 +28,15 @@ EPOCHS = 100  # the default of --epochs
 DESCRIPTION = """\
 Train one model on a dataset's training split, keep the weights of the best
 validation epoch, and report train, validation and test accuracy. The
-defaults (one hidden layer of 100 ReLU units, SGD with lr 0.1, 100 epochs of
-minibatches of 32) train well on the bundled digits.
+defaults (one hidden layer of 100 ReLU units, float32, SGD at its default
+rate, 100 epochs of minibatches of 32) train well on the bundled digits.
 """
 EPILOG = """\
 examples:
   pyfastnn train
   pyfastnn train --model logreg --epochs 50 --lr 0.05
   pyfastnn train --hidden 128,64 --optimizer adam --lr 0.001 --features avgpool
+  pyfastnn train --lr 0.1 --lr-schedule cosine --epochs 50
   pyfastnn train --dataset moons --hidden 32 --depth 2 --activation tanh --out results/moons
 """
 
@@ -119,7 +122,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default="glorot_uniform",
         help="weight initialisation (default: glorot_uniform)",
     )
-    m.add_argument("--dtype", type=_args.choice(("float32", "float64")), default="float32")
+    m.add_argument(
+        "--dtype",
+        type=_args.choice(("float32", "float64")),
+        default="float32",
+        help="float32 (default, as every model) or float64",
+    )
     m.add_argument(
         "--backend",
         type=_args.choice(("native", "vector", "loop")),
@@ -131,8 +139,17 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument(
         "--lr",
         type=_args.positive_float,
-        default=0.1,
-        help="learning rate (default: 0.1; try 0.001 with adam)",
+        default=None,
+        help="learning rate (default: the optimiser's, "
+        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
+        + ")",
+    )
+    t.add_argument(
+        "--lr-schedule",
+        type=_args.choice(NAMES),
+        default="constant",
+        help="learning rate per epoch: " + ", ".join(NAMES) + " (default: constant; "
+        "see pyfastnn.schedules)",
     )
     t.add_argument(
         "--momentum",
@@ -213,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, ImportError, OSError) as err:
         parser.error(f"--dataset {args.dataset}: {err}")
     n_classes = splits.n_classes
+    lr = DEFAULT_LR[args.optimizer] if args.lr is None else args.lr
     mlp_options = {
         "output": args.output,
         "loss": args.loss,
@@ -232,7 +250,8 @@ def run(args: argparse.Namespace) -> int:
         "dtype": args.dtype,
         "backend": args.backend,
         "optimizer": args.optimizer,
-        "lr": args.lr,
+        "lr": lr,
+        "lr_schedule": args.lr_schedule,
         "momentum": args.momentum,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -254,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             **mlp_options,
         )
-        optimizer = make_optimizer(args.optimizer, args.lr, args.momentum)
+        optimizer = make_optimizer(args.optimizer, lr, args.momentum)
     except (NotImplementedError, ValueError) as err:  # e.g. sizes beyond the machine's memory
         parser.error(_as_flags(str(err)))
     progress = not args.quiet and _args.progress_available()
@@ -279,7 +298,8 @@ def run(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             batch_size=args.batch_size,
             optimizer=optimizer,
-            lr=args.lr,
+            lr=lr,
+            lr_schedule=args.lr_schedule,
             l1=args.l1,
             l2=args.l2,
             dropout=args.dropout,
