@@ -15,6 +15,7 @@ not the memory or the time its claims would.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -44,9 +45,20 @@ def check_path(path: object) -> str | os.PathLike[str]:
 def write(path: str | Path, meta: dict[str, Any], params: np.ndarray) -> None:
     """Write ``params`` and the description ``meta`` (format and version added)."""
     path = check_path(path)
-    meta = {"format": FORMAT, "version": VERSION, **meta}
     with atomic_file(path) as fh:  # whole or not at all
-        np.savez(fh, params=params, meta=np.array(json.dumps(meta)))
+        _write_to(fh, meta, params)
+
+
+def to_bytes(meta: dict[str, Any], params: np.ndarray) -> bytes:
+    """The bytes of the file :func:`write` would write (pickling goes through them)."""
+    buffer = io.BytesIO()
+    _write_to(buffer, meta, params)
+    return buffer.getvalue()
+
+
+def _write_to(fh: IO[bytes], meta: dict[str, Any], params: np.ndarray) -> None:
+    meta = {"format": FORMAT, "version": VERSION, **meta}
+    np.savez(fh, params=params, meta=np.array(json.dumps(meta)))
 
 
 class ModelFile:
@@ -55,10 +67,12 @@ class ModelFile:
     Use as a context manager; errors name the file and what is wrong.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = check_path(path)
+    def __init__(self, path: str | Path | bytes) -> None:
+        # bytes: a file in memory (from :func:`to_bytes`); errors then name "data"
+        self.path = "<bytes>" if isinstance(path, bytes) else check_path(path)
+        source = io.BytesIO(path) if isinstance(path, bytes) else self.path
         try:
-            self._zip = zipfile.ZipFile(self.path)
+            self._zip = zipfile.ZipFile(source)
         except FileNotFoundError:
             raise
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
