@@ -19,6 +19,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,6 +32,17 @@ VERSION = 1
 MEMBERS = ("meta.npy", "params.npy")
 # A description is a few hundred bytes; anything much larger is not one.
 MAX_META_BYTES = 1 << 16
+# What zipfile raises on damaged archives besides BadZipFile: flag bits and
+# compression methods it does not implement, broken deflate streams, an
+# "encrypted" flag (RuntimeError: password required).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+)
 # Bytes read per call when reading the parameters (bounds each temporary).
 _CHUNK = 1 << 22
 
@@ -68,14 +80,14 @@ class ModelFile:
     """
 
     def __init__(self, path: str | Path | bytes) -> None:
-        # bytes: a file in memory (from :func:`to_bytes`); errors then name "data"
+        # bytes: a file in memory (from :func:`to_bytes`), called "<bytes>" in errors
         self.path = "<bytes>" if isinstance(path, bytes) else check_path(path)
         source = io.BytesIO(path) if isinstance(path, bytes) else self.path
         try:
             self._zip = zipfile.ZipFile(source)
         except FileNotFoundError:
             raise
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        except (*_ZIP_ERRORS, ValueError) as err:
             raise self._error(f"not a readable zip archive ({err})") from err
         try:
             names = [info.filename for info in self._zip.infolist()]
@@ -110,7 +122,7 @@ class ModelFile:
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
             else:
                 raise ValueError(f"unsupported .npy version {version}")
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, SyntaxError) as err:
+        except (*_ZIP_ERRORS, ValueError, SyntaxError) as err:
             raise self._error(f"{member} is not a .npy array ({err})") from err
         if dtype.hasobject or fortran:
             fh.close()
@@ -135,7 +147,7 @@ class ModelFile:
                 )
             try:
                 data = fh.read(nbytes)
-            except (zipfile.BadZipFile, OSError, EOFError) as err:
+            except _ZIP_ERRORS as err:
                 raise self._error(f"meta.npy cannot be read ({err})") from err
         if len(data) != nbytes:
             raise self._error("meta.npy is truncated")
@@ -172,7 +184,7 @@ class ModelFile:
                     if not got:
                         break
                     done += got
-            except (zipfile.BadZipFile, OSError, EOFError) as err:
+            except _ZIP_ERRORS as err:
                 raise self._error(f"params.npy cannot be read ({err})") from err
             if done != nbytes:
                 raise self._error(f"params.npy is truncated ({done} of {nbytes} bytes)")

@@ -469,7 +469,10 @@ class MLP:
 
         ``batch_size`` evaluates the rows in chunks of that many (bounding the
         memory of the hidden activations); the result is the same, to the bit,
-        as one call over all rows.
+        as one call over all rows (native and loop backends; vector: to
+        rounding). The native backend widens a chunk to the few rows its kernels
+        need to compute every row alone (at most 1025, for tiny layers) and
+        cuts chunks at 2048 rows.
         """
         return self._evaluate("logits", X, batch_size)
 

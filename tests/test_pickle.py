@@ -161,3 +161,24 @@ def test_fitted_estimators_pickle_and_deepcopy() -> None:
             assert clone.model_ is not est.model_
             assert_same_model(clone.model_, est.model_)
             np.testing.assert_array_equal(clone.predict(X), est.predict(X))
+
+
+def test_damaged_pickled_model_files_raise_value_errors_only() -> None:
+    """Every byte of a model file, with bits flipped (flag bits included: zipfile
+    raises NotImplementedError or RuntimeError for some): the reader refuses with a
+    ValueError or reads a valid model, never anything else (the bytes inside a
+    pickle get the checks of pyfastnn.load)."""
+    good = model_io.to_bytes(MLP([2, 3], dtype="float64", seed=1))
+    state = {"backend": "native", "init": "glorot_uniform"}
+    refused = 0
+    for position in range(len(good)):
+        for bits in (0xFF, 0x01, 0x20):
+            damaged = bytearray(good)
+            damaged[position] ^= bits
+            try:
+                model = _unpickle(bytes(damaged), state)
+            except ValueError:
+                refused += 1
+            else:
+                assert model.layer_sizes == (2, 3) and np.isfinite(model.params).all()
+    assert refused > len(good)
