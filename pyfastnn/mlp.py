@@ -157,6 +157,8 @@ class MLP:
             layer_sizes, activation, output, activation_param, loss, relumax_b, eps, dtype
         )
         self.backend = backend
+        # (backend, its eval_rows(spec)): computed once per backend the model uses
+        self._eval_rows: tuple[str, tuple[int, int | None]] | None = None
         self._params = aligned_zeros(self._spec.n_params, self._spec.dtype)
         self._weights, self._biases = self._spec.split(self._params)
         self.reset_parameters(seed)
@@ -523,7 +525,9 @@ class MLP:
         """Pickling and ``copy.deepcopy`` go through the model file format: the
         bytes of the .npz file :meth:`save` writes (the description as JSON and
         the parameters, nothing else), with the backend and init scheme beside
-        them. A copy shares nothing with the original."""
+        them. A copy (``copy.copy`` too) shares nothing with the original. A
+        subclass of your own comes back as the class of its model file kind
+        (MLP, LogisticRegression, Perceptron) unless it defines ``__reduce__``."""
         meta = self._description()
         return _unpickle, (_model_file.to_bytes(meta, self._params), self._pickle_state())
 
@@ -628,7 +632,9 @@ class MLP:
         n = X.shape[0]
         if batch_size is not None:
             batch_size = check_positive_int(batch_size, "batch_size")
-        fewest, most = BACKENDS[self._backend].eval_rows(self._spec)
+        if self._eval_rows is None or self._eval_rows[0] != self._backend:
+            self._eval_rows = (self._backend, BACKENDS[self._backend].eval_rows(self._spec))
+        fewest, most = self._eval_rows[1]
         step = max(n if batch_size is None else batch_size, fewest)
         if most is not None:
             step = min(step, most)
