@@ -148,6 +148,7 @@ def test_fitted_estimators_pickle_and_deepcopy() -> None:
 
     X, y = data(40, 3), np.random.default_rng(2).integers(0, 3, size=40)
     names = ["MLPClassifier", "LogisticRegressionClassifier", "PerceptronClassifier"]
+    names += ["MLPRegressor"]  # when the estimators have it
     for name in names:
         cls = getattr(estimators, name, None)
         if cls is None:
@@ -156,7 +157,7 @@ def test_fitted_estimators_pickle_and_deepcopy() -> None:
         short = {k: 3 for k in ("epochs", "max_iter") if k in est.get_params()}
         if "hidden_layer_sizes" in est.get_params():
             short["hidden_layer_sizes"] = (8,)
-        est.set_params(**short).fit(X, y)
+        est.set_params(**short).fit(X, X @ [1.0, -2.0, 0.5] if "Regressor" in name else y)
         for clone in (pickle.loads(pickle.dumps(est)), copy.deepcopy(est)):
             assert clone.model_ is not est.model_
             assert_same_model(clone.model_, est.model_)
