@@ -8,6 +8,8 @@ import re
 import numpy as np
 import pytest
 from conftest import ACTIVATIONS, OUTPUTS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pyfastnn
 from pyfastnn import MLP, LogisticRegression, Perceptron
@@ -210,3 +212,20 @@ def test_batch_size_is_checked(bad: object, error: type) -> None:
             method(data(4, 3), batch_size=bad)
     with pytest.raises(TypeError, match="batch_size"):
         model.predict(data(4, 3), batch_size=True)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(
+    sizes=st.lists(st.integers(1, 70), min_size=2, max_size=4),
+    n=st.integers(1, 2200),
+    batch_size=st.integers(1, 2300),
+    dtype=st.sampled_from(["float32", "float64"]),
+)
+def test_any_chunking_gives_one_calls_bits(sizes, n, batch_size, dtype) -> None:
+    """Random shapes around the GEMM's thresholds (layer volumes near 16^3 per row),
+    row counts and batch sizes: the native chunks match one call, bit for bit."""
+    model = MLP(sizes, "tanh", "identity", dtype=dtype, seed=len(sizes))
+    X = data(n, sizes[0], seed=n)
+    np.testing.assert_array_equal(
+        model.decision_function(X, batch_size=batch_size), model.decision_function(X)
+    )
