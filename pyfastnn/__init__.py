@@ -7,6 +7,7 @@ Python, the readable reference), ``"vector"`` (batched NumPy) and ``"native"``
 
 __version__ = "0.1.0"
 
+from . import metrics
 from . import simplex as _simplex
 from ._runtime import (
     get_adaptive_threads,
@@ -46,6 +47,7 @@ __all__ = [
     "gradcheck",
     "kernel_info",
     "matmul",
+    "metrics",
     "route_blas_threads",
     "set_adaptive_threads",
     "set_kernel",

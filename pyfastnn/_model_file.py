@@ -23,10 +23,12 @@ not the memory or the time its claims would.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,6 +47,17 @@ OPT_MEMBER = re.compile(r"opt_[a-z][a-z0-9_]{0,31}\.npy")
 MAX_MEMBERS = 16
 # A description is a few hundred bytes; anything much larger is not one.
 MAX_META_BYTES = 1 << 16
+# What zipfile raises on damaged archives besides BadZipFile: flag bits and
+# compression methods it does not implement, broken deflate streams, an
+# "encrypted" flag (RuntimeError: password required).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+)
 # Bytes read per call when reading the parameters (bounds each temporary).
 _CHUNK = 1 << 22
 
@@ -66,13 +79,29 @@ def write(
     ``extra`` (a checkpoint's arrays: member name without ".npy" -> array)
     only with a ``"checkpoint"`` field in ``meta``."""
     path = check_path(path)
+    with atomic_file(path) as fh:  # whole or not at all
+        _write_to(fh, meta, params, extra)
+
+
+def to_bytes(meta: dict[str, Any], params: np.ndarray) -> bytes:
+    """The bytes of the file :func:`write` would write (pickling goes through them)."""
+    buffer = io.BytesIO()
+    _write_to(buffer, meta, params)
+    return buffer.getvalue()
+
+
+def _write_to(
+    fh: IO[bytes],
+    meta: dict[str, Any],
+    params: np.ndarray,
+    extra: dict[str, np.ndarray] | None = None,
+) -> None:
     meta = {"format": FORMAT, "version": VERSION, **meta}
     arrays = dict(extra or {})
     for name in arrays:
         if not is_checkpoint_member(name + ".npy") or "checkpoint" not in meta:
             raise ValueError(f"extra: {name!r} is not a checkpoint member")
-    with atomic_file(path) as fh:  # whole or not at all
-        np.savez(fh, params=params, meta=np.array(json.dumps(meta)), **arrays)
+    np.savez(fh, params=params, meta=np.array(json.dumps(meta)), **arrays)
 
 
 def is_checkpoint_member(name: str) -> bool:
@@ -86,13 +115,15 @@ class ModelFile:
     Use as a context manager; errors name the file and what is wrong.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = check_path(path)
+    def __init__(self, path: str | Path | bytes) -> None:
+        # bytes: a file in memory (from :func:`to_bytes`), called "<bytes>" in errors
+        self.path = "<bytes>" if isinstance(path, bytes) else check_path(path)
+        source = io.BytesIO(path) if isinstance(path, bytes) else self.path
         try:
-            self._zip = zipfile.ZipFile(self.path)
+            self._zip = zipfile.ZipFile(source)
         except FileNotFoundError:
             raise
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        except (*_ZIP_ERRORS, ValueError) as err:
             raise self._error(f"not a readable zip archive ({err})") from err
         try:
             names = [info.filename for info in self._zip.infolist()]
@@ -138,7 +169,7 @@ class ModelFile:
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
             else:
                 raise ValueError(f"unsupported .npy version {version}")
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, SyntaxError) as err:
+        except (*_ZIP_ERRORS, ValueError, SyntaxError) as err:
             raise self._error(f"{member} is not a .npy array ({err})") from err
         if dtype.hasobject or fortran:
             fh.close()
@@ -163,7 +194,7 @@ class ModelFile:
                 )
             try:
                 data = fh.read(nbytes)
-            except (zipfile.BadZipFile, OSError, EOFError) as err:
+            except _ZIP_ERRORS as err:
                 raise self._error(f"meta.npy cannot be read ({err})") from err
         if len(data) != nbytes:
             raise self._error("meta.npy is truncated")
@@ -210,7 +241,7 @@ class ModelFile:
                     if not got:
                         break
                     done += got
-            except (zipfile.BadZipFile, OSError, EOFError) as err:
+            except _ZIP_ERRORS as err:
                 raise self._error(f"{member} cannot be read ({err})") from err
             if done != nbytes:
                 raise self._error(f"{member} is truncated ({done} of {nbytes} bytes)")

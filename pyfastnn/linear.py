@@ -2,7 +2,8 @@
 
 Both are one dense layer ``scores = X @ W + b`` (W (D, K), b (K,)) and share
 everything with :class:`pyfastnn.MLP`: the three backends, ``fit`` (the native
-epoch loop included), ``predict``, ``score``, ``save``/``pyfastnn.load``.
+epoch loop included), ``predict``, ``decision_function`` (the scores X @ W + b),
+``score``, ``summary``, ``save``/``pyfastnn.load`` and pickling.
 """
 
 from __future__ import annotations
@@ -161,14 +162,11 @@ class Perceptron(MLP):
             resume=resume,
         )
 
-    def decision_function(self, X: ArrayLike) -> np.ndarray:
-        """Scores (N, K) = X @ W + b."""
-        return self.forward(X)
-
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:
         """(N, K) one-hot rows of the predicted class: a perceptron makes hard
-        decisions and has no probabilities to give."""
-        scores = self.forward(X)
+        decisions and has no probabilities to give (its scores are
+        :meth:`decision_function`). ``batch_size``: rows per evaluation chunk."""
+        scores = self.decision_function(X, batch_size)
         proba = np.zeros_like(scores)
         proba[np.arange(scores.shape[0]), np.argmax(scores, axis=1)] = 1
         return proba

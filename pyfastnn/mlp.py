@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -19,6 +19,7 @@ from ._checks import (
     check_backend,
     check_dtype,
     check_memory,
+    check_positive_int,
     check_real,
 )
 from ._dropout import DropoutStream, check_dropout
@@ -170,6 +171,8 @@ class MLP:
             layer_sizes, activation, output, activation_param, loss, relumax_b, eps, dtype, alpha
         )
         self.backend = backend
+        # (backend, its eval_rows(spec)): computed once per backend the model uses
+        self._eval_rows: tuple[str, tuple[int, int | None]] | None = None
         self._params = aligned_zeros(self._spec.n_params, self._spec.dtype)
         self._weights, self._biases = self._spec.split(self._params)
         self.reset_parameters(seed)
@@ -237,6 +240,11 @@ class MLP:
         return self._spec.sizes[-1]
 
     @property
+    def n_params(self) -> int:
+        """Number of parameters: sum over layers of sizes[l] * sizes[l+1] + sizes[l+1]."""
+        return self._spec.n_params
+
+    @property
     def backend(self) -> str:
         return self._backend
 
@@ -248,6 +256,52 @@ class MLP:
         return (
             f"MLP(layer_sizes={list(self.layer_sizes)}, activation={self.activation!r}, "
             f"output={self.output!r}, dtype={self._spec.dtype.name!r}, backend={self.backend!r})"
+        )
+
+    def summary(self) -> str:
+        """A table of the layers: for each, its shape, weight and bias shapes, the
+        function after it (the hidden activation, or the output map) and its
+        parameter count; then the output/loss pair, the total parameter count
+        with its size in memory, the dtype and the backend. Example::
+
+            MLP: 64 -> 100 -> 10
+            layer  maps       weights    biases  then                    params
+            0      64 -> 100  (64, 100)  (100,)  relu                     6,500
+            1      100 -> 10  (100, 10)  (10,)   softmax (output)         1,010
+            output softmax, loss cross_entropy
+            total  7,510 parameters (29.3 KiB of float32), backend native
+        """
+        spec = self._spec
+        head = ("layer", "maps", "weights", "biases", "function", "params")
+        rows = []
+        for layer, (n_in, n_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:])):
+            last = layer == spec.n_layers - 1
+            rows.append(
+                (
+                    str(layer),
+                    f"{n_in} -> {n_out}",
+                    f"({n_in}, {n_out})",
+                    f"({n_out},)",
+                    f"output {_output_text(spec)}" if last else _activation_text(spec),
+                    f"{n_in * n_out + n_out:,}",
+                )
+            )
+        widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+
+        def line(cells: Sequence[str]) -> str:
+            left = [c.ljust(w) for c, w in zip(cells[:-1], widths)]
+            return "  ".join([*left, cells[-1].rjust(widths[-1])]).rstrip()
+
+        nbytes = spec.n_params * spec.dtype.itemsize
+        return "\n".join(
+            [
+                f"{type(self).__name__}: " + " -> ".join(str(s) for s in spec.sizes),
+                line(head),
+                *(line(r) for r in rows),
+                f"loss   {spec.loss}",
+                f"total  {spec.n_params:,} parameters ({_size_text(nbytes)} of "
+                f"{spec.dtype.name}), backend {self.backend}",
+            ]
         )
 
     # ---- parameters --------------------------------------------------------
@@ -328,15 +382,9 @@ class MLP:
 
     def forward(self, X: ArrayLike) -> np.ndarray:
         """Network outputs (N, K) for inputs X (N, D): probabilities for
-        "softmax" and "sigmoid" outputs, raw values for "identity"."""
-        X = self._input(X)
-        try:
-            out = BACKENDS[self._backend].forward(self._spec, self._params, X)
-        except NonFiniteError:
-            self._raise_non_finite("outputs", X, None)
-        if not np.isfinite(out).all():
-            self._raise_non_finite("outputs", X, None)
-        return out
+        "softmax" and "sigmoid" outputs, raw values for "identity" (the same
+        values as :meth:`predict_proba`)."""
+        return self._evaluate("forward", X, None)
 
     def loss(
         self,
@@ -471,30 +519,75 @@ class MLP:
             resume=resume,
         )
 
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Outputs (N, K); probabilities for every output but "identity"."""
-        return self.forward(X)
+    def decision_function(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:
+        """Logits (N, K) for inputs X (N, D): the last layer's ``Z = H @ W + b``,
+        before the output map (scores of a perceptron, log-odds of a sigmoid
+        output, what softmax / sparsemax / relumax turn into probabilities).
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
+        ``batch_size`` evaluates the rows in chunks of that many (bounding the
+        memory of the hidden activations); the result is the same, to the bit,
+        as one call over all rows (native and loop backends; vector: to
+        rounding). The native backend widens a chunk to the few rows its kernels
+        need to compute every row alone (at most 1025, for tiny layers) and
+        cuts chunks at 2048 rows.
+        """
+        return self._evaluate("logits", X, batch_size)
+
+    def predict_proba(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:
+        """Outputs (N, K) for X (N, D); probabilities for every output but "identity".
+        ``batch_size``: as in :meth:`decision_function`."""
+        return self._evaluate("forward", X, batch_size)
+
+    def predict(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:
         """Class labels (N,): the argmax of the outputs, or for a single sigmoid
         output whether it exceeds 0.5; for an "identity" output trained on real
-        targets, the outputs."""
-        out = self.forward(X)
+        targets, the outputs (N, K). ``batch_size``: as in :meth:`decision_function`."""
+        out = self._evaluate("forward", X, batch_size)
         if self.output == "identity" and not self._spec.labels_only:
             return out
         return predicted_labels(self.output, out)
 
     def score(self, X: ArrayLike, y: ArrayLike) -> float:
-        """Accuracy of :meth:`predict` for integer labels (N,) of a classifier;
-        minus the mean loss (no penalty) for real targets and for an "identity"
-        output without the perceptron loss (regression: ``-MSE``, labels one-hot)."""
+        """Accuracy of :meth:`predict` for integer class labels y (N,) of a classifier
+        (any model but an "identity" output with the squared error).
+
+        For real targets (N, K) (or (N,) when K == 1), and for a regression model
+        ("identity" output, squared error; integer labels one-hot encoded when
+        K > 1): the coefficient of determination R^2 of the outputs, as
+        scikit-learn's ``r2_score`` with ``multioutput="uniform_average"``: per
+        output k, ``1 - sum_i (y_ik - out_ik)^2 / sum_i (y_ik - mean_i y_ik)^2``
+        (1.0 for a constant target predicted exactly, 0.0 for a constant target
+        missed), averaged over the K outputs. 1 is a perfect fit, 0 the fit of
+        the targets' mean; it can be negative. A sigmoid output on real targets
+        in [0, 1] is scored by the R^2 of its probabilities. Needs N >= 2.
+        """
         y_arr = base_array(y, "y")
         regression = self.output == "identity" and not self._spec.labels_only
-        if y_arr.ndim == 1 and y_arr.dtype.kind in "iu" and not regression:
-            X = self._input(X)
+        labels = y_arr.ndim == 1 and y_arr.dtype.kind in "iu" and not regression
+        X = self._input(X)
+        if self._spec.labels_only or labels:
             labels = as_labels(y_arr, X.shape[0], max(self.n_outputs, 2))
             return float(np.mean(self.predict(X) == labels))
-        return -self.loss(X, y)
+        target = make_target(y_arr, False, X.shape[0], self.n_outputs, np.dtype(np.float64))
+        truth = target.dense(self.n_outputs, np.dtype(np.float64))
+        if not np.isfinite(truth).all():
+            raise ValueError("y: contains NaN or infinity")
+        if X.shape[0] < 2:
+            raise ValueError(f"X: R^2 needs at least 2 samples, got {X.shape[0]}")
+        return r2_score(truth, self.forward(X))
+
+    def __reduce__(self) -> tuple[Callable[..., MLP], tuple[bytes, dict[str, str]]]:
+        """Pickling and ``copy.deepcopy`` go through the model file format: the
+        bytes of the .npz file :meth:`save` writes (the description as JSON and
+        the parameters, nothing else), with the backend and init scheme beside
+        them. A copy (``copy.copy`` too) shares nothing with the original. A
+        subclass of your own comes back as the class of its model file kind
+        (MLP, LogisticRegression, Perceptron) unless it defines ``__reduce__``."""
+        meta = self._description()
+        return _unpickle, (_model_file.to_bytes(meta, self._params), self._pickle_state())
+
+    def _pickle_state(self) -> dict[str, str]:
+        return {"backend": self._backend, "init": self._init}
 
     def save(self, path: str | Path) -> None:
         """Write the model to one .npz file (no pickle), or a safetensors file when
@@ -581,6 +674,45 @@ class MLP:
 
     # ---- helpers -----------------------------------------------------------
 
+    def _evaluate(self, what: str, X: ArrayLike, batch_size: int | None) -> np.ndarray:
+        """The backend's ``what`` ("forward" or "logits") (N, K) at X (N, D), in
+        chunks of ``batch_size`` rows (None: as many as the backend takes at once).
+
+        Chunks keep to the backend's ``eval_rows`` range (a chunk of fewer rows is
+        widened, a larger one cut), and a short last chunk is evaluated with the
+        rows before it: every row then comes out of the same kernels whatever the
+        chunking, so any ``batch_size`` gives the bits of ``batch_size=None``
+        (for the native and loop backends; vector: to rounding, see its eval_rows).
+        """
+        X = self._input(X)
+        n = X.shape[0]
+        if batch_size is not None:
+            batch_size = check_positive_int(batch_size, "batch_size")
+        if self._eval_rows is None or self._eval_rows[0] != self._backend:
+            self._eval_rows = (self._backend, BACKENDS[self._backend].eval_rows(self._spec))
+        fewest, most = self._eval_rows[1]
+        step = max(n if batch_size is None else batch_size, fewest)
+        if most is not None:
+            step = min(step, most)
+        if step >= n:
+            return self._evaluate_rows(what, X)
+        out = np.empty((n, self.n_outputs), dtype=self._spec.dtype)
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            first = min(start, stop - fewest)  # >= 0: n > step >= fewest
+            out[start:stop] = self._evaluate_rows(what, X[first:stop])[start - first :]
+        return out
+
+    def _evaluate_rows(self, what: str, X: np.ndarray) -> np.ndarray:
+        function = getattr(BACKENDS[self._backend], what)
+        try:
+            out = function(self._spec, self._params, X)
+        except NonFiniteError:
+            self._raise_non_finite("outputs", X, None)
+        if not np.isfinite(out).all():
+            self._raise_non_finite("outputs", X, None)
+        return out
+
     def _input(self, X: ArrayLike) -> np.ndarray:
         X = as_float_array(X, "X", 2, dtype=self._spec.dtype, finite=False)
         if X.shape[1] != self.n_inputs:
@@ -654,6 +786,71 @@ class MLP:
             "of X, y or the parameters are too large",
             None,
         )
+
+
+def r2_score(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """R^2 of ``predicted`` against ``truth`` (both (N, K)), in float64, averaged
+    uniformly over the K outputs (scikit-learn's ``r2_score`` with its default
+    ``force_finite=True``: a constant output column scores 1.0 when predicted
+    exactly, else 0.0)."""
+    truth = np.asarray(truth, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    residual = np.sum((truth - predicted) ** 2, axis=0)
+    total = np.sum((truth - truth.mean(axis=0)) ** 2, axis=0)
+    scores = np.where(residual == 0, 1.0, 0.0)
+    varying = total != 0
+    scores[varying] = 1.0 - residual[varying] / total[varying]
+    return float(np.mean(scores))
+
+
+# bytes of a model file and the pickle state -> the model; set by pyfastnn.model_io,
+# which reads model files of every kind (and imports this module)
+_file_loader: Callable[[bytes, str], MLP] | None = None
+
+
+def set_file_loader(loader: Callable[[bytes, str], MLP]) -> None:
+    """Register ``loader(data, backend)``, which builds a model from the bytes of
+    its .npz model file (pyfastnn.model_io does, when imported)."""
+    global _file_loader
+    _file_loader = loader
+
+
+def _unpickle(data: bytes, state: dict[str, Any]) -> MLP:
+    """The model of a pickle (see :meth:`MLP.__reduce__`): its model file's bytes
+    and ``{"backend", "init"}``."""
+    if _file_loader is None:  # pyfastnn/__init__ imports model_io: never in practice
+        raise RuntimeError("pyfastnn.model_io is not imported: cannot read a model file")
+    if not isinstance(data, bytes) or not isinstance(state, dict):
+        raise TypeError("data: expected the bytes of a model file and a state dict")
+    model = _file_loader(data, check_backend(state.get("backend", "native")))
+    init = state.get("init", model._init)
+    if init not in _INITIALISERS:
+        raise ValueError(f"init: expected one of {sorted(_INITIALISERS)}, got {init!r}")
+    model._init = init
+    return model
+
+
+def _activation_text(spec: NetSpec) -> str:
+    """The hidden activation with its parameter, e.g. "scaled_relu (c=5)"."""
+    name = {"scaled_relu": "c", "leaky_relu": "alpha"}.get(spec.activation)
+    if name is None:
+        return spec.activation
+    return f"{spec.activation} ({name}={spec.activation_param:g})"
+
+
+def _output_text(spec: NetSpec) -> str:
+    if spec.output == "relumax":
+        return f"relumax (b={spec.relumax_b:g})"
+    if spec.output == "entmax":
+        return f"entmax (alpha={spec.alpha:g})"
+    return spec.output
+
+
+def _size_text(nbytes: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} B"
 
 
 def _built(

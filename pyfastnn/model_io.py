@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _model_file, _safetensors
+from . import mlp as _mlp
 from ._checks import check_backend, check_memory
 from ._spec import ALPHA_OUTPUTS, MAX_PARAMS
 from .linear import LogisticRegression, Perceptron
@@ -37,25 +38,49 @@ def load(path: str | Path, backend: str = "native") -> MLP:
     missing one ``FileNotFoundError``).
     """
     check_backend(backend)
-    if str(path).endswith(_safetensors.SUFFIX):
-        meta, params = _safetensors.read(path)
+    if not str(path).endswith(_safetensors.SUFFIX):
+        return _load_npz(path, backend)
+    meta, params = _safetensors.read(path)
+    kind = meta.get("model", "mlp")
+    if not isinstance(kind, str) or kind not in _KINDS:
+        raise ValueError(f"path: unknown model kind {kind!r}")
+    dtype, n_params = _declared_params(meta)
+    if params.dtype != dtype or params.size != n_params:
+        raise ValueError(
+            f"path: the tensors ({params.size} values of {params.dtype}) do not match "
+            f"the description ({n_params} values of dtype {dtype})"
+        )
+    return _built(kind, meta, params, backend)
+
+
+def to_bytes(model: MLP) -> bytes:
+    """The bytes of ``model``'s .npz model file (what :func:`save` writes)."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"model: expected a pyfastnn.MLP, got {type(model).__name__}")
+    return _model_file.to_bytes(model._description(), model.params)
+
+
+def from_bytes(data: bytes, backend: str = "native") -> MLP:
+    """The model in the bytes of an .npz model file (from :func:`to_bytes`),
+    checked as :func:`load` checks a file."""
+    if not isinstance(data, bytes):
+        raise TypeError(f"data: expected bytes, got {type(data).__name__}")
+    return _load_npz(data, check_backend(backend))
+
+
+def _load_npz(source: str | Path | bytes, backend: str) -> MLP:
+    with _model_file.ModelFile(source) as f:
+        meta = f.meta
         kind = meta.get("model", "mlp")
         if not isinstance(kind, str) or kind not in _KINDS:
             raise ValueError(f"path: unknown model kind {kind!r}")
         dtype, n_params = _declared_params(meta)
-        if params.dtype != dtype or params.size != n_params:
-            raise ValueError(
-                f"path: the tensors ({params.size} values of {params.dtype}) do not match "
-                f"the description ({n_params} values of dtype {dtype})"
-            )
-    else:
-        with _model_file.ModelFile(path) as f:
-            meta = f.meta
-            kind = meta.get("model", "mlp")
-            if not isinstance(kind, str) or kind not in _KINDS:
-                raise ValueError(f"path: unknown model kind {kind!r}")
-            dtype, n_params = _declared_params(meta)
-            params = f.params(dtype, n_params)
+        params = f.params(dtype, n_params)
+    return _built(kind, meta, params, backend)
+
+
+def _built(kind: str, meta: dict, params: np.ndarray, backend: str) -> MLP:
+    """The model of the description with these parameters."""
     try:
         model = _build(kind, meta, backend)
     except KeyError as err:
@@ -110,3 +135,6 @@ def _build(kind: str, meta: dict, backend: str) -> MLP:
         eps=meta["eps"],
         alpha=meta["alpha"] if meta["output"] in ALPHA_OUTPUTS else None,
     )
+
+
+_mlp.set_file_loader(from_bytes)  # pickles of models are read through the model file

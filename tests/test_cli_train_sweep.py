@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import pyfastnn
@@ -223,3 +224,106 @@ def test_train_reports_divergence(tmp_path, capsys) -> None:
     )
     assert code == 1
     assert "diverged" in capsys.readouterr().err
+
+
+# ---- metrics beside accuracy, the progress line ------------------------------------------------
+
+
+def test_train_reports_per_class_metrics_and_the_confusion_matrix(tmp_path, capsys) -> None:
+    from pyfastnn.data import load_dataset
+    from pyfastnn.metrics import balanced_accuracy, confusion_matrix, precision_recall
+
+    out = tmp_path / "m"
+    argv = ["train", "--model", "logreg", "--epochs", "2", "--out", str(out), "--quiet"]
+    assert main([*argv, "--no-plots"]) == 0
+    printed = capsys.readouterr().out
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["metrics"]) == {"train", "val", "test"}
+    assert results["class_labels"] == list(range(10))
+    # the figures are those of the saved model's predictions on the splits
+    model = pyfastnn.load(out / "model.npz")
+    splits = load_dataset("digits")
+    for part in ("train", "val", "test"):
+        X, y = getattr(splits, f"X_{part}"), getattr(splits, f"y_{part}")
+        m, predicted = results["metrics"][part], model.predict(X)
+        pr = precision_recall(y, predicted, 10)
+        assert m["confusion_matrix"] == confusion_matrix(y, predicted, 10).tolist()
+        assert m["precision"] == pr.precision.tolist() and m["recall"] == pr.recall.tolist()
+        assert m["f1"] == pr.f1.tolist() and m["support"] == pr.support.tolist()
+        assert m["balanced_accuracy"] == balanced_accuracy(y, predicted, 10)
+        assert m["accuracy"] == results[f"{part}_accuracy"] == np.mean(predicted == y)
+        assert sum(m["support"]) == len(y)
+    # printed: the balanced accuracy in the table, the per-class table, the matrix
+    head, cells = table_rows(printed)
+    assert head[5] == "balanced acc"
+    test = results["metrics"]["test"]
+    assert cells[5] == f"{test['balanced_accuracy']:.4f} (test)"
+    lines = printed.splitlines()
+    start = lines.index("test split, per class:")
+    assert lines[start + 1].split() == ["class", "precision", "recall", "f1", "support"]
+    for k in range(10):
+        figures = [test[key][k] for key in ("precision", "recall", "f1")]
+        assert lines[start + 2 + k].split() == [str(k), *(f"{v:.4f}" for v in figures),
+                                                str(test["support"][k])]  # fmt: skip
+    start = next(i for i, line in enumerate(lines) if line.startswith("confusion matrix (test"))
+    assert lines[start + 1].split() == [str(k) for k in range(10)]
+    rows = [[int(v) for v in line.split()[1:]] for line in lines[start + 2 : start + 12]]
+    assert rows == test["confusion_matrix"]
+
+
+def test_metrics_text_leaves_large_matrices_to_the_json() -> None:
+    from pyfastnn.cli.train import metrics_text
+
+    k = 30
+    part = {
+        "precision": [0.5] * k, "recall": [0.25] * k, "f1": [1 / 3] * k, "support": [2] * k,
+        "confusion_matrix": np.eye(k, dtype=int).tolist(),
+    }  # fmt: skip
+    text = metrics_text({"metrics": {"val": part}, "class_labels": list(range(1, k + 1))})
+    assert "validation split, per class:" in text
+    assert "confusion matrix (30 classes): in results.json" in text
+    assert text.splitlines()[-2].split() == ["30", "0.5000", "0.2500", "0.3333", "2"]
+
+
+def test_progress_line_shows_the_validation_accuracy() -> None:
+    from pyfastnn.cli.train import postfix_of
+    from pyfastnn.training import EpochRecord
+
+    record = EpochRecord(3, 0.123456, 0.1, train_accuracy=0.9, val_loss=0.2, val_accuracy=0.875)
+    assert postfix_of(record) == {"loss": "0.1235", "val_acc": "0.8750"}
+    assert postfix_of(EpochRecord(1, 2.0, 0.1)) == {"loss": "2.0000"}
+
+
+def test_train_progress_bar_shows_val_accuracy_per_epoch(tmp_path, capsys) -> None:
+    pytest.importorskip("tqdm")
+    argv = ["train", "--hidden", "8", "--epochs", "3", "--out", str(tmp_path), "--no-plots"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert err.count("val_acc=") >= 3 and "loss=" in err
+
+
+def test_train_hands_fit_a_progress_callback(tmp_path, capsys, monkeypatch) -> None:
+    """The CLI's wiring, with a stand-in for fit(callbacks=) that calls each callback
+    once per epoch record after training (the real one calls them during it)."""
+    pytest.importorskip("tqdm")
+    from pyfastnn import _factory
+
+    real_fit_model, seen = _factory.fit_model, []
+
+    def fit_model(model, X, y, *, callbacks=(), **options):
+        seen.append(options["progress"])
+        history = real_fit_model(model, X, y, **options)
+        for record in history.epochs:
+            for callback in callbacks:
+                callback(model, record)
+        return history
+
+    monkeypatch.setattr(_factory, "fit_accepts", lambda model, option: True)
+    monkeypatch.setattr(_factory, "fit_model", fit_model)
+    argv = ["train", "--hidden", "8", "--epochs", "3", "--out", str(tmp_path), "--no-plots"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert seen == [False]  # fit's own bar off: the callback draws it
+    results = json.loads((tmp_path / "results.json").read_text())
+    last = results["history"]["epochs"][-1]["val_accuracy"]
+    assert err.count("val_acc=") >= 3 and f"val_acc={last:.4f}" in err

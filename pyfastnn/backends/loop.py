@@ -300,6 +300,21 @@ def forward(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
     return out
 
 
+def logits(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Logits (N, K) (the last layer's z, before the output map) for inputs X (N, D)."""
+    weights, biases = spec.split(params)
+    out = np.empty((X.shape[0], spec.n_outputs), dtype=X.dtype)
+    for i in range(X.shape[0]):
+        zs, _ = network_forward(spec, weights, biases, X[i])
+        out[i] = zs[-1]
+    return out
+
+
+def eval_rows(spec: NetSpec) -> tuple[int, int | None]:
+    """Any number of rows: every sample is computed on its own."""
+    return 1, None
+
+
 def loss_and_grad(
     spec: NetSpec,
     params: np.ndarray,

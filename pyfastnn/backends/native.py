@@ -9,6 +9,7 @@ the description is.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 # id(spec) -> its C++ network; an entry leaves with its spec (weakref.finalize)
 _networks: dict[int, Any] = {}
 _networks_lock = threading.Lock()
+# id(spec) -> the same network with an identity output (its logits); leaves with spec
+_logit_specs: dict[int, NetSpec] = {}
 
 
 def network(spec: NetSpec) -> Any:
@@ -62,6 +65,48 @@ def forward(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
     if not network(spec).forward(params, X, out):
         raise NonFiniteError
     return out
+
+
+def _logit_spec(spec: NetSpec) -> NetSpec:
+    """``spec`` with an identity output: the same layers, whose outputs are the logits."""
+    if spec.output == "identity":
+        return spec
+    derived = _logit_specs.get(id(spec))
+    if derived is None:
+        with _networks_lock:
+            derived = _logit_specs.get(id(spec))
+            if derived is None:
+                derived = dataclasses.replace(spec, output="identity", loss="squared_error")
+                _logit_specs[id(spec)] = derived
+                weakref.finalize(spec, _logit_specs.pop, id(spec), None)
+    return derived
+
+
+def logits(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Logits (N, K) (the last layer's Z, before the output map) for inputs X (N, D):
+    the forward pass of the same layers with an identity output (no extra native code)."""
+    return forward(_logit_spec(spec), params, X)
+
+
+# Mirrors of csrc/ constants that decide how a forward call computes its rows
+# (tests/test_introspection.py fails when they drift): Network::forward works in
+# chunks of kEvalChunkRows rows (nn/network.hpp); gemm computes products of at
+# most kRowsByGemvMaxM rows, or of M*N*K <= kDirectMaxVolume, with the
+# matrix-vector kernels, others blocked (gemm/gemv.hpp): each rounds its own way.
+_EVAL_CHUNK_ROWS = 2048
+_GEMV_MAX_ROWS = 3
+_DIRECT_MAX_VOLUME = 16 * 16 * 16
+
+
+def eval_rows(spec: NetSpec) -> tuple[int, int]:
+    """(fewest, most) rows of a forward call in which every layer's product takes
+    the same GEMM path whatever the row count (blocked, or the row-wise kernels
+    of one-column / one-row layers) and Network::forward makes one chunk."""
+    fewest = _GEMV_MAX_ROWS + 1
+    for n_in, n_out in zip(spec.sizes[:-1], spec.sizes[1:]):
+        if n_in > 1 and n_out > 1:
+            fewest = max(fewest, _DIRECT_MAX_VOLUME // (n_in * n_out) + 1)
+    return fewest, _EVAL_CHUNK_ROWS
 
 
 def loss_and_grad(

@@ -68,6 +68,18 @@ class Backend(Protocol):
         """Outputs (N, K) after the output map, for inputs X (N, D)."""
         ...
 
+    def logits(self, spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Logits (N, K) for inputs X (N, D): the last layer's ``Z = H @ W + b``,
+        before the output map (what :meth:`forward` would feed it)."""
+        ...
+
+    def eval_rows(self, spec: NetSpec) -> tuple[int, int | None]:
+        """(fewest, most or None) rows per :meth:`forward` / :meth:`logits` call
+        within which each row's result depends on that row alone, to the bit
+        (the kernels' choice of strategy by size stays the same); callers that
+        evaluate in chunks keep to this range to match one call over all rows."""
+        ...
+
     def loss_and_grad(
         self,
         spec: NetSpec,

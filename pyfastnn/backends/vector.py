@@ -295,6 +295,21 @@ def forward(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
     return output_forward(spec, Zs[-1]).astype(X.dtype, copy=False)
 
 
+def logits(spec: NetSpec, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Logits (N, K) (the last layer's Z, before the output map) for inputs X (N, D)."""
+    weights, biases = spec.split(params)
+    Zs, _, _ = network_forward(spec, weights, biases, X)
+    return Zs[-1].astype(X.dtype, copy=False)
+
+
+def eval_rows(spec: NetSpec) -> tuple[int, int | None]:
+    """No range to keep: NumPy's BLAS picks its kernels by the product's size
+    (OpenBLAS: gemv for one row, a small-matrix kernel up to some M*N*K), which
+    round differently, and where it switches is the library's own; results of
+    different row counts agree to rounding."""
+    return 1, None
+
+
 def loss_and_grad(
     spec: NetSpec,
     params: np.ndarray,

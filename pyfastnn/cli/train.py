@@ -1,9 +1,12 @@
 """``pyfastnn train``: train one model on a dataset and write its results.
 
 Writes, into ``--out``: ``results.json`` (the configuration, the per-epoch
-history and the train/validation/test accuracies), ``model.npz`` (read it
-back with ``pyfastnn.load``), ``learning_curves.png`` and, for 2-D data,
-``decision_boundary.png`` (the figures need matplotlib).
+history, the train/validation/test accuracies and, per split, the metrics of
+:mod:`pyfastnn.metrics`: balanced accuracy, per-class precision / recall / F1 /
+support and the confusion matrix), ``model.npz`` (read it back with
+``pyfastnn.load``), ``learning_curves.png`` and, for 2-D data,
+``decision_boundary.png`` (the figures need matplotlib). The progress bar shows
+each epoch's training loss and validation accuracy.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ INITS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
 EPOCHS = 100  # the default of --epochs
 DESCRIPTION = """\
 Train one model on a dataset's training split, keep the weights of the best
-validation epoch, and report train, validation and test accuracy. The
+validation epoch, and report train, validation and test accuracy, the balanced
+accuracy, per-class precision and recall and the confusion matrix. The
 defaults (one hidden layer of 100 ReLU units, float32, SGD at its default
 rate, 100 epochs of minibatches of 32) train well on the bundled digits.
 """
@@ -210,7 +214,7 @@ def hidden_widths(hidden: list[int], depth: int | None) -> tuple[int, ...]:
 def run(args: argparse.Namespace) -> int:
     from .. import set_num_threads
     from .._datasource import features, load_splits
-    from .._factory import fit_model, make_model, make_optimizer
+    from .._factory import fit_accepts, fit_model, make_model, make_optimizer
     from .._files import check_writable_dir, write_json_atomic
 
     parser: argparse.ArgumentParser = args.parser
@@ -277,6 +281,9 @@ def run(args: argparse.Namespace) -> int:
     except (NotImplementedError, ValueError) as err:  # e.g. sizes beyond the machine's memory
         parser.error(_as_flags(str(err)))
     progress = not args.quiet and _args.progress_available()
+    # the bar shows the validation accuracy per epoch when fit takes callbacks
+    line = _ProgressLine(args.epochs) if progress and fit_accepts(model, "callbacks") else None
+    extra: dict[str, Any] = {"callbacks": [line]} if line is not None else {}
     print(
         f"training {model!r} on {args.dataset} ({args.features}): "
         f"{_rows(splits.y_train)} train / {_rows(splits.y_val)} val / "
@@ -307,21 +314,31 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             X_val=splits.X_val,  # None: no best-epoch selection
             y_val=splits.y_val,
-            progress=progress,
+            progress=progress and line is None,
+            **extra,
         )
     except FloatingPointError as err:
         print(f"pyfastnn train: {err}", file=sys.stderr)
         return 1
     except ValueError as err:  # e.g. dropout without support
         parser.error(str(err))
+    finally:
+        if line is not None:
+            line.close()
     seconds = time.perf_counter() - start
-    scores = {
-        f"{part}_accuracy": None if X is None else float(model.score(X, y))
+    parts = [
+        (part, X, y)
         for part, X, y in (
             ("train", splits.X_train, splits.y_train),
             ("val", splits.X_val, splits.y_val),
             ("test", splits.X_test, splits.y_test),
         )
+        if X is not None
+    ]
+    metrics = {part: split_metrics(model.predict(X), y, n_classes) for part, X, y in parts}
+    scores: dict[str, float | None] = {
+        f"{part}_accuracy": None if part not in metrics else metrics[part]["accuracy"]
+        for part in ("train", "val", "test")
     }
 
     out.mkdir(parents=True, exist_ok=True)
@@ -331,6 +348,8 @@ def run(args: argparse.Namespace) -> int:
         "config": config,
         "history": history.as_dict(),
         **scores,
+        "metrics": metrics,
+        "class_labels": [k + splits.label_offset for k in range(n_classes)],
         "epochs_run": len(history.epochs),
         "best_epoch": history.best_epoch,
         "train_seconds": seconds,
@@ -340,6 +359,7 @@ def run(args: argparse.Namespace) -> int:
     figures = [] if args.no_plots else _figures(model, history, splits, out, config, scores)
 
     print(summary_table(results))
+    print(metrics_text(results))
     print(f"\nwrote {out / 'results.json'}, {model_path}" + "".join(f", {f}" for f in figures))
     return 0
 
@@ -364,19 +384,105 @@ def describe(config: dict[str, Any]) -> str:
 
 
 def summary_table(results: dict[str, Any]) -> str:
-    """The final markdown table of a training run."""
-    head = ["epochs run", "best epoch", "train acc", "val acc", "test acc", "time (s)"]
+    """The final markdown table of a training run (the balanced accuracy is of the
+    split :func:`reported_split` names)."""
+    head = ["epochs run", "best epoch", "train acc", "val acc", "test acc"]
+    head += ["balanced acc", "time (s)"]
+    part = reported_split(results)
     cells = [
         str(results["epochs_run"]),
         str(results["best_epoch"]),
         _fmt(results["train_accuracy"]),
         _fmt(results["val_accuracy"]),
         _fmt(results["test_accuracy"]),
+        f"{_fmt(results['metrics'][part]['balanced_accuracy'])} ({part})",
         f"{results['train_seconds']:.2f}",
     ]
     return "\n".join(
         ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), "| " + " | ".join(cells) + " |"]
     )
+
+
+def split_metrics(predicted: Any, y: Any, n_classes: int) -> dict[str, Any]:
+    """What results.json holds per split: accuracy, balanced accuracy, per-class
+    precision / recall / F1 / support (lists over the classes 0 .. K-1) and the
+    confusion matrix (rows: true class, columns: predicted; see pyfastnn.metrics)."""
+    from ..metrics import balanced_accuracy, confusion_matrix, precision_recall
+
+    pr = precision_recall(y, predicted, n_classes)
+    return {
+        "accuracy": float((predicted == y).mean()),
+        "balanced_accuracy": balanced_accuracy(y, predicted, n_classes),
+        "precision": pr.precision.tolist(),
+        "recall": pr.recall.tolist(),
+        "f1": pr.f1.tolist(),
+        "support": pr.support.tolist(),
+        "confusion_matrix": confusion_matrix(y, predicted, n_classes).tolist(),
+    }
+
+
+def reported_split(results: dict[str, Any]) -> str:
+    """The split the printout details: test, else validation, else train."""
+    return next(p for p in ("test", "val", "train") if p in results["metrics"])
+
+
+# confusion matrices of more classes than this are left to results.json
+MAX_PRINTED_CLASSES = 20
+
+
+def metrics_text(results: dict[str, Any]) -> str:
+    """Per-class precision / recall / F1 / support and the confusion matrix of the
+    split :func:`reported_split` names, as printed after the summary table."""
+    part = reported_split(results)
+    m = results["metrics"][part]
+    labels = [str(label) for label in results["class_labels"]]
+    name = {"test": "test", "val": "validation", "train": "training"}[part]
+    width = max(len("class"), *(len(label) for label in labels))
+    lines = [
+        f"\n{name} split, per class:",
+        f"{'class':>{width}}  precision  recall      f1  support",
+    ]
+    for i, label in enumerate(labels):
+        lines.append(
+            f"{label:>{width}}  {m['precision'][i]:9.4f}  {m['recall'][i]:6.4f}  "
+            f"{m['f1'][i]:6.4f}  {m['support'][i]:7d}"
+        )
+    if len(labels) > MAX_PRINTED_CLASSES:
+        lines.append(f"confusion matrix ({len(labels)} classes): in results.json")
+        return "\n".join(lines)
+    cells = [labels, *([str(v) for v in row] for row in m["confusion_matrix"])]
+    cw = max(len(c) for row in cells for c in row)
+    lines.append(f"\nconfusion matrix ({name}; rows: true class, columns: predicted):")
+    lines.append(" " * width + "  " + " ".join(f"{c:>{cw}}" for c in labels))
+    for label, row in zip(labels, cells[1:]):
+        lines.append(f"{label:>{width}}  " + " ".join(f"{c:>{cw}}" for c in row))
+    return "\n".join(lines)
+
+
+class _ProgressLine:
+    """A ``fit`` callback drawing the progress bar: one step per epoch, showing
+    the epoch's mean training loss and (with a validation split) its validation
+    accuracy. Needs tqdm."""
+
+    def __init__(self, epochs: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=epochs, unit="epoch")
+
+    def __call__(self, model: Any, record: Any) -> None:
+        self.bar.update(1)
+        self.bar.set_postfix(postfix_of(record))
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def postfix_of(record: Any) -> dict[str, str]:
+    """The progress line's figures of an epoch record: loss, and val_acc when known."""
+    figures = {"loss": f"{record.train_loss:.4f}"}
+    if record.val_accuracy is not None:
+        figures["val_acc"] = f"{record.val_accuracy:.4f}"
+    return figures
 
 
 def _rows(y: Any) -> int:
