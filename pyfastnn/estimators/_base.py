@@ -42,7 +42,25 @@ def _validate(estimator: BaseEstimator, X: Any, y: Any = "no_validation", **kw: 
     return estimator._validate_data(X, y, **kw)  # pragma: no cover (scikit-learn < 1.6)
 
 
-class PyfastnnClassifier(ClassifierMixin, BaseEstimator):
+class ModelPickling:
+    """Pickling of an estimator whose ``model_`` is a pyfastnn model: the model
+    travels as the bytes of its .npz model file (the native handle is rebuilt)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # a copy: never touch self.__dict__
+        model = state.get("model_")
+        if model is not None:
+            state["model_"] = _ModelBytes(_model_to_bytes(model), model.backend)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        blob = state.get("model_")
+        if isinstance(blob, _ModelBytes):
+            state["model_"] = _model_from_bytes(blob.data, blob.backend)
+        super().__setstate__(state)
+
+
+class PyfastnnClassifier(ModelPickling, ClassifierMixin, BaseEstimator):
     """Base of the pyfastnn classifiers; not used directly.
 
     Learned attributes (after ``fit``): ``classes_`` (K,) the labels in sorted
@@ -184,21 +202,6 @@ class PyfastnnClassifier(ClassifierMixin, BaseEstimator):
         if model is None:  # AttributeError: hasattr(est, "coefs_") is False before fit
             raise AttributeError(f"{type(self).__name__} is not fitted yet: no coefs_")
         return model
-
-    # ---- pickling: the native network handle is rebuilt from a model file ----
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(super().__getstate__())  # a copy: never touch self.__dict__
-        model = state.get("model_")
-        if model is not None:
-            state["model_"] = _ModelBytes(_model_to_bytes(model), model.backend)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        blob = state.get("model_")
-        if isinstance(blob, _ModelBytes):
-            state["model_"] = _model_from_bytes(blob.data, blob.backend)
-        super().__setstate__(state)
 
 
 def _check_classes(classes: np.ndarray, name: str) -> np.ndarray:
