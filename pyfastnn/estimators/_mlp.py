@@ -178,8 +178,11 @@ class _BaseMLP(ModelPickling, BaseEstimator):
         X, y = self._validate_xy(X, y, reset=first)
         targets, n_out, output = self._prepare_targets(y, incremental, first, classes)
         weights = _check_sample_weight(sample_weight, X.shape[0])
-        random_state = check_random_state(self.random_state)
-        seed = int(random_state.randint(_SEED_LIMIT))
+        if incremental and not first:  # partial_fit: the shuffling continues from t_
+            random_state, seed = None, self._seed
+        else:  # seeds the weights, the shuffling and the early-stopping split
+            random_state = check_random_state(self.random_state)
+            seed = self._seed = int(random_state.randint(_SEED_LIMIT))
         if first:
             self._initialize(X.shape[1], hidden, n_out, output, seed)
         elif self.model_.n_outputs != n_out:
@@ -265,7 +268,7 @@ class _BaseMLP(ModelPickling, BaseEstimator):
         y: np.ndarray,
         targets: np.ndarray,
         weights: np.ndarray | None,
-        random_state: np.random.RandomState,
+        random_state: np.random.RandomState | None,
     ) -> tuple[Any, ...]:
         """scikit-learn's early-stopping split: ``validation_fraction`` of the rows
         held out (stratified for a classifier); returns the train and validation
@@ -687,7 +690,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 f"y: expected class labels of shape (n_samples,), got {y.shape} "
                 "(multilabel targets are not supported)"
             )
-        check_classification_targets(y)
+        if first:  # later calls check that the labels are among classes_
+            check_classification_targets(y)
         if isinstance(self.output, str) and self.output in _NOT_CLASS_OUTPUTS:
             raise ValueError(
                 f"output: expected a probability map over classes ('softmax', 'sparsemax', "
