@@ -307,6 +307,12 @@ def test_early_stopping_sets_validation_scores_and_keeps_the_best() -> None:
     assert len(scores) == clf.n_iter_ and clf.best_loss_ is None
     assert clf.best_validation_score_ == max(scores)
     assert all(0.0 <= s <= 1.0 for s in scores)
+    best = int(np.argmax(scores)) + 1  # the first epoch reaching the best score
+    assert clf.history_.best_epoch == best and clf.history_.stopped_early
+    assert best < clf.n_iter_  # n_iter_no_change=3 epochs past it
+    # the weights kept are those of that epoch: a run that ends there has them
+    short = clone(clf).set_params(max_iter=best).fit(X, y)
+    np.testing.assert_array_equal(short.model_.params, clf.model_.params)
     reg = MLPRegressor(hidden_layer_sizes=(8,), early_stopping=True, random_state=0)
     reg.fit(*regression(n=300))
     assert len(reg.validation_scores_) == reg.n_iter_

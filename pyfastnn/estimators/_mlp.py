@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import fields, replace
@@ -54,6 +55,7 @@ from .._targets import Target
 from ..backends import BACKENDS, EpochPlan
 from ..mlp import MLP
 from ..optim import SGD, Adam
+from ..training import EpochRecord, History
 from ._base import _SEED_LIMIT, ModelPickling, _check_classes, _validate
 
 SOLVERS = ("adam", "sgd")
@@ -239,6 +241,7 @@ class _BaseMLP(ModelPickling, BaseEstimator):
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = _OUT_ACTIVATIONS.get(output, output)
         self.loss_curve_: list[float] = []
+        self.history_ = History()
         self._no_improvement_count = 0
         self._best_params = self.model_.params.copy()
         self._opt_state: dict[str, np.ndarray] | None = None
@@ -321,6 +324,7 @@ class _BaseMLP(ModelPickling, BaseEstimator):
         self.n_iter_ = 0
         try:
             for _ in range(int(self.max_iter)):
+                start_time = time.perf_counter()
                 order = rng.permutation(n) if self.shuffle else None
                 plan = EpochPlan(
                     batch, g * float(self.l1), g * penalty, float(self.dropout), seed,
@@ -348,11 +352,13 @@ class _BaseMLP(ModelPickling, BaseEstimator):
                 self.loss_curve_.append(loss)
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-                self._update_no_improvement_count(early, X_val, y_val, w_val)
+                best = self._update_no_improvement_count(early, X_val, y_val, w_val)
+                self._record(loss, time.perf_counter() - start_time, early, best)
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     self._lr = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
                 if self._no_improvement_count > self.n_iter_no_change:
                     if self._trigger_stopping(early):
+                        self.history_.stopped_early = True
                         break
                     self._no_improvement_count = 0
                 if incremental:
@@ -368,6 +374,18 @@ class _BaseMLP(ModelPickling, BaseEstimator):
             warnings.warn("Training interrupted by user.", stacklevel=4)
         if early:
             params[...] = self._best_params
+
+    def _record(self, loss: float, seconds: float, early: bool, best: bool) -> None:
+        """The epoch in ``history_`` (pyfastnn's :class:`~pyfastnn.History`, for
+        ``pyfastnn.plots.learning_curves``); the classifier's validation accuracy."""
+        history = self.history_
+        record = EpochRecord(len(history.epochs) + 1, loss, seconds)
+        if early and isinstance(self, ClassifierMixin):
+            assert self.validation_scores_ is not None
+            record.val_accuracy = self.validation_scores_[-1]
+        if best:
+            history.best_epoch = record.epoch
+        history.epochs.append(record)
 
     def _batch_rows(self, n: int) -> int:
         if isinstance(self.batch_size, str):
@@ -386,9 +404,10 @@ class _BaseMLP(ModelPickling, BaseEstimator):
         X_val: np.ndarray | None,
         y_val: np.ndarray | None,
         w_val: np.ndarray | None,
-    ) -> None:
+    ) -> bool:
         """scikit-learn's rule: count epochs that improve by less than ``tol``
-        (validation score with early stopping, else training loss)."""
+        (validation score with early stopping, else training loss); whether this
+        epoch's weights are the new best ones (kept with early stopping)."""
         if early:
             assert X_val is not None and y_val is not None and self.validation_scores_ is not None
             score = self._val_score(X_val, y_val, w_val)
@@ -403,13 +422,15 @@ class _BaseMLP(ModelPickling, BaseEstimator):
             if score > best:
                 self.best_validation_score_ = score
                 self._best_params[...] = self.model_.params
-        else:
-            loss = self.loss_curve_[-1]
-            assert self.best_loss_ is not None
-            self._no_improvement_count = (
-                self._no_improvement_count + 1 if loss > self.best_loss_ - self.tol else 0
-            )
-            self.best_loss_ = min(self.best_loss_, loss)
+                return True
+            return False
+        loss = self.loss_curve_[-1]
+        assert self.best_loss_ is not None
+        self._no_improvement_count = (
+            self._no_improvement_count + 1 if loss > self.best_loss_ - self.tol else 0
+        )
+        self.best_loss_ = min(self.best_loss_, loss)
+        return False
 
     def _trigger_stopping(self, early: bool) -> bool:
         """Stop, or (SGD with learning_rate="adaptive") divide the rate by 5."""
@@ -588,6 +609,10 @@ _ATTRS_DOC = """
     out_activation_ : str
     model_ : pyfastnn.MLP
         The trained network.
+    history_ : pyfastnn.History
+        The epochs of ``loss_curve_`` as pyfastnn records them (loss, seconds,
+        the classifier's validation accuracy with early_stopping), for
+        ``pyfastnn.plots.learning_curves``.
 """
 
 
