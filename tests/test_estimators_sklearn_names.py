@@ -232,6 +232,18 @@ def test_steps_equal_sklearns_from_the_same_weights(solver, problem) -> None:
     np.testing.assert_allclose(mine.loss_curve_[1:], ref.loss_curve_[1:], rtol=rtol)
 
 
+@pytest.mark.parametrize("ours", [MLPClassifier, MLPRegressor])
+def test_backends_train_to_the_same_weights(ours) -> None:
+    X, y = blobs(n=50, k=3) if ours is MLPClassifier else regression(n=50, k=2)
+    options = dict(hidden_layer_sizes=(4,), max_iter=3, batch_size=16, dtype="float64")
+    options.update(random_state=0, early_stopping=True, validation_fraction=0.2, dropout=0.2)
+    fits = [ours(backend=b, **options).fit(X, y) for b in ("native", "vector", "loop")]
+    for other in fits[1:]:
+        np.testing.assert_allclose(other.model_.params, fits[0].model_.params, atol=1e-10)
+        np.testing.assert_allclose(other.loss_curve_, fits[0].loss_curve_, rtol=1e-10)
+        assert other.validation_scores_ == pytest.approx(fits[0].validation_scores_, abs=1e-10)
+
+
 # ---- behaviour -------------------------------------------------------------------
 
 

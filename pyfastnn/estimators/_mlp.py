@@ -312,6 +312,8 @@ class _BaseMLP(ModelPickling, BaseEstimator):
         batch = self._batch_rows(n)
         g = self._grad_scale()
         mean_w = 1.0 if weights is None else float(np.mean(weights))
+        if mean_w <= 0:  # all rows of the training part weigh 0 (after a split)
+            raise ValueError("sample_weight: the weights of the training rows are all zero")
         penalty = 0.5 * float(self.alpha) / (batch * mean_w)  # scikit-learn's, per sum W^2
         sum_sq = _sum_squares(model.weights)
         target = _make_target(targets, spec.dtype, weights)
@@ -327,10 +329,14 @@ class _BaseMLP(ModelPickling, BaseEstimator):
                 start_time = time.perf_counter()
                 order = rng.permutation(n) if self.shuffle else None
                 plan = EpochPlan(
-                    batch, g * float(self.l1), g * penalty, float(self.dropout), seed,
-                    self._epochs + 1,
-                    self._steps,
-                )  # fmt: skip
+                    batch_size=batch,
+                    l1=g * float(self.l1),
+                    l2=g * penalty,
+                    dropout=float(self.dropout),
+                    seed=seed,
+                    epoch=self._epochs + 1,
+                    steps_before=self._steps,
+                )
                 loss_sum, batches, failed = backend.train_epoch(
                     spec, params, grad, X, target, order, plan,
                     self._new_optimizer(self._lr), self._opt_state,
