@@ -417,3 +417,20 @@ def test_binary_uses_one_logistic_output_and_sparse_maps_stay_available() -> Non
     assert sparse.score(X, y) > 0.9 and clf.score(X, y) > 0.9
     with pytest.raises(ValueError, match="output"):
         MLPClassifier(output="identity").fit(X, y)
+
+
+def test_pickle_mid_training_continues_identically() -> None:
+    """The network travels as its model file; the optimiser state and counters
+    travel with the estimator, so partial_fit goes on as if never pickled."""
+    import pickle
+
+    X, y = regression(n=80, k=2)
+    reg = MLPRegressor(hidden_layer_sizes=(6,), random_state=0, shuffle=False, dtype="float64")
+    for _ in range(3):
+        reg.partial_fit(X, y)
+    copy = pickle.loads(pickle.dumps(reg))
+    assert copy.model_ is not reg.model_ and copy.t_ == reg.t_ == 240
+    reg.partial_fit(X, y)
+    copy.partial_fit(X, y)
+    np.testing.assert_array_equal(copy.predict(X), reg.predict(X))
+    assert copy.loss_curve_ == reg.loss_curve_
