@@ -18,18 +18,46 @@ import pyfastnn  # noqa: E402
 from pyfastnn.estimators import (  # noqa: E402
     LogisticRegressionClassifier,
     MLPClassifier,
+    MLPRegressor,
     PerceptronClassifier,
 )
+from pyfastnn.estimators._mlp import _WEIGHTED  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # Small settings so the ~50 checks per estimator stay quick.
 CHECKED = [
-    MLPClassifier(hidden_layer_sizes=(16,), epochs=20),
+    MLPClassifier(hidden_layer_sizes=(16,), max_iter=100, learning_rate_init=0.01),
+    # float64: in float32 a row's prediction can differ in the last bit with the
+    # batch it is predicted in (check_methods_subset_invariance asks for 1e-7)
+    MLPRegressor(hidden_layer_sizes=(16,), max_iter=100, learning_rate_init=0.01, dtype="float64"),
     LogisticRegressionClassifier(epochs=20),
     PerceptronClassifier(epochs=20),
 ]
 
+# Checks the MLP estimators fail by design, with the reason.
+_MLP_XFAIL = {
+    # minibatch training: a row repeated twice and a row of weight 2 are different
+    # stochastic processes (scikit-learn checks its own MLPs with solver="lbfgs" here)
+    "check_sample_weight_equivalence_on_dense_data": "minibatch training",
+}
+# Before pyfastnn's losses take per-sample weights, unequal weights are refused.
+_UNWEIGHTED_XFAIL = {
+    name: "needs per-sample weights in the loss (Target.weights)"
+    for name in (
+        "check_sample_weights_not_overwritten",
+        "check_classifiers_one_label_sample_weights",
+    )
+}
 
-@parametrize_with_checks(CHECKED)
+
+def _expected_failures(estimator) -> dict[str, str]:
+    if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
+        return {}
+    return {**_MLP_XFAIL, **({} if _WEIGHTED else _UNWEIGHTED_XFAIL)}
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check) -> None:
     check(estimator)
 
@@ -45,7 +73,8 @@ def digits_like(n: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_string_labels_round_trip_through_classes() -> None:
     X, y = digits_like()
-    clf = MLPClassifier(hidden_layer_sizes=(16,), epochs=15, random_state=0).fit(X, y)
+    clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=15, random_state=0)
+    clf.set_params(learning_rate_init=0.01).fit(X, y)
     assert list(clf.classes_) == ["ant", "bee", "cat", "dog"]
     assert clf.n_features_in_ == 6
     assert clf.predict(X).dtype == y.dtype
@@ -53,7 +82,7 @@ def test_string_labels_round_trip_through_classes() -> None:
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
-    assert clf.history_.epochs and clf.n_iter_ == 15
+    assert clf.n_iter_ == len(clf.loss_curve_) == 15
     assert clf.get_params()["hidden_layer_sizes"] == (16,)
 
 
@@ -69,14 +98,16 @@ def test_pipeline_and_grid_search() -> None:
 
 def test_partial_fit_learns_over_calls_and_checks_labels() -> None:
     X, y = digits_like(seed=2)
-    clf = MLPClassifier(hidden_layer_sizes=(16,), random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.05, random_state=0)
     clf.partial_fit(X[:20], y[:20], classes=np.unique(y))
     first = clf.score(X, y)
     for _ in range(10):
         clf.partial_fit(X, y)
-    assert clf.n_iter_ == 11
+    # as scikit-learn: n_iter_ counts the last call's epochs, t_ every sample seen
+    assert clf.n_iter_ == 1 and clf.t_ == 20 + 10 * len(X)
+    assert len(clf.loss_curve_) == 11
     assert clf.score(X, y) > max(first, 0.9)
-    with pytest.raises(ValueError, match="not in classes_"):
+    with pytest.raises(ValueError, match="classes not in"):
         clf.partial_fit(X[:3], np.array(["eel", "ant", "ant"]))
 
 
@@ -88,7 +119,7 @@ def test_partial_fit_without_classes_takes_them_from_y() -> None:
 
 def test_pickle_keeps_predictions(tmp_path) -> None:
     X, y = digits_like(seed=4)
-    clf = MLPClassifier(hidden_layer_sizes=(8,), epochs=3, random_state=0).fit(X, y)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
     clone = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(clone.predict_proba(X), clf.predict_proba(X))
     assert clone.model_ is not clf.model_
@@ -96,16 +127,16 @@ def test_pickle_keeps_predictions(tmp_path) -> None:
 
 def test_random_state_makes_fits_repeatable() -> None:
     X, y = digits_like(seed=5)
-    a = MLPClassifier(hidden_layer_sizes=(8,), epochs=2, random_state=3).fit(X, y)
-    b = MLPClassifier(hidden_layer_sizes=(8,), epochs=2, random_state=3).fit(X, y)
-    c = MLPClassifier(hidden_layer_sizes=(8,), epochs=2, random_state=4).fit(X, y)
+    a = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=3).fit(X, y)
+    b = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=3).fit(X, y)
+    c = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=4).fit(X, y)
     np.testing.assert_array_equal(a.model_.params, b.model_.params)
     assert not np.array_equal(a.model_.params, c.model_.params)
 
 
 def test_dropout_is_passed_or_refused() -> None:
     X, y = digits_like(seed=6)
-    clf = MLPClassifier(hidden_layer_sizes=(8,), epochs=1, dropout=0.2, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=1, dropout=0.2, random_state=0)
     from pyfastnn._factory import fit_accepts
 
     if fit_accepts(pyfastnn.MLP([2, 2]), "dropout"):

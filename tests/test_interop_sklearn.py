@@ -139,7 +139,7 @@ def test_estimators_coefs_are_read_by_sklearn_code():
     from pyfastnn.estimators import LogisticRegressionClassifier, MLPClassifier
 
     X, y = _data(3)
-    est = MLPClassifier((6,), activation="tanh", epochs=3, dtype="float64", random_state=0)
+    est = MLPClassifier((6,), activation="tanh", max_iter=3, dtype="float64", random_state=0)
     est.fit(X, y)
     assert [W.shape for W in est.coefs_] == [(4, 6), (6, 3)]
     assert [b.shape for b in est.intercepts_] == [(6,), (3,)]
