@@ -7,13 +7,15 @@ opposite, side by side with PyTorch where it is installed:
 
 - ``numpy``: a 784-256-26 ``loss_and_grad`` at batch 64 called alternately
   with NumPy's 256 x 256 float64 ``A @ A`` (OpenBLAS's pool): each one's
-  median time interleaved over its median time alone;
+  median time interleaved over its median time alone; pyfastnn both with
+  OpenBLAS's work on its pool (the default, ``route_blas_threads``) and on
+  OpenBLAS's own threads;
 - ``torch pool``: the same step alternating with a PyTorch 256 x 256 matmul
   (PyTorch's own OpenMP pool), when PyTorch is installed;
 - ``attention``: sparse attention written in NumPy, ``sparsemax(Q @ K.T) @ V``
   (T = 512, d = 64): the pipeline's median time over the sum of its parts'
-  medians timed alone (PyTorch: the same with entmax's sparsemax, or with
-  softmax when entmax is not installed);
+  medians timed alone (pyfastnn with OpenBLAS routed and not; PyTorch: the
+  same with entmax's sparsemax, or with softmax when entmax is not installed);
 - ``busy core``: a spinner process holds one core (started and stopped by the
   suite, bounded in time) while the step runs on all threads and on one
   thread, and in the ``vector`` backend.
@@ -34,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .._runtime import get_num_threads, set_num_threads, thread_pool_stats
+from .._runtime import get_num_threads, route_blas_threads, set_num_threads, thread_pool_stats
 from . import peers
 from .contenders import own
 from .environment import ThreadSettings, load_average, machine
@@ -196,6 +198,23 @@ def _beside_pool(name: str, other: Callable[[], object], steps: dict, calls: int
     return rows
 
 
+#: The label suffix of rows measured with OpenBLAS on its own threads.
+OWN_BLAS_THREADS = ", OpenBLAS's own threads"
+
+
+def _with_own_blas_threads(measure: Callable[[], list[dict]]) -> list[dict]:
+    """``measure()`` with OpenBLAS's work on its own threads, its rows relabelled
+    (nothing when no OpenBLAS takes the routing: the rows would repeat)."""
+    if not thread_pool_stats()["blas_routed"]:
+        return []
+    route_blas_threads(False)
+    try:
+        rows = measure()
+    finally:
+        route_blas_threads(True)
+    return [{**row, "contender": row["contender"] + OWN_BLAS_THREADS} for row in rows]
+
+
 def _attention(calls: int, use_peers: bool) -> list[dict]:
     """Pipeline over the sum of its parts; also the pipeline on one thread (the
     pipeline allocates and frees its 512 x 512 intermediates, which costs on
@@ -282,8 +301,27 @@ def run_shared(options: Options, quiet: bool = False) -> dict[str, Any]:
         if torch_step is not None:
             steps["torch"] = torch_step
         scenarios: list[tuple[str, Callable[[], list[dict]]]] = [
-            ("numpy", lambda: _beside_pool("numpy", _numpy_matmul(), steps, calls)),
-            ("attention", lambda: _attention(calls, options.peers)),
+            (
+                "numpy",
+                lambda: (
+                    _beside_pool("numpy", _numpy_matmul(), steps, calls)
+                    + _with_own_blas_threads(
+                        lambda: _beside_pool(
+                            "numpy",
+                            _numpy_matmul(),
+                            {"pyfastnn native": steps["pyfastnn native"]},
+                            calls,
+                        )
+                    )
+                ),
+            ),
+            (
+                "attention",
+                lambda: (
+                    _attention(calls, options.peers)
+                    + _with_own_blas_threads(lambda: _attention(calls, False))
+                ),
+            ),
             ("busy core", lambda: _busy(options.dtype, calls, threads, options.peers)),
         ]
         torch_mm = _torch_matmul() if options.peers else None
