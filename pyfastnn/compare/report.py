@@ -223,8 +223,10 @@ def group_markdown(g: dict[str, Any]) -> str:
     """One group: its contenders, then its ratios, as markdown tables."""
     steps = g["steps_per_call"] > 1
     rates = any(row["gflops"] for row in g["rows"])
+    of_peak = any(row.get("fraction_of_peak") for row in g["rows"])
     head = ["contender", "median"] + (["per step"] if steps else [])
     head += [f"x {g['relative_to']}"] + (["GFLOP/s"] if rates else [])
+    head += ["% of peak"] if of_peak else []
     lines = [f"### {g['title']}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in g["rows"]:
         cells = [row["contender"], format_seconds(row["median_s"])]
@@ -233,6 +235,9 @@ def group_markdown(g: dict[str, Any]) -> str:
         cells.append(f"{row['relative']:.2f}x")
         if rates:
             cells.append("-" if row["gflops"] is None else f"{row['gflops']:.1f}")
+        if of_peak:
+            fraction = row.get("fraction_of_peak")
+            cells.append("-" if fraction is None else f"{100 * fraction:.0f}%")
         lines.append("| " + " | ".join(cells) + " |")
     if g["ratios"]:
         lines += ["", "| ratio | of the medians | median of per-round ratios | target |"]

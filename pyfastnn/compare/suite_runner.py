@@ -30,11 +30,21 @@ def run_suite(name: str, options: Options, quiet: bool = False) -> dict[str, Any
     try:
         doc = _new_document(s, options, settings)
         _say(_headline(doc), quiet)
+        peak: float | None = None
         for group in s.groups:
-            if options.only and options.only not in group.title:
+            if options.only and options.only not in group.title and not group.is_peak:
                 continue
             start = time.perf_counter()
             result = _run_group(group, s, options, settings)
+            if group.is_peak:
+                peak = next(
+                    (r["gflops"] for r in result["rows"] if r["contender"] == "native"), None
+                )
+                doc["peak_gflops"] = peak
+            elif peak:
+                for row in result["rows"]:
+                    if row["gflops"]:
+                        row["fraction_of_peak"] = row["gflops"] / peak
             doc["groups"].append(result)
             doc["seconds"][group.title] = time.perf_counter() - start
             _say("\n" + group_markdown(result), quiet)

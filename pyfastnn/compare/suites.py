@@ -56,6 +56,9 @@ class Group:
     relative_to: str | None = None
     flops: float | None = None
     steps: int = 1
+    # the GEMM peak of the run: its "native" row's rate is what the other
+    # groups' rates are a fraction of (fraction_of_peak)
+    is_peak: bool = False
 
 
 @dataclass
@@ -190,6 +193,7 @@ class _TrainSizes:
     net: tuple[int, ...]
     adam_rows: int  # Adam vs SGD again on this many rows, in 3x the rounds
     batch1_rows: int  # an epoch at batch 1 is one step per row: a slice
+    peak_n: int = 1024  # the GEMM peak: native matmul n x n x n
 
 
 _TRAIN_FULL = _TrainSizes(
@@ -198,7 +202,9 @@ _TRAIN_FULL = _TrainSizes(
 TRAIN_SIZES = {
     "full": _TRAIN_FULL,
     "quick": replace(_TRAIN_FULL, rounds=2, rows=20_000),
-    "tiny": _TrainSizes(rounds=1, rows=200, net=(20, 16, 5), adam_rows=100, batch1_rows=20),
+    "tiny": _TrainSizes(
+        rounds=1, rows=200, net=(20, 16, 5), adam_rows=100, batch1_rows=20, peak_n=64
+    ),
 }
 TRAIN_BATCH = 64
 ADAM_LR = 1e-3  # SGD uses the problem's lr (0.01)
@@ -254,14 +260,36 @@ def _train(mode: str, dtype: str) -> Suite:
             items.append(_torch_fit(p, 1))
         return items
 
+    def gemm_peak(_: bool) -> list[Timed]:
+        from ..linalg import matmul
+
+        mm = make_matmul(s.peak_n, s.peak_n, s.peak_n, dtype)
+        return [Timed("native", lambda: matmul(mm.A, mm.B), "native")]
+
+    def epoch_flops(rows: int) -> float:
+        """Matrix-product FLOPs of an epoch without the accuracy pass: forward
+        and dW for every layer, dH for all but the first."""
+        fwd = 2.0 * rows * sum(a * b for a, b in zip(s.net[:-1], s.net[1:]))
+        return 3 * fwd - 2.0 * rows * s.net[0] * s.net[1]
+
     head = f"fit 1 epoch {name} ReLU, softmax CE, SGD lr {MLPProblem.lr}"
     rows64 = s.rows
     rows_adam, rows1 = min(s.rows, s.adam_rows), min(s.rows, s.batch1_rows)
+    n = s.peak_n
     groups = [
+        Group(
+            f"GEMM peak of this run: native matmul {n}x{n}x{n} {dtype}",
+            gemm_peak,
+            calls=max(3, int(2e9 / (2.0 * n**3))),
+            ratios=[],
+            flops=2.0 * n**3,
+            is_peak=True,
+        ),
         Group(
             f"{head}, {rows64} rows, batch {TRAIN_BATCH} ({-(-rows64 // TRAIN_BATCH)} steps)",
             batch64,
             calls=1,
+            flops=epoch_flops(rows64),
             ratios=[
                 Ratio("vector", "native", ">= 1.5"),
                 Ratio("torch", "native", ">= 2.5"),
@@ -275,6 +303,7 @@ def _train(mode: str, dtype: str) -> Suite:
             f"{head}, {rows64} rows, batch 256 ({-(-rows64 // 256)} steps)",
             batch256,
             calls=1,
+            flops=epoch_flops(rows64),
             ratios=[
                 Ratio("vector", "native"),
                 Ratio("jax scan", "native", ">= 1.25"),
@@ -301,6 +330,9 @@ def _train(mode: str, dtype: str) -> Suite:
         ),
     ]
     notes = [
+        "GFLOP/s of an epoch count its matrix products (forward and dW of every layer, "
+        "dH of all but the first); '% of peak' divides them by the native matmul rate "
+        "measured first in the same run.",
         "Adam's extra cost is ~10-15% of a step, within a shared machine's run-to-run "
         "noise: it is measured again on a slice, in many short alternating blocks.",
         "An epoch at batch 1 is one step per row: it is timed on a slice; the ratio is "
