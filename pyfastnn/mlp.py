@@ -392,6 +392,7 @@ class MLP:
         seed: int = 0,
         train_metrics: bool = True,
         progress: bool = False,
+        clip_norm: float | None = None,
     ) -> History:
         """Train in place on X (N, D), y (N,) labels or (N, K) targets; return the
         :class:`~pyfastnn.History`. See :func:`pyfastnn.training.fit` for the options."""
@@ -414,6 +415,7 @@ class MLP:
             seed=seed,
             train_metrics=train_metrics,
             progress=progress,
+            clip_norm=clip_norm,
         )
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:

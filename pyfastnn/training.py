@@ -28,7 +28,7 @@ from ._memory import aligned_zeros
 from ._spec import NetSpec
 from ._targets import make_target, predicted_labels, whole_float_labels
 from .backends import BACKENDS, EpochPlan
-from .optim import Optimizer, make_optimizer
+from .optim import Optimizer, check_clip_norm, make_optimizer
 
 
 class Trainable(Protocol):
@@ -169,6 +169,7 @@ def fit(
     seed: int = 0,
     train_metrics: bool = True,
     progress: bool = False,
+    clip_norm: float | None = None,
 ) -> History:
     """Train ``model`` in place with minibatches; return the :class:`History`.
 
@@ -189,7 +190,9 @@ def fit(
     pass over X per epoch). A NaN or infinite loss stops training with
     ``FloatingPointError`` naming the epoch and what overflowed; the model keeps
     finite parameters (those of the last finite step, or, if a step overflowed
-    them, those at the end of the previous epoch). All arguments, X_val and y_val
+    them, those at the end of the previous epoch). ``clip_norm`` clips each
+    step's gradient (penalties included) by its global L2 norm over all
+    parameters: ``g * min(1, clip_norm / ||g||)``. All arguments, X_val and y_val
     included, are checked before the first epoch.
 
     Ctrl-C (``KeyboardInterrupt``) stops training after the step running at
@@ -210,6 +213,7 @@ def fit(
     if check_dropout(dropout, (0, 0, 0), spec.n_layers) is None:
         dropout = 0.0
     opt = make_optimizer(optimizer, lr)
+    clip_norm = check_clip_norm(clip_norm)
     X = as_float_array(X, "X", 2, dtype=spec.dtype)
     if X.shape[1] != spec.n_inputs:
         raise ValueError(f"X: expected {spec.n_inputs} columns, got shape {X.shape}")
@@ -253,7 +257,7 @@ def fit(
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             order = rng.permutation(n) if shuffle else None
-            plan = EpochPlan(batch_size, l1, l2, dropout, seed, epoch, steps)
+            plan = EpochPlan(batch_size, l1, l2, dropout, seed, epoch, steps, clip_norm)
             loss_sum, batches, failed = backend.train_epoch(
                 spec, params, grad, X, target, order, plan, opt, state
             )
