@@ -223,6 +223,8 @@ class Network {
   std::vector<AlignedVector<T>> M_;  // M_[l]: dropout mask of H_[l] (training with dropout)
   int64_t mask_capacity_ = 0;        // batch size the masks hold
   GatheredBatch batches_[2];         // minibatch b is gathered into batches_[b % 2]
+  std::vector<double> clip_squares_;  // per layer: ||g||^2 of a clipped step (train_step.cpp)
+  std::vector<double> clip_rows_;     // per row of dW: its squares (dense_grad_squares)
   ThreadGovernor governor_;          // thread count per training step, kept across epochs
   std::mutex mutex_;
 };

@@ -58,6 +58,14 @@ void update_rows_forward(const DeferredStep<double>& step, double* W, double* s1
   optimizer_kernels_f64->update_rows_forward(step, W, s1, s2, in, out, x, z, j0, j1);
 }
 
+double sum_of_squares_serial(const float* x, int64_t n) {
+  return optimizer_kernels_f32->sum_squares(x, n);
+}
+
+double sum_of_squares_serial(const double* x, int64_t n) {
+  return optimizer_kernels_f64->sum_squares(x, n);
+}
+
 template <typename T>
 void update_all(const UpdateRule<T>& r, T* p, const T* g, T* s1, T* s2, int64_t n) {
   const auto& k = kernels(T());

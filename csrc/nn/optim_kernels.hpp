@@ -193,5 +193,8 @@ void update_all(const UpdateRule<T>& r, T* p, const T* g, T* s1, T* s2, int64_t 
 // not depend on the thread count or the ISA (fixed chunks, fixed lanes).
 template <typename T>
 double sum_of_squares(const T* x, int64_t n);
+// The same sum on the calling thread (the kernel of one piece).
+double sum_of_squares_serial(const float* x, int64_t n);
+double sum_of_squares_serial(const double* x, int64_t n);
 
 }  // namespace pyfastnn

@@ -12,9 +12,10 @@
 //                           forward product (DeferredUpdate::defer)
 //   clipping  (clip_norm > 0) the factor s = min(1, clip_norm / ||g||) needs
 //             the whole gradient g, so the backward pass takes no step:
-//               n > 1 rows: it writes g (dense_backward), then one pass over
-//                           g for its norm and one update of all parameters
-//                           with s g (clipped_update)
+//               n > 1 rows: it writes g, summing the squares of each block
+//                           of dW while it is in cache (dense_grad_squares),
+//                           then one update of all parameters with s g
+//                           (clipped_update)
 //               one row:    it writes the bias gradients and defers the
 //                           weights' as without clipping; the norm comes from
 //                           the deferred h and dz (||h||^2 ||dz||^2 per layer,
@@ -66,8 +67,9 @@ void Network<T>::train_backward(const TrainStep& step, int64_t l, const T* X, in
       column_sums(dZ, n, p.out, db);
       step.deferred.defer(l, step.rule, step.penalty, X, p.in, dZ, p.out);
     } else {
-      dense_backward(layer(step.params, l), n, X, dZ, step.penalty,
-                     DenseGrad<T>{step.grad + weight_offset_[l], db, nullptr});
+      clip_squares_[size_t(l)] = dense_grad_squares(p, n, X, dZ, step.penalty,
+                                                    step.grad + weight_offset_[l], db,
+                                                    clip_rows_.data());
     }
   } else if (step.defer_weights) {  // n == 1
     column_sums(dZ, n, p.out, db);
@@ -89,7 +91,7 @@ void Network<T>::clipped_update(const TrainStep& step) {
       squares += sum_of_squares(step.grad + bias_offset_[l], out);
     }
   } else {
-    squares = sum_of_squares(step.grad, num_params_);
+    for (int64_t l = 0; l < L; ++l) squares += clip_squares_[size_t(l)];
   }
   UpdateRule<T> rule = step.rule;
   rule.scale = clip_factor<T>(std::sqrt(squares), step.clip_norm);
@@ -118,6 +120,10 @@ double Network<T>::train_step(const TrainStep& step, const T* X, int64_t n,
                               TargetView<T> target, const TaskRef* beside) {
   reserve(n, step.dropout.active());
   const int64_t L = n_layers();
+  if (step.clip_norm > 0 && clip_squares_.empty()) {
+    clip_squares_.resize(size_t(L));
+    clip_rows_.resize(size_t(max_width_));
+  }
   const int64_t K = config_.sizes.back();
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   // Layers [0, head) run on all threads; the tail, layers [head, L) forward,
