@@ -454,3 +454,45 @@ def test_native_rmsprop_needs_its_state() -> None:
     with pytest.raises(ValueError, match="velocity: required"):
         net.train_epoch(np.zeros(P), np.zeros(P), X, y, None, spec, opt,
                         {"square_avg": np.zeros(P)})  # fmt: skip
+
+
+# ---- a native fit against a PyTorch training loop --------------------------------
+
+
+@pytest.mark.parametrize("name", ["nesterov", "adamw", "rmsprop-momentum"])
+@pytest.mark.parametrize("clip_norm", [None, 0.3], ids=["plain", "clipped"])
+def test_native_fit_matches_a_torch_training_loop(name, clip_norm) -> None:
+    """The same minibatches (storage order, batch 4, a partial last one) through
+    torch: cross-entropy on the logits, loss + l2 sum W^2, the global norm
+    clipped as g min(1, c / ||g||) (clip_grad_norm_ adds 1e-6 to the norm, so
+    it is written out), then torch.optim's step."""
+    torch = pytest.importorskip("torch")
+    opt = OPTIMIZERS[name]
+    X, y = blobs(18, 4, 3)
+    l2 = 1e-3
+    model = MLP([4, 6, 3], "tanh", dtype="float64", seed=5)
+    module = model.to_torch()[:-1]  # logits: drop the Softmax
+    model.fit(X, y, epochs=2, batch_size=4, optimizer=opt, l2=l2, clip_norm=clip_norm,
+              shuffle=False, train_metrics=False)  # fmt: skip
+    params = list(module.parameters())
+    weights = [p for p in params if p.dim() == 2]
+    topt = torch_optimizer(name, opt, params)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    norms = []
+    for _ in range(2):
+        for lo in range(0, len(X), 4):
+            topt.zero_grad()
+            logits = module(Xt[lo : lo + 4])
+            loss = torch.nn.functional.cross_entropy(logits, yt[lo : lo + 4])
+            loss = loss + l2 * sum((w * w).sum() for w in weights)
+            loss.backward()
+            norm = math.sqrt(sum(float((p.grad * p.grad).sum()) for p in params))
+            norms.append(norm)
+            if clip_norm is not None and norm > clip_norm:
+                for p in params:
+                    p.grad.mul_(clip_norm / norm)
+            topt.step()
+    if clip_norm is not None:
+        assert max(norms) > clip_norm
+    theirs = MLP.from_torch(module, output="softmax").params
+    np.testing.assert_allclose(model.params, theirs, rtol=1e-11, atol=1e-13)
