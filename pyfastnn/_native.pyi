@@ -51,7 +51,7 @@ class EpochSpec:
     def clip_norm(self) -> float | None: ...
 
 class OptimizerSpec:
-    """SGD "sgd" (lr, momentum, nesterov), "adam" (lr, beta1, beta2, eps), "adamw" (as
+    """Kind "sgd" (lr, momentum, nesterov), "adam" (lr, beta1, beta2, eps), "adamw" (as
     adam, weight_decay) or "rmsprop" (lr, alpha, eps, momentum) (csrc/nn/optim.hpp)."""
 
     def __init__(
