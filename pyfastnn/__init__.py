@@ -25,7 +25,7 @@ from .linalg import matmul
 from .linear import LogisticRegression, Perceptron
 from .mlp import MLP, Gradients
 from .model_io import load, save
-from .optim import SGD, Adam
+from .optim import SGD, Adam, AdamW, RMSprop
 from .simplex import *  # noqa: F403  (names listed in simplex.__all__)
 from .training import History, fit
 
@@ -35,6 +35,8 @@ __all__ = [
     "Perceptron",
     "SGD",
     "Adam",
+    "AdamW",
+    "RMSprop",
     "History",
     "fit",
     "load",

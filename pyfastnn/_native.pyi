@@ -31,6 +31,7 @@ class EpochSpec:
         seed: int = 0,
         epoch: int = 0,
         steps_before: int = 0,
+        clip_norm: float | None = None,
     ) -> None: ...
     @property
     def batch_size(self) -> int: ...
@@ -46,9 +47,12 @@ class EpochSpec:
     def epoch(self) -> int: ...
     @property
     def steps_before(self) -> int: ...
+    @property
+    def clip_norm(self) -> float | None: ...
 
 class OptimizerSpec:
-    """SGD (lr, momentum) or Adam (lr, beta1, beta2, eps) (csrc/nn/optim.hpp)."""
+    """Kind "sgd" (lr, momentum, nesterov), "adam" (lr, beta1, beta2, eps), "adamw" (as
+    adam, weight_decay) or "rmsprop" (lr, alpha, eps, momentum) (csrc/nn/optim.hpp)."""
 
     def __init__(
         self,
@@ -58,6 +62,9 @@ class OptimizerSpec:
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        alpha: float = 0.99,
     ) -> None: ...
     @property
     def kind(self) -> str: ...
@@ -71,6 +78,12 @@ class OptimizerSpec:
     def beta2(self) -> float: ...
     @property
     def eps(self) -> float: ...
+    @property
+    def nesterov(self) -> bool: ...
+    @property
+    def weight_decay(self) -> float: ...
+    @property
+    def alpha(self) -> float: ...
 
 class _Network:
     def __init__(
@@ -136,10 +149,11 @@ class _Network:
         optimizer: OptimizerSpec,
         state: dict[str, Array],
         sample_weight: Array | None = None,
+        clip_norm: float | None = None,
     ) -> float:
         """The unfused reference of one train_epoch step on the minibatch X (n, D):
-        loss_and_grad into grad, then optimiser step t of all params. Returns the
-        loss (NaN: no step)."""
+        loss_and_grad into grad, clipped to the global norm clip_norm (None: not
+        clipped), then optimiser step t of all params. Returns the loss (NaN: no step)."""
 
 class Network32(_Network): ...
 class Network64(_Network): ...

@@ -487,6 +487,7 @@ class MLP:
         checkpoint: str | os.PathLike[str] | None = None,
         checkpoint_every: int = 1,
         resume: str | os.PathLike[str] | None = None,
+        clip_norm: float | None = None,
     ) -> History:
         """Train in place on X (N, D), y (N,) labels or (N, K) targets; return the
         :class:`~pyfastnn.History`. See :func:`pyfastnn.training.fit` for the options
@@ -517,6 +518,7 @@ class MLP:
             checkpoint=checkpoint,
             checkpoint_every=checkpoint_every,
             resume=resume,
+            clip_norm=clip_norm,
         )
 
     def decision_function(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:

@@ -37,7 +37,7 @@ from ._memory import aligned_zeros
 from ._spec import NetSpec
 from ._targets import make_target, predicted_labels, whole_float_labels, with_weights
 from .backends import BACKENDS, EpochPlan
-from .optim import DEFAULT_LR, Optimizer, make_optimizer
+from .optim import DEFAULT_LR, Optimizer, check_clip_norm, make_optimizer
 
 #: ``cb(model, record) -> bool | None``: called after every epoch; True stops training.
 Callback = Callable[[Any, "EpochRecord"], "bool | None"]
@@ -200,6 +200,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
     resume: str | os.PathLike[str] | None = None,
+    clip_norm: float | None = None,
 ) -> History:
     """Train ``model`` in place with minibatches; return the :class:`History`.
 
@@ -227,7 +228,9 @@ def fit(
     pass over X per epoch). A NaN or infinite loss stops training with
     ``FloatingPointError`` naming the epoch and what overflowed; the model keeps
     finite parameters (those of the last finite step, or, if a step overflowed
-    them, those at the end of the previous epoch). All arguments, X_val and y_val
+    them, those at the end of the previous epoch). ``clip_norm`` clips each
+    step's gradient (penalties included) by its global L2 norm over all
+    parameters: ``g * min(1, clip_norm / ||g||)``. All arguments, X_val and y_val
     included, are checked before the first epoch.
 
     ``sample_weight`` (N,) (finite, >= 0, not all 0) and ``class_weight``
@@ -282,6 +285,7 @@ def fit(
         checkpoint = _checkpoint.check_path(checkpoint, "checkpoint")
     if resume is not None:
         resume = _checkpoint.check_path(resume, "resume")
+    clip_norm = check_clip_norm(clip_norm)
     X = as_float_array(X, "X", 2, dtype=spec.dtype)
     if X.shape[1] != spec.n_inputs:
         raise ValueError(f"X: expected {spec.n_inputs} columns, got shape {X.shape}")
@@ -323,6 +327,7 @@ def fit(
         has_val,
         patience,
         target.weights,
+        clip_norm,
     )
 
     backend = BACKENDS[model.backend]
@@ -345,7 +350,7 @@ def fit(
             epoch_opt = opt if rate == opt.lr else replace(opt, lr=rate)
             start = time.perf_counter()
             order = rng.permutation(n) if shuffle else None
-            plan = EpochPlan(batch_size, l1, l2, dropout, seed, epoch, steps)
+            plan = EpochPlan(batch_size, l1, l2, dropout, seed, epoch, steps, clip_norm=clip_norm)
             loss_sum, batches, failed = backend.train_epoch(
                 spec, params, grad, X, target, order, plan, epoch_opt, state
             )
@@ -483,6 +488,7 @@ def _run_config(
     has_val: bool,
     patience: int | None,
     weights: np.ndarray | None,
+    clip_norm: float | None,
 ) -> dict[str, Any]:
     """The settings a resumed run must share with its checkpoint (JSON values;
     ``epochs`` is not one of them: a run can be extended). The row weights
@@ -499,6 +505,7 @@ def _run_config(
         "n_samples": n_samples,
         "validation": has_val,
         "patience": patience,
+        "clip_norm": clip_norm,
         "weights": None if weights is None else hashlib.sha256(weights.tobytes()).hexdigest(),
     }
     return json.loads(json.dumps(config))  # as a checkpoint holds it

@@ -329,12 +329,17 @@ def test_shared_suite(tmp_path: Path) -> None:
     assert pyfastnn.get_num_threads() == threads
     doc = json.loads((tmp_path / "shared.json").read_text())
     rows = {(r["scenario"], r["contender"]): r for r in doc["rows"]}
-    assert set(rows) == {
+    expected = {
         ("numpy", "pyfastnn native"),
         ("attention", "pyfastnn"),
         ("busy core", "pyfastnn native"),
         ("busy core", "vector / native"),
     }
+    if doc["meta"]["pool"]["blas_routed"]:  # also measured with OpenBLAS on its own threads
+        own = ", OpenBLAS's own threads"
+        expected |= {("numpy", "pyfastnn native" + own), ("attention", "pyfastnn" + own)}
+    assert set(rows) == expected
+    assert pyfastnn.thread_pool_stats()["blas_routed"] == doc["meta"]["pool"]["blas_routed"]
     for r in rows.values():
         assert r["alone_s"] > 0 and r["shared_s"] > 0
         assert math.isclose(r["ratio"], r["shared_s"] / r["alone_s"])

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import pyfastnn
-from pyfastnn.optim import SGD, Adam
+from pyfastnn.optim import SGD, Adam, AdamW, RMSprop
 
 FAMILIES = (
     "gemm",
@@ -152,10 +152,17 @@ def test_a_name_that_is_not_a_string_raises_type_error() -> None:
 # ---- the optimiser kernels on every ISA ------------------------------------------
 
 SIZES = [784, 256, 26]
-OPTIMIZERS = {
-    "sgd": (lambda: SGD(lr=0.01), 0.0),
-    "momentum": (lambda: SGD(lr=0.01, momentum=0.9), 1e-4),
-    "adam": (lambda: Adam(lr=1e-3), 1e-4),
+OPTIMIZERS = {  # name: (optimiser, fit options)
+    "sgd": (lambda: SGD(lr=0.01), {}),
+    "momentum": (lambda: SGD(lr=0.01, momentum=0.9), {"l2": 1e-4}),
+    "adam": (lambda: Adam(lr=1e-3), {"l2": 1e-4}),
+    "nesterov": (lambda: SGD(lr=0.01, momentum=0.9, nesterov=True), {}),
+    "adamw": (lambda: AdamW(lr=1e-3, weight_decay=0.1), {"l2": 1e-4}),
+    # eps 1e-3: a float32 gradient near 0 whose sign an ISA rounds differently
+    # moves its weight by ~lr at eps 1e-8 (g / sqrt(s) ~ sign(g) at first)
+    "rmsprop": (lambda: RMSprop(lr=1e-3, eps=1e-3, momentum=0.5), {}),
+    # clipping: the norm's sums of squares (sum_squares, deferred_sum_squares)
+    "sgd-clipped": (lambda: SGD(lr=0.01), {"clip_norm": 0.5, "l1": 1e-5}),
 }
 # batch 1: each weight step is deferred into the next forward pass
 # (update_rows_forward); batch 64: the step runs in the backward GEMM's
@@ -168,9 +175,9 @@ def train(dtype: str, batch: int, optimizer: str) -> np.ndarray:
     n = BATCHES[batch]
     X = rng.random((n, SIZES[0])).astype(dtype)
     y = rng.integers(0, SIZES[-1], size=n)
-    make, l2 = OPTIMIZERS[optimizer]
+    make, options = OPTIMIZERS[optimizer]
     model = pyfastnn.MLP(SIZES, "relu", dtype=dtype, backend="native", seed=0)
-    model.fit(X, y, epochs=2, batch_size=batch, optimizer=make(), l2=l2, train_metrics=False)
+    model.fit(X, y, epochs=2, batch_size=batch, optimizer=make(), train_metrics=False, **options)
     return model.params.copy()
 
 

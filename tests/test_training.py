@@ -89,7 +89,9 @@ def test_fit_rejects_bad_arguments() -> None:
     for kwargs, name in [
         ({"epochs": 0}, "epochs"),
         ({"batch_size": 0}, "batch_size"),
-        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"optimizer": "adagrad"}, "optimizer"),
+        ({"clip_norm": 0.0}, "clip_norm"),
+        ({"clip_norm": float("nan")}, "clip_norm"),
         ({"lr": -1.0}, "lr"),
         ({"X_val": X}, "X_val"),
         ({"patience": 0}, "patience"),

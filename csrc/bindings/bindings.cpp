@@ -113,9 +113,18 @@ DropoutSpec dropout_spec(const Network<T>& net, double rate, uint64_t seed, uint
   return DropoutSpec{rate, seed, epoch, step};
 }
 
+// Gradient clipping's threshold: None (off, 0) or a finite number > 0.
+double checked_clip_norm(const std::optional<double>& clip_norm) {
+  if (!clip_norm) return 0;
+  if (!(*clip_norm > 0) || !std::isfinite(*clip_norm))
+    throw py::value_error("clip_norm: expected None or a finite number > 0");
+  return *clip_norm;
+}
+
 // The optimiser's arrays from `state` by name (velocity for SGD with momentum;
-// m and v for Adam), each (P,) writable, none overlapping params, grad or
-// another. params and grad are already checked.
+// m and v for Adam and AdamW; square_avg, and velocity with momentum, for
+// RMSprop), each (P,) writable, none overlapping params, grad or another.
+// params and grad are already checked.
 template <typename T>
 OptimizerState<T> optimizer_state(const py::array& params, const py::array& grad,
                                   const OptimizerSpec& optimizer, const py::dict& state) {
@@ -133,9 +142,12 @@ OptimizerState<T> optimizer_state(const py::array& params, const py::array& grad
     return static_cast<T*>(a.mutable_data());
   };
   OptimizerState<T> s;
-  if (optimizer.kind == OptimizerSpec::Kind::adam) {
+  if (optimizer.kind == OptimizerSpec::Kind::adam || optimizer.kind == OptimizerSpec::Kind::adamw) {
     s.m = take("m");
     s.v = take("v");
+  } else if (optimizer.kind == OptimizerSpec::Kind::rmsprop) {
+    s.v = take("square_avg");
+    if (optimizer.momentum > 0) s.velocity = take("velocity");
   } else if (optimizer.momentum > 0) {
     s.velocity = take("velocity");
   }
@@ -296,7 +308,8 @@ void bind_network(py::module_& m, const char* name) {
           [](Network<T>& net, py::array& params, py::array& grad, const py::array& X,
              const py::array& y, double l1, double l2, double dropout, uint64_t seed,
              uint64_t epoch, uint64_t step, int64_t t, const OptimizerSpec& optimizer,
-             const py::dict& state, std::optional<py::array> sample_weight) {
+             const py::dict& state, std::optional<py::array> sample_weight,
+             std::optional<double> clip_norm) {
             require_vector<T>(params, "params", net.num_params(), /*writable=*/true);
             require_vector<T>(grad, "grad", net.num_params(), /*writable=*/true);
             const int64_t n = batch_rows(net, X);
@@ -304,6 +317,7 @@ void bind_network(py::module_& m, const char* name) {
             const DropoutSpec drop = dropout_spec(net, dropout, seed, epoch, step);
             if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
             if (t < 1) throw py::value_error("t: expected a step number >= 1");
+            const double clip = checked_clip_norm(clip_norm);
             OptimizerState<T> s = optimizer_state<T>(params, grad, optimizer, state);
             for (const py::array* in : {&X, &y})
               if (overlaps(params, *in) || overlaps(grad, *in))
@@ -315,15 +329,17 @@ void bind_network(py::module_& m, const char* name) {
             T* g = static_cast<T*>(grad.mutable_data());
             const T* x = static_cast<const T*>(X.data());
             ReleasedGil nogil;
-            return net.reference_step(p, g, x, n, target, T(l1), T(l2), drop, optimizer, t, s);
+            return net.reference_step(p, g, x, n, target, T(l1), T(l2), drop, optimizer, t, s,
+                                      clip);
           },
           py::arg("params"), py::arg("grad"), py::arg("X"), py::arg("y"), py::arg("l1"),
           py::arg("l2"), py::arg("dropout"), py::arg("seed"), py::arg("epoch"), py::arg("step"),
           py::arg("t"), py::arg("optimizer"), py::arg("state"),
-          py::arg("sample_weight") = py::none(),
+          py::arg("sample_weight") = py::none(), py::arg("clip_norm") = py::none(),
           "The unfused reference of one train_epoch step on the minibatch X: loss_and_grad "
-          "into grad, then one optimizer step t of all params (state as for train_epoch). "
-          "Returns the loss (NaN: no step).");
+          "into grad, clipped to the global norm clip_norm (None: not clipped), then one "
+          "optimizer step t of all params (state as for train_epoch). Returns the loss "
+          "(NaN: no step).");
 }
 
 // ---- epoch and optimiser descriptions ----------------------------------------
@@ -331,7 +347,7 @@ void bind_network(py::module_& m, const char* name) {
 void bind_specs(py::module_& m) {
   py::class_<EpochSpec>(m, "EpochSpec")
       .def(py::init([](int64_t batch_size, double l1, double l2, double dropout, uint64_t seed,
-                       uint64_t epoch, int64_t steps_before) {
+                       uint64_t epoch, int64_t steps_before, std::optional<double> clip_norm) {
              if (batch_size < 1) throw py::value_error("batch_size: expected an integer >= 1");
              if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1, l2: expected values >= 0");
              if (!(dropout >= 0 && dropout < 1))
@@ -343,11 +359,12 @@ void bind_specs(py::module_& m) {
              spec.l2 = l2;
              spec.dropout = DropoutSpec{dropout, seed, epoch, 0};
              spec.steps_before = steps_before;
+             spec.clip_norm = checked_clip_norm(clip_norm);
              return spec;
            }),
            py::arg("batch_size"), py::arg("l1") = 0.0, py::arg("l2") = 0.0,
            py::arg("dropout") = 0.0, py::arg("seed") = 0, py::arg("epoch") = 0,
-           py::arg("steps_before") = 0)
+           py::arg("steps_before") = 0, py::arg("clip_norm") = py::none())
       .def_readonly("batch_size", &EpochSpec::batch_size)
       .def_readonly("l1", &EpochSpec::l1)
       .def_readonly("l2", &EpochSpec::l2)
@@ -355,44 +372,80 @@ void bind_specs(py::module_& m) {
       .def_property_readonly("seed", [](const EpochSpec& s) { return s.dropout.seed; })
       .def_property_readonly("epoch", [](const EpochSpec& s) { return s.dropout.epoch; })
       .def_readonly("steps_before", &EpochSpec::steps_before)
+      .def_property_readonly("clip_norm",
+                             [](const EpochSpec& s) -> std::optional<double> {
+                               if (s.clip_norm > 0) return s.clip_norm;
+                               return std::nullopt;
+                             })
       .doc() = "One epoch of minibatch training (csrc/nn/network.hpp EpochSpec): batch size, "
                "penalties, dropout rate with its stream (seed, epoch), optimiser steps taken "
-               "before it.";
+               "before it, gradient clipping by global norm (clip_norm, None: off).";
 
   py::class_<OptimizerSpec>(m, "OptimizerSpec")
       .def(py::init([](const std::string& kind, double lr, double momentum, double beta1,
-                       double beta2, double eps) {
+                       double beta2, double eps, bool nesterov, double weight_decay,
+                       double alpha) {
              OptimizerSpec spec;
              if (kind == "adam")
                spec.kind = OptimizerSpec::Kind::adam;
+             else if (kind == "adamw")
+               spec.kind = OptimizerSpec::Kind::adamw;
+             else if (kind == "rmsprop")
+               spec.kind = OptimizerSpec::Kind::rmsprop;
              else if (kind != "sgd")
-               throw py::value_error("optimizer: expected 'sgd' or 'adam', got '" + kind + "'");
-             if (!(lr > 0)) throw py::value_error("lr: expected a learning rate > 0");
+               throw py::value_error(
+                   "optimizer: expected 'sgd', 'adam', 'adamw' or 'rmsprop', got '" + kind + "'");
+             if (!(lr > 0) || !std::isfinite(lr))
+               throw py::value_error("lr: expected a finite learning rate > 0");
              if (!(momentum >= 0 && momentum < 1))
                throw py::value_error("momentum: expected a value in [0, 1)");
+             if (nesterov && !(momentum > 0))
+               throw py::value_error("nesterov: needs momentum > 0");
              if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
                throw py::value_error("beta1, beta2: expected values in [0, 1)");
-             if (!(eps > 0)) throw py::value_error("eps: expected a value > 0");
+             if (!(eps > 0) || !std::isfinite(eps))
+               throw py::value_error("eps: expected a finite value > 0");
+             if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
+               throw py::value_error("weight_decay: expected a finite value >= 0");
+             if (!(alpha >= 0 && alpha < 1))
+               throw py::value_error("alpha: expected a value in [0, 1)");
              spec.lr = lr;
              spec.momentum = momentum;
+             spec.nesterov = nesterov;
              spec.beta1 = beta1;
              spec.beta2 = beta2;
              spec.eps = eps;
+             spec.weight_decay = weight_decay;
+             spec.alpha = alpha;
              return spec;
            }),
            py::arg("kind"), py::arg("lr"), py::arg("momentum") = 0.0, py::arg("beta1") = 0.9,
-           py::arg("beta2") = 0.999, py::arg("eps") = 1e-8)
+           py::arg("beta2") = 0.999, py::arg("eps") = 1e-8, py::arg("nesterov") = false,
+           py::arg("weight_decay") = 0.0, py::arg("alpha") = 0.99)
       .def_property_readonly("kind",
                              [](const OptimizerSpec& s) {
-                               return s.kind == OptimizerSpec::Kind::adam ? "adam" : "sgd";
+                               switch (s.kind) {
+                                 case OptimizerSpec::Kind::adam:
+                                   return "adam";
+                                 case OptimizerSpec::Kind::adamw:
+                                   return "adamw";
+                                 case OptimizerSpec::Kind::rmsprop:
+                                   return "rmsprop";
+                                 default:
+                                   return "sgd";
+                               }
                              })
       .def_readonly("lr", &OptimizerSpec::lr)
       .def_readonly("momentum", &OptimizerSpec::momentum)
+      .def_readonly("nesterov", &OptimizerSpec::nesterov)
       .def_readonly("beta1", &OptimizerSpec::beta1)
       .def_readonly("beta2", &OptimizerSpec::beta2)
       .def_readonly("eps", &OptimizerSpec::eps)
+      .def_readonly("weight_decay", &OptimizerSpec::weight_decay)
+      .def_readonly("alpha", &OptimizerSpec::alpha)
       .doc() = "An optimiser for the native epoch loop (csrc/nn/optim.hpp OptimizerSpec): "
-               "'sgd' (lr, momentum) or 'adam' (lr, beta1, beta2, eps).";
+               "'sgd' (lr, momentum, nesterov), 'adam' (lr, beta1, beta2, eps), 'adamw' (as "
+               "adam, weight_decay) or 'rmsprop' (lr, alpha, eps, momentum).";
 }
 
 // ---- codes shared with Python ------------------------------------------------

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 
-
 #include "nn/dense_epilogues.hpp"
 #include "nn/update_forward.hpp"
 #include "runtime/parallel.hpp"
@@ -45,6 +44,17 @@ bool DeferredUpdate<T>::take(int64_t l, const DenseParams<T>& p, Activation act,
   });
   L.pending = false;
   return !nonfinite.load();
+}
+
+template <typename T>
+double DeferredUpdate<T>::grad_sum_squares(int64_t l, const T* W, int64_t in,
+                                           int64_t out) const {
+  const Layer& L = layers_[size_t(l)];
+  if (penalty_.any()) {
+    const DeferredStep<T> pending{rule_, penalty_.l1, penalty_.l2, L.h.data(), L.dz.data()};
+    return deferred_sum_squares(pending, W, in, out);
+  }
+  return sum_of_squares(L.h.data(), in) * sum_of_squares(L.dz.data(), out);
 }
 
 template <typename T>

@@ -13,6 +13,10 @@
 //                                    W, its state <- the pending step, then
 //                                    Z (1, out) = x @ W + b, A = f(Z) (if A)
 //   step(l, p)                       the pending step alone
+//   grad_sum_squares(l, W, in, out)  ||g||^2 of layer l's pending step
+//   set_scale(s)                     the pending steps take the gradient s * g
+//                                    (gradient clipping: s is known only
+//                                    after the whole backward pass)
 //
 // Biases are not deferred (the training step steps them in its backward
 // pass). The pending steps of one training step share its rule and penalty.
@@ -50,6 +54,14 @@ class DeferredUpdate {
 
   // Takes layer l's pending step on p.W (and its state), without a product.
   void step(int64_t l, const DenseParams<T>& p);
+
+  // The squared norm (in double) of layer l's pending gradient h dz^T +
+  // penalty gradient at W (in, out): ||h||^2 ||dz||^2 without a penalty (no
+  // pass over W), else one pass over W.
+  double grad_sum_squares(int64_t l, const T* W, int64_t in, int64_t out) const;
+
+  // The pending steps take the gradient scale * g (set after defer).
+  void set_scale(T scale) { rule_.scale = scale; }
 
  private:
   struct Layer {

@@ -1,5 +1,8 @@
 #include "nn/dense_step.hpp"
 
+#include <algorithm>
+#include <atomic>
+
 #include "gemm/gemm.hpp"
 #include "nn/dense_epilogues.hpp"
 
@@ -27,7 +30,52 @@ struct PenaltyGradStep {
   }
 };
 
+// C holds X^T@dZ for the block (i0, j0): add the penalty gradient (if
+// any), store the block in dW (row stride ld) and, for blocks of whole rows,
+// the sum of squares of each row. A row split over blocks (never seen for the
+// shapes of a dense layer's weight gradient, but allowed by gemm_consume)
+// marks `split`: the caller then sums dW afterwards.
+template <typename T>
+struct PenaltyGradSquares {
+  const T* W;
+  int64_t ld;
+  Penalty<T> penalty;
+  T* dW;
+  double* row_squares;
+  std::atomic<bool>* split;
+  static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
+                    int64_t n) {
+    const auto& e = *static_cast<const PenaltyGradSquares*>(ctx);
+    if (e.penalty.any()) add_penalty_grad_block(e.W, e.ld, e.penalty, C, ldc, i0, j0, m, n);
+    const bool whole_rows = j0 == 0 && n == e.ld;
+    for (int64_t r = 0; r < m; ++r) {
+      const T* c = C + r * ldc;
+      T* d = e.dW + (i0 + r) * e.ld + j0;
+      if (d != c) std::copy(c, c + n, d);
+      if (whole_rows) e.row_squares[i0 + r] = sum_of_squares_serial(c, n);
+    }
+    if (!whole_rows) e.split->store(true, std::memory_order_relaxed);
+  }
+};
+
 }  // namespace
+
+template <typename T>
+double dense_grad_squares(const DenseParams<T>& p, int64_t n, const T* X, const T* dZ,
+                          Penalty<T> penalty, T* dW, T* db, double* row_squares) {
+  std::atomic<bool> split{false};
+  const PenaltyGradSquares<T> ctx{p.W, p.out, penalty, dW, row_squares, &split};
+  const GemmEpilogue<T> store{&PenaltyGradSquares<T>::apply, &ctx};
+  gemm_consume<T>(true, false, p.in, p.out, n, X, p.in, dZ, p.out, dW, p.out, store);
+  column_sums(dZ, n, p.out, db);
+  double squares = 0;
+  if (split.load()) {
+    squares = sum_of_squares(dW, p.in * p.out);
+  } else {
+    for (int64_t i = 0; i < p.in; ++i) squares += row_squares[i];
+  }
+  return squares + sum_of_squares(db, p.out);
+}
 
 template <typename T>
 void dense_step_fused(const DenseParams<T>& p, const UpdateRule<T>& rule, int64_t n, const T* X,
@@ -47,7 +95,9 @@ void dense_step_fused(const DenseParams<T>& p, const UpdateRule<T>& rule, int64_
 
 #define PYFASTNN_INSTANTIATE_DENSE_STEP(T)                                                  \
   template void dense_step_fused<T>(const DenseParams<T>&, const UpdateRule<T>&, int64_t, \
-                                    const T*, const T*, Penalty<T>, T*, T*);
+                                    const T*, const T*, Penalty<T>, T*, T*);                \
+  template double dense_grad_squares<T>(const DenseParams<T>&, int64_t, const T*, const T*, \
+                                        Penalty<T>, T*, T*, double*);
 PYFASTNN_INSTANTIATE_DENSE_STEP(float)
 PYFASTNN_INSTANTIATE_DENSE_STEP(double)
 #undef PYFASTNN_INSTANTIATE_DENSE_STEP

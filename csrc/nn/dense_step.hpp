@@ -12,6 +12,13 @@
 // living in a per-thread scratch block; its contents are unspecified
 // afterwards. db is written. Any gradient with respect to X must be taken
 // before, from W before the step. Rules: optim_kernels.hpp.
+//
+// dense_grad_squares, for gradient clipping (whose step must wait for the
+// norm of the whole gradient): writes dW (with the penalty gradient) and db
+// as dense_backward does and returns ||dW||^2 + ||db||^2 in double, the
+// squares of each finished block of dW summed while it is in cache, row by
+// row (row_squares: `in` values of workspace), in an order that does not
+// depend on the thread count.
 #pragma once
 
 #include <cstdint>
@@ -36,5 +43,9 @@ struct DenseParams {
 template <typename T>
 void dense_step_fused(const DenseParams<T>& p, const UpdateRule<T>& rule, int64_t n, const T* X,
                       const T* dZ, Penalty<T> penalty, T* dW, T* db);
+
+template <typename T>
+double dense_grad_squares(const DenseParams<T>& p, int64_t n, const T* X, const T* dZ,
+                          Penalty<T> penalty, T* dW, T* db, double* row_squares);
 
 }  // namespace pyfastnn

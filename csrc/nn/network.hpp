@@ -48,6 +48,7 @@ struct EpochSpec {
   double l1 = 0, l2 = 0;
   DropoutSpec dropout;  // rate, seed and epoch; the step is set per minibatch
   int64_t steps_before = 0;  // optimiser steps already taken (Adam's t continues from here)
+  double clip_norm = 0;      // > 0: each step's gradient g <- g min(1, clip_norm / ||g||)
 };
 
 struct EpochResult {
@@ -112,13 +113,14 @@ class Network {
                           EpochInterrupt interrupt = {});
 
   // The reference for one step of train_epoch (minibatch X (n, D), the
-  // epoch's penalty and dropout stream at dropout.step, optimiser step t),
-  // unfused: loss_and_grad into grad (num_params), then one update of all of
-  // params and the state from grad. Returns the loss, NaN (nothing updated)
-  // when it is not finite.
+  // epoch's penalty and dropout stream at dropout.step, optimiser step t,
+  // clipping at clip_norm if > 0), unfused: loss_and_grad into grad
+  // (num_params), then (clip_norm > 0) grad *= min(1, clip_norm / ||grad||),
+  // then one update of all of params and the state from grad. Returns the
+  // loss, NaN (nothing updated) when it is not finite.
   double reference_step(T* params, T* grad, const T* X, int64_t n, TargetView<T> target, T l1,
                         T l2, const DropoutSpec& dropout, const OptimizerSpec& optimizer,
-                        int64_t t, OptimizerState<T> state);
+                        int64_t t, OptimizerState<T> state, double clip_norm = 0);
 
  private:
   // One optimiser step on a minibatch (train_step.cpp): penalty, dropout
@@ -126,7 +128,9 @@ class Network {
   // With `defer_weights` (minibatches of one row), the weight steps wait in
   // `deferred` for the next step's forward products; else each layer's step
   // is fused into its weight gradient product. Either way the forward pass
-  // first takes the steps pending in `deferred`.
+  // first takes the steps pending in `deferred`. With clip_norm > 0 no step
+  // is taken during the backward pass (the clipping factor needs the norm of
+  // the whole gradient): see clipped_update.
   struct TrainStep {
     UpdateRule<T> rule;
     Penalty<T> penalty;
@@ -136,6 +140,7 @@ class Network {
     T* grad;                  // num_params values of workspace
     DeferredUpdate<T>& deferred;
     bool defer_weights;
+    double clip_norm = 0;
   };
 
   void reserve(int64_t n, bool dropout = false);
@@ -183,6 +188,12 @@ class Network {
   // then the step (fused, or its weights deferred).
   void train_backward(const TrainStep& step, int64_t l, const T* X, int64_t n, const T* dZ,
                       T* dZ_below);
+  // The step of a clipped training step, after its backward pass: the
+  // gradient's norm, the factor s = min(1, clip_norm / norm), then the update
+  // with s * g: with defer_weights, the biases' now (db in grad) and the
+  // weights' through `deferred` (its pending h, dz; no pass over W without a
+  // penalty); else one pass over all of params, grad and the state.
+  void clipped_update(const TrainStep& step);
   // Takes every weight step pending in `deferred`.
   void take_deferred_steps(DeferredUpdate<T>& deferred, T* params,
                            const OptimizerState<T>& state);
@@ -214,6 +225,8 @@ class Network {
   std::vector<AlignedVector<T>> M_;  // M_[l]: dropout mask of H_[l] (training with dropout)
   int64_t mask_capacity_ = 0;        // batch size the masks hold
   GatheredBatch batches_[2];         // minibatch b is gathered into batches_[b % 2]
+  std::vector<double> clip_squares_;  // per layer: ||g||^2 of a clipped step (train_step.cpp)
+  std::vector<double> clip_rows_;     // per row of dW: its squares (dense_grad_squares)
   ThreadGovernor governor_;          // thread count per training step, kept across epochs
   std::mutex mutex_;
 };

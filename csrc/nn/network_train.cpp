@@ -161,7 +161,8 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
     gathered = gather_beside && next_lo < n;
     dropout.step = uint64_t(b);
     const TrainStep step{make_update_rule<T>(optimizer, epoch.steps_before + b + 1),
-                         penalty, dropout, params, state, grad, pending, defer_weights};
+                         penalty, dropout, params, state, grad, pending, defer_weights,
+                         epoch.clip_norm};
     const double loss = train_step(step, xb, m, tb, gathered ? &gather_next : nullptr);
     if (!std::isfinite(loss)) {
       result.failed_batch = b;

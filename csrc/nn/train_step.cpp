@@ -10,9 +10,20 @@
 //                           (dense_step_fused: dW never stored)
 //               one row:    the bias now, the weights deferred to the next
 //                           forward product (DeferredUpdate::defer)
+//   clipping  (clip_norm > 0) the factor s = min(1, clip_norm / ||g||) needs
+//             the whole gradient g, so the backward pass takes no step:
+//               n > 1 rows: it writes g, summing the squares of each block
+//                           of dW while it is in cache (dense_grad_squares),
+//                           then one update of all parameters with s g
+//                           (clipped_update)
+//               one row:    it writes the bias gradients and defers the
+//                           weights' as without clipping; the norm comes from
+//                           the deferred h and dz (||h||^2 ||dz||^2 per layer,
+//                           no pass over W without a penalty), the biases step
+//                           with s g and the deferred weight steps take s
 //
 // The reference step takes the same step unfused: loss_and_grad into the
-// whole gradient, then one update of all parameters.
+// whole gradient, the clipping factor, then one update of all parameters.
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -51,12 +62,49 @@ void Network<T>::train_backward(const TrainStep& step, int64_t l, const T* X, in
                             dZ_below);
   const DenseParams<T> p = layer_params(step.params, step.state, l);
   T* db = step.grad + bias_offset_[l];
-  if (step.defer_weights) {  // n == 1
+  if (step.clip_norm > 0) {  // no step yet: clipped_update takes it
+    if (step.defer_weights) {
+      column_sums(dZ, n, p.out, db);
+      step.deferred.defer(l, step.rule, step.penalty, X, p.in, dZ, p.out);
+    } else {
+      clip_squares_[size_t(l)] = dense_grad_squares(p, n, X, dZ, step.penalty,
+                                                    step.grad + weight_offset_[l], db,
+                                                    clip_rows_.data());
+    }
+  } else if (step.defer_weights) {  // n == 1
     column_sums(dZ, n, p.out, db);
     apply_update<T>(step.rule, p.b, db, p.b_s1, p.b_s2, p.out);
     step.deferred.defer(l, step.rule, step.penalty, X, p.in, dZ, p.out);
   } else {
     dense_step_fused(p, step.rule, n, X, dZ, step.penalty, step.grad + weight_offset_[l], db);
+  }
+}
+
+template <typename T>
+void Network<T>::clipped_update(const TrainStep& step) {
+  const int64_t L = n_layers();
+  double squares = 0;
+  if (step.defer_weights) {
+    for (int64_t l = 0; l < L; ++l) {
+      const int64_t in = config_.sizes[l], out = config_.sizes[l + 1];
+      squares += step.deferred.grad_sum_squares(l, step.params + weight_offset_[l], in, out);
+      squares += sum_of_squares(step.grad + bias_offset_[l], out);
+    }
+  } else {
+    for (int64_t l = 0; l < L; ++l) squares += clip_squares_[size_t(l)];
+  }
+  UpdateRule<T> rule = step.rule;
+  rule.scale = clip_factor<T>(std::sqrt(squares), step.clip_norm);
+  if (step.defer_weights) {
+    step.deferred.set_scale(rule.scale);
+    for (int64_t l = 0; l < L; ++l) {
+      const DenseParams<T> p = layer_params(step.params, step.state, l);
+      apply_update<T>(rule, p.b, step.grad + bias_offset_[l], p.b_s1, p.b_s2, p.out);
+    }
+  } else {
+    const OptimizerState<T>& s = step.state;
+    update_all<T>(rule, step.params, step.grad, s.m != nullptr ? s.m : s.velocity, s.v,
+                  num_params_);
   }
 }
 
@@ -72,6 +120,10 @@ double Network<T>::train_step(const TrainStep& step, const T* X, int64_t n,
                               TargetView<T> target, const TaskRef* beside) {
   reserve(n, step.dropout.active());
   const int64_t L = n_layers();
+  if (step.clip_norm > 0 && clip_squares_.empty()) {
+    clip_squares_.resize(size_t(L));
+    clip_rows_.resize(size_t(max_width_));
+  }
   const int64_t K = config_.sizes.back();
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   // Layers [0, head) run on all threads; the tail, layers [head, L) forward,
@@ -112,6 +164,7 @@ double Network<T>::train_step(const TrainStep& step, const T* X, int64_t n,
   }
   if (!finite) return kNaN;
   backward(0, head);
+  if (step.clip_norm > 0) clipped_update(step);
   return loss;
 }
 
@@ -119,11 +172,17 @@ template <typename T>
 double Network<T>::reference_step(T* params, T* grad, const T* X, int64_t n,
                                   TargetView<T> target, T l1, T l2, const DropoutSpec& dropout,
                                   const OptimizerSpec& optimizer, int64_t t,
-                                  OptimizerState<T> state) {
+                                  OptimizerState<T> state, double clip_norm) {
   std::lock_guard<std::mutex> lock(mutex_);
   const double loss =
       loss_and_grad_locked(params, X, n, target, {l1, l2}, grad, nullptr, dropout);
   if (!std::isfinite(loss)) return loss;
+  if (clip_norm > 0) {
+    double squares = 0;
+    for (int64_t i = 0; i < num_params_; ++i) squares += double(grad[i]) * double(grad[i]);
+    const T scale = clip_factor<T>(std::sqrt(squares), clip_norm);
+    for (int64_t i = 0; i < num_params_; ++i) grad[i] *= scale;
+  }
   T* s1 = state.m != nullptr ? state.m : state.velocity;
   apply_update<T>(make_update_rule<T>(optimizer, t), params, grad, s1, state.v, num_params_);
   return loss;
@@ -136,7 +195,7 @@ double Network<T>::reference_step(T* params, T* grad, const T* X, int64_t n,
                                                  const OptimizerState<T>&);                  \
   template double Network<T>::reference_step(T*, T*, const T*, int64_t, TargetView<T>, T, T, \
                                              const DropoutSpec&, const OptimizerSpec&,       \
-                                             int64_t, OptimizerState<T>);
+                                             int64_t, OptimizerState<T>, double);
 PYFASTNN_INSTANTIATE_TRAIN_STEP(float)
 PYFASTNN_INSTANTIATE_TRAIN_STEP(double)
 #undef PYFASTNN_INSTANTIATE_TRAIN_STEP

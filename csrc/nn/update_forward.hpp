@@ -38,4 +38,11 @@ void update_rows_forward(const DeferredStep<double>& step, double* W, double* s1
                          int64_t in, int64_t out, const double* x, double* z, int64_t j0,
                          int64_t j1);
 
+// sum over the (in, out) weights of g^2, g = h[i] dz[j] + the penalty
+// gradient at W[i, j]: the squared norm of the deferred step's gradient (for
+// gradient clipping with a penalty), in double, in an order that does not
+// depend on the thread count.
+template <typename T>
+double deferred_sum_squares(const DeferredStep<T>& step, const T* W, int64_t in, int64_t out);
+
 }  // namespace pyfastnn

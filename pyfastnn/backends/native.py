@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _native
 from .._spec import ACTIVATIONS, LOSSES, OUTPUTS
-from ..optim import Adam
+from ..optim import SGD, Adam, AdamW, RMSprop
 from .protocol import EpochPlan, EpochResult, NonFiniteError
 
 if TYPE_CHECKING:
@@ -143,12 +143,21 @@ def loss_and_grad(
 
 
 def optimizer_spec(optimizer: Optimizer) -> Any:
-    """The ``_native.OptimizerSpec`` of an :class:`~pyfastnn.SGD` or :class:`~pyfastnn.Adam`."""
-    if isinstance(optimizer, Adam):
+    """The ``_native.OptimizerSpec`` of an optimiser of :mod:`pyfastnn.optim`,
+    made on every call: its ``lr`` (which a schedule changes per epoch) is read
+    here each time, never cached."""
+    o = optimizer
+    if isinstance(o, Adam):
+        return _native.OptimizerSpec("adam", o.lr, beta1=o.beta1, beta2=o.beta2, eps=o.eps)
+    if isinstance(o, AdamW):
         return _native.OptimizerSpec(
-            "adam", optimizer.lr, beta1=optimizer.beta1, beta2=optimizer.beta2, eps=optimizer.eps
+            "adamw", o.lr, beta1=o.beta1, beta2=o.beta2, eps=o.eps, weight_decay=o.weight_decay
         )
-    return _native.OptimizerSpec("sgd", optimizer.lr, momentum=optimizer.momentum)
+    if isinstance(o, RMSprop):
+        return _native.OptimizerSpec("rmsprop", o.lr, alpha=o.alpha, eps=o.eps, momentum=o.momentum)
+    if isinstance(o, SGD):
+        return _native.OptimizerSpec("sgd", o.lr, momentum=o.momentum, nesterov=o.nesterov)
+    raise TypeError(f"optimizer: expected an optimiser of pyfastnn.optim, got {o!r}")
 
 
 def train_epoch(
@@ -164,7 +173,14 @@ def train_epoch(
 ) -> EpochResult:
     """One epoch in one C++ call (gather minibatches, forward, backward, update)."""
     epoch = _native.EpochSpec(
-        plan.batch_size, plan.l1, plan.l2, plan.dropout, plan.seed, plan.epoch, plan.steps_before
+        plan.batch_size,
+        plan.l1,
+        plan.l2,
+        plan.dropout,
+        plan.seed,
+        plan.epoch,
+        plan.steps_before,
+        plan.clip_norm,
     )
     y = target.labels if target.labels is not None else target.values
     return network(spec).train_epoch(

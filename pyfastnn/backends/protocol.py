@@ -37,7 +37,10 @@ class EpochPlan:
     ``order[b * batch_size : (b + 1) * batch_size]`` (storage order when
     ``order`` is None; the last minibatch holds the remaining rows), penalties
     ``l1``, ``l2``, inverted dropout at ``dropout`` with the masks of
-    (``seed``, ``epoch``, b), and ``steps_before`` optimiser steps already taken."""
+    (``seed``, ``epoch``, b), and ``steps_before`` optimiser steps already taken.
+    With ``clip_norm`` each step's gradient g (penalties included) becomes
+    ``g * min(1, clip_norm / ||g||_2)`` (over all parameters) before the
+    optimiser's update."""
 
     batch_size: int
     l1: float = 0.0
@@ -46,6 +49,7 @@ class EpochPlan:
     seed: int = 0
     epoch: int = 0
     steps_before: int = 0
+    clip_norm: float | None = None
 
     def n_batches(self, n: int) -> int:
         return -(-n // self.batch_size)

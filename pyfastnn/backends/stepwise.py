@@ -1,8 +1,9 @@
 """An epoch as a Python loop of steps: the ``train_epoch`` of loop and vector.
 
 Minibatch b takes one ``loss_and_grad`` of its rows (with the dropout masks of
-(seed, epoch, b)) and one optimiser step ``t = steps_before + b + 1`` -- what
-the native backend does in one C++ call (csrc/nn/network_train.cpp).
+(seed, epoch, b)), the gradient clipped to ``plan.clip_norm`` (if set), and
+one optimiser step ``t = steps_before + b + 1`` -- what the native backend does
+in one C++ call (csrc/nn/network_train.cpp).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from .._dropout import DropoutStream
+from ..optim import clip_gradient
 from .protocol import EpochPlan, EpochResult, NonFiniteError
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ def train_epoch(
             return total, b, b
         if not math.isfinite(loss):
             return total, b, b
+        if plan.clip_norm is not None:
+            clip_gradient(grad, plan.clip_norm)
         optimizer.step(params, grad, state, plan.steps_before + b + 1)
         total += loss
     return total, batches, -1

@@ -1,6 +1,7 @@
 // The optimiser kernel family: the block update (nn/optim_kernels.hpp,
-// update_block) and the deferred step fused with the next forward product
-// (nn/update_forward.hpp, update_rows_forward), one table per ISA and dtype
+// update_block), the deferred step fused with the next forward product
+// (nn/update_forward.hpp, update_rows_forward) and the sums of squares of
+// gradient clipping (sum_squares, deferred_sum_squares), one table per ISA and dtype
 // (runtime/kernel_registry.hpp; registered in nn/optim.cpp).
 //
 // Each ISA's table comes from one template source, optim_template.hpp,
@@ -22,6 +23,9 @@ struct OptimizerKernels {
                        T* s2, int64_t m, int64_t n) = nullptr;
   void (*update_rows_forward)(const DeferredStep<T>& step, T* W, T* s1, T* s2, int64_t in,
                               int64_t out, const T* x, T* z, int64_t j0, int64_t j1) = nullptr;
+  double (*sum_squares)(const T* x, int64_t n) = nullptr;
+  double (*deferred_sum_squares)(const DeferredStep<T>& step, const T* W, int64_t out, int64_t i0,
+                                 int64_t i1) = nullptr;
 };
 
 // Baseline x86-64 (or any CPU).

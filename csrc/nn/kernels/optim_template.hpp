@@ -10,6 +10,10 @@
 //   update_rows_forward(step, W, s1, s2 (in, out), in, out, x (in), z (out), j0, j1):
 //     the deferred step of W fused with z = x @ W, columns [j0, j1)
 //     (nn/update_forward.hpp)
+//   sum_squares(x (n), n): sum of x^2 in double, in kSquareLanes fixed lanes
+//   deferred_sum_squares(step, W (in, out), out, i0, i1): sum over rows
+//     [i0, i1) of g^2, g = h[i] dz + penalty gradient at W[i, :] (the
+//     deferred step's gradient), in double
 #pragma once
 
 #include <cstdint>
@@ -55,8 +59,8 @@ PYFASTNN_ALWAYS_INLINE void step_rows(const DeferredStep<T>& st, T* W, T* s1, T*
     hp[r] = st.h[i + r];
     xr[r] = Forward ? x[i + r] : T(0);
     w[r] = W + (i + r) * out;
-    a[r] = K == Kind<T>::sgd ? nullptr : s1 + (i + r) * out;
-    b[r] = K == Kind<T>::adam ? s2 + (i + r) * out : nullptr;
+    a[r] = uses_s1<T>(K) ? s1 + (i + r) * out : nullptr;
+    b[r] = uses_s2<T>(K) ? s2 + (i + r) * out : nullptr;
   }
   const T* dz = st.dz;
 #pragma GCC ivdep
@@ -67,19 +71,11 @@ PYFASTNN_ALWAYS_INLINE void step_rows(const DeferredStep<T>& st, T* W, T* s1, T*
       const T p = w[r][j];
       T g = hp[r] * d;
       if (Penalised) g += penalty_grad(p, st.l1, st.l2);
-      T stepped;
-      if constexpr (K == Kind<T>::sgd) {
-        stepped = sgd_step(st.rule, p, g);
-      } else if constexpr (K == Kind<T>::momentum) {
-        T velocity = a[r][j];
-        stepped = momentum_step(st.rule, p, g, velocity);
-        a[r][j] = velocity;
-      } else {
-        T m = a[r][j], v = b[r][j];
-        stepped = adam_step(st.rule, p, g, m, v);
-        a[r][j] = m;
-        b[r][j] = v;
-      }
+      T sa = uses_s1<T>(K) ? a[r][j] : T(0);
+      T sb = uses_s2<T>(K) ? b[r][j] : T(0);
+      const T stepped = rule_step<T, K>(st.rule, p, g, sa, sb);
+      if (uses_s1<T>(K)) a[r][j] = sa;
+      if (uses_s2<T>(K)) b[r][j] = sb;
       w[r][j] = stepped;
       if (Forward) acc += xr[r] * stepped;
     }
@@ -119,15 +115,68 @@ void update_rows_forward(const DeferredStep<T>& st, T* W, T* s1, T* s2, int64_t 
                          const T* x, T* z, int64_t j0, int64_t j1) {
   switch (st.rule.kind) {
     case Kind<T>::sgd:
-      step_all_rows<T, Kind<T>::sgd>(st, W, s1, s2, in, out, x, z, j0, j1);
-      break;
+      return step_all_rows<T, Kind<T>::sgd>(st, W, s1, s2, in, out, x, z, j0, j1);
     case Kind<T>::momentum:
-      step_all_rows<T, Kind<T>::momentum>(st, W, s1, s2, in, out, x, z, j0, j1);
-      break;
+      return step_all_rows<T, Kind<T>::momentum>(st, W, s1, s2, in, out, x, z, j0, j1);
+    case Kind<T>::nesterov:
+      return step_all_rows<T, Kind<T>::nesterov>(st, W, s1, s2, in, out, x, z, j0, j1);
     case Kind<T>::adam:
-      step_all_rows<T, Kind<T>::adam>(st, W, s1, s2, in, out, x, z, j0, j1);
-      break;
+      return step_all_rows<T, Kind<T>::adam>(st, W, s1, s2, in, out, x, z, j0, j1);
+    case Kind<T>::adamw:
+      return step_all_rows<T, Kind<T>::adamw>(st, W, s1, s2, in, out, x, z, j0, j1);
+    case Kind<T>::rmsprop:
+      return step_all_rows<T, Kind<T>::rmsprop>(st, W, s1, s2, in, out, x, z, j0, j1);
+    case Kind<T>::rmsprop_momentum:
+      return step_all_rows<T, Kind<T>::rmsprop_momentum>(st, W, s1, s2, in, out, x, z, j0, j1);
   }
+}
+
+// Independent double accumulators of the sums of squares, added in lane order
+// at the end: the compiler vectorises the lanes, and the order of the
+// additions (hence the bits) is the same on every ISA.
+constexpr int kSquareLanes = 8;
+
+template <typename T>
+PYFASTNN_ALWAYS_INLINE void add_squares(const T* x, int64_t n, double* acc) {
+  int64_t i = 0;
+  for (; i + kSquareLanes <= n; i += kSquareLanes)
+    for (int k = 0; k < kSquareLanes; ++k) acc[k] += double(x[i + k]) * double(x[i + k]);
+  for (int k = 0; i < n; ++i, ++k) acc[k] += double(x[i]) * double(x[i]);
+}
+
+PYFASTNN_ALWAYS_INLINE double lane_total(const double* acc) {
+  double total = 0;
+  for (int k = 0; k < kSquareLanes; ++k) total += acc[k];
+  return total;
+}
+
+template <typename T>
+double sum_squares(const T* x, int64_t n) {
+  double acc[kSquareLanes] = {};
+  add_squares(x, n, acc);
+  return lane_total(acc);
+}
+
+// Rows of the deferred gradient formed this many values at a time before
+// their squares are added (a buffer that stays in L1).
+constexpr int64_t kGradChunk = 256;
+
+template <typename T>
+double deferred_sum_squares(const DeferredStep<T>& st, const T* W, int64_t out, int64_t i0,
+                            int64_t i1) {
+  double acc[kSquareLanes] = {};
+  alignas(64) T g[kGradChunk];
+  for (int64_t i = i0; i < i1; ++i) {
+    const T h = st.h[i];
+    const T* w = W + i * out;
+    for (int64_t j0 = 0; j0 < out; j0 += kGradChunk) {
+      const int64_t m = out - j0 < kGradChunk ? out - j0 : kGradChunk;
+      for (int64_t j = 0; j < m; ++j)
+        g[j] = h * st.dz[j0 + j] + penalty_grad(w[j0 + j], st.l1, st.l2);
+      add_squares(g, m, acc);
+    }
+  }
+  return lane_total(acc);
 }
 
 template <typename T>
@@ -135,6 +184,8 @@ OptimizerKernels<T> make_kernels() {
   OptimizerKernels<T> k;
   k.update_block = update_block<T>;
   k.update_rows_forward = update_rows_forward<T>;
+  k.sum_squares = sum_squares<T>;
+  k.deferred_sum_squares = deferred_sum_squares<T>;
   return k;
 }
 
