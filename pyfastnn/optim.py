@@ -210,10 +210,6 @@ class RMSprop:
 Optimizer = Union[SGD, Adam, AdamW, RMSprop]
 _BY_NAME: dict[str, type] = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
-#: The one table of default learning rates (by optimiser name) that ``fit``,
-#: the CLI and the estimators use when no ``lr`` is given.
-DEFAULT_LR = {"sgd": 0.01, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}
-
 
 def make_optimizer(optimizer: object, lr: float | None = None) -> Optimizer:
     """An optimiser from a name ("sgd", "adam", "adamw", "rmsprop"; its

@@ -21,7 +21,6 @@ from pyfastnn.estimators import (  # noqa: E402
     MLPRegressor,
     PerceptronClassifier,
 )
-from pyfastnn.estimators._mlp import _WEIGHTED  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -41,20 +40,12 @@ _MLP_XFAIL = {
     # stochastic processes (scikit-learn checks its own MLPs with solver="lbfgs" here)
     "check_sample_weight_equivalence_on_dense_data": "minibatch training",
 }
-# Before pyfastnn's losses take per-sample weights, unequal weights are refused.
-_UNWEIGHTED_XFAIL = {
-    name: "needs per-sample weights in the loss (Target.weights)"
-    for name in (
-        "check_sample_weights_not_overwritten",
-        "check_classifiers_one_label_sample_weights",
-    )
-}
 
 
 def _expected_failures(estimator) -> dict[str, str]:
     if not isinstance(estimator, (MLPClassifier, MLPRegressor)):
         return {}
-    return {**_MLP_XFAIL, **({} if _WEIGHTED else _UNWEIGHTED_XFAIL)}
+    return _MLP_XFAIL
 
 
 @parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failures)

@@ -25,7 +25,6 @@ from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from pyfastnn.estimators import MLPClassifier, MLPRegressor  # noqa: E402
-from pyfastnn.estimators._mlp import _NESTEROV, _WEIGHTED  # noqa: E402
 
 PAIRS = [(MLPClassifier, sk_nn.MLPClassifier), (MLPRegressor, sk_nn.MLPRegressor)]
 EXTRAS = {"dropout", "l1", "output", "entmax_alpha", "backend", "dtype"}
@@ -203,8 +202,6 @@ SOLVERS = [
 def test_steps_equal_sklearns_from_the_same_weights(solver, problem) -> None:
     """Full-batch epochs from identical weights in float64: pyfastnn's updates
     are scikit-learn's (alpha's scaling, the loss scale, momentum, schedules)."""
-    if solver.get("nesterovs_momentum") and solver["momentum"] and not _NESTEROV:
-        pytest.skip("needs pyfastnn.optim.SGD(nesterov=)")
     if problem.startswith("regression"):
         X, y = regression(n=60, k=int(problem[-1]))
         ours, theirs = MLPRegressor, sk_nn.MLPRegressor
@@ -378,7 +375,6 @@ def test_learning_rate_adaptive_divides_by_five_as_sklearn() -> None:
     assert mine._lr == pytest.approx(ref._optimizer.learning_rate) == 0.1 / 5**8
 
 
-@pytest.mark.skipif(not _WEIGHTED, reason="needs per-sample weights in the loss")
 def test_sample_weight_of_ones_changes_nothing_and_zero_weights_drop_rows() -> None:
     X, y = blobs(n=120, k=3, seed=7)
     options = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, dtype="float64")

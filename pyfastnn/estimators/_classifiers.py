@@ -12,8 +12,8 @@ import numpy as np
 from .. import optim
 from ._base import PyfastnnClassifier
 
-# lr=None picks the optimiser's default: pyfastnn.optim.DEFAULT_LR where it exists
-DEFAULT_LR = getattr(optim, "DEFAULT_LR", {"sgd": 0.1, "adam": 0.001})
+# lr=None picks the optimiser's default learning rate, the table every entry point uses
+DEFAULT_LR = optim.DEFAULT_LR
 
 
 class _Trained(PyfastnnClassifier):

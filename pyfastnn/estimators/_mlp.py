@@ -36,7 +36,7 @@ import numbers
 import time
 import warnings
 from collections.abc import Iterable
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -70,10 +70,6 @@ _NOT_CLASS_OUTPUTS = ("sigmoid", "identity")
 _MIN_ADAPTIVE_LR = 1e-6
 # scikit-learn's batch_size="auto": min(AUTO_BATCH, n_samples)
 AUTO_BATCH = 200
-# whether the loss takes per-sample weights (Target.weights)
-_WEIGHTED = "weights" in {f.name for f in fields(Target)}
-# whether SGD offers Nesterov momentum
-_NESTEROV = "nesterov" in {f.name for f in fields(SGD)}
 
 
 class _BaseMLP(ModelPickling, BaseEstimator):
@@ -260,10 +256,11 @@ class _BaseMLP(ModelPickling, BaseEstimator):
         g = self._grad_scale()
         if self.solver == "adam":
             return Adam(lr=lr, beta1=self.beta_1, beta2=self.beta_2, eps=float(self.epsilon) * g)
-        options: dict[str, Any] = {"lr": lr / g, "momentum": float(self.momentum)}
-        if _NESTEROV:
-            options["nesterov"] = bool(self.nesterovs_momentum) and self.momentum > 0
-        return SGD(**options)
+        return SGD(
+            lr=lr / g,
+            momentum=float(self.momentum),
+            nesterov=bool(self.nesterovs_momentum) and self.momentum > 0,
+        )
 
     def _split(
         self,
@@ -503,11 +500,6 @@ def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
         raise ValueError("sample_weight: expected finite values >= 0")
     if n and not np.any(w > 0):
         raise ValueError("sample_weight: the weights are all zero")
-    if not _WEIGHTED and n and not np.all(w == w[0]):
-        raise ValueError(
-            "sample_weight: unequal weights need a pyfastnn whose losses take per-sample "
-            "weights (Target.weights); this build has none"
-        )
     return w
 
 
@@ -517,8 +509,8 @@ def _make_target(targets: np.ndarray, dtype: np.dtype, weights: np.ndarray | Non
         target = Target(labels=np.ascontiguousarray(targets))
     else:
         target = Target(values=np.ascontiguousarray(targets, dtype=dtype))
-    if weights is not None and _WEIGHTED:
-        target = replace(target, weights=np.ascontiguousarray(weights, dtype=dtype))  # type: ignore[call-arg]
+    if weights is not None:
+        target = replace(target, weights=np.ascontiguousarray(weights, dtype=dtype))
     return target
 
 
