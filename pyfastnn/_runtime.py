@@ -63,29 +63,37 @@ def reset_thread_high_water() -> None:
     _native.reset_most_threads_at_once()
 
 
-#: The environment variable that keeps OpenBLAS on its own threads when set to "own".
+#: The environment variable that routes OpenBLAS's work to the pool at import when "pool".
 BLAS_THREADS_ENV = "PYFASTNN_BLAS_THREADS"
 
 
 def route_blas_threads(enabled: bool = True) -> list[str]:
     """Run the threaded work of the loaded OpenBLAS libraries on pyfastnn's thread pool.
 
-    On by default since import (``PYFASTNN_BLAS_THREADS=own`` in the environment
-    keeps OpenBLAS on its own threads). OpenBLAS, the BLAS of NumPy's and SciPy's
-    wheels, keeps a worker spinning for about 0.1 s after each threaded call; on
-    a machine with few cores a pyfastnn call made between two NumPy products then
-    found a core taken and ran at one thread's speed (2x its time beside NumPy's
-    256x256 matmul, 3x for sparsemax 1000x1000, on 2 cores). With both libraries'
-    work on one pool, whose threads sleep 0.1 ms after a job, each keeps its speed
-    beside the other (docs/BENCHMARKS_SHARED.md). OpenBLAS's results, its thread
-    count and threadpoolctl's limits on it do not change; only which threads run
-    its parts. Needs OpenBLAS 0.3.27 or later (older ones lack the hook and stay
-    as they are); libraries loaded after the call (SciPy's, imported later) are
-    not affected: call it again after importing them.
+    Off by default; ``PYFASTNN_BLAS_THREADS=pool`` in the environment turns it
+    on at import. OpenBLAS, the BLAS of NumPy's and SciPy's wheels, keeps a
+    worker spinning for about 0.1 s after each threaded call; on a machine with
+    few cores a pyfastnn call made between two NumPy products finds a core taken
+    and runs at one thread's speed (2x its time beside NumPy's 256x256 matmul,
+    3x for sparsemax 1000x1000, measured on 2 cores). With both libraries' work
+    on one pool, whose threads sleep 0.1 ms after a job, each keeps its speed
+    beside the other (1.0-1.1x; docs/BENCHMARKS_SHARED.md). The cost: while
+    another process holds a core, NumPy's small products wait for a pool worker
+    to be scheduled where OpenBLAS's own spinning workers are already running
+    (NumPy's 784-256-26 step at batch 64 beside a busy core: 4.0 ms routed,
+    0.5-0.65 ms on OpenBLAS's threads), which is why it is not the default.
+
+    OpenBLAS's results, its thread count and threadpoolctl's limits on it do
+    not change; only which threads run its parts (one OpenBLAS call at a time
+    runs on the pool: calls from several Python threads take turns). Needs
+    OpenBLAS 0.3.27 or later (older ones lack the hook and stay as they are);
+    libraries loaded after the call (SciPy's, imported later) are not affected:
+    call it again after importing them. Call it while no other Python thread
+    is inside a BLAS call (OpenBLAS reads the hook at each call; a call that
+    started on its own threads finishes there).
 
     Returns the paths of the libraries changed ([] when none was found).
-    ``enabled=False`` gives them back their own threads. Call it while no other
-    Python thread is inside a BLAS call.
+    ``enabled=False`` gives them back their own threads.
     """
     if not isinstance(enabled, (bool, np.bool_)):
         raise TypeError(f"enabled: expected a bool, got {type(enabled).__name__}")
@@ -93,16 +101,17 @@ def route_blas_threads(enabled: bool = True) -> list[str]:
 
 
 def _route_blas_threads_at_import() -> None:
-    """Route OpenBLAS's work to the pool unless PYFASTNN_BLAS_THREADS says "own"."""
-    setting = os.environ.get(BLAS_THREADS_ENV, "pool").strip().lower()
-    if setting == "own":
+    """Route OpenBLAS's work to the pool when PYFASTNN_BLAS_THREADS says "pool"."""
+    setting = os.environ.get(BLAS_THREADS_ENV, "own").strip().lower()
+    if setting in ("own", ""):
         return
-    if setting not in ("pool", ""):
+    if setting != "pool":
         warnings.warn(
-            f"{BLAS_THREADS_ENV}={setting!r} is not 'pool' or 'own': using 'pool'",
+            f"{BLAS_THREADS_ENV}={setting!r} is not 'pool' or 'own': using 'own'",
             RuntimeWarning,
             stacklevel=3,
         )
+        return
     route_blas_threads(True)
 
 

@@ -171,6 +171,8 @@ def test_numpy_in_a_forked_child_after_routing():
         import numpy as np
         import pyfastnn
 
+        pyfastnn.route_blas_threads(True)
+
         def work():
             a = np.random.default_rng(0).random((512, 512))
             return float((a @ a).sum())
@@ -187,10 +189,15 @@ def test_numpy_in_a_forked_child_after_routing():
 
 
 @needs_openblas
-def test_environment_keeps_openblas_on_its_own_threads():
+def test_environment_chooses_the_threads_at_import():
     script = "import pyfastnn; print(pyfastnn.thread_pool_stats()['blas_routed'])"
+    env = {k: v for k, v in os.environ.items() if k != "PYFASTNN_BLAS_THREADS"}
+    default = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert default.stdout.strip() == "0"  # off unless asked for
     assert _run(script, {"PYFASTNN_BLAS_THREADS": "own"}).stdout.strip() == "0"
     assert _run(script, {"PYFASTNN_BLAS_THREADS": "pool"}).stdout.strip() == "1"
     odd = _run(script, {"PYFASTNN_BLAS_THREADS": "sideways"})
-    assert odd.stdout.strip() == "1"
+    assert odd.stdout.strip() == "0"
     assert "PYFASTNN_BLAS_THREADS" in odd.stderr

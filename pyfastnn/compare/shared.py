@@ -8,8 +8,8 @@ opposite, side by side with PyTorch where it is installed:
 - ``numpy``: a 784-256-26 ``loss_and_grad`` at batch 64 called alternately
   with NumPy's 256 x 256 float64 ``A @ A`` (OpenBLAS's pool): each one's
   median time interleaved over its median time alone; pyfastnn both with
-  OpenBLAS's work on its pool (the default, ``route_blas_threads``) and on
-  OpenBLAS's own threads;
+  OpenBLAS on its own threads (the default) and with OpenBLAS's work on
+  pyfastnn's pool (``route_blas_threads``);
 - ``torch pool``: the same step alternating with a PyTorch 256 x 256 matmul
   (PyTorch's own OpenMP pool), when PyTorch is installed;
 - ``attention``: sparse attention written in NumPy, ``sparsemax(Q @ K.T) @ V``
@@ -18,7 +18,7 @@ opposite, side by side with PyTorch where it is installed:
   same with entmax's sparsemax, or with softmax when entmax is not installed);
 - ``busy core``: a spinner process holds one core (started and stopped by the
   suite, bounded in time) while the step runs on all threads and on one
-  thread, and in the ``vector`` backend.
+  thread, and in the ``vector`` backend (NumPy), also with OpenBLAS routed.
 
 Every figure is a median over rounds; ratios are of medians measured in the
 same run. Returns one dict (written as JSON and markdown by the CLI).
@@ -198,21 +198,21 @@ def _beside_pool(name: str, other: Callable[[], object], steps: dict, calls: int
     return rows
 
 
-#: The label suffix of rows measured with OpenBLAS on its own threads.
-OWN_BLAS_THREADS = ", OpenBLAS's own threads"
+#: The label suffix of rows measured with OpenBLAS's work on pyfastnn's pool.
+BLAS_ON_POOL = ", OpenBLAS on pyfastnn's pool"
 
 
-def _with_own_blas_threads(measure: Callable[[], list[dict]]) -> list[dict]:
-    """``measure()`` with OpenBLAS's work on its own threads, its rows relabelled
-    (nothing when no OpenBLAS takes the routing: the rows would repeat)."""
-    if not thread_pool_stats()["blas_routed"]:
+def _with_blas_on_pool(measure: Callable[[], list[dict]]) -> list[dict]:
+    """``measure()`` with OpenBLAS's work routed to pyfastnn's pool, its rows
+    relabelled (nothing when no loaded OpenBLAS takes the routing)."""
+    was_routed = bool(thread_pool_stats()["blas_routed"])
+    if not route_blas_threads(True):
         return []
-    route_blas_threads(False)
     try:
         rows = measure()
     finally:
-        route_blas_threads(True)
-    return [{**row, "contender": row["contender"] + OWN_BLAS_THREADS} for row in rows]
+        route_blas_threads(was_routed)
+    return [{**row, "contender": row["contender"] + BLAS_ON_POOL} for row in rows]
 
 
 def _attention(calls: int, use_peers: bool) -> list[dict]:
@@ -305,7 +305,7 @@ def run_shared(options: Options, quiet: bool = False) -> dict[str, Any]:
                 "numpy",
                 lambda: (
                     _beside_pool("numpy", _numpy_matmul(), steps, calls)
-                    + _with_own_blas_threads(
+                    + _with_blas_on_pool(
                         lambda: _beside_pool(
                             "numpy",
                             _numpy_matmul(),
@@ -319,10 +319,16 @@ def run_shared(options: Options, quiet: bool = False) -> dict[str, Any]:
                 "attention",
                 lambda: (
                     _attention(calls, options.peers)
-                    + _with_own_blas_threads(lambda: _attention(calls, False))
+                    + _with_blas_on_pool(lambda: _attention(calls, False))
                 ),
             ),
-            ("busy core", lambda: _busy(options.dtype, calls, threads, options.peers)),
+            (
+                "busy core",
+                lambda: (
+                    _busy(options.dtype, calls, threads, options.peers)
+                    + _with_blas_on_pool(lambda: _busy(options.dtype, calls, threads, False))
+                ),
+            ),
         ]
         torch_mm = _torch_matmul() if options.peers else None
         if torch_mm is not None:
