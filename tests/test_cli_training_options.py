@@ -465,3 +465,50 @@ def test_progress_line_of_a_resumed_run_starts_at_its_epoch() -> None:
         assert line.bar.n == 5
     finally:
         line.close()
+
+
+def _commands(text: str) -> list[list[str]]:
+    """The `pyfastnn train|sweep` command lines in ``text`` (continuations joined,
+    comments dropped), as argv lists after "pyfastnn"."""
+    import shlex
+
+    joined = text.replace("\\\n", " ")
+    found = []
+    for line in joined.splitlines():
+        line = line.strip().split(" #")[0]
+        if line.startswith(("pyfastnn train", "pyfastnn sweep")):
+            found.append(shlex.split(line)[1:])
+    return found
+
+
+def test_every_documented_command_line_parses_and_its_flags_go_together(monkeypatch) -> None:
+    """The README's and the --help examples' train and sweep commands: valid
+    flags, values and combinations (checked as the commands check them, without
+    training)."""
+    from pyfastnn import sweep as sw
+    from pyfastnn.cli import sweep as cli_sweep
+    from pyfastnn.cli import train as cli_train
+
+    def fake_train(args) -> int:  # type: ignore[no-untyped-def]
+        cli_train.hidden_widths(args.hidden, args.depth)
+        cli_train.check_combinations(args)
+        return 0
+
+    def fake_sweep(args) -> int:  # type: ignore[no-untyped-def]
+        axes = {k: getattr(args, f"axis_{k}", None) for k in sw.DEFAULTS}
+        configs = sw.grid(**{k: v for k, v in axes.items() if v is not None})
+        assert [sw.normalize_config(c) for c in configs]
+        return 0
+
+    monkeypatch.setattr(cli_train, "run", fake_train)
+    monkeypatch.setattr(cli_sweep, "run", fake_sweep)
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Command line") :]
+    section = section[: section.index("\n## ")]
+    commands = _commands(section) + _commands(cli_train.EPILOG) + _commands(cli_sweep.EPILOG)
+    assert len(commands) >= 15 and any("--resume" in c for c in commands)
+    for argv in commands:
+        if "--config" in argv:
+            continue
+        assert main(argv) == 0, argv
