@@ -85,18 +85,18 @@ def axis_table(key: str, label: str) -> Callable[[Rows], str]:
 STUDIES: dict[str, tuple[list[str], Callable[[Rows], str]]] = {
     "features": (
         ["sweep", "--dataset", "mnist5k", "--model", "logreg", "--features",
-         "raw,avgpool,maxpool", "--lr", "0.001,0.01,0.1", "--l2", "0.00001,0.0001",
-         "--epochs", "20"],
+         "raw,avgpool,maxpool", "--optimizer", "sgd", "--lr", "0.001,0.01,0.1", "--l2",
+         "0.00001,0.0001", "--epochs", "20"],
         features_table,
     ),
     "width": (
-        ["sweep", "--dataset", "mnist5k", "--hidden", "16,32,64,128,256", "--lr", "0.01,0.1",
-         "--epochs", "30"],
+        ["sweep", "--dataset", "mnist5k", "--hidden", "16,32,64,128,256", "--optimizer", "sgd",
+         "--lr", "0.01,0.1", "--epochs", "30"],
         axis_table("width", "width"),
     ),
     "depth": (
-        ["sweep", "--dataset", "mnist5k", "--hidden", "128", "--depth", "1,3,5,7,9", "--lr",
-         "0.01,0.1", "--epochs", "30"],
+        ["sweep", "--dataset", "mnist5k", "--hidden", "128", "--depth", "1,3,5,7,9",
+         "--optimizer", "sgd", "--lr", "0.01,0.1", "--epochs", "30"],
         axis_table("depth", "hidden layers"),
     ),
 }  # fmt: skip

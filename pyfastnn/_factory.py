@@ -13,11 +13,21 @@ from collections.abc import Sequence
 from typing import Any
 
 MODEL_KINDS = ("mlp", "logreg", "perceptron")
+#: The optimisers by name (:data:`pyfastnn.optim.DEFAULT_LR` has their learning rates).
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+#: The optimiser of ``pyfastnn train`` and sweeps when none is given (as
+#: scikit-learn's MLPClassifier: it trains well at its default rate).
+DEFAULT_OPTIMIZER = "adam"
+#: alpha of an ``output="entmax"`` MLP when none is given (:class:`pyfastnn.MLP`'s).
+DEFAULT_ALPHA = 1.5
+#: weight_decay of AdamW when none is given (:class:`pyfastnn.optim.AdamW`'s).
+DEFAULT_WEIGHT_DECAY = 0.01
 
 #: Options of :class:`pyfastnn.MLP` that the CLI and sweeps pass through, and their
 #: defaults (the MLP's own); linear models take none of them.
 MLP_OPTIONS: dict[str, Any] = {
-    "output": "softmax",  # a label output: "softmax", "sparsemax" or "relumax"
+    "output": "softmax",  # a label output: softmax, sparsemax, relumax, entmax15 or entmax
+    "alpha": None,  # alpha > 1 of output "entmax" (None: DEFAULT_ALPHA); no other output's
     "loss": None,  # None: the output's default loss
     "relumax_b": 1.0,
     "eps": 1e-3,
@@ -41,8 +51,9 @@ def make_model(
     """A fresh model with D = ``n_features`` inputs and K = ``n_classes`` outputs.
 
     ``hidden``, ``activation`` and ``mlp_options`` (keys of :data:`MLP_OPTIONS`:
-    ``output`` -- a label output, "softmax", "sparsemax" or "relumax" --,
-    ``loss``, ``relumax_b``, ``eps``, ``activation_param``, ``init``) apply to
+    ``output`` -- a label output, "softmax", "sparsemax", "relumax", "entmax15"
+    or "entmax" --, ``alpha`` (of "entmax"), ``loss``, ``relumax_b``, ``eps``,
+    ``activation_param``, ``init``) apply to
     ``"mlp"`` only (``hidden=()`` is a softmax regression); a linear model given
     one of them with a value other than its default raises ``ValueError``.
     """
@@ -69,19 +80,58 @@ def make_model(
     raise ValueError(f"model: expected one of {MODEL_KINDS}, got {kind!r}")
 
 
-def make_optimizer(name: str, lr: float | None, momentum: float = 0.0) -> Any:
-    """``name`` ("sgd" or "adam") as an optimiser object; ``momentum`` is SGD's.
+def check_optimizer_options(
+    name: str, momentum: float = 0.0, nesterov: bool = False, weight_decay: float | None = None
+) -> None:
+    """Raise ``ValueError`` (naming the option) for an option that ``name`` does
+    not take: ``momentum`` is sgd's and rmsprop's, ``nesterov`` sgd's (and needs
+    momentum > 0), ``weight_decay`` adamw's."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    if momentum and name not in ("sgd", "rmsprop"):
+        raise ValueError(f"momentum: applies to optimizer 'sgd' or 'rmsprop', not {name!r}")
+    if nesterov and name != "sgd":
+        raise ValueError(f"nesterov: applies to optimizer 'sgd', not {name!r}")
+    if nesterov and not momentum:
+        raise ValueError("nesterov: needs momentum > 0")
+    if weight_decay is not None and name != "adamw":
+        raise ValueError(f"weight_decay: applies to optimizer 'adamw', not {name!r}")
+
+
+def check_output_options(model: str, output: str, alpha: float | None) -> None:
+    """Raise ``ValueError`` naming ``alpha`` when it is given without output "entmax"."""
+    if alpha is not None and (model != "mlp" or output != "entmax"):
+        what = f"output {output!r}" if model == "mlp" else f"model {model!r}"
+        raise ValueError(f"alpha: applies to output 'entmax' (of model 'mlp') only, not {what}")
+
+
+def make_optimizer(
+    name: str,
+    lr: float | None,
+    momentum: float = 0.0,
+    *,
+    nesterov: bool = False,
+    weight_decay: float | None = None,
+) -> Any:
+    """``name`` (one of :data:`OPTIMIZERS`) as an optimiser object with ``lr``
+    (None: its default rate), ``momentum`` (sgd, rmsprop), ``nesterov`` (sgd)
+    and ``weight_decay`` (adamw; None: its default); ``ValueError`` for an
+    option the optimiser does not take (see :func:`check_optimizer_options`).
 
     Returns the name itself when nothing but ``lr`` is set (so each model's
     ``fit`` keeps its own default learning rate when ``lr`` is None).
     """
-    from .optim import SGD
+    from .optim import SGD, AdamW, RMSprop
 
-    if not momentum:
-        return name
-    if name != "sgd":
-        raise ValueError(f"momentum: applies to optimizer 'sgd', not {name!r}")
-    return SGD(momentum=momentum) if lr is None else SGD(lr=lr, momentum=momentum)
+    check_optimizer_options(name, momentum, nesterov, weight_decay)
+    rate = {} if lr is None else {"lr": lr}
+    if name == "sgd" and momentum:
+        return SGD(momentum=momentum, nesterov=nesterov, **rate)
+    if name == "rmsprop" and momentum:
+        return RMSprop(momentum=momentum, **rate)
+    if name == "adamw" and weight_decay is not None:
+        return AdamW(weight_decay=weight_decay, **rate)
+    return name
 
 
 def fit_accepts(model: Any, option: str) -> bool:
@@ -89,16 +139,35 @@ def fit_accepts(model: Any, option: str) -> bool:
     return option in inspect.signature(model.fit).parameters
 
 
-def fit_model(model: Any, X: Any, y: Any, *, dropout: float = 0.0, **options: Any) -> Any:
-    """``model.fit(X, y, **options)``, adding ``dropout=`` only when it is used.
+#: ``fit`` options that some models' ``fit`` lacks, with the value meaning "not used".
+OPTIONAL_FIT_OPTIONS: dict[str, Any] = {
+    "dropout": 0.0,
+    "clip_norm": None,
+    "class_weight": None,
+    "sample_weight": None,
+    "checkpoint": None,
+    "resume": None,
+}
 
-    A nonzero ``dropout`` with a ``fit`` that cannot apply it raises
-    ``ValueError`` rather than being ignored.
+
+def fit_model(model: Any, X: Any, y: Any, **options: Any) -> Any:
+    """``model.fit(X, y, **options)``, passing the options of
+    :data:`OPTIONAL_FIT_OPTIONS` only when they are used.
+
+    Such an option set (e.g. a nonzero ``dropout``, a ``clip_norm``) with a
+    ``fit`` that cannot apply it raises ``ValueError`` naming it rather than
+    being ignored.
     """
-    if dropout:
-        if not fit_accepts(model, "dropout"):
+    for key, unused in OPTIONAL_FIT_OPTIONS.items():
+        if key not in options:
+            continue
+        value = options[key]
+        if value is None or (unused is not None and value == unused):
+            del options[key]
+        elif not fit_accepts(model, key):
             raise ValueError(
-                f"dropout: this version of {type(model).__name__}.fit has no dropout; use dropout=0"
+                f"{key}: this version of {type(model).__name__}.fit has no {key}; leave it out"
             )
-        options["dropout"] = dropout
+    if "checkpoint" not in options:
+        options.pop("checkpoint_every", None)
     return model.fit(X, y, **options)

@@ -1,7 +1,7 @@
 """Hyper-parameter sweeps: many configurations trained in parallel processes.
 
 >>> from pyfastnn.sweep import grid, run_sweep
->>> configs = grid(width=[32, 64], depth=[1, 2], lr=[0.05, 0.1], epochs=20)
+>>> configs = grid(width=[32, 64], depth=[1, 2], optimizer="sgd", lr=[0.05, 0.1], epochs=20)
 >>> result = run_sweep(configs, "digits", max_workers=2)
 >>> print(result.to_markdown()); result.best["val_accuracy"]
 
@@ -45,11 +45,26 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ._datasource import FEATURES, features, load_splits
-from ._factory import MLP_OPTIONS, MODEL_KINDS, fit_model, make_model, make_optimizer
+from ._factory import (
+    DEFAULT_ALPHA,
+    DEFAULT_OPTIMIZER,
+    DEFAULT_WEIGHT_DECAY,
+    MLP_OPTIONS,
+    MODEL_KINDS,
+    OPTIMIZERS,
+    check_optimizer_options,
+    check_output_options,
+    fit_model,
+    make_model,
+    make_optimizer,
+)
 from ._files import write_json_atomic, write_text_atomic
-from ._spec import ACTIVATIONS
+from ._spec import ACTIVATIONS, LABEL_OUTPUTS
 from .optim import DEFAULT_LR
+from .schedules import NAMES as SCHEDULES
 
 #: The keys of a configuration and their defaults.
 DEFAULTS: dict[str, Any] = {
@@ -58,13 +73,18 @@ DEFAULTS: dict[str, Any] = {
     "depth": 1,  # hidden layers (mlp); 0 is a softmax regression
     "hidden": None,  # explicit hidden widths, e.g. (128, 64); overrides width/depth
     "activation": "relu",
-    **MLP_OPTIONS,  # output, loss, relumax_b, eps, activation_param, init (mlp)
-    "optimizer": "sgd",
+    **MLP_OPTIONS,  # output, alpha, loss, relumax_b, eps, activation_param, init (mlp)
+    "optimizer": DEFAULT_OPTIMIZER,  # "sgd", "adam", "adamw" or "rmsprop"
     "lr": None,  # None: the optimiser's default (pyfastnn.optim.DEFAULT_LR)
-    "momentum": 0.0,  # sgd only
+    "lr_schedule": "constant",  # a name of pyfastnn.schedules.NAMES
+    "momentum": 0.0,  # sgd and rmsprop only
+    "nesterov": False,  # sgd with momentum only
+    "weight_decay": None,  # adamw only; None: its default (0.01)
+    "clip_norm": None,  # None: no gradient clipping
     "l1": 0.0,
     "l2": 0.0,
     "dropout": 0.0,
+    "class_weight": None,  # None or "balanced"
     "epochs": 30,
     "batch_size": 32,
     "patience": None,  # early stopping after this many epochs without improvement
@@ -108,6 +128,12 @@ def _number(
     return check
 
 
+def _flag(v: Any) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"expected true or false, got {v!r}")
+    return bool(v)
+
+
 def _widths(v: Any) -> Any:
     if v is None:
         return v
@@ -124,18 +150,24 @@ CHECKS: dict[str, Any] = {
     "depth": _number(0, integer=True),
     "hidden": _widths,
     "activation": _choice(*ACTIVATIONS),
-    "output": _choice("softmax", "sparsemax", "relumax"),
+    "output": _choice(*LABEL_OUTPUTS),
+    "alpha": _number(1, low_open=True, none=True),
     "loss": _choice(None, "cross_entropy", "sparsemax", "eps_cross_entropy"),
     "relumax_b": _number(0, low_open=True),
     "eps": _number(0, low_open=True),
     "activation_param": _number(-math.inf, none=True),
     "init": _choice("glorot_uniform", "glorot_normal", "he_uniform", "he_normal"),
-    "optimizer": _choice("sgd", "adam"),
+    "optimizer": _choice(*OPTIMIZERS),
     "lr": _number(0, low_open=True, none=True),
+    "lr_schedule": _choice(*SCHEDULES),
     "momentum": _number(0, 1),
+    "nesterov": _flag,
+    "weight_decay": _number(0, none=True),
+    "clip_norm": _number(0, low_open=True, none=True),
     "l1": _number(0),
     "l2": _number(0),
     "dropout": _number(0, 1),
+    "class_weight": _choice(None, "balanced"),
     "epochs": _number(1, integer=True),
     "batch_size": _number(1, integer=True),
     "patience": _number(1, integer=True, none=True),
@@ -192,10 +224,17 @@ def normalize_config(config: Mapping[str, Any]) -> dict[str, Any]:
             full[key] = check(full[key])
         except ValueError as err:
             raise ValueError(f"{key}: {err}") from None
-    if full["momentum"] and full["optimizer"] != "sgd":
-        raise ValueError(f"momentum: applies to optimizer 'sgd', not {full['optimizer']!r}")
-    if full["lr"] is None:  # a row holds the rate it ran with
+    check_optimizer_options(
+        full["optimizer"], full["momentum"], full["nesterov"], full["weight_decay"]
+    )
+    check_output_options(full["model"], full["output"], full["alpha"])
+    # a row holds the values it ran with
+    if full["lr"] is None:
         full["lr"] = DEFAULT_LR[full["optimizer"]]
+    if full["optimizer"] == "adamw" and full["weight_decay"] is None:
+        full["weight_decay"] = DEFAULT_WEIGHT_DECAY
+    if full["model"] == "mlp" and full["output"] == "entmax" and full["alpha"] is None:
+        full["alpha"] = DEFAULT_ALPHA
     return full
 
 
@@ -245,11 +284,20 @@ def run_config(
             splits.y_train,
             epochs=row["epochs"],
             batch_size=row["batch_size"],
-            optimizer=make_optimizer(row["optimizer"], row["lr"], row["momentum"]),
+            optimizer=make_optimizer(
+                row["optimizer"],
+                row["lr"],
+                row["momentum"],
+                nesterov=row["nesterov"],
+                weight_decay=row["weight_decay"],
+            ),
             lr=row["lr"],
+            lr_schedule=row["lr_schedule"],
+            clip_norm=row["clip_norm"],
             l1=row["l1"],
             l2=row["l2"],
             dropout=row["dropout"],
+            class_weight=row["class_weight"],
             patience=row["patience"],
             X_val=splits.X_val,
             y_val=splits.y_val,

@@ -54,7 +54,8 @@ def test_out_is_checked_before_training(tmp_path, capsys) -> None:
 def test_sparse_outputs_and_their_options_reach_the_model(tmp_path, capsys) -> None:
     args = ("--output", "relumax", "--relumax-b", "0.5", "--loss", "sparsemax", "--eps", "0.01")
     more = ("--activation", "leaky_relu", "--activation-param", "0.2", "--init", "he_normal")
-    assert _train(tmp_path, *args, *more, "--momentum", "0.9", "--lr", "0.05") == 0
+    sgd = ("--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.05")
+    assert _train(tmp_path, *args, *more, *sgd) == 0
     import pyfastnn
 
     model = pyfastnn.load(str(tmp_path / "model.npz"))
@@ -71,7 +72,7 @@ def test_momentum_changes_the_trained_weights(tmp_path, capsys) -> None:
     weights = []
     for momentum in ("0", "0.9"):
         out = tmp_path / momentum
-        assert _train(out, "--momentum", momentum, "--dtype", "float64") == 0
+        assert _train(out, "--optimizer", "sgd", "--momentum", momentum, "--dtype", "float64") == 0
         weights.append(pyfastnn.load(str(out / "model.npz")).params)
     assert not np.allclose(weights[0], weights[1])
 

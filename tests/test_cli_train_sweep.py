@@ -43,6 +43,8 @@ def test_train_writes_results_model_and_figures(tmp_path, capsys) -> None:
             "2",
             "--epochs",
             "2",
+            "--optimizer",
+            "sgd",
             "--lr",
             "0.2",
             "--out",

@@ -58,7 +58,9 @@ def test_grid_takes_lists_as_axes() -> None:
 
 
 def test_run_config_reports_accuracies_and_depth() -> None:
-    row = run_config({"width": 8, "depth": 2, "epochs": 3, "lr": 0.1}, blob_splits())
+    row = run_config(
+        {"width": 8, "depth": 2, "epochs": 3, "optimizer": "sgd", "lr": 0.1}, blob_splits()
+    )
     assert row["error"] is None
     assert row["val_accuracy"] > 0.8 and row["test_accuracy"] > 0.8
     assert row["epochs_run"] == 3 and 1 <= row["best_epoch"] <= 3
@@ -67,7 +69,7 @@ def test_run_config_reports_accuracies_and_depth() -> None:
 
 
 def test_a_diverging_config_becomes_an_error_row() -> None:
-    configs = grid(lr=[0.1, 1e30], width=4, epochs=2, dtype="float32")
+    configs = grid(optimizer="sgd", lr=[0.1, 1e30], width=4, epochs=2, dtype="float32")
     result = run_sweep(configs, blob_splits(), executor=InlineExecutor())
     ok, bad = result.rows
     assert ok["error"] is None and ok["val_accuracy"] is not None

@@ -68,6 +68,31 @@ def nonneg_float(text: str) -> float:
     return value
 
 
+def above_one(text: str) -> float:
+    """A finite number > 1 (alpha of alpha-entmax)."""
+    value = _float(text)
+    if not value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number > 1, got {text!r}")
+    return value
+
+
+def boolean(text: str) -> bool:
+    """true/false (also yes/no, on/off, 1/0; any case)."""
+    value = {"true": True, "yes": True, "on": True, "1": True}.get(text.strip().lower())
+    if value is None and text.strip().lower() in ("false", "no", "off", "0"):
+        value = False
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
+def class_weight(text: str) -> str | None:
+    """A class weighting: balanced, or none (no class weights: None)."""
+    if text not in ("balanced", "none"):
+        raise argparse.ArgumentTypeError(f"expected balanced or none, got {text!r}")
+    return None if text == "none" else text
+
+
 def fraction(text: str) -> float:
     value = _float(text)
     if not 0 <= value < 1:

@@ -14,7 +14,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from .._factory import OPTIMIZERS
 from .._spec import ACTIVATIONS
+from ..schedules import NAMES as SCHEDULES
 from . import _args
 from .train import INITS, LOSS_NAMES, OUTPUTS
 
@@ -35,17 +37,24 @@ The grid can also come from a TOML (Python >= 3.11) or JSON file, --config:
     [grid]
     width = [32, 64, 128]     # lists are axes, single values are fixed
     depth = [1, 2]
+    optimizer = "sgd"
     lr = [0.05, 0.1]
     epochs = 20
 
 Grid keys (the flags' names with _ for -; width is --hidden):
 {keys}
 Values are checked as the flags' are, before anything runs. Flags override the file.
+An option for one optimiser or output (momentum: sgd, rmsprop; nesterov: sgd;
+weight_decay: adamw; alpha: entmax) in a grid that also has others is an error:
+sweep those in a grid of their own.
 """
 EPILOG = """\
 examples:
   pyfastnn sweep --hidden 32,64,128 --depth 1,2,3 --epochs 20
-  pyfastnn sweep --model mlp,logreg --lr 0.01,0.1 --features raw,avgpool,maxpool
+  pyfastnn sweep --model mlp,logreg --optimizer sgd --lr 0.01,0.1 --features raw,avgpool
+  pyfastnn sweep --optimizer sgd --momentum 0.9 --nesterov true,false --lr-schedule constant,cosine
+  pyfastnn sweep --optimizer adamw --weight-decay 0,0.01,0.1 --clip-norm 1
+  pyfastnn sweep --output entmax --alpha 1.25,1.5,2 --class-weight none,balanced
   pyfastnn sweep --config sweep.toml --workers 2 --out results/sweep
 """
 FILE_KEYS = ("dataset", "workers", "threads_per_worker", "out", "data_options", "grid")
@@ -58,16 +67,22 @@ AXES: dict[str, tuple[str, Any]] = {
     "--activation": ("activation", _args.choice(list(ACTIVATIONS))),
     "--activation-param": ("activation_param", _args.finite_float),
     "--output": ("output", _args.choice(OUTPUTS)),
+    "--alpha": ("alpha", _args.above_one),
     "--loss": ("loss", _args.choice(LOSS_NAMES)),
     "--relumax-b": ("relumax_b", _args.positive_float),
     "--eps": ("eps", _args.positive_float),
     "--init": ("init", _args.choice(INITS)),
-    "--optimizer": ("optimizer", _args.choice(("sgd", "adam"))),
+    "--optimizer": ("optimizer", _args.choice(OPTIMIZERS)),
     "--lr": ("lr", _args.positive_float),
+    "--lr-schedule": ("lr_schedule", _args.choice(SCHEDULES)),
     "--momentum": ("momentum", _args.fraction),
+    "--nesterov": ("nesterov", _args.boolean),
+    "--weight-decay": ("weight_decay", _args.nonneg_float),
+    "--clip-norm": ("clip_norm", _args.positive_float),
     "--l1": ("l1", _args.nonneg_float),
     "--l2": ("l2", _args.nonneg_float),
     "--dropout": ("dropout", _args.fraction),
+    "--class-weight": ("class_weight", _args.class_weight),
     "--epochs": ("epochs", _args.positive_int),
     "--batch-size": ("batch_size", _args.positive_int),
     "--patience": ("patience", _args.positive_int),
@@ -81,7 +96,19 @@ AXIS_HELP = {
     "--depth": "numbers of hidden layers (mlp)",
     "--patience": "early-stopping patience in epochs",
     "--features": "raw, avgpool, maxpool",
+    "--output": ", ".join(OUTPUTS),
+    "--alpha": "alpha > 1 of output entmax (entmax only; none: 1.5)",
+    "--optimizer": ", ".join(OPTIMIZERS),
+    "--lr": "learning rates (none: the optimiser's default)",
+    "--lr-schedule": ", ".join(SCHEDULES),
+    "--momentum": "momentum of sgd or rmsprop, in [0, 1)",
+    "--nesterov": "true, false (alone: true); Nesterov momentum of sgd with --momentum > 0",
+    "--weight-decay": "decoupled weight decay of adamw (adamw only; none: 0.01)",
+    "--clip-norm": "gradient clipping to this global L2 norm (none: no clipping)",
+    "--class-weight": "none, balanced (rows weighted n / (classes x rows of the class))",
 }
+# flags that alone (no value) mean [True]
+SWITCHES = ("--nesterov",)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -122,6 +149,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     g = p.add_argument_group("grid (comma-separated values; each list is an axis)")
     for flag, (key, item) in AXES.items():
         text = AXIS_HELP.get(flag)
+        switch = {"nargs": "?", "const": [True]} if flag in SWITCHES else {}
         g.add_argument(
             flag,
             dest=f"axis_{key}",
@@ -129,6 +157,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
             default=None,
             metavar="V[,V...]",
             help=f"{text + ' ' if text else ''}(default: {_show(DEFAULTS[key])})",
+            **switch,
         )
     r = p.add_argument_group("running")
     r.add_argument(

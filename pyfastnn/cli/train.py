@@ -12,11 +12,13 @@ each epoch's training loss and validation accuracy.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from .._factory import DEFAULT_ALPHA, DEFAULT_OPTIMIZER, DEFAULT_WEIGHT_DECAY, OPTIMIZERS
 from .._spec import ACTIVATIONS
 from ..optim import DEFAULT_LR
 from ..schedules import NAMES
@@ -24,7 +26,8 @@ from . import _args
 
 MODELS = ("mlp", "logreg", "perceptron")
 FEATURES = ("raw", "avgpool", "maxpool")
-OUTPUTS = ("softmax", "sparsemax", "relumax")  # the outputs trained on class labels
+# the outputs trained on class labels
+OUTPUTS = ("softmax", "sparsemax", "relumax", "entmax15", "entmax")
 LOSS_NAMES = ("cross_entropy", "sparsemax", "eps_cross_entropy")
 INITS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
 EPOCHS = 100  # the default of --epochs
@@ -32,15 +35,19 @@ DESCRIPTION = """\
 Train one model on a dataset's training split, keep the weights of the best
 validation epoch, and report train, validation and test accuracy, the balanced
 accuracy, per-class precision and recall and the confusion matrix. The
-defaults (one hidden layer of 100 ReLU units, float32, SGD at its default
-rate, 100 epochs of minibatches of 32) train well on the bundled digits.
+defaults (one hidden layer of 100 ReLU units, float32, Adam at its default
+rate 0.001, 100 epochs of minibatches of 32) train well on the bundled digits
+(about 0.95 test accuracy). Runs can be checkpointed and resumed.
 """
 EPILOG = """\
 examples:
   pyfastnn train
-  pyfastnn train --model logreg --epochs 50 --lr 0.05
-  pyfastnn train --hidden 128,64 --optimizer adam --lr 0.001 --features avgpool
-  pyfastnn train --lr 0.1 --lr-schedule cosine --epochs 50
+  pyfastnn train --model logreg --epochs 50 --optimizer sgd --lr 0.05
+  pyfastnn train --hidden 128,64 --optimizer adamw --weight-decay 0.05 --features avgpool
+  pyfastnn train --optimizer sgd --lr 0.1 --momentum 0.9 --nesterov --lr-schedule cosine
+  pyfastnn train --output entmax --alpha 1.3 --clip-norm 1 --class-weight balanced
+  pyfastnn train --epochs 50 --checkpoint run.npz --checkpoint-every 10
+  pyfastnn train --epochs 100 --checkpoint run.npz --resume run.npz   # continue that run
   pyfastnn train --dataset moons --hidden 32 --depth 2 --activation tanh --out results/moons
 """
 
@@ -98,7 +105,17 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--output",
         type=_args.choice(OUTPUTS),
         default="softmax",
-        help="output map: softmax, or the sparse sparsemax / relumax (default: softmax; mlp only)",
+        help="output map: softmax, or the sparse sparsemax, relumax, entmax15 (alpha-entmax "
+        "at alpha 1.5) or entmax (alpha-entmax at --alpha), each trained with its own loss "
+        "(default: softmax; mlp only)",
+    )
+    m.add_argument(
+        "--alpha",
+        type=_args.above_one,
+        default=None,
+        metavar="A",
+        help=f"alpha > 1 of --output entmax (default: {DEFAULT_ALPHA:g}; 2 is sparsemax, "
+        "near 1 softmax; entmax only)",
     )
     m.add_argument(
         "--loss",
@@ -139,7 +156,13 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="native (C++), vector (NumPy) or loop (default: native)",
     )
     t = p.add_argument_group("training")
-    t.add_argument("--optimizer", type=_args.choice(("sgd", "adam")), default="sgd")
+    t.add_argument(
+        "--optimizer",
+        type=_args.choice(OPTIMIZERS),
+        default=DEFAULT_OPTIMIZER,
+        help="sgd, adam, adamw (Adam with decoupled weight decay) or rmsprop "
+        f"(default: {DEFAULT_OPTIMIZER})",
+    )
     t.add_argument(
         "--lr",
         type=_args.positive_float,
@@ -159,12 +182,41 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--momentum",
         type=_args.fraction,
         default=0.0,
-        help="momentum of sgd, in [0, 1) (default: 0)",
+        help="momentum of sgd or rmsprop, in [0, 1) (default: 0)",
+    )
+    t.add_argument(
+        "--nesterov",
+        action="store_true",
+        help="Nesterov momentum (sgd with --momentum > 0; default: off)",
+    )
+    t.add_argument(
+        "--weight-decay",
+        type=_args.nonneg_float,
+        default=None,
+        metavar="WD",
+        help="decoupled weight decay of adamw: each step first multiplies every parameter "
+        f"by 1 - lr * WD (default: {DEFAULT_WEIGHT_DECAY:g}; adamw only)",
+    )
+    t.add_argument(
+        "--clip-norm",
+        type=_args.positive_float,
+        default=None,
+        metavar="C",
+        help="scale each step's gradient down to global L2 norm C when it is larger "
+        "(default: no clipping)",
     )
     t.add_argument("--epochs", type=_args.positive_int, default=EPOCHS, help=f"(default: {EPOCHS})")
     t.add_argument("--batch-size", type=_args.positive_int, default=32, help="(default: 32)")
     t.add_argument("--l1", type=_args.nonneg_float, default=0.0, help="l1 penalty on weights")
     t.add_argument("--l2", type=_args.nonneg_float, default=0.0, help="l2 penalty on weights")
+    t.add_argument(
+        "--class-weight",
+        type=_args.class_weight,
+        default=None,
+        metavar="balanced|none",
+        help="balanced: weight each training row by n / (classes x rows of its class), as "
+        "scikit-learn's class_weight='balanced' (default: none, every row 1)",
+    )
     t.add_argument(
         "--dropout",
         type=_args.fraction,
@@ -196,6 +248,30 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         default=Path("results/train"),
         help="output directory (default: results/train)",
     )
+    o.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write a checkpoint (a .npz model file that pyfastnn.load reads, with the "
+        "optimiser and run state) every --checkpoint-every epochs and after the last "
+        "(default: none)",
+    )
+    o.add_argument(
+        "--checkpoint-every",
+        type=_args.positive_int,
+        default=None,
+        metavar="N",
+        help="epochs between checkpoints (default: 1; needs --checkpoint)",
+    )
+    o.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="continue the run checkpointed in PATH up to --epochs, with that run's other "
+        "settings: the same weights as a run without the break (default: a fresh run)",
+    )
     o.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run, parser=p)
@@ -222,11 +298,31 @@ def run(args: argparse.Namespace) -> int:
         hidden = hidden_widths(args.hidden, args.depth)
     except ValueError as err:
         parser.error(str(err))
+    try:
+        check_combinations(args)
+    except ValueError as err:
+        parser.error(_as_flags(str(err)))
     out: Path = args.out
     try:  # before training: a bad --out must not lose the run
         check_writable_dir(out)
     except OSError as err:
         parser.error(f"--out {out}: cannot write there ({err})")
+    if args.checkpoint is not None:
+        try:  # likewise for the checkpoint's directory
+            check_writable_dir(args.checkpoint.parent)
+        except OSError as err:
+            parser.error(f"--checkpoint {args.checkpoint}: cannot write there ({err})")
+        if args.checkpoint.is_dir():
+            parser.error(f"--checkpoint {args.checkpoint}: is a directory, expected a file path")
+    if args.resume is not None:
+        if not args.resume.is_file():
+            parser.error(f"--resume {args.resume}: no such checkpoint file")
+        from ..model_io import load
+
+        try:  # a model file at all (fit checks that it holds a run of these settings)
+            load(str(args.resume))
+        except (ValueError, TypeError, OSError) as err:
+            parser.error(f"--resume {args.resume}: {str(err).removeprefix('path: ')}")
     if args.threads is not None:
         set_num_threads(args.threads)
     try:
@@ -235,8 +331,15 @@ def run(args: argparse.Namespace) -> int:
         parser.error(f"--dataset {args.dataset}: {err}")
     n_classes = splits.n_classes
     lr = DEFAULT_LR[args.optimizer] if args.lr is None else args.lr
+    weight_decay = args.weight_decay
+    if args.optimizer == "adamw" and weight_decay is None:
+        weight_decay = DEFAULT_WEIGHT_DECAY
+    alpha = args.alpha
+    if args.output == "entmax" and alpha is None:
+        alpha = DEFAULT_ALPHA
     mlp_options = {
         "output": args.output,
+        "alpha": alpha,
         "loss": args.loss,
         "relumax_b": args.relumax_b,
         "eps": args.eps,
@@ -257,13 +360,20 @@ def run(args: argparse.Namespace) -> int:
         "lr": lr,
         "lr_schedule": args.lr_schedule,
         "momentum": args.momentum,
+        "nesterov": args.nesterov,
+        "weight_decay": weight_decay,
+        "clip_norm": args.clip_norm,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "l1": args.l1,
         "l2": args.l2,
         "dropout": args.dropout,
+        "class_weight": args.class_weight,
         "patience": args.patience,
         "seed": args.seed,
+        "checkpoint": None if args.checkpoint is None else str(args.checkpoint),
+        "checkpoint_every": None if args.checkpoint is None else args.checkpoint_every or 1,
+        "resume": None if args.resume is None else str(args.resume),
     }
     try:
         model = make_model(
@@ -277,7 +387,9 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             **mlp_options,
         )
-        optimizer = make_optimizer(args.optimizer, lr, args.momentum)
+        optimizer = make_optimizer(
+            args.optimizer, lr, args.momentum, nesterov=args.nesterov, weight_decay=weight_decay
+        )
     except (NotImplementedError, ValueError) as err:  # e.g. sizes beyond the machine's memory
         parser.error(_as_flags(str(err)))
     progress = not args.quiet and _args.progress_available()
@@ -287,9 +399,17 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"training {model!r} on {args.dataset} ({args.features}): "
         f"{_rows(splits.y_train)} train / {_rows(splits.y_val)} val / "
-        f"{_rows(splits.y_test)} test",
+        f"{_rows(splits.y_test)} test\n  {describe(config)}",
         file=sys.stderr,
     )
+    if args.resume is not None:
+        print(f"resuming the run checkpointed in {args.resume}", file=sys.stderr)
+    if args.checkpoint is not None:
+        every = config["checkpoint_every"]
+        print(
+            f"checkpoints to {args.checkpoint} every {every} epoch{'s' * (every > 1)}",
+            file=sys.stderr,
+        )
     if not args.quiet and not progress:
         print(
             f"training {args.epochs} epochs without a progress bar "
@@ -307,21 +427,29 @@ def run(args: argparse.Namespace) -> int:
             optimizer=optimizer,
             lr=lr,
             lr_schedule=args.lr_schedule,
+            clip_norm=args.clip_norm,
             l1=args.l1,
             l2=args.l2,
             dropout=args.dropout,
+            class_weight=args.class_weight,
             patience=args.patience,
             seed=args.seed,
             X_val=splits.X_val,  # None: no best-epoch selection
             y_val=splits.y_val,
             progress=progress and line is None,
+            checkpoint=config["checkpoint"],
+            checkpoint_every=config["checkpoint_every"],
+            resume=config["resume"],
             **extra,
         )
     except FloatingPointError as err:
         print(f"pyfastnn train: {err}", file=sys.stderr)
         return 1
-    except ValueError as err:  # e.g. dropout without support
-        parser.error(str(err))
+    except (ValueError, TypeError) as err:  # e.g. dropout without support, a bad checkpoint
+        parser.error(_as_flags(str(err)))
+    except OSError as err:  # the checkpoint cannot be read or written
+        print(f"pyfastnn train: {err}", file=sys.stderr)
+        return 1
     finally:
         if line is not None:
             line.close()
@@ -364,23 +492,74 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_combinations(args: argparse.Namespace) -> None:
+    """``ValueError`` (naming the option) for flags that do not go together:
+    --momentum, --nesterov, --weight-decay with another optimiser, --alpha
+    without --output entmax, --checkpoint-every without --checkpoint."""
+    from .._factory import check_optimizer_options, check_output_options
+
+    check_optimizer_options(args.optimizer, args.momentum, args.nesterov, args.weight_decay)
+    check_output_options(args.model, args.output, args.alpha)
+    if args.checkpoint_every is not None and args.checkpoint is None:
+        raise ValueError("checkpoint_every: needs --checkpoint PATH")
+
+
+# option names as the model, the optimiser and fit spell them in messages
+_OPTION_NAMES = (
+    "activation_param",
+    "relumax_b",
+    "momentum",
+    "nesterov",
+    "weight_decay",
+    "clip_norm",
+    "class_weight",
+    "checkpoint_every",
+    "checkpoint",
+    "resume",
+    "dropout",
+    "alpha",
+    "output",
+    "loss",
+    "init",
+    "eps",
+)
+
+
 def _as_flags(message: str) -> str:
-    """A model/optimiser error in the flags' spelling (relumax_b -> --relumax-b)."""
-    for key in ("activation_param", "relumax_b", "momentum", "output", "loss", "init", "eps"):
-        message = message.replace(f"{key}:", f"--{key.replace('_', '-')}:")
+    """A model/optimiser/fit error in the flags' spelling (relumax_b: -> --relumax-b:)."""
+    for key in _OPTION_NAMES:
+        message = re.sub(rf"(?<![\w-]){key}:", f"--{key.replace('_', '-')}:", message)
     return message
 
 
 def describe(config: dict[str, Any]) -> str:
-    """A one-line name of a run's model, e.g. "mlp 2-32-32-2 tanh, sgd lr 0.1"."""
+    """A one-line name of a run's model and training, e.g. "mlp 32-32 tanh, sgd lr
+    0.1"; options away from their defaults are named too ("mlp 100 relu, entmax
+    (alpha 1.3) output, adamw lr 0.001 weight decay 0.01, clip norm 1, cosine
+    schedule, balanced class weights")."""
     if config["model"] == "mlp":
         layers = "-".join(str(h) for h in config["hidden"]) or "no hidden layer"
         model = f"mlp {layers} {config['activation']}"
-        if config.get("output", "softmax") != "softmax":
-            model += f", {config['output']} output"
+        output = config.get("output", "softmax")
+        if output == "entmax":
+            model += f", entmax (alpha {config.get('alpha') or DEFAULT_ALPHA:g}) output"
+        elif output != "softmax":
+            model += f", {output} output"
     else:
         model = config["model"]
-    return f"{model}, {config['optimizer']} lr {config['lr']:g}"
+    parts = [model, f"{config['optimizer']} lr {config['lr']:g}"]
+    if config.get("momentum"):
+        nesterov = "nesterov " if config.get("nesterov") else ""
+        parts[-1] += f" {nesterov}momentum {config['momentum']:g}"
+    if config.get("weight_decay") is not None:
+        parts[-1] += f" weight decay {config['weight_decay']:g}"
+    if config.get("clip_norm") is not None:
+        parts.append(f"clip norm {config['clip_norm']:g}")
+    if config.get("lr_schedule", "constant") != "constant":
+        parts.append(f"{config['lr_schedule']} schedule")
+    if config.get("class_weight") is not None:
+        parts.append(f"{config['class_weight']} class weights")
+    return ", ".join(parts)
 
 
 def summary_table(results: dict[str, Any]) -> str:
@@ -470,7 +649,7 @@ class _ProgressLine:
         self.bar = tqdm(total=epochs, unit="epoch")
 
     def __call__(self, model: Any, record: Any) -> None:
-        self.bar.update(1)
+        self.bar.update(record.epoch - self.bar.n)  # a resumed run starts past 0
         self.bar.set_postfix(postfix_of(record))
 
     def close(self) -> None:
