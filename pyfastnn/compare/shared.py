@@ -401,8 +401,8 @@ def shared_markdown(rows: list[dict]) -> str:
         else:
             lines += ["| ratio | of | over | value |", "|---|---:|---:|---:|"]
             for r in mine:
-                if r["contender"] == "vector / native":
-                    what, num, den = "vector / native", "vector", "native, all threads"
+                if r["contender"].startswith("vector / native"):
+                    what, num, den = r["contender"], "vector", "native, all threads"
                 else:
                     what = f"{r['contender']}: all threads / one thread"
                     num, den = "all threads", "one thread"
