@@ -430,3 +430,18 @@ def test_pickle_mid_training_continues_identically() -> None:
     copy.partial_fit(X, y)
     np.testing.assert_array_equal(copy.predict(X), reg.predict(X))
     assert copy.loss_curve_ == reg.loss_curve_
+
+
+def test_classifier_decision_function_gives_the_logits() -> None:
+    for k in (2, 3):
+        X, y = blobs(n=90, k=k, seed=3)
+        clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+        z = clf.decision_function(X)
+        p = clf.predict_proba(X)
+        if k == 2:  # one logistic output: p(classes_[1]) = sigmoid(z)
+            assert z.shape == (90,)
+            np.testing.assert_allclose(1 / (1 + np.exp(-z)), p[:, 1], rtol=1e-5)
+        else:  # softmax of the logits
+            assert z.shape == (90, 3)
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            np.testing.assert_allclose(e / e.sum(axis=1, keepdims=True), p, rtol=1e-4)

@@ -762,6 +762,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.hstack([1.0 - out, out])
         return out
 
+    def decision_function(self, X: Any) -> np.ndarray:
+        """The logits before the output map, float64: (N,) for two classes (one
+        logistic output: the log-odds of ``classes_[1]``, as scikit-learn's
+        linear classifiers give), else (N, K) in the order of ``classes_``.
+        scikit-learn's own MLPClassifier has no such method; pyfastnn's models
+        all have one."""
+        check_is_fitted(self)
+        X = _validate(self, X, reset=False)
+        logits = np.asarray(self.model_.decision_function(X), dtype=np.float64)
+        return logits[:, 0] if logits.shape[1] == 1 else logits
+
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Natural log of :meth:`predict_proba` (N, K)."""
         with np.errstate(divide="ignore"):
