@@ -129,10 +129,13 @@ class Perceptron(MLP):
         seed: int = 0,
         train_metrics: bool = True,
         progress: bool = False,
+        sample_weight: ArrayLike | None = None,
+        class_weight: str | dict | None = None,
         callbacks: Iterable[Callback] = (),
         checkpoint: str | os.PathLike[str] | None = None,
         checkpoint_every: int = 1,
         resume: str | os.PathLike[str] | None = None,
+        clip_norm: float | None = None,
     ) -> History:
         """Train in place on X (N, n_features), y (N,) labels; the classic
         default of one sample per step (``batch_size=1``). See
@@ -156,10 +159,13 @@ class Perceptron(MLP):
             seed=seed,
             train_metrics=train_metrics,
             progress=progress,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
             callbacks=callbacks,
             checkpoint=checkpoint,
             checkpoint_every=checkpoint_every,
             resume=resume,
+            clip_norm=clip_norm,
         )
 
     def predict_proba(self, X: ArrayLike, batch_size: int | None = None) -> np.ndarray:

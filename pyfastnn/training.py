@@ -214,7 +214,8 @@ def fit(
     epoch is one call into C++; X is used in place (not copied) when it is
     C-contiguous in the model's dtype.
 
-    ``optimizer`` is a name ("sgd", "adam") or an optimiser object; ``lr``
+    ``optimizer`` is a name ("sgd", "adam", "adamw", "rmsprop") or an optimiser
+    object (:mod:`pyfastnn.optim`); ``lr``
     overrides its learning rate (for a name, None means
     :data:`pyfastnn.optim.DEFAULT_LR`). ``lr_schedule`` changes the rate from
     epoch to epoch (:mod:`pyfastnn.schedules`: None for a constant rate, a
