@@ -19,9 +19,10 @@
 //                 entmax_bisect_row, for 1 < alpha <= 2 (e >= 1: convex, the
 //                 iterates rise to the root); each lane stops on its own test
 //                 (F <= 1, or a step below kStopUlps ulps of |tau|) and the loop
-//                 when every lane has. d^(e - 1) and d^e by simd::pow_pos
-//                 (vec_math.hpp) for alpha not 1.5 or 2: results within a few
-//                 ulp of the row kernel (relative to the row's largest entry).
+//                 when every lane has. d^(e - 1) by simd::pow_pos (vec_math.hpp)
+//                 for alpha not 1.5 or 2, and d^e = d^(e - 1) d of the last pass
+//                 is the output (no pow pass after the search): results within a
+//                 few ulp of the row kernel (relative to the row's largest entry).
 //   product:      s = p^(2 - alpha) on the support, out = s (v - <s, v> / sum s) / T.
 //
 // A row with a NaN, a +inf or only -inf entries gets a NaN statistic in its own
@@ -182,7 +183,9 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
                         typename S::T* p) {
   using T = typename S::T;
   using V = typename S::V;
+  constexpr bool kPow = kPower == Power::general;
   V y[kEntmaxLaneRowsMaxK];
+  V q_d[kPow ? kEntmaxLaneRowsMaxK : 1];  // d^e of the last pass (general power)
   const auto bad = shifted_columns<S>(z, K, S::set1((alpha - T(1)) * inv_t), y);
   const T e = T(1) / (alpha - T(1));
   const V zero = S::zero(), one = S::set1(T(1)), ve = S::set1(e), ve1 = S::set1(e - T(1));
@@ -190,6 +193,7 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
   const V eps = S::set1(std::numeric_limits<T>::epsilon() * T(kStopUlps));
   V tau = S::set1(T(-1));
   V active = S::select(one, bad, zero);
+  bool settled = false;  // every lane stopped at the tau of the last pass
   for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
     V F = zero, Sd = zero;  // sum d^e, sum d^(e - 1) over d > 0
     for (int k = 0; k < K; ++k) {
@@ -203,8 +207,9 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
         F = S::add_if(F, in, S::mul(d, d));
       } else {
         const V q = simd::pow_pos<S>(simd::at_least_normal<S>(d), ve1);
+        q_d[k] = S::zero_unless(in, S::mul(q, d));
         Sd = S::add_if(Sd, in, q);
-        F = S::add_if(F, in, S::mul(q, d));
+        F = S::add(F, q_d[k]);
       }
     }
     V G;
@@ -216,19 +221,25 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
     const auto go = S::both(S::gt(F, one), S::gt(S::sub(next, tau), S::mul(eps, S::sub(zero, tau))));
     active = S::select(zero, go, active);
     const auto moving = S::gt(active, zero);
-    if (S::bits(moving) == 0) break;
+    if (S::bits(moving) == 0) {
+      settled = true;
+      break;
+    }
     tau = S::select(tau, moving, next);
   }
   tau = S::select(tau, bad, nan_vector<S>());
   V sum = zero;
   for (int k = 0; k < K; ++k) {
-    const V d = S::sub(y[k], tau);
-    const auto in = S::gt(d, zero);
-    V v;
-    if constexpr (kPower == Power::linear) v = d;
-    else if constexpr (kPower == Power::square) v = S::mul(d, d);
-    else v = simd::pow_pos<S>(simd::at_least_normal<S>(d), ve);
-    y[k] = S::zero_unless(in, v);
+    if (kPow && settled) {  // the last pass's d^e: the output at this tau
+      y[k] = q_d[k];
+    } else {
+      const V d = S::sub(y[k], tau);
+      V v;
+      if constexpr (kPower == Power::linear) v = d;
+      else if constexpr (kPower == Power::square) v = S::mul(d, d);
+      else v = simd::pow_pos<S>(simd::at_least_normal<S>(d), ve);
+      y[k] = S::zero_unless(S::gt(d, zero), v);
+    }
     sum = S::add(sum, y[k]);
   }
   const V inv_sum = S::select(S::div(one, sum), bad, nan_vector<S>());
