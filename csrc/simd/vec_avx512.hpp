@@ -78,6 +78,8 @@ struct F32 {
   static V zero_unless(Mask m, V a) { return _mm512_maskz_mov_ps(m, a); }  // a in m, else 0
   static Mask both(Mask m1, Mask m2) { return static_cast<Mask>(m1 & m2); }  // set in both
   static unsigned bits(Mask m) { return m; }  // lane i: bit i
+  // The lanes set in m moved to the front (zeros after), as vec_avx2.hpp's compress.
+  static V compress(V v, Mask m) { return _mm512_maskz_compress_ps(m, v); }
   // Lane j of the result is lane idx[j] of v.
   static V permute(__m512i idx, V v) { return _mm512_permutexvar_ps(idx, v); }
 
@@ -166,6 +168,7 @@ struct F64 {
   static V zero_unless(Mask m, V a) { return _mm512_maskz_mov_pd(m, a); }
   static Mask both(Mask m1, Mask m2) { return static_cast<Mask>(m1 & m2); }
   static unsigned bits(Mask m) { return m; }
+  static V compress(V v, Mask m) { return _mm512_maskz_compress_pd(m, v); }
   static V permute(__m512i idx, V v) { return _mm512_permutexvar_pd(idx, v); }
   static T hsum(V v) { return _mm512_reduce_add_pd(v); }
 

@@ -333,6 +333,35 @@ void product_lanes(const typename S::T* P, const typename S::T* Vs, int64_t rows
 // candidates (y > -1); after each pass the candidates at or below tau are dropped
 // (the iterates only rise). Sums: W partial sums, then across lanes.
 
+// Appends the lanes of v set in `in` to y[c, ...) (in order); returns the new c.
+// y + c may be the place v was loaded from or before it (in-place compaction).
+template <typename S, typename M>
+inline int64_t append_lanes(typename S::T* y, int64_t c, typename S::V v, M in) {
+  const unsigned bits = S::bits(in);
+  const int n = __builtin_popcount(bits);
+  S::maskstore(y + c, S::mask(n), S::compress(v, bits));
+  return c + n;
+}
+
+// As gather_candidates, W entries at a time: y[0, c) = (z - m) * scale where > -1.
+template <typename S>
+int64_t gather_candidates_vec(const typename S::T* z, int64_t K, typename S::T scale,
+                              typename S::T* y, typename S::T* m_out) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const T m = checked_row_max(z, K);
+  *m_out = m;
+  if (std::isnan(m)) return -1;
+  const V vm = S::set1(m), vs = S::set1(scale), floor = S::set1(T(kCandidateFloor));
+  int64_t c = 0;
+  for (int64_t k = 0; k < K; k += W) {
+    const V v = S::mul(S::sub(S::maskload(z + k, S::mask(K - k)), vm), vs);
+    c = append_lanes<S>(y, c, v, S::both(S::gt(v, floor), S::lanes_below(K - k)));
+  }
+  return c;
+}
+
 // Sums over the candidates y[0, c) with d = y - tau > 0: F = sum d^e and
 // Sd = sum d^(e - 1) (e1 = e - 1); vectors with no such entry cost no pow.
 template <typename S>
@@ -407,10 +436,10 @@ typename S::T general_row_threshold(typename S::T* y, int64_t c, typename S::T e
   }
   for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
     int64_t kept = 0;  // entries <= tau are below the threshold for good
-    for (int64_t i = 0; i < c; ++i) {
-      const T v = y[i];
-      y[kept] = v;
-      kept += v > tau;
+    const auto vtau = S::set1(tau);
+    for (int64_t i = 0; i < c; i += S::W) {
+      const auto v = S::maskload(y + i, S::mask(c - i));
+      kept = append_lanes<S>(y, kept, v, S::both(S::gt(v, vtau), S::lanes_below(c - i)));
     }
     c = kept;
     power_sums<S>(y, c, tau, ve1, &f, &sd);
@@ -431,7 +460,7 @@ void general_bisect_row(const typename S::T* z, int64_t K, typename S::T alpha,
   const T scale = (alpha - T(1)) * inv_t;
   const T e = T(1) / (alpha - T(1));
   T m;
-  const int64_t c = gather_candidates(z, K, scale, p, &m);
+  const int64_t c = gather_candidates_vec<S>(z, K, scale, p, &m);
   if (c < 0) return fill_nan(p, K);
   const T tau = general_row_threshold<S>(p, c, e);
   const V vm = S::set1(m), vs = S::set1(scale), vtau = S::set1(tau), ve = S::set1(e);
