@@ -329,9 +329,11 @@ void product_lanes(const typename S::T* P, const typename S::T* Vs, int64_t rows
 //
 // As entmax_bisect_row / entmax_product_row for Power::general (1 < alpha <= 2 for
 // the map), with d^(e - 1), d^e and p^(2 - alpha) by simd::pow_pos, W entries at a
-// time, instead of one std::pow per entry. Newton passes over the gathered
-// candidates (y > -1); after each pass the candidates at or below tau are dropped
-// (the iterates only rise). Sums: W partial sums, then across lanes.
+// time, instead of one std::pow per entry, and none for a vector with no entry
+// above tau. The candidates (y > -1) are gathered W at a time (compress + masked
+// store); with many of them Newton starts one step below the sparsemax threshold
+// (general_row_threshold); after each pass the candidates at or below tau are
+// dropped (the iterates only rise). Sums: W partial sums, then across lanes.
 
 // Appends the lanes of v set in `in` to y[c, ...) (in order); returns the new c.
 // y + c may be the place v was loaded from or before it (in-place compaction).
