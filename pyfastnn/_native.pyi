@@ -266,6 +266,12 @@ def entmax15_forward(Z: Array, out: Array, inv_temperature: float = 1.0) -> None
 def entmax_bisect_forward(
     Z: Array, out: Array, alpha: float, inv_temperature: float = 1.0
 ) -> None: ...
+def softmax_exp(
+    z: Array, out: Array, m: float = 0.0, scale: float = 1.0, minus_max: bool = False
+) -> float | tuple[float, float]:
+    """out = exp((z - m) * scale) by the active softmax exp kernel (1-D); returns the
+    sum, or (sum, max z) with minus_max (float32; m = max z, scale 1). For tests."""
+
 def entmax_product_from_output(
     P: Array, V: Array, out: Array, alpha: float, inv_temperature: float = 1.0
 ) -> None:

@@ -14,6 +14,7 @@
 
 #include "bindings/array_checks.hpp"
 #include "bindings/released_gil.hpp"
+#include "simd/exp_kernels.hpp"
 #include "simplex/simplex.hpp"
 
 namespace py = pybind11;
@@ -296,6 +297,37 @@ double entmax_loss(const py::array& Z, const py::array& y, double alpha, bool ex
   });
 }
 
+// The softmax exp family of the active ISA on one vector (for the tests of its
+// error bound): out = exp((z - m) * scale), returns the sum; with minus_max
+// (float32 only, the network's kernel) m is max z, scale 1, and (sum, m) is returned.
+py::object softmax_exp(const py::array& z, py::array out, double m, double scale,
+                       bool minus_max) {
+  return dispatch(z, "z", [&](auto tag) -> py::object {
+    using T = decltype(tag);
+    const int64_t n = z.ndim() == 1 ? z.shape(0) : -1;
+    if (n < 1) throw py::value_error("z: expected a non-empty 1-D array");
+    require_vector<T>(z, "z", n);
+    require_vector<T>(out, "out", n, /*writable=*/true);
+    require_no_overlap(out, "out", z, "z", /*allow_same=*/true);
+    const T* zp = cptr<T>(z);
+    T* op = mptr<T>(out);
+    if (minus_max) {
+      T mx = 0, sum = 0;
+      {
+        ReleasedGil nogil;
+        sum = active_exp_minus_max<T>()(zp, n, op, &mx);
+      }
+      return py::make_tuple(sum, mx);
+    }
+    T sum = 0;
+    {
+      ReleasedGil nogil;
+      sum = active_exp_shifted<T>()(zp, n, T(m), T(scale), op);
+    }
+    return py::float_(sum);
+  });
+}
+
 }  // namespace
 
 void bind_simplex(py::module_& m) {
@@ -349,6 +381,10 @@ void bind_simplex(py::module_& m) {
         "Sum over rows of the loss; mapping -1 = sparsemax loss, 0/1/2 = eps-smoothed "
         "cross-entropy of softmax/sparsemax/relumax. Fills loss_rows (n) and dZ (n, K) = "
         "scale * gradient when given; y int64 (n) in [0, K).");
+  m.def("softmax_exp", &softmax_exp, py::arg("z"), py::arg("out"), py::arg("m") = 0.0,
+        py::arg("scale") = 1.0, py::arg("minus_max") = false,
+        "out = exp((z - m) * scale) by the active softmax exp kernel; returns the sum "
+        "(minus_max: m = max z, scale 1, returns (sum, m)). For tests.");
   m.def("entmax15_forward",
         [](const py::array& Z, py::array out, double inv_t) {
           entmax_forward(Z, out, 1.5, true, inv_t);

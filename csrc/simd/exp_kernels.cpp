@@ -40,6 +40,10 @@ SoftmaxExpKernels<T> portable_exp() {
 }
 
 #ifdef PYFASTNN_X86
+SoftmaxExpKernels<float> avx2_exp_f32() { return {exp_minus_max_f32_avx2, exp_shifted_f32_avx2}; }
+SoftmaxExpKernels<double> avx2_exp_f64() {
+  return {portable_exp_minus_max<double>, exp_shifted_f64_avx2};
+}
 SoftmaxExpKernels<float> avx512_exp_f32() {
   return {exp_minus_max_f32_avx512, exp_shifted_f32_avx512};
 }
@@ -50,10 +54,12 @@ SoftmaxExpKernels<double> avx512_exp_f64() {
 #endif
 
 const KernelTable<SoftmaxExpKernels<float>> exp_kernels_f32("softmax_exp", "float32",
-                                                            portable_exp<float>, nullptr,
+                                                            portable_exp<float>,
+                                                            PYFASTNN_X86_ONLY(avx2_exp_f32),
                                                             PYFASTNN_X86_ONLY(avx512_exp_f32));
 const KernelTable<SoftmaxExpKernels<double>> exp_kernels_f64("softmax_exp", "float64",
-                                                             portable_exp<double>, nullptr,
+                                                             portable_exp<double>,
+                                                             PYFASTNN_X86_ONLY(avx2_exp_f64),
                                                              PYFASTNN_X86_ONLY(avx512_exp_f64));
 
 }  // namespace

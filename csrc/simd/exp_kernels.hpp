@@ -9,8 +9,8 @@
 // exp(+inf) = inf and a NaN in z makes its p and the sum NaN.
 // Cody-Waite reduction to r in [-ln2/2, ln2/2] and the degree-5 polynomial
 // of Cephes' expf (S. L. Moshier, Cephes Math Library), then scaling by 2^k.
-// AVX-512 only; call it through the softmax exp family below, which falls back
-// to std::exp on other ISAs and for double.
+// AVX-512 and AVX2; call it through the softmax exp family below, which falls
+// back to std::exp on the portable ISA and for the network's double softmax.
 //
 // The softmax exp family (a table of runtime/kernel_registry.hpp, "softmax_exp",
 // defined in exp_kernels.cpp), shared by the output layers (nn/losses.cpp) and
@@ -19,7 +19,8 @@
 //   exp_shifted(z (n), n, m, scale, p (n)): p = exp((z - m) * scale), returns sum p
 //   (m and scale given: the simplex softmax with a temperature);
 //   p may be z itself (in place). The network keeps std::exp for double
-//   (exp_minus_max); exp_shifted is vectorised for float and double under AVX-512.
+//   (exp_minus_max); exp_shifted is vectorised for float and double under AVX-512
+//   and AVX2.
 #pragma once
 
 #include <cstdint>
@@ -50,6 +51,11 @@ float exp_minus_max_f32_avx512(const float* z, int64_t n, float* p, float* max);
 // across lanes); the double exp is within ~1 ulp (degree-13 Taylor after reduction).
 float exp_shifted_f32_avx512(const float* z, int64_t n, float m, float scale, float* p);
 double exp_shifted_f64_avx512(const double* z, int64_t n, double m, double scale, double* p);
+// The same three on AVX2 (exp_kernels_avx2.cpp, simd::exp of vec_math.hpp): the
+// same polynomials and error bounds.
+float exp_minus_max_f32_avx2(const float* z, int64_t n, float* p, float* max);
+float exp_shifted_f32_avx2(const float* z, int64_t n, float m, float scale, float* p);
+double exp_shifted_f64_avx2(const double* z, int64_t n, double m, double scale, double* p);
 #endif
 
 }  // namespace pyfastnn

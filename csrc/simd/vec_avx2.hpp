@@ -70,6 +70,8 @@ struct F32 {
   using V = __m256;
   using Mask = __m256i;
   static constexpr int W = 8;  // lanes
+  static constexpr int kMantissaBits = 23, kExponentBias = 127;
+  static constexpr int kMantissaMask = 0x007fffff, kOneBits = 0x3f800000;  // bits of 1.0f
 
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(T x) { return _mm256_set1_ps(x); }
@@ -83,6 +85,8 @@ struct F32 {
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
   static V as_v(Mask m) { return _mm256_castsi256_ps(m); }
+  // Lanes [0, n) set, as a compare result (for select / both).
+  static V lanes_below(int64_t n) { return as_v(mask(n)); }
   // The lanes of m from p, zeros elsewhere (nothing else is read).
   static V maskload(const T* p, Mask m) { return _mm256_maskload_ps(p, m); }
   static void maskstore(T* p, Mask m, V v) { _mm256_maskstore_ps(p, m, v); }
@@ -92,8 +96,34 @@ struct F32 {
   static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V div(V a, V b) { return _mm256_div_ps(a, b); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }  // a * b + c
+  static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }  // c - a * b
+  static V sqrt(V a) { return _mm256_sqrt_ps(a); }
+  // To the nearest integer, ties to even.
+  static V round(V a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // a * 2^k for integer-valued k in [-252, 254], as AVX-512's scalef: two exact
+  // factors 2^(k/2) and 2^(k - k/2), so only the last product rounds.
+  static V scalef(V a, V k) {
+    const __m256i k1 = _mm256_srai_epi32(_mm256_cvtps_epi32(k), 1);
+    const __m256i k2 = _mm256_sub_epi32(_mm256_cvtps_epi32(k), k1);
+    return _mm256_mul_ps(_mm256_mul_ps(a, pow2(k1)), pow2(k2));
+  }
+  static V pow2(__m256i k) {  // 2^k, -126 <= k <= 127
+    const __m256i e = _mm256_add_epi32(k, _mm256_set1_epi32(kExponentBias));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, kMantissaBits));
+  }
+  // For a positive normal a = m 2^e, m in [1, 2): e (getexp) and m (getmant), as
+  // AVX-512's getexp / getmant (which also take subnormals; these do not).
+  static V getexp(V a) {
+    const __m256i e = _mm256_srli_epi32(_mm256_castps_si256(a), kMantissaBits);
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(e, _mm256_set1_epi32(kExponentBias)));
+  }
+  static V getmant(V a) {
+    const __m256i m = _mm256_and_si256(_mm256_castps_si256(a), _mm256_set1_epi32(kMantissaMask));
+    return _mm256_castsi256_ps(_mm256_or_si256(m, _mm256_set1_epi32(kOneBits)));
+  }
   // max(a, b) returns b when either is NaN: callers put the NaN-carrying operand second.
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static V min(V a, V b) { return _mm256_min_ps(a, b); }
 
   static V gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
   static V ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
@@ -102,7 +132,11 @@ struct F32 {
   static V vor(V a, V b) { return _mm256_or_ps(a, b); }
   static V vand(V a, V b) { return _mm256_and_ps(a, b); }
   static V select(V a, V take_b, V b) { return _mm256_blendv_ps(a, b, take_b); }
+  static V add_if(V a, V m, V b) { return _mm256_add_ps(a, _mm256_and_ps(m, b)); }  // a + b in m
+  static V zero_unless(V m, V a) { return _mm256_and_ps(m, a); }  // a in m, else 0
+  static V both(V m1, V m2) { return _mm256_and_ps(m1, m2); }  // lanes set in both masks
   static int movemask(V a) { return _mm256_movemask_ps(a); }
+  static unsigned bits(V m) { return static_cast<unsigned>(_mm256_movemask_ps(m)); }  // lane i: bit i
 
   // The lanes set in `bits` moved to the front (the others undefined).
   static V compress(V v, int bits) {
@@ -162,6 +196,9 @@ struct F64 {
   using V = __m256d;
   using Mask = __m256i;
   static constexpr int W = 4;
+  static constexpr int kMantissaBits = 52, kExponentBias = 1023;
+  static constexpr int64_t kMantissaMask = 0x000fffffffffffffLL, kOneBits = 0x3ff0000000000000LL;
+  static constexpr int64_t kTwo52Bits = 0x4330000000000000LL;  // bits of 2^52
 
   static V zero() { return _mm256_setzero_pd(); }
   static V set1(T x) { return _mm256_set1_pd(x); }
@@ -173,6 +210,7 @@ struct F64 {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
   }
   static V as_v(Mask m) { return _mm256_castsi256_pd(m); }
+  static V lanes_below(int64_t n) { return as_v(mask(n)); }
   static V maskload(const T* p, Mask m) { return _mm256_maskload_pd(p, m); }
   static void maskstore(T* p, Mask m, V v) { _mm256_maskstore_pd(p, m, v); }
 
@@ -181,7 +219,33 @@ struct F64 {
   static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
   static V div(V a, V b) { return _mm256_div_pd(a, b); }
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_pd(a, b, c); }
+  static V sqrt(V a) { return _mm256_sqrt_pd(a); }
+  static V round(V a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // a * 2^k for integer-valued k in [-2044, 2046], as F32's.
+  static V scalef(V a, V k) {
+    const __m128i k32 = _mm256_cvtpd_epi32(k);
+    const __m128i k1 = _mm_srai_epi32(k32, 1);
+    const __m128i k2 = _mm_sub_epi32(k32, k1);
+    return _mm256_mul_pd(_mm256_mul_pd(a, pow2(k1)), pow2(k2));
+  }
+  static V pow2(__m128i k) {  // 2^k, -1022 <= k <= 1023
+    const __m256i e = _mm256_add_epi64(_mm256_cvtepi32_epi64(k), _mm256_set1_epi64x(kExponentBias));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(e, kMantissaBits));
+  }
+  // As F32's, for positive normal doubles (the exponent field to double through 2^52).
+  static V getexp(V a) {
+    const __m256i e = _mm256_srli_epi64(_mm256_castpd_si256(a), kMantissaBits);
+    const V big = _mm256_castsi256_pd(_mm256_or_si256(e, _mm256_set1_epi64x(kTwo52Bits)));
+    return _mm256_sub_pd(big, _mm256_set1_pd(4503599627370496.0 + kExponentBias));
+  }
+  static V getmant(V a) {
+    const __m256i m =
+        _mm256_and_si256(_mm256_castpd_si256(a), _mm256_set1_epi64x(kMantissaMask));
+    return _mm256_castsi256_pd(_mm256_or_si256(m, _mm256_set1_epi64x(kOneBits)));
+  }
   static V max(V a, V b) { return _mm256_max_pd(a, b); }
+  static V min(V a, V b) { return _mm256_min_pd(a, b); }
 
   static V gt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
   static V ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
@@ -190,7 +254,11 @@ struct F64 {
   static V vor(V a, V b) { return _mm256_or_pd(a, b); }
   static V vand(V a, V b) { return _mm256_and_pd(a, b); }
   static V select(V a, V take_b, V b) { return _mm256_blendv_pd(a, b, take_b); }
+  static V add_if(V a, V m, V b) { return _mm256_add_pd(a, _mm256_and_pd(m, b)); }
+  static V zero_unless(V m, V a) { return _mm256_and_pd(m, a); }
+  static V both(V m1, V m2) { return _mm256_and_pd(m1, m2); }
   static int movemask(V a) { return _mm256_movemask_pd(a); }
+  static unsigned bits(V m) { return static_cast<unsigned>(_mm256_movemask_pd(m)); }
 
   static V compress(V v, int bits) {
     return _mm256_castps_pd(

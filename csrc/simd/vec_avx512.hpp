@@ -41,6 +41,7 @@ struct F32 {
   static Mask mask(int64_t n) {
     return _cvtu32_mask16(n <= 0 ? 0u : n >= W ? 0xFFFFu : (1u << n) - 1u);
   }
+  static Mask lanes_below(int64_t n) { return mask(n); }  // as vec_avx2.hpp's
   // The lanes of m from p, zeros elsewhere (nothing else is read).
   static V maskload(const T* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
   // The lanes of m from p, those of `rest` elsewhere.
@@ -58,11 +59,16 @@ struct F32 {
     return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }
   static V scalef(V a, V k) { return _mm512_scalef_ps(a, k); }  // a * 2^floor(k)
+  static V sqrt(V a) { return _mm512_sqrt_ps(a); }
+  // a = m 2^e with m in [1, 2), a > 0: e (getexp) and m (getmant).
+  static V getexp(V a) { return _mm512_getexp_ps(a); }
+  static V getmant(V a) { return _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); }
   // max(a, b) returns b when either is NaN: callers put the NaN-carrying operand second.
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static V min(V a, V b) { return _mm512_min_ps(a, b); }
 
   static Mask gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static Mask ge(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
   static Mask eq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
   static Mask neq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
   static Mask unord(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q); }  // a or b NaN
@@ -70,6 +76,10 @@ struct F32 {
   static V add_if(V a, Mask m, V b) { return _mm512_mask_add_ps(a, m, a, b); }  // a + b in m
   static V sub_if(V a, Mask m, V b) { return _mm512_mask_sub_ps(a, m, a, b); }  // a - b in m
   static V zero_unless(Mask m, V a) { return _mm512_maskz_mov_ps(m, a); }  // a in m, else 0
+  static Mask both(Mask m1, Mask m2) { return static_cast<Mask>(m1 & m2); }  // set in both
+  static unsigned bits(Mask m) { return m; }  // lane i: bit i
+  // The lanes set in m moved to the front (zeros after), as vec_avx2.hpp's compress.
+  static V compress(V v, Mask m) { return _mm512_maskz_compress_ps(m, v); }
   // Lane j of the result is lane idx[j] of v.
   static V permute(__m512i idx, V v) { return _mm512_permutexvar_ps(idx, v); }
 
@@ -127,24 +137,40 @@ struct F64 {
   static Mask mask(int64_t n) {
     return _cvtu32_mask8(n <= 0 ? 0u : n >= W ? 0xFFu : (1u << n) - 1u);
   }
+  static Mask lanes_below(int64_t n) { return mask(n); }
   static V maskload(const T* p, Mask m) { return _mm512_maskz_loadu_pd(m, p); }
+  static void maskstore(T* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
 
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
   static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
   static V div(V a, V b) { return _mm512_div_pd(a, b); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_pd(a, b, c); }
+  static V round(V a) {
+    return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static V scalef(V a, V k) { return _mm512_scalef_pd(a, k); }
+  static V sqrt(V a) { return _mm512_sqrt_pd(a); }
+  static V getexp(V a) { return _mm512_getexp_pd(a); }
+  static V getmant(V a) { return _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); }
   static V max(V a, V b) { return _mm512_max_pd(a, b); }
   static V min(V a, V b) { return _mm512_min_pd(a, b); }
 
   static Mask gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+  static Mask ge(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
   static Mask eq(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
   static Mask neq(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_NEQ_UQ); }
   static Mask unord(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_UNORD_Q); }
   static V select(V a, Mask take_b, V b) { return _mm512_mask_mov_pd(a, take_b, b); }
   static V add_if(V a, Mask m, V b) { return _mm512_mask_add_pd(a, m, a, b); }
   static V sub_if(V a, Mask m, V b) { return _mm512_mask_sub_pd(a, m, a, b); }
+  static V zero_unless(Mask m, V a) { return _mm512_maskz_mov_pd(m, a); }
+  static Mask both(Mask m1, Mask m2) { return static_cast<Mask>(m1 & m2); }
+  static unsigned bits(Mask m) { return m; }
+  static V compress(V v, Mask m) { return _mm512_maskz_compress_pd(m, v); }
   static V permute(__m512i idx, V v) { return _mm512_permutexvar_pd(idx, v); }
+  static T hsum(V v) { return _mm512_reduce_add_pd(v); }
 
   // In place, 8 x 8: lane k of r[i] <-> lane i of r[k] (3 rounds of 8 shuffles).
   static void transpose(V r[8]) {

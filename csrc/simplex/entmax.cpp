@@ -63,14 +63,35 @@ const EntmaxKernels<T>& kernels() {
   return table_for<T>(entmax_kernels_f32, entmax_kernels_f64);
 }
 
+// Short rows (and enough of them) go to the lane kernels where the ISA has them.
+inline bool lanes_serve(const void* lanes, int64_t rows, int64_t K) {
+  return lanes != nullptr && K <= entmax_detail::kEntmaxLaneRowsMaxK &&
+         rows >= entmax_detail::kEntmaxLaneRowsMinRows;
+}
+
 template <typename T>
 void entmax15_block(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) {
-  kernels<T>().entmax15_rows(Z, rows, K, inv_t, P);
+  const EntmaxKernels<T>& k = kernels<T>();
+  if (lanes_serve(reinterpret_cast<const void*>(k.entmax15_lanes), rows, K))
+    return k.entmax15_lanes(Z, rows, K, inv_t, P);
+  k.entmax15_rows(Z, rows, K, inv_t, P);
 }
 
 template <typename T>
 void entmax_bisect_block(const T* Z, int64_t rows, int64_t K, T alpha, T inv_t, T* P) {
-  kernels<T>().bisect_rows(Z, rows, K, alpha, inv_t, P);
+  const EntmaxKernels<T>& k = kernels<T>();
+  if (alpha <= T(2) && lanes_serve(reinterpret_cast<const void*>(k.bisect_lanes), rows, K))
+    return k.bisect_lanes(Z, rows, K, alpha, inv_t, P);
+  k.bisect_rows(Z, rows, K, alpha, inv_t, P);
+}
+
+template <typename T>
+void entmax_product_block(const T* P, const T* V, int64_t rows, int64_t K, T alpha, T inv_t,
+                          T* out) {
+  const EntmaxKernels<T>& k = kernels<T>();
+  if (lanes_serve(reinterpret_cast<const void*>(k.product_lanes), rows, K))
+    return k.product_lanes(P, V, rows, K, alpha, inv_t, out);
+  k.product_rows(P, V, rows, K, alpha, inv_t, out);
 }
 
 // Tsallis entropy term of the loss: (1 - sum p^alpha) / (alpha (alpha - 1)).
@@ -106,8 +127,8 @@ template <typename T>
 void entmax_product_from_output(const T* P, const T* V, int64_t n, int64_t K, T alpha, T* out,
                                 T inv_temperature) {
   for_row_blocks<T>(n, K, false, [&](int64_t r0, int64_t r1, T*) {
-    kernels<T>().product_rows(P + r0 * K, V + r0 * K, r1 - r0, K, alpha, inv_temperature,
-                              out + r0 * K);
+    entmax_product_block(P + r0 * K, V + r0 * K, r1 - r0, K, alpha, inv_temperature,
+                         out + r0 * K);
   });
 }
 

@@ -74,6 +74,10 @@ class Sizes:
     sweep_loop: bool = False
 
 
+# Short and long rows beside (10000, 1000): the sizes of the entmax family's goals.
+ENTMAX_GOAL_SHAPES = ((100_000, 26), (1000, 30_000))
+
+
 def _all_maps(n: int, k: int, backends: tuple[str, ...]) -> list:
     return [(m, op, n, k, backends) for m in MAPS for op in MAP_OPS]
 
@@ -136,7 +140,13 @@ SIZES: dict[str, Sizes] = {
         grad=[(1, ALL), (64, ALL), (256, FAST)],
         epoch=[(1024, ALL), (10_000, FAST)],
         predict=[(10_000, ALL)],
-        maps=_all_maps(64, 100, ALL) + _all_maps(10_000, 1000, FAST),
+        maps=_all_maps(64, 100, ALL)
+        + _all_maps(10_000, 1000, FAST)
+        + [
+            (m, "vjp", n, k, FAST)  # forward + backward at the other goal sizes of the
+            for n, k in ENTMAX_GOAL_SHAPES  # entmax family (entmax as the peer)
+            for m in ("sparsemax", "entmax15", "entmax_bisect")
+        ],
         sweep_batches=[1, 4, 16, 64, 256, 1024],
         sweep_widths=[16, 32, 64, 128, 256, 512, 1024],
         sweep_depths=list(range(1, 10)),

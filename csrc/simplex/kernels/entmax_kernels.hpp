@@ -25,7 +25,20 @@ struct EntmaxKernels {
   // out may be P or V exactly.
   void (*product_rows)(const T* P, const T* V, int64_t rows, int64_t K, T alpha, T inv_t,
                        T* out) = nullptr;
+  // The same three with one row per vector lane (entmax_lanes.hpp), for
+  // 1 <= K <= kEntmaxLaneRowsMaxK (and 1 < alpha <= 2 for bisect_lanes); null on
+  // the portable ISA. The *_rows kernels above are their reference.
+  void (*entmax15_lanes)(const T* Z, int64_t rows, int64_t K, T inv_t, T* P) = nullptr;
+  void (*bisect_lanes)(const T* Z, int64_t rows, int64_t K, T alpha, T inv_t, T* P) = nullptr;
+  void (*product_lanes)(const T* P, const T* V, int64_t rows, int64_t K, T alpha, T inv_t,
+                        T* out) = nullptr;
 };
+
+// Row lengths served by the lane kernels (a block of rows is transposed into
+// columns on the stack, K vectors), and the fewest rows a call needs to use
+// them (a block is 8 or 16 float / 4 or 8 double rows, padded).
+constexpr int kEntmaxLaneRowsMaxK = 48;
+constexpr int64_t kEntmaxLaneRowsMinRows = 4;
 
 // Baseline x86-64 (or any CPU).
 namespace portable {

@@ -1,0 +1,133 @@
+// exp, log and pow on the vectors of vec_avx2.hpp / vec_avx512.hpp, one template
+// for both vocabularies and both dtypes (S = simd::avx2::F32, avx512::F64, ...).
+//
+// Include only from *_avx2.cpp or *_avx512.cpp files, after the vocabulary header;
+// everything is in an anonymous namespace (each ISA's file its own copy).
+//
+//   exp(x):        float: Cody-Waite reduction to r in [-ln2/2, ln2/2] and the
+//                  degree-5 polynomial of Cephes' expf (S. L. Moshier, Cephes Math
+//                  Library), within 1 ulp of std::exp; double: the same reduction
+//                  (ln 2 in two parts) and the degree-13 Taylor polynomial (first
+//                  omitted term < 4.3e-18), within ~1 ulp. Then 2^k by scalef.
+//                  Lanes with x below kMinArg (exp not a normal number) give 0,
+//                  NaN stays NaN, large x gives inf.
+//   log_pos(x):    x positive and normal (the callers clamp): x = m 2^e with m in
+//                  [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1),
+//                  |s| <= 0.1716, by its series in s^2 (5 terms float, 10 double:
+//                  truncation < 2e-9 / 2.3e-17 relative), plus e ln 2 (two parts).
+//                  Within ~2 ulp.
+//   pow_pos(x, a): exp(a log x) for positive normal x: relative error about
+//                  (2 + |a log x|) ulp (the absolute error of a log x becomes the
+//                  relative error of exp), e.g. <= 30 ulp for x >= 1e-6 and |a| <= 2.
+#pragma once
+
+#ifdef PYFASTNN_X86
+
+namespace pyfastnn {
+namespace simd {
+namespace {
+
+template <typename T>
+struct MathConstants;
+
+template <>
+struct MathConstants<float> {
+  static constexpr float kLog2e = 1.44269504088896341f;
+  static constexpr float kLn2Hi = 0.693359375f;  // few bits: k * kLn2Hi is exact
+  static constexpr float kLn2Lo = -2.12194440e-4f;
+  static constexpr float kMinArg = -87.3365447f;  // below: exp is not a normal float
+  static constexpr float kMaxArg = 88.8f;         // above: inf (2^128)
+  static constexpr float kSqrtHalf = 0.707106781186547524f;
+  static constexpr int kLogTerms = 5;  // 2 s (1 + s^2/3 + ... + s^8/9)
+  static constexpr float kSmallestNormal = 1.17549435e-38f;
+};
+
+template <>
+struct MathConstants<double> {
+  static constexpr double kLog2e = 1.4426950408889634074;
+  static constexpr double kLn2Hi = 0.693145751953125;
+  static constexpr double kLn2Lo = 1.42860682030941723212e-6;
+  static constexpr double kMinArg = -708.3964185322641;
+  static constexpr double kMaxArg = 709.8;
+  static constexpr double kSqrtHalf = 0.707106781186547524;
+  static constexpr int kLogTerms = 10;  // 2 s (1 + s^2/3 + ... + s^18/19)
+  static constexpr double kSmallestNormal = 2.2250738585072014e-308;
+};
+
+// Cephes expf: exp(r) ~ 1 + r + r^2 (p0 r^5 + ... + p5), |r| <= ln2/2.
+constexpr float kExpP0 = 1.9875691500e-4f, kExpP1 = 1.3981999507e-3f, kExpP2 = 8.3334519073e-3f,
+                kExpP3 = 4.1665795894e-2f, kExpP4 = 1.6666665459e-1f, kExpP5 = 5.0000001201e-1f;
+constexpr int kExpTaylorDegreeD = 13;
+
+// exp(r) for |r| <= ln2/2, float or double.
+template <typename S>
+inline typename S::V exp_reduced(typename S::V r) {
+  using T = typename S::T;
+  using V = typename S::V;
+  if constexpr (sizeof(T) == 4) {
+    V p = S::set1(kExpP0);
+    p = S::fmadd(p, r, S::set1(kExpP1));
+    p = S::fmadd(p, r, S::set1(kExpP2));
+    p = S::fmadd(p, r, S::set1(kExpP3));
+    p = S::fmadd(p, r, S::set1(kExpP4));
+    p = S::fmadd(p, r, S::set1(kExpP5));
+    return S::fmadd(p, S::mul(r, r), S::add(r, S::set1(T(1))));
+  } else {  // Horner on 1/n!: 1 + r (1 + r/2 (1 + r/3 (... (1 + r/13))))
+    V p = S::set1(T(1));
+#pragma GCC unroll 16
+    for (int n = kExpTaylorDegreeD; n >= 1; --n)
+      p = S::fmadd(S::mul(r, S::set1(T(1) / T(n))), p, S::set1(T(1)));
+    return p;
+  }
+}
+
+template <typename S>
+inline typename S::V exp(typename S::V x) {
+  using T = typename S::T;
+  using C = MathConstants<T>;
+  using V = typename S::V;
+  const auto tiny = S::gt(S::set1(C::kMinArg), x);
+  // (a NaN x gives a finite xc: min/max return their second operand; it is put back)
+  const V xc = S::max(S::min(x, S::set1(C::kMaxArg)), S::set1(C::kMinArg));
+  const V k = S::round(S::mul(xc, S::set1(C::kLog2e)));
+  V r = S::fnmadd(k, S::set1(C::kLn2Hi), xc);
+  r = S::fnmadd(k, S::set1(C::kLn2Lo), r);
+  const V e = S::scalef(exp_reduced<S>(r), k);
+  return S::select(S::select(e, S::unord(x, x), x), tiny, S::zero());
+}
+
+template <typename S>
+inline typename S::V log_pos(typename S::V x) {
+  using T = typename S::T;
+  using C = MathConstants<T>;
+  using V = typename S::V;
+  V e = S::getexp(x), m = S::getmant(x);  // m in [1, 2)
+  const auto high = S::gt(S::mul(m, S::set1(C::kSqrtHalf)), S::set1(T(1)));  // m > sqrt 2
+  m = S::select(m, high, S::mul(m, S::set1(T(0.5))));
+  e = S::add_if(e, high, S::set1(T(1)));
+  const V s = S::div(S::sub(m, S::set1(T(1))), S::add(m, S::set1(T(1))));
+  const V s2 = S::mul(s, s);
+  V series = S::set1(T(1) / T(2 * C::kLogTerms - 1));
+#pragma GCC unroll 16
+  for (int n = C::kLogTerms - 2; n >= 0; --n)
+    series = S::fmadd(series, s2, S::set1(T(1) / T(2 * n + 1)));
+  const V log_m = S::mul(S::add(s, s), series);
+  return S::fmadd(e, S::set1(C::kLn2Hi), S::fmadd(e, S::set1(C::kLn2Lo), log_m));
+}
+
+template <typename S>
+inline typename S::V pow_pos(typename S::V x, typename S::V a) {
+  return exp<S>(S::mul(a, log_pos<S>(x)));
+}
+
+// x clamped to the smallest normal number from below (a NaN x becomes it too).
+template <typename S>
+inline typename S::V at_least_normal(typename S::V x) {
+  return S::max(x, S::set1(MathConstants<typename S::T>::kSmallestNormal));
+}
+
+}  // namespace
+}  // namespace simd
+}  // namespace pyfastnn
+
+#endif  // PYFASTNN_X86

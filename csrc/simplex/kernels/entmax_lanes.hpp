@@ -1,0 +1,569 @@
+// The entmax kernels for short rows with one row per vector lane, one template
+// for AVX2 and AVX-512 (S = simd::avx2::F32 / F64 or simd::avx512::F32 / F64),
+// included by entmax_avx2.cpp and entmax_avx512.cpp after entmax_template.hpp,
+// whose row kernels are their reference (and the fallback of entmax15).
+//
+// Shapes: Z, P, V, out are row-major (rows, K), 1 <= K <= kEntmaxLaneRowsMaxK. A
+// block is L = S::W rows; it is transposed in registers, one L x L tile at a time,
+// into K column vectors on the stack (lane r of column k = row r, entry k), so the
+// per-row sums of every pass are plain vector additions, all L rows in lock step:
+// no horizontal reduction and no branch per row. The result columns are
+// transposed back the same way. The last rows % L rows go through a zero-padded
+// block on the stack.
+//
+//   entmax15:     the Newton passes of entmax15_row in lock step, each lane
+//                 stopping when its closed-form threshold is exact; lanes that
+//                 do not settle in kMaxEntmaxNewtonPasses are recomputed by
+//                 entmax15_row (sort fallback).
+//   alpha-entmax: Newton on (sum [y - tau]_+^e)^(1/e) - 1 from tau = -1, as
+//                 entmax_bisect_row, for 1 < alpha <= 2 (e >= 1: convex, the
+//                 iterates rise to the root); each lane stops on its own test
+//                 (F <= 1, or a step below kStopUlps ulps of |tau|) and the loop
+//                 when every lane has. d^(e - 1) by simd::pow_pos (vec_math.hpp)
+//                 for alpha not 1.5 or 2, and d^e = d^(e - 1) d of the last pass
+//                 is the output (no pow pass after the search): results within a
+//                 few ulp of the row kernel (relative to the row's largest entry).
+//   product:      s = p^(2 - alpha) on the support, out = s (v - <s, v> / sum s) / T.
+//
+// A row with a NaN, a +inf or only -inf entries gets a NaN statistic in its own
+// lane (so a NaN row) without touching its neighbours, as the row kernels do.
+#pragma once
+
+#ifdef PYFASTNN_X86
+
+#include <cstdint>
+#include <cstring>
+
+#include "simd/vec_math.hpp"
+#include "simplex/kernels/entmax_kernels.hpp"
+#include "simplex/kernels/entmax_template.hpp"
+
+namespace pyfastnn {
+namespace entmax_detail {
+namespace {
+
+// ---- blocks and columns ----------------------------------------------------------
+
+// c[k] = column k of the block z (L rows of K), k < K.
+template <typename S>
+inline void load_columns(const typename S::T* z, int K, typename S::V* c) {
+  constexpr int L = S::W;
+  for (int j = 0; j < K; j += L) {
+    const int width = K - j < L ? K - j : L;
+    const auto m = S::mask(width);
+    typename S::V r[L];
+#pragma GCC unroll 16
+    for (int i = 0; i < L; ++i) r[i] = S::maskload(z + i * K + j, m);
+    S::transpose(r);
+    for (int i = 0; i < width; ++i) c[j + i] = r[i];
+  }
+}
+
+// The block p (L rows of K) from its columns c[k], k < K.
+template <typename S>
+inline void store_columns(const typename S::V* c, int K, typename S::T* p) {
+  constexpr int L = S::W;
+  for (int j = 0; j < K; j += L) {
+    const int width = K - j < L ? K - j : L;
+    const auto m = S::mask(width);
+    typename S::V r[L];
+#pragma GCC unroll 16
+    for (int i = 0; i < L; ++i) r[i] = i < width ? c[j + i] : S::zero();
+    S::transpose(r);
+#pragma GCC unroll 16
+    for (int i = 0; i < L; ++i) S::maskstore(p + i * K + j, m, r[i]);
+  }
+}
+
+// Calls block(a, b, out, n) on every block of L rows of A, B (b = nullptr when B
+// is) and out, n the rows of the block that are real: whole blocks in place, the
+// last rows % L rows through zero-padded blocks on the stack.
+template <typename S, typename Block>
+void for_lane_blocks(const typename S::T* A, const typename S::T* B, int64_t rows, int K,
+                     typename S::T* out, Block block) {
+  using T = typename S::T;
+  constexpr int L = S::W;
+  int64_t i = 0;
+  for (; i + L <= rows; i += L) block(A + i * K, B ? B + i * K : nullptr, out + i * K, L);
+  if (i == rows) return;
+  T a[L * kEntmaxLaneRowsMaxK] = {}, b[L * kEntmaxLaneRowsMaxK] = {},
+                                o[L * kEntmaxLaneRowsMaxK];
+  const size_t bytes = static_cast<size_t>((rows - i) * K) * sizeof(T);
+  std::memcpy(a, A + i * K, bytes);
+  if (B) std::memcpy(b, B + i * K, bytes);
+  block(a, B ? b : nullptr, o, static_cast<int>(rows - i));
+  std::memcpy(out + i * K, o, bytes);
+}
+
+// y[k] = (column k - row max) * scale; returns the lanes whose row has a NaN, a
+// +inf or only -inf entries (their sum of y is NaN), as a mask.
+template <typename S>
+inline auto shifted_columns(const typename S::T* z, int K, typename S::V scale, typename S::V* y) {
+  using V = typename S::V;
+  load_columns<S>(z, K, y);
+  V m = y[0];
+  for (int k = 1; k < K; ++k) m = S::max(m, y[k]);
+  V total = S::zero();
+  for (int k = 0; k < K; ++k) {
+    y[k] = S::mul(S::sub(y[k], m), scale);
+    total = S::add(total, y[k]);
+  }
+  return S::unord(total, total);
+}
+
+template <typename S>
+inline typename S::V nan_vector() {
+  return S::set1(static_cast<typename S::T>(__builtin_nan("")));
+}
+
+// ---- entmax15 --------------------------------------------------------------------
+
+// One block; returns the lanes (bits) whose threshold did not settle.
+template <typename S>
+unsigned entmax15_block_lanes(const typename S::T* z, int K, typename S::T inv_t,
+                              typename S::T* p) {
+  using T = typename S::T;
+  using V = typename S::V;
+  V y[kEntmaxLaneRowsMaxK];
+  const auto bad = shifted_columns<S>(z, K, S::set1(T(0.5) * inv_t), y);
+  const V zero = S::zero(), one = S::set1(T(1)), inf = S::set1(std::numeric_limits<T>::infinity());
+  V tau = S::set1(T(-1));
+  V active = S::select(one, bad, zero), found = S::select(zero, bad, one);  // 1 / 0 flags
+  for (int pass = 0; pass < kMaxEntmaxNewtonPasses; ++pass) {
+    V count = zero, s1 = zero, s2 = zero, dmin = inf;
+    for (int k = 0; k < K; ++k) {
+      const V d = S::sub(y[k], tau);
+      const auto in = S::gt(d, zero);
+      count = S::add_if(count, in, one);
+      s1 = S::add_if(s1, in, d);
+      s2 = S::add_if(s2, in, S::mul(d, d));
+      dmin = S::select(dmin, in, S::min(d, dmin));
+    }
+    const V mean = S::div(s1, count);
+    const V ss = S::fnmadd(s1, mean, s2);
+    const V t = S::sub(mean, S::sqrt(S::max(S::div(S::sub(one, ss), count), zero)));
+    // exact: the closed form over {d > 0} lies below every d of the set
+    const auto exact = S::both(S::both(S::ge(one, ss), S::ge(dmin, t)), S::gt(active, zero));
+    tau = S::select(tau, exact, S::add(tau, t));
+    found = S::select(found, exact, one);
+    active = S::select(active, exact, zero);
+    const V step = S::div(S::sub(s2, S::sqrt(s2)), s1);  // Newton on sqrt(F) - 1
+    active = S::select(zero, S::gt(step, zero), active);  // no step: the sort fallback
+    const auto moving = S::gt(active, zero);
+    if (S::bits(moving) == 0) break;
+    tau = S::select(tau, moving, S::add(tau, step));
+  }
+  tau = S::select(tau, bad, nan_vector<S>());
+  for (int k = 0; k < K; ++k) {
+    const V d = S::max(zero, S::sub(y[k], tau));  // NaN tau: NaN
+    y[k] = S::mul(d, d);
+  }
+  store_columns<S>(y, K, p);
+  return S::bits(S::gt(one, found));
+}
+
+template <typename S>
+void entmax15_lanes(const typename S::T* Z, int64_t rows, int64_t K, typename S::T inv_t,
+                    typename S::T* P) {
+  using T = typename S::T;
+  const int k = static_cast<int>(K);
+  for_lane_blocks<S>(Z, nullptr, rows, k, P, [&](const T* z, const T*, T* p, int n) {
+    unsigned unsettled = entmax15_block_lanes<S>(z, k, inv_t, p);
+    for (; unsettled; unsettled &= unsettled - 1) {
+      const int r = __builtin_ctz(unsettled);
+      if (r < n) entmax15_row(z + r * K, K, inv_t, p + r * K);
+    }
+  });
+}
+
+// ---- alpha-entmax ----------------------------------------------------------------
+
+template <Power kPower, typename S>
+void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, typename S::T inv_t,
+                        typename S::T* p) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr bool kPow = kPower == Power::general;
+  V y[kEntmaxLaneRowsMaxK];
+  V q_d[kPow ? kEntmaxLaneRowsMaxK : 1];  // d^e of the last pass (general power)
+  const auto bad = shifted_columns<S>(z, K, S::set1((alpha - T(1)) * inv_t), y);
+  const T e = T(1) / (alpha - T(1));
+  const V zero = S::zero(), one = S::set1(T(1)), ve = S::set1(e), ve1 = S::set1(e - T(1));
+  const V vg = S::set1(T(1) - T(1) / e);  // G = F^(1 - 1/e)
+  const V eps = S::set1(std::numeric_limits<T>::epsilon() * T(kStopUlps));
+  V tau = S::set1(T(-1));
+  V active = S::select(one, bad, zero);
+  bool settled = false;  // every lane stopped at the tau of the last pass
+  for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
+    V F = zero, Sd = zero;  // sum d^e, sum d^(e - 1) over d > 0
+    for (int k = 0; k < K; ++k) {
+      const V d = S::sub(y[k], tau);
+      const auto in = S::gt(d, zero);
+      if constexpr (kPower == Power::linear) {
+        Sd = S::add_if(Sd, in, one);
+        F = S::add_if(F, in, d);
+      } else if constexpr (kPower == Power::square) {
+        Sd = S::add_if(Sd, in, d);
+        F = S::add_if(F, in, S::mul(d, d));
+      } else {
+        const V q = simd::pow_pos<S>(simd::at_least_normal<S>(d), ve1);
+        q_d[k] = S::zero_unless(in, S::mul(q, d));
+        Sd = S::add_if(Sd, in, q);
+        F = S::add(F, q_d[k]);
+      }
+    }
+    V G;
+    if constexpr (kPower == Power::linear) G = one;
+    else if constexpr (kPower == Power::square) G = S::sqrt(F);
+    else G = simd::pow_pos<S>(simd::at_least_normal<S>(F), vg);
+    const V next = S::add(tau, S::div(S::sub(F, G), Sd));
+    // go on while F > 1 (below the root) and the step exceeds kStopUlps ulps of |tau|
+    const auto go = S::both(S::gt(F, one), S::gt(S::sub(next, tau), S::mul(eps, S::sub(zero, tau))));
+    active = S::select(zero, go, active);
+    const auto moving = S::gt(active, zero);
+    if (S::bits(moving) == 0) {
+      settled = true;
+      break;
+    }
+    tau = S::select(tau, moving, next);
+  }
+  tau = S::select(tau, bad, nan_vector<S>());
+  V sum = zero;
+  for (int k = 0; k < K; ++k) {
+    if (kPow && settled) {  // the last pass's d^e: the output at this tau
+      y[k] = q_d[k];
+    } else {
+      const V d = S::sub(y[k], tau);
+      V v;
+      if constexpr (kPower == Power::linear) v = d;
+      else if constexpr (kPower == Power::square) v = S::mul(d, d);
+      else v = simd::pow_pos<S>(simd::at_least_normal<S>(d), ve);
+      y[k] = S::zero_unless(S::gt(d, zero), v);
+    }
+    sum = S::add(sum, y[k]);
+  }
+  const V inv_sum = S::select(S::div(one, sum), bad, nan_vector<S>());
+  for (int k = 0; k < K; ++k) y[k] = S::mul(y[k], inv_sum);
+  store_columns<S>(y, K, p);
+}
+
+template <Power kPower, typename S>
+void bisect_lanes_as(const typename S::T* Z, int64_t rows, int K, typename S::T alpha,
+                     typename S::T inv_t, typename S::T* P) {
+  using T = typename S::T;
+  for_lane_blocks<S>(Z, nullptr, rows, K, P, [&](const T* z, const T*, T* p, int) {
+    bisect_block_lanes<kPower, S>(z, K, alpha, inv_t, p);
+  });
+}
+
+template <typename S>
+void bisect_lanes(const typename S::T* Z, int64_t rows, int64_t K, typename S::T alpha,
+                  typename S::T inv_t, typename S::T* P) {
+  using T = typename S::T;
+  const int k = static_cast<int>(K);
+  if (alpha == T(2))
+    bisect_lanes_as<Power::linear, S>(Z, rows, k, alpha, inv_t, P);
+  else if (alpha == T(1.5))
+    bisect_lanes_as<Power::square, S>(Z, rows, k, alpha, inv_t, P);
+  else
+    bisect_lanes_as<Power::general, S>(Z, rows, k, alpha, inv_t, P);
+}
+
+// ---- Jacobian product ------------------------------------------------------------
+
+template <Power kPower, typename S>
+void product_block_lanes(const typename S::T* p, const typename S::T* v, int K,
+                         typename S::T alpha, typename S::T inv_t, typename S::T* out) {
+  using T = typename S::T;
+  using V = typename S::V;
+  V s[kEntmaxLaneRowsMaxK], g[kEntmaxLaneRowsMaxK];
+  load_columns<S>(p, K, s);
+  load_columns<S>(v, K, g);
+  const V zero = S::zero(), one = S::set1(T(1)), power = S::set1(T(2) - alpha);
+  V sum_p = zero, sum_s = zero, sum_sv = zero;  // sum_p: NaN iff the row of P has a NaN
+  for (int k = 0; k < K; ++k) {
+    const V pk = s[k];
+    sum_p = S::add(sum_p, pk);
+    const auto in = S::gt(pk, zero);
+    V sk;
+    if constexpr (kPower == Power::linear) sk = one;
+    else if constexpr (kPower == Power::square) sk = S::sqrt(pk);
+    else sk = simd::pow_pos<S>(simd::at_least_normal<S>(pk), power);
+    s[k] = S::zero_unless(in, sk);
+    sum_s = S::add(sum_s, s[k]);
+    sum_sv = S::add_if(sum_sv, in, S::mul(s[k], g[k]));  // v off the support never read
+  }
+  const V mean = S::zero_unless(S::gt(sum_s, zero), S::div(sum_sv, sum_s));
+  const auto bad = S::unord(sum_p, sum_p);
+  const V vi = S::set1(inv_t), nan = nan_vector<S>();
+  for (int k = 0; k < K; ++k) {
+    const V r = S::zero_unless(S::gt(s[k], zero), S::mul(S::mul(s[k], S::sub(g[k], mean)), vi));
+    s[k] = S::select(r, bad, nan);
+  }
+  store_columns<S>(s, K, out);
+}
+
+template <Power kPower, typename S>
+void product_lanes_as(const typename S::T* P, const typename S::T* Vs, int64_t rows, int K,
+                      typename S::T alpha, typename S::T inv_t, typename S::T* out) {
+  using T = typename S::T;
+  for_lane_blocks<S>(P, Vs, rows, K, out, [&](const T* p, const T* v, T* o, int) {
+    product_block_lanes<kPower, S>(p, v, K, alpha, inv_t, o);
+  });
+}
+
+template <typename S>
+void product_lanes(const typename S::T* P, const typename S::T* Vs, int64_t rows, int64_t K,
+                   typename S::T alpha, typename S::T inv_t, typename S::T* out) {
+  using T = typename S::T;
+  const int k = static_cast<int>(K);
+  if (alpha == T(2))
+    product_lanes_as<Power::linear, S>(P, Vs, rows, k, alpha, inv_t, out);
+  else if (alpha == T(1.5))
+    product_lanes_as<Power::square, S>(P, Vs, rows, k, alpha, inv_t, out);
+  else
+    product_lanes_as<Power::general, S>(P, Vs, rows, k, alpha, inv_t, out);
+}
+
+// ---- long rows, alpha not 1.5 or 2: the row kernels with a vector pow --------------
+//
+// As entmax_bisect_row / entmax_product_row for Power::general (1 < alpha <= 2 for
+// the map), with d^(e - 1), d^e and p^(2 - alpha) by simd::pow_pos, W entries at a
+// time, instead of one std::pow per entry, and none for a vector with no entry
+// above tau. The candidates (y > -1) are gathered W at a time (compress + masked
+// store); with many of them Newton starts one step below the sparsemax threshold
+// (general_row_threshold); after each pass the candidates at or below tau are
+// dropped (the iterates only rise). Sums: W partial sums, then across lanes.
+
+// Appends the lanes of v set in `in` to y[c, ...) (in order); returns the new c.
+// y + c may be the place v was loaded from or before it (in-place compaction).
+template <typename S, typename M>
+inline int64_t append_lanes(typename S::T* y, int64_t c, typename S::V v, M in) {
+  const unsigned bits = S::bits(in);
+  const int n = __builtin_popcount(bits);
+  S::maskstore(y + c, S::mask(n), S::compress(v, bits));
+  return c + n;
+}
+
+// As gather_candidates, W entries at a time: y[0, c) = (z - m) * scale where > -1.
+template <typename S>
+int64_t gather_candidates_vec(const typename S::T* z, int64_t K, typename S::T scale,
+                              typename S::T* y, typename S::T* m_out) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const T m = checked_row_max(z, K);
+  *m_out = m;
+  if (std::isnan(m)) return -1;
+  const V vm = S::set1(m), vs = S::set1(scale), floor = S::set1(T(kCandidateFloor));
+  int64_t c = 0;
+  for (int64_t k = 0; k < K; k += W) {
+    const V v = S::mul(S::sub(S::maskload(z + k, S::mask(K - k)), vm), vs);
+    c = append_lanes<S>(y, c, v, S::both(S::gt(v, floor), S::lanes_below(K - k)));
+  }
+  return c;
+}
+
+// Sums over the candidates y[0, c) with d = y - tau > 0: F = sum d^e and
+// Sd = sum d^(e - 1) (e1 = e - 1); vectors with no such entry cost no pow.
+template <typename S>
+inline void power_sums(const typename S::T* y, int64_t c, typename S::T tau, typename S::V ve1,
+                       typename S::T* F_out, typename S::T* S_out) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const V zero = S::zero(), vtau = S::set1(tau);
+  V F = zero, Sd = zero;
+  for (int64_t i = 0; i < c; i += W) {
+    const V d = S::sub(S::maskload(y + i, S::mask(c - i)), vtau);
+    const auto in = S::both(S::gt(d, zero), S::lanes_below(c - i));
+    if (S::bits(in) == 0) continue;
+    const V q = simd::pow_pos<S>(simd::at_least_normal<S>(d), ve1);
+    Sd = S::add_if(Sd, in, q);
+    F = S::add_if(F, in, S::mul(q, d));
+  }
+  *F_out = S::hsum(F);
+  *S_out = S::hsum(Sd);
+}
+
+// The sparsemax threshold of the candidates (Michelot's iteration from -1: no pow,
+// nothing reordered), or NaN when it has not settled in kMaxMichelotPasses.
+constexpr int kMaxMichelotPasses = 32;
+// Fewest candidates for the start from the sparsemax threshold: single thread,
+// alpha 1.3, float32 Gaussian rows, min of 15: K = 1000 (~530 candidates) 63 ->
+// 55 ms, K = 30000 30 -> 27 ms per 10^7 entries; slower at K = 26 (228 -> 332).
+constexpr int64_t kWarmStartMinCandidates = 128;
+
+template <typename S>
+typename S::T sparsemax_threshold_of(const typename S::T* y, int64_t c) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const V zero = S::zero(), one = S::set1(T(1));
+  T tau = T(-1), count = T(-1);
+  for (int pass = 0; pass < kMaxMichelotPasses; ++pass) {
+    const V vtau = S::set1(tau);
+    V sum = zero, n = zero;
+    for (int64_t i = 0; i < c; i += W) {
+      const V v = S::maskload(y + i, S::mask(c - i));
+      const auto in = S::both(S::gt(v, vtau), S::lanes_below(c - i));
+      sum = S::add_if(sum, in, v);
+      n = S::add_if(n, in, one);
+    }
+    const T kept = S::hsum(n);
+    if (kept == count) return tau;
+    count = kept;
+    tau = (S::hsum(sum) - T(1)) / kept;
+  }
+  return std::numeric_limits<T>::quiet_NaN();
+}
+
+// Newton from below as entmax_threshold's convex branch (1 < alpha < 2 here), with
+// a start near the root: with d <= 1, d^e <= d, so the sparsemax threshold tau_1 of
+// the same candidates lies at or above the root, and one Newton step from there
+// lands at or below it (G is convex). The passes then see only the few candidates
+// above that start (the others are dropped), instead of all y > -1.
+template <typename S>
+typename S::T general_row_threshold(typename S::T* y, int64_t c, typename S::T e) {
+  using T = typename S::T;
+  const auto ve1 = S::set1(e - T(1));
+  const T eps = std::numeric_limits<T>::epsilon() * T(kStopUlps);
+  const T g = T(1) - T(1) / e;  // G = F^g
+  T tau = T(-1), f, sd;
+  const T tau_1 = c >= kWarmStartMinCandidates ? sparsemax_threshold_of<S>(y, c) : T(-1);
+  if (tau_1 > T(-1) && tau_1 < T(0)) {
+    power_sums<S>(y, c, tau_1, ve1, &f, &sd);
+    if (!(f < T(1))) return tau_1;  // the root itself (to rounding)
+    const T below = tau_1 + (f - std::pow(f, g)) / sd;
+    if (below > T(-1)) tau = below;
+  }
+  for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
+    int64_t kept = 0;  // entries <= tau are below the threshold for good
+    const auto vtau = S::set1(tau);
+    for (int64_t i = 0; i < c; i += S::W) {
+      const auto v = S::maskload(y + i, S::mask(c - i));
+      kept = append_lanes<S>(y, kept, v, S::both(S::gt(v, vtau), S::lanes_below(c - i)));
+    }
+    c = kept;
+    power_sums<S>(y, c, tau, ve1, &f, &sd);
+    if (!(f > T(1))) break;  // at the root, or past it by rounding
+    const T next = tau + (f - std::pow(f, g)) / sd;
+    if (!(next > tau) || next - tau <= eps * std::fabs(tau)) break;
+    tau = next;
+  }
+  return tau;
+}
+
+template <typename S>
+void general_bisect_row(const typename S::T* z, int64_t K, typename S::T alpha,
+                        typename S::T inv_t, typename S::T* p) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const T scale = (alpha - T(1)) * inv_t;
+  const T e = T(1) / (alpha - T(1));
+  T m;
+  const int64_t c = gather_candidates_vec<S>(z, K, scale, p, &m);
+  if (c < 0) return fill_nan(p, K);
+  const T tau = general_row_threshold<S>(p, c, e);
+  const V vm = S::set1(m), vs = S::set1(scale), vtau = S::set1(tau), ve = S::set1(e);
+  const V zero = S::zero();
+  V sum = zero;
+  for (int64_t k = 0; k < K; k += W) {
+    const auto lanes = S::mask(K - k);
+    const V d = S::sub(S::mul(S::sub(S::maskload(z + k, lanes), vm), vs), vtau);
+    const auto in = S::both(S::gt(d, zero), S::lanes_below(K - k));
+    if (S::bits(in) == 0) {  // no entry of the support here (most of a long row): no pow
+      S::maskstore(p + k, lanes, zero);
+      continue;
+    }
+    const V v = S::zero_unless(in, simd::pow_pos<S>(simd::at_least_normal<S>(d), ve));
+    S::maskstore(p + k, lanes, v);
+    sum = S::add(sum, v);
+  }
+  const V inv_sum = S::set1(T(1) / S::hsum(sum));
+  for (int64_t k = 0; k < K; k += W) {
+    const auto lanes = S::mask(K - k);
+    S::maskstore(p + k, lanes, S::mul(S::maskload(p + k, lanes), inv_sum));
+  }
+}
+
+template <typename S>
+void bisect_rows_fast(const typename S::T* Z, int64_t rows, int64_t K, typename S::T alpha,
+                      typename S::T inv_t, typename S::T* P) {
+  using T = typename S::T;
+  if (alpha == T(2) || alpha == T(1.5) || alpha > T(2))  // no pow, or the safeguarded search
+    return entmax_bisect_block(Z, rows, K, alpha, inv_t, P);
+  for (int64_t i = 0; i < rows; ++i) general_bisect_row<S>(Z + i * K, K, alpha, inv_t, P + i * K);
+}
+
+// out = s (v - <s, v> / sum s) / T, s = p^(2 - alpha) on the support; s is kept in
+// out between the passes unless out is v (then it is computed again).
+template <typename S>
+void general_product_row(const typename S::T* p, const typename S::T* v, int64_t K,
+                         typename S::T alpha, typename S::T inv_t, typename S::T* out) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  const V zero = S::zero(), power = S::set1(T(2) - alpha);
+  const bool keep_s = out != v;
+  V sum_p = zero, sum_s = zero, sum_sv = zero;
+  for (int64_t k = 0; k < K; k += W) {
+    const auto lanes = S::mask(K - k);
+    const V pk = S::maskload(p + k, lanes);
+    sum_p = S::add(sum_p, pk);
+    const auto in = S::gt(pk, zero);  // zeros past K
+    const V s = S::bits(in) == 0  // off the support: no pow
+                    ? zero
+                    : S::zero_unless(in, simd::pow_pos<S>(simd::at_least_normal<S>(pk), power));
+    if (keep_s) S::maskstore(out + k, lanes, s);
+    sum_s = S::add(sum_s, s);
+    sum_sv = S::add_if(sum_sv, in, S::mul(s, S::maskload(v + k, lanes)));
+  }
+  const T total_p = S::hsum(sum_p), total_s = S::hsum(sum_s);
+  if (total_p != total_p) return fill_nan(out, K);
+  const V mean = S::set1(total_s > T(0) ? S::hsum(sum_sv) / total_s : T(0));
+  const V vi = S::set1(inv_t);
+  for (int64_t k = 0; k < K; k += W) {
+    const auto lanes = S::mask(K - k);
+    V s;
+    if (keep_s) {
+      s = S::maskload(out + k, lanes);
+    } else {
+      const V pk = S::maskload(p + k, lanes);
+      const auto in = S::gt(pk, zero);
+      s = S::bits(in) == 0
+              ? zero
+              : S::zero_unless(in, simd::pow_pos<S>(simd::at_least_normal<S>(pk), power));
+    }
+    const V r = S::mul(S::mul(s, S::sub(S::maskload(v + k, lanes), mean)), vi);
+    S::maskstore(out + k, lanes, S::zero_unless(S::gt(s, zero), r));
+  }
+}
+
+template <typename S>
+void product_rows_fast(const typename S::T* P, const typename S::T* Vs, int64_t rows, int64_t K,
+                       typename S::T alpha, typename S::T inv_t, typename S::T* out) {
+  using T = typename S::T;
+  if (alpha == T(2) || alpha == T(1.5)) return product_rows(P, Vs, rows, K, alpha, inv_t, out);
+  for (int64_t i = 0; i < rows; ++i)
+    general_product_row<S>(P + i * K, Vs + i * K, K, alpha, inv_t, out + i * K);
+}
+
+// The table of one ISA: the row kernels (with the vector pow for general alpha)
+// and the lane kernels.
+template <typename S>
+EntmaxKernels<typename S::T> make_lane_kernels() {
+  EntmaxKernels<typename S::T> k = make_kernels<typename S::T>();
+  k.bisect_rows = bisect_rows_fast<S>;
+  k.product_rows = product_rows_fast<S>;
+  k.entmax15_lanes = entmax15_lanes<S>;
+  k.bisect_lanes = bisect_lanes<S>;
+  k.product_lanes = product_lanes<S>;
+  return k;
+}
+
+}  // namespace
+}  // namespace entmax_detail
+}  // namespace pyfastnn
+
+#endif  // PYFASTNN_X86

@@ -1,0 +1,157 @@
+"""The fast entmax kernels against their references (csrc/simplex/kernels/):
+
+- the lane kernels (entmax_lanes.hpp: one row per vector lane, AVX2 and AVX-512,
+  K <= 48, at least 4 rows) against the row kernels of the same ISA (a call on
+  one row takes the row kernel) and against the portable ISA;
+- the vector-pow row kernels of alpha-entmax for alpha not 1.5 or 2 (any K)
+  against the portable row kernels (std::pow).
+
+entmax15 (exact threshold), alpha = 1.5 and alpha = 2 agree to rounding;
+alpha-entmax with a pow agrees to the documented tolerance (a few ulp of the
+row's largest entry). NaN / inf / -inf / 1e30 rows are mixed into the blocks:
+a bad row must not spoil its neighbours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_simplex_short_rows import spoil
+
+import pyfastnn
+from pyfastnn import _native
+
+KS = [1, 2, 3, 5, 8, 9, 15, 16, 17, 26, 31, 32, 33, 47, 48, 49]
+NS = [4, 5, 7, 8, 9, 15, 16, 17, 33]
+ALPHAS = [1.5, 2.0, 1.3, 1.05, 1.9, 2.5]  # 2.5: rows (the safeguarded search) everywhere
+EXACT = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
+# pow by exp(a log x) (vec_math.hpp) beside std::pow, and the Newton stop at 2 ulps of
+# |tau|: absolute differences of a few ulp of the largest entry (1)
+POW = {"float32": dict(rtol=0, atol=3e-6), "float64": dict(rtol=0, atol=5e-14)}
+
+
+def fast_isas() -> list[str]:
+    info = pyfastnn.kernel_info()
+    return [
+        isa
+        for isa, key in (("avx2", "cpu_supports_avx2_fma"), ("avx512", "cpu_supports_avx512"))
+        if info[key]
+    ]
+
+
+@pytest.fixture(params=fast_isas())
+def isa(request: pytest.FixtureRequest):
+    before = pyfastnn.kernel_info()["isa"]
+    pyfastnn.set_kernel(request.param)
+    yield request.param
+    pyfastnn.set_kernel(before)
+
+
+def forward(Z: np.ndarray, alpha: float | None) -> np.ndarray:
+    out = np.empty_like(Z)
+    if alpha is None:
+        _native.entmax15_forward(Z, out, 1.0)
+    else:
+        _native.entmax_bisect_forward(Z, out, alpha, 1.0)
+    return out
+
+
+def by_rows(fn, *arrays: np.ndarray) -> np.ndarray:
+    """fn on one row at a time: the row kernels of the active ISA."""
+    return np.concatenate([fn(*(a[i : i + 1] for a in arrays)) for i in range(len(arrays[0]))])
+
+
+def product(P: np.ndarray, G: np.ndarray, alpha: float) -> np.ndarray:
+    out = np.empty_like(P)
+    _native.entmax_product_from_output(P, G, out, alpha, 1.0)
+    return out
+
+
+def on_portable(fn, *args):
+    before = pyfastnn.kernel_info()["isa"]
+    pyfastnn.set_kernel("portable")
+    try:
+        return fn(*args)
+    finally:
+        pyfastnn.set_kernel(before)
+
+
+def assert_close(P: np.ndarray, Q: np.ndarray, tol: dict, scale: object = 1.0) -> None:
+    """Same NaN rows; elsewhere |P - Q| <= atol * max(scale, max |Q| of the row) + rtol |Q|."""
+    np.testing.assert_array_equal(np.isnan(P), np.isnan(Q))
+    P, Q = np.nan_to_num(P), np.nan_to_num(Q)
+    scale = np.maximum(np.nan_to_num(scale), np.abs(Q).max(axis=1, keepdims=True))
+    np.testing.assert_array_less(
+        np.abs(P - Q), tol["atol"] * scale + tol["rtol"] * np.abs(Q) + np.finfo(Q.dtype).tiny
+    )
+
+
+def tolerance(alpha: float | None, dtype: str, forward: bool = True) -> dict:
+    no_pow = (None, 1.5, 2.0, 2.5) if forward else (None, 1.5, 2.0)
+    return (EXACT if alpha in no_pow else POW)[dtype]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("alpha", [None, *ALPHAS])
+def test_lanes_match_rows_and_portable(isa: str, alpha: float | None, dtype: str) -> None:
+    rng = np.random.default_rng(len(str(alpha)) + (dtype == "float64"))
+    tol = tolerance(alpha, dtype)
+    for k in KS:
+        for n in NS:
+            Z = (rng.standard_normal((n, k)) * rng.choice([0.3, 1, 4])).astype(dtype)
+            spoil(Z, rng)
+            P = forward(Z, alpha)
+            assert_close(P, by_rows(lambda z, alpha=alpha: forward(z, alpha), Z), tol)
+            assert_close(P, on_portable(forward, Z, alpha), tol)
+            good = ~np.isnan(P).any(axis=1)
+            np.testing.assert_allclose(P[good].sum(axis=1), 1, rtol=0, atol=tol["atol"] * k + 1e-6)
+            a = 1.5 if alpha is None else alpha
+            G = rng.standard_normal((n, k)).astype(dtype)
+            R = product(P, G, a)
+            tol = tolerance(alpha, dtype, forward=False)
+            # the size of the terms of J v: s = p^(2 - alpha) (large for alpha > 2), v
+            with np.errstate(divide="ignore"):
+                s = np.where(P > 0, np.abs(P) ** (2 - a), 0).max(axis=1, keepdims=True)
+            terms = np.maximum(1, s * np.abs(G).max(axis=1, keepdims=True))
+            assert_close(R, by_rows(lambda p, g, a=a: product(p, g, a), P, G), tol, terms)
+            assert_close(R, on_portable(product, P, G, a), tol, terms)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lanes_products_in_place(isa: str, dtype: str) -> None:
+    rng = np.random.default_rng(5)
+    Z = rng.standard_normal((37, 26)).astype(dtype)
+    for alpha in (1.5, 1.3, 2.0):
+        P = forward(Z, alpha)
+        G = rng.standard_normal(Z.shape).astype(dtype)
+        expected = product(P, G, alpha)
+        into_p, into_g = P.copy(), G.copy()
+        _native.entmax_product_from_output(into_p, G, into_p, alpha, 1.0)
+        _native.entmax_product_from_output(P, into_g, into_g, alpha, 1.0)
+        np.testing.assert_array_equal(into_p, expected)
+        np.testing.assert_array_equal(into_g, expected)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("k", [50, 100, 1000, 4099])
+def test_vector_pow_rows_match_portable(isa: str, k: int, dtype: str) -> None:
+    rng = np.random.default_rng(k)
+    Z = (rng.standard_normal((6, k)) * 3).astype(dtype)
+    spoil(Z, rng)
+    for alpha in (1.05, 1.3, 1.7, 1.99):
+        P = forward(Z, alpha)
+        assert_close(P, on_portable(forward, Z, alpha), POW[dtype])
+        G = rng.standard_normal(Z.shape).astype(dtype)
+        assert_close(product(P, G, alpha), on_portable(product, P, G, alpha), POW[dtype])
+
+
+def test_lanes_match_the_vector_backend_at_the_benchmark_shape(isa: str) -> None:
+    rng = np.random.default_rng(7)
+    Z = rng.standard_normal((1000, 26))
+    G = rng.standard_normal(Z.shape)
+    for name, args in (("entmax15", ()), ("entmax_bisect", (1.3,))):
+        fwd = getattr(pyfastnn.simplex, name)
+        vjp = getattr(pyfastnn.simplex, f"{name}_vjp")
+        np.testing.assert_allclose(fwd(Z, *args), fwd(Z, *args, backend="vector"), atol=1e-13)
+        np.testing.assert_allclose(
+            vjp(Z, G, *args), vjp(Z, G, *args, backend="vector"), rtol=1e-10, atol=1e-12
+        )
