@@ -188,7 +188,14 @@ double deferred_sum_squares(const DeferredStep<T>& st, const T* W, int64_t out, 
 // latency of the addition: 46% of a batch-1 epoch with l2) and their order,
 // hence the bits, is the same on every ISA. 32 lanes: 8 AVX2 or 4 AVX-512
 // vectors of doubles, enough to cover the addition's latency. A sum whose
-// coefficient is 0 is skipped.
+// coefficient is 0 is skipped. Measured (native epoch, 784-256-26 float32,
+// 3000 rows, AVX-512, shared 2-core machine, 4 alternating pairs against one
+// accumulator, median ms before -> after, per-pair speed-ups):
+//   batch 1,  l2 1e-4: 944 -> 310 (3.00 3.09 3.15 2.80)
+//   batch 1,  l1 1e-4: 999 -> 313 (3.45 3.10 2.77 3.15)
+//   batch 64, l2 1e-4: 136 -> 121 (1.15 1.23 1.09 1.07)
+//   batch 64, l1 1e-4:  88 ->  83 (1.06 1.06 1.07 1.02)
+//   no penalty: unchanged (batch 1: 88 -> 84, batch 64: 45 -> 41, noise).
 constexpr int kPenaltyLanes = 32;
 
 template <typename T, bool L1, bool L2>
