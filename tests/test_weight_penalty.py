@@ -73,8 +73,8 @@ def restore_kernel_and_threads():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_penalty_same_bits_on_every_isa_and_thread_count(restore_kernel_and_threads, dtype):
     """The order of the additions is fixed (lanes, then chunks): 1 or 2 threads
-    and every ISA's kernel give the same bits, for float64 too, where a fused
-    multiply-add of w * w + acc would round differently."""
+    and every ISA's kernel give the same bits (a fused multiply-add, which
+    random weights may not reveal, is caught by the next test)."""
     info = pyfastnn.kernel_info()
     supported = {
         "portable": True,
@@ -91,3 +91,29 @@ def test_penalty_same_bits_on_every_isa_and_thread_count(restore_kernel_and_thre
             losses[isa, threads] = penalty_only_loss((203, 197, 3), dtype, 0.3, 0.7)[0]
     first = next(iter(losses.values()))
     assert all(v == first for v in losses.values()), losses
+
+
+def test_penalty_squares_round_before_they_are_added(restore_kernel_and_threads):
+    """No ISA fuses w * w + acc into one rounding (an FMA). Lane 0 of the
+    first layer's weights (w[0], w[32], w[64], w[96] = W[0..3, 0]) holds
+    2^-13, 2^-27, 2^-27 and 1 - 2^-27: the lane reaches 2^-26 + 2^-53 exactly,
+    then (1 - 2^-27)^2 = 1 - 2^-26 + 2^-54 rounds to 1 - 2^-26 (a tie, to
+    even) and the sum 1 + 2^-53 to 1 (a tie, to even). An FMA would add the
+    exact square, 1 + 2^-53 + 2^-54, and round it to 1 + 2^-52."""
+    info = pyfastnn.kernel_info()
+    supported = {
+        "portable": True,
+        "avx2": info["cpu_supports_avx2_fma"],
+        "avx512": info["cpu_supports_avx512"],
+    }
+    model = MLP([4, 32, 1], "tanh", "identity", dtype="float64", backend="native")
+    W0 = np.zeros((4, 32))
+    W0[:, 0] = [2.0**-13, 2.0**-27, 2.0**-27, 1 - 2.0**-27]
+    model.weights = [W0, np.zeros((32, 1))]
+    model.biases = [np.zeros(32), np.zeros(1)]
+    X, Y = np.zeros((1, 4)), np.zeros((1, 1))
+    for isa in ISAS:
+        if supported[isa]:
+            pyfastnn.set_kernel(isa)
+            loss, _ = model.loss_and_grad(X, Y, l2=1.0)
+            assert loss == 1.0, (isa, loss - 1.0)
