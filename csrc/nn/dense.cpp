@@ -6,6 +6,7 @@
 
 #include "gemm/gemm.hpp"
 #include "nn/dense_epilogues.hpp"
+#include "nn/optim_kernels.hpp"
 #include "runtime/ordered_sum.hpp"
 #include "runtime/parallel.hpp"
 
@@ -83,13 +84,7 @@ double weight_penalty(const T* W, int64_t count, Penalty<T> penalty) {
   const double l1 = double(penalty.l1), l2 = double(penalty.l2);
   const int threads = count >= kParallelMinElements ? num_threads() : 1;
   return ordered_chunk_sum(count, kPenaltyChunk, threads, [&](int64_t i0, int64_t i1) {
-    double sq = 0, abs = 0;
-    for (int64_t i = i0; i < i1; ++i) {
-      const double w = double(W[i]);
-      sq += w * w;
-      abs += std::fabs(w);
-    }
-    return l2 * sq + l1 * abs;
+    return penalty_sum_serial(W + i0, i1 - i0, l1, l2);
   });
 }
 

@@ -66,6 +66,14 @@ double sum_of_squares_serial(const double* x, int64_t n) {
   return optimizer_kernels_f64->sum_squares(x, n);
 }
 
+double penalty_sum_serial(const float* w, int64_t n, double l1, double l2) {
+  return optimizer_kernels_f32->penalty_sum(w, n, l1, l2);
+}
+
+double penalty_sum_serial(const double* w, int64_t n, double l1, double l2) {
+  return optimizer_kernels_f64->penalty_sum(w, n, l1, l2);
+}
+
 template <typename T>
 void update_all(const UpdateRule<T>& r, T* p, const T* g, T* s1, T* s2, int64_t n) {
   const auto& k = kernels(T());

@@ -197,4 +197,10 @@ double sum_of_squares(const T* x, int64_t n);
 double sum_of_squares_serial(const float* x, int64_t n);
 double sum_of_squares_serial(const double* x, int64_t n);
 
+// l2 sum w^2 + l1 sum |w| over n weights on the calling thread, accumulated
+// in double in fixed lanes (the same bits on every ISA); a sum whose
+// coefficient is 0 is not computed (nn/dense.cpp cuts W into fixed chunks).
+double penalty_sum_serial(const float* w, int64_t n, double l1, double l2);
+double penalty_sum_serial(const double* w, int64_t n, double l1, double l2);
+
 }  // namespace pyfastnn

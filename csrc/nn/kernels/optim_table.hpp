@@ -1,7 +1,8 @@
 // The optimiser kernel family: the block update (nn/optim_kernels.hpp,
 // update_block), the deferred step fused with the next forward product
-// (nn/update_forward.hpp, update_rows_forward) and the sums of squares of
-// gradient clipping (sum_squares, deferred_sum_squares), one table per ISA and dtype
+// (nn/update_forward.hpp, update_rows_forward), the sums of squares of
+// gradient clipping (sum_squares, deferred_sum_squares) and the weight
+// penalty's value (penalty_sum), one table per ISA and dtype
 // (runtime/kernel_registry.hpp; registered in nn/optim.cpp).
 //
 // Each ISA's table comes from one template source, optim_template.hpp,
@@ -26,6 +27,7 @@ struct OptimizerKernels {
   double (*sum_squares)(const T* x, int64_t n) = nullptr;
   double (*deferred_sum_squares)(const DeferredStep<T>& step, const T* W, int64_t out, int64_t i0,
                                  int64_t i1) = nullptr;
+  double (*penalty_sum)(const T* w, int64_t n, double l1, double l2) = nullptr;
 };
 
 // Baseline x86-64 (or any CPU).

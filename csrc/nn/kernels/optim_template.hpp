@@ -14,8 +14,11 @@
 //   deferred_sum_squares(step, W (in, out), out, i0, i1): sum over rows
 //     [i0, i1) of g^2, g = h[i] dz + penalty gradient at W[i, :] (the
 //     deferred step's gradient), in double
+//   penalty_sum(w (n), n, l1, l2): l2 sum w^2 + l1 sum |w| in double, in
+//     kPenaltyLanes fixed lanes (the elastic-net penalty of nn/dense.hpp)
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "nn/kernels/optim_table.hpp"
@@ -179,6 +182,64 @@ double deferred_sum_squares(const DeferredStep<T>& st, const T* W, int64_t out, 
   return lane_total(acc);
 }
 
+// The penalty's two sums in kPenaltyLanes independent lanes each (lane k
+// holds the values i = k mod kPenaltyLanes), added in lane order: the
+// additions no longer wait on one another (one accumulator was bound by the
+// latency of the addition: 46% of a batch-1 epoch with l2) and their order,
+// hence the bits, is the same on every ISA. 32 lanes: 8 AVX2 or 4 AVX-512
+// vectors of doubles, enough to cover the addition's latency. A sum whose
+// coefficient is 0 is skipped. Measured (native epoch, 784-256-26 float32,
+// 3000 rows, AVX-512, shared 2-core machine, 4 alternating pairs against one
+// accumulator, median ms before -> after, per-pair speed-ups):
+//   batch 1,  l2 1e-4: 944 -> 310 (3.00 3.09 3.15 2.80)
+//   batch 1,  l1 1e-4: 999 -> 313 (3.45 3.10 2.77 3.15)
+//   batch 64, l2 1e-4: 136 -> 121 (1.15 1.23 1.09 1.07)
+//   batch 64, l1 1e-4:  88 ->  83 (1.06 1.06 1.07 1.02)
+//   no penalty: unchanged (batch 1: 88 -> 84, batch 64: 45 -> 41, noise).
+constexpr int kPenaltyLanes = 32;
+
+template <typename T, bool L1, bool L2>
+PYFASTNN_ALWAYS_INLINE void add_penalty_sums(const T* w, int64_t n, double* __restrict sq,
+                                             double* __restrict abs) {
+  int64_t i = 0;
+  for (; i + kPenaltyLanes <= n; i += kPenaltyLanes) {
+    const T* b = w + i;
+#pragma omp simd
+    for (int k = 0; k < kPenaltyLanes; ++k) {
+      const double v = double(b[k]);
+      if (L2) sq[k] += v * v;
+      if (L1) abs[k] += std::fabs(v);
+    }
+  }
+  for (int k = 0; i < n; ++i, ++k) {
+    const double v = double(w[i]);
+    if (L2) sq[k] += v * v;
+    if (L1) abs[k] += std::fabs(v);
+  }
+}
+
+PYFASTNN_ALWAYS_INLINE double penalty_lane_total(const double* acc) {
+  double total = 0;
+  for (int k = 0; k < kPenaltyLanes; ++k) total += acc[k];
+  return total;
+}
+
+template <typename T>
+double penalty_sum(const T* w, int64_t n, double l1, double l2) {
+  alignas(64) double sq[kPenaltyLanes] = {};
+  alignas(64) double abs[kPenaltyLanes] = {};
+  if (l1 != 0 && l2 != 0)
+    add_penalty_sums<T, true, true>(w, n, sq, abs);
+  else if (l2 != 0)
+    add_penalty_sums<T, false, true>(w, n, sq, abs);
+  else if (l1 != 0)
+    add_penalty_sums<T, true, false>(w, n, sq, abs);
+  double total = 0;
+  if (l2 != 0) total += l2 * penalty_lane_total(sq);
+  if (l1 != 0) total += l1 * penalty_lane_total(abs);
+  return total;
+}
+
 template <typename T>
 OptimizerKernels<T> make_kernels() {
   OptimizerKernels<T> k;
@@ -186,6 +247,7 @@ OptimizerKernels<T> make_kernels() {
   k.update_rows_forward = update_rows_forward<T>;
   k.sum_squares = sum_squares<T>;
   k.deferred_sum_squares = deferred_sum_squares<T>;
+  k.penalty_sum = penalty_sum<T>;
   return k;
 }
 
