@@ -91,38 +91,77 @@ std::atomic<int> active_threads{0};
 std::atomic<int> most_active_threads{0};
 thread_local int caller_depth = 0;
 
+// How a thread joins the count of threads running parallel work.
+enum class Joining {
+  caller,   // a top-level caller: waits while workers of other calls fill the count
+  worker,   // a pool worker: joins a job only below the job's limit
+  member,   // a team member (run_team): always, its team waits for it
+  none,     // not counted (nested calls, a worker's own pieces)
+};
+
+std::atomic<int> active_workers{0};
+
+inline void note_most(int now) {
+  int most = most_active_threads.load(std::memory_order_relaxed);
+  while (now > most &&
+         !most_active_threads.compare_exchange_weak(most, now, std::memory_order_relaxed)) {
+  }
+}
+
+// Keeps active_threads <= limit, except for callers beyond it when no worker
+// is counted: a caller (a Python thread in a native call) always runs, but
+// while a worker of another call holds a place it waits for that worker's
+// job to end (microseconds to milliseconds); a worker finding the count full
+// stays out of the job. So the threads of concurrent calls stay within
+// num_threads() at any moment, or within the number of callers if more call.
 class ActiveThread {
  public:
-  // With limit > 0, counts only while fewer than `limit` threads are active
-  // (counts() says whether it did).
-  explicit ActiveThread(bool counts, int limit = 0) : counts_(counts) {
-    if (!counts_) return;
-    const int now = active_threads.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (limit > 0 && now > limit) {
-      active_threads.fetch_sub(1, std::memory_order_relaxed);
-      counts_ = false;
+  ActiveThread(Joining how, int limit) : how_(how) {
+    if (how_ == Joining::none) return;
+    if (how_ == Joining::member) {
+      active_workers.fetch_add(1, std::memory_order_relaxed);
+      note_most(active_threads.fetch_add(1, std::memory_order_acq_rel) + 1);
       return;
     }
-    int most = most_active_threads.load(std::memory_order_relaxed);
-    while (now > most &&
-           !most_active_threads.compare_exchange_weak(most, now, std::memory_order_relaxed)) {
+    int a = active_threads.load(std::memory_order_acquire);
+    for (int spins = 1;; ++spins) {
+      const bool room = a < limit || (how_ == Joining::caller &&
+                                      active_workers.load(std::memory_order_acquire) == 0);
+      if (room) {
+        if (active_threads.compare_exchange_weak(a, a + 1, std::memory_order_acq_rel)) break;
+        continue;  // a was reloaded
+      }
+      if (how_ == Joining::worker) {
+        how_ = Joining::none;  // stays out
+        return;
+      }
+      cpu_relax();
+      if (spins % kChecksPerYield == 0) sched_yield();
+      a = active_threads.load(std::memory_order_acquire);
     }
+    if (how_ == Joining::worker) active_workers.fetch_add(1, std::memory_order_relaxed);
+    note_most(a + 1);
   }
-  bool counts() const { return counts_; }
+  bool counts() const { return how_ != Joining::none; }
   ~ActiveThread() {
-    if (counts_) active_threads.fetch_sub(1, std::memory_order_relaxed);
+    if (how_ == Joining::none) return;
+    if (how_ != Joining::caller) active_workers.fetch_sub(1, std::memory_order_relaxed);
+    active_threads.fetch_sub(1, std::memory_order_acq_rel);
   }
   ActiveThread(const ActiveThread&) = delete;
   ActiveThread& operator=(const ActiveThread&) = delete;
 
  private:
-  bool counts_;
+  Joining how_;
 };
 
-// Counts the calling thread once, however deeply its parallel_for calls nest.
+// Counts the calling thread once, however deeply its parallel_for calls
+// nest; not at all on a pool worker or inside a job's piece (counted there).
 class ActiveCaller {
  public:
-  ActiveCaller() : thread_(caller_depth++ == 0) {}
+  ActiveCaller()
+      : thread_(caller_depth++ == 0 && !in_parallel_work ? Joining::caller : Joining::none,
+                process_threads()) {}
   ~ActiveCaller() { --caller_depth; }
 
  private:
@@ -287,7 +326,7 @@ int64_t Pool::join_current() {
   // Other Python threads' native calls that started after this job running
   // on their own threads: then the worker stays out, so that together they
   // keep to the thread count.
-  const ActiveThread counted(true, limit);
+  const ActiveThread counted(limit > 0 ? Joining::worker : Joining::member, limit);
   if (!counted.counts()) return 0;
   uint64_t s = seats_.load(std::memory_order_acquire);
   do {
@@ -401,7 +440,7 @@ void run_team(int members, PieceRef body) {
   helpers.reserve(static_cast<size_t>(members - 1));
   for (int m = 1; m < members; ++m)
     helpers.emplace_back([&body, m] {
-      const ActiveThread helper(true);
+      const ActiveThread helper(Joining::member, 0);
       body(m);
     });
   body(0);

@@ -62,6 +62,11 @@ int num_threads() {
   return n < calling_thread_limit ? n : calling_thread_limit;
 }
 
+int process_threads() {
+  if (in_forked_child()) return 1;
+  return thread_slot().load(std::memory_order_relaxed);
+}
+
 ScopedThreadLimit::ScopedThreadLimit(int limit) : previous_(calling_thread_limit) {
   if (limit < calling_thread_limit) calling_thread_limit = limit < 1 ? 1 : limit;
 }

@@ -26,6 +26,10 @@ inline std::pair<int64_t, int64_t> split_range(int64_t n, int64_t align, int64_t
 // whatever set_num_threads says.
 int num_threads();
 
+// The process-wide count (set_num_threads, OMP_NUM_THREADS), without the
+// calling thread's ScopedThreadLimit; 1 in a forked child.
+int process_threads();
+
 // The CPUs this process may run on (its affinity mask; else the hardware's).
 int usable_cpus();
 
