@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import pyfastnn
-from pyfastnn import _native
 
 
 @pytest.fixture
@@ -46,7 +45,7 @@ def test_two_fits_on_two_python_threads_keep_to_the_thread_count(two_threads):
     def run(i: int) -> None:
         got[i] = _fit(i)
 
-    _native.reset_most_threads_at_once()
+    pyfastnn.reset_thread_high_water()
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
@@ -62,7 +61,7 @@ def test_one_fit_uses_the_pool(two_threads):
     # the high-water mark is not vacuous: one call alone does use 2 threads
     if pyfastnn.thread_pool_stats()["cpus"] < 2:
         pytest.skip("one CPU")
-    _native.reset_most_threads_at_once()
+    pyfastnn.reset_thread_high_water()
     A = np.random.default_rng(0).random((512, 512), dtype=np.float32)
     for _ in range(20):
         pyfastnn.matmul(A, A)
@@ -102,7 +101,7 @@ def test_grid_search_with_n_jobs_gives_the_same_scores():
 def test_dask_threads_keep_to_the_thread_count(two_threads):
     dask = pytest.importorskip("dask")
     want = [_fit(4), _fit(5)]
-    _native.reset_most_threads_at_once()
+    pyfastnn.reset_thread_high_water()
     tasks = [dask.delayed(_fit)(s) for s in (4, 5)]
     got = dask.compute(*tasks, scheduler="threads", num_workers=2)
     assert pyfastnn.thread_pool_stats()["most_threads_at_once"] <= 2

@@ -197,11 +197,10 @@ class Pool {
   bool try_own() { return !busy_.exchange(true, std::memory_order_acquire); }
   void release() { busy_.store(false, std::memory_order_release); }
   int workers() const { return started_.load(std::memory_order_relaxed); }
-  void ensure_workers_for_team(int n) { ensure_workers(n); }
   std::atomic<int64_t> jobs{0}, jobs_with_team{0};
+  void ensure_workers(int n);  // starts workers until there are n (or no more can start)
 
  private:
-  void ensure_workers(int n);
   void worker_loop(uint32_t seen);
   bool wait_for_job(uint32_t seen, bool spin);  // whether it slept
   // Claims and runs pieces of epoch e while there are any; returns how many.
@@ -423,7 +422,7 @@ void run_team(int members, PieceRef body) {
   const ActiveCaller counted;
   if (!in_parallel_work && !in_forked_child() && members <= kMaxThreads && pool().try_own()) {
     Pool& p = pool();
-    p.ensure_workers_for_team(members - 1);
+    p.ensure_workers(members - 1);
     if (p.workers() >= members - 1) {
       // The caller runs piece 0 and each worker claims one piece as it
       // arrives; a thread claims a second piece only after its first has

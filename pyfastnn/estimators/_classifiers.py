@@ -12,9 +12,6 @@ import numpy as np
 from .. import optim
 from ._base import PyfastnnClassifier
 
-# lr=None picks the optimiser's default learning rate, the table every entry point uses
-DEFAULT_LR = optim.DEFAULT_LR
-
 
 class _Trained(PyfastnnClassifier):
     """Holds the training hyper-parameters common to the linear classifiers."""
@@ -22,7 +19,7 @@ class _Trained(PyfastnnClassifier):
     def _fit_options(self) -> dict[str, Any]:
         options = super()._fit_options()
         if options["lr"] is None and isinstance(self.optimizer, str):
-            options["lr"] = DEFAULT_LR.get(self.optimizer.lower())
+            options["lr"] = optim.DEFAULT_LR.get(self.optimizer.lower())
         return options
 
 
