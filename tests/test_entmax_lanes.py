@@ -155,3 +155,60 @@ def test_lanes_match_the_vector_backend_at_the_benchmark_shape(isa: str) -> None
         np.testing.assert_allclose(
             vjp(Z, G, *args), vjp(Z, G, *args, backend="vector"), rtol=1e-10, atol=1e-12
         )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_vector_pow_rows_products_in_place(isa: str, dtype: str) -> None:
+    """Long rows: the product gathers the support of P with its V before writing out,
+    so out = P or out = V gives the same bits as a separate out."""
+    rng = np.random.default_rng(11)
+    Z = rng.standard_normal((9, 1001)).astype(dtype)
+    spoil(Z, rng)
+    for alpha in (1.3, 1.7, 1.02):
+        P = forward(Z, alpha)
+        G = rng.standard_normal(Z.shape).astype(dtype)
+        expected = product(P, G, alpha)
+        into_p, into_g = P.copy(), G.copy()
+        _native.entmax_product_from_output(into_p, G, into_p, alpha, 1.0)
+        _native.entmax_product_from_output(P, into_g, into_g, alpha, 1.0)
+        np.testing.assert_array_equal(into_p, expected)
+        np.testing.assert_array_equal(into_g, expected)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("k", [17, 127, 129, 300, 2050])
+def test_vector_pow_rows_supports_of_every_size(isa: str, k: int, dtype: str) -> None:
+    """Supports from one entry to the whole row (alpha near 1 with small logits: every
+    vector of the output is full), fewer and more candidates than the warm start
+    needs (128), alpha on both sides of 1.5 (Halley's step below, Newton's above)."""
+    rng = np.random.default_rng(k)
+    for scale in (0.01, 0.3, 3.0, 40.0):
+        Z = (rng.standard_normal((5, k)) * scale).astype(dtype)
+        for alpha in (1.01, 1.2, 1.45, 1.49, 1.51, 1.8):
+            P = forward(Z, alpha)
+            assert_close(P, on_portable(forward, Z, alpha), POW[dtype])
+            np.testing.assert_allclose(P.sum(axis=1), 1, rtol=0, atol=POW[dtype]["atol"] * k)
+            G = rng.standard_normal(Z.shape).astype(dtype)
+            R = product(P, G, alpha)
+            assert_close(R, on_portable(product, P, G, alpha), POW[dtype], np.abs(G).max())
+            # J 1 = 0: the product of a constant vector vanishes
+            ones = product(P, np.ones_like(G), alpha)
+            np.testing.assert_allclose(ones, 0, atol=POW[dtype]["atol"] * 10)
+
+
+def test_vector_pow_rows_do_not_depend_on_threads(isa: str) -> None:
+    rng = np.random.default_rng(12)
+    Z = rng.standard_normal((301, 1000)).astype(np.float32)
+    G = rng.standard_normal(Z.shape).astype(np.float32)
+    before = pyfastnn.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3):
+            pyfastnn.set_num_threads(n)
+            results.append([(forward(Z, a), product(forward(Z, a), G, a)) for a in (1.3, 1.7)])
+    finally:
+        pyfastnn.set_num_threads(before)
+    for r in results[1:]:
+        for (p0, g0), (p1, g1) in zip(results[0], r):
+            np.testing.assert_array_equal(p0, p1)
+            np.testing.assert_array_equal(g0, g1)

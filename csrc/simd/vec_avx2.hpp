@@ -50,8 +50,37 @@ struct Compress4 {
     }
   }
 };
+// The inverse: for each mask of 8 float lanes, lane i (if set) takes the value at
+// position (set lanes below i) of the packed vector.
+struct Expand8 {
+  uint8_t idx[256][8];
+  constexpr Expand8() : idx{} {
+    for (int bits = 0; bits < 256; ++bits) {
+      int c = 0;
+      for (int lane = 0; lane < 8; ++lane)
+        if (bits & (1 << lane)) idx[bits][lane] = static_cast<uint8_t>(c++);
+    }
+  }
+};
+// For each mask of 4 double lanes: the 32-bit halves of the packed vector.
+struct Expand4 {
+  uint8_t idx[16][8];
+  constexpr Expand4() : idx{} {
+    for (int bits = 0; bits < 16; ++bits) {
+      int c = 0;
+      for (int lane = 0; lane < 4; ++lane)
+        if (bits & (1 << lane)) {
+          idx[bits][2 * lane] = static_cast<uint8_t>(2 * c);
+          idx[bits][2 * lane + 1] = static_cast<uint8_t>(2 * c + 1);
+          ++c;
+        }
+    }
+  }
+};
 constexpr Compress8 kCompress8{};
 constexpr Compress4 kCompress4{};
+constexpr Expand8 kExpand8{};
+constexpr Expand4 kExpand4{};
 
 inline __m256i lane_indices(const uint8_t* idx) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(idx)));
@@ -141,6 +170,14 @@ struct F32 {
   // The lanes set in `bits` moved to the front (the others undefined).
   static V compress(V v, int bits) {
     return _mm256_permutevar8x32_ps(v, lane_indices(kCompress8.idx[bits]));
+  }
+  // The first lanes of v moved to the lanes set in `bits`, in order; zeros elsewhere.
+  static V expand(V v, int bits) {
+    const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i set = _mm256_cmpeq_epi32(
+        _mm256_and_si256(_mm256_set1_epi32(bits), lane_bit), lane_bit);
+    return _mm256_and_ps(_mm256_permutevar8x32_ps(v, lane_indices(kExpand8.idx[bits])),
+                         _mm256_castsi256_ps(set));
   }
   // Lane i of the result is lane (i + r) % W of v.
   static V rotate(V v, int r) { return _mm256_permutevar8x32_ps(v, lanes_shifted(r)); }
@@ -263,6 +300,15 @@ struct F64 {
   static V compress(V v, int bits) {
     return _mm256_castps_pd(
         _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), lane_indices(kCompress4.idx[bits])));
+  }
+  static V expand(V v, int bits) {  // as F32's
+    const __m256i lane_bit = _mm256_setr_epi64x(1, 2, 4, 8);
+    const __m256i set = _mm256_cmpeq_epi64(
+        _mm256_and_si256(_mm256_set1_epi64x(bits), lane_bit), lane_bit);
+    return _mm256_and_pd(
+        _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v),
+                                                  lane_indices(kExpand4.idx[bits]))),
+        _mm256_castsi256_pd(set));
   }
   static V rotate(V v, int r) {  // the 32-bit halves rotated by 2 r
     return _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), lanes_shifted(2 * r)));

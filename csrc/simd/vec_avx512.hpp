@@ -22,6 +22,12 @@ namespace simd {
 namespace avx512 {
 namespace {
 
+// Bits [0, n) set for n in [0, 32] (n clamped into it), without a branch.
+inline unsigned low_bits(int64_t n) {
+  const int64_t c = n < 0 ? 0 : n > 32 ? 32 : n;  // selects (cmov), not jumps
+  return static_cast<unsigned>((uint64_t{1} << c) - 1);
+}
+
 // ---- float -------------------------------------------------------------------
 
 struct F32 {
@@ -38,9 +44,8 @@ struct F32 {
   static V loadu(const T* p) { return _mm512_loadu_ps(p); }
   static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
   // Lanes [0, n) set (none for n <= 0, all for n >= W).
-  static Mask mask(int64_t n) {
-    return _cvtu32_mask16(n <= 0 ? 0u : n >= W ? 0xFFFFu : (1u << n) - 1u);
-  }
+  // No branch: compactions ask for a random count of lanes (a popcount).
+  static Mask mask(int64_t n) { return _cvtu32_mask16(low_bits(n)); }
   static Mask lanes_below(int64_t n) { return mask(n); }  // as vec_avx2.hpp's
   // The lanes of m from p, zeros elsewhere (nothing else is read).
   static V maskload(const T* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
@@ -80,6 +85,8 @@ struct F32 {
   static unsigned bits(Mask m) { return m; }  // lane i: bit i
   // The lanes set in m moved to the front (zeros after), as vec_avx2.hpp's compress.
   static V compress(V v, Mask m) { return _mm512_maskz_compress_ps(m, v); }
+  // The first lanes of v moved to the lanes set in m, in order; zeros elsewhere.
+  static V expand(V v, Mask m) { return _mm512_maskz_expand_ps(m, v); }
   // Lane j of the result is lane idx[j] of v.
   static V permute(__m512i idx, V v) { return _mm512_permutexvar_ps(idx, v); }
 
@@ -134,9 +141,7 @@ struct F64 {
   static V load(const T* p) { return _mm512_load_pd(p); }
   static V loadu(const T* p) { return _mm512_loadu_pd(p); }
   static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
-  static Mask mask(int64_t n) {
-    return _cvtu32_mask8(n <= 0 ? 0u : n >= W ? 0xFFu : (1u << n) - 1u);
-  }
+  static Mask mask(int64_t n) { return _cvtu32_mask8(low_bits(n)); }
   static Mask lanes_below(int64_t n) { return mask(n); }
   static V maskload(const T* p, Mask m) { return _mm512_maskz_loadu_pd(m, p); }
   static void maskstore(T* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
@@ -169,6 +174,7 @@ struct F64 {
   static Mask both(Mask m1, Mask m2) { return static_cast<Mask>(m1 & m2); }
   static unsigned bits(Mask m) { return m; }
   static V compress(V v, Mask m) { return _mm512_maskz_compress_pd(m, v); }
+  static V expand(V v, Mask m) { return _mm512_maskz_expand_pd(m, v); }
   static V permute(__m512i idx, V v) { return _mm512_permutexvar_pd(idx, v); }
   static T hsum(V v) { return _mm512_reduce_add_pd(v); }
 

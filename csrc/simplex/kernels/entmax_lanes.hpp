@@ -37,6 +37,7 @@
 #include "simd/vec_math.hpp"
 #include "simplex/kernels/entmax_kernels.hpp"
 #include "simplex/kernels/entmax_template.hpp"
+#include "simplex/kernels/entmax_vector_rows.hpp"
 
 namespace pyfastnn {
 namespace entmax_detail {
@@ -178,24 +179,29 @@ void entmax15_lanes(const typename S::T* Z, int64_t rows, int64_t K, typename S:
 
 // ---- alpha-entmax ----------------------------------------------------------------
 
-template <Power kPower, typename S>
+// One block of alpha-entmax. kHalley (general power with e > 2, alpha < 1.5): each
+// pass also sums d^(e - 2) (d^(e - 1) = d^(e - 2) d: no second pow) and takes
+// Halley's step (halley_factor, entmax_vector_rows.hpp), which converges cubically.
+template <Power kPower, bool kHalley, typename S>
 void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, typename S::T inv_t,
                         typename S::T* p) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr bool kPow = kPower == Power::general;
+  static_assert(!kHalley || kPow, "Halley's step is for the general power");
   V y[kEntmaxLaneRowsMaxK];
   V q_d[kPow ? kEntmaxLaneRowsMaxK : 1];  // d^e of the last pass (general power)
   const auto bad = shifted_columns<S>(z, K, S::set1((alpha - T(1)) * inv_t), y);
   const T e = T(1) / (alpha - T(1));
-  const V zero = S::zero(), one = S::set1(T(1)), ve = S::set1(e), ve1 = S::set1(e - T(1));
+  const V zero = S::zero(), one = S::set1(T(1)), ve = S::set1(e);
+  const V vpow = S::set1(kHalley ? e - T(2) : e - T(1));  // the one pow per entry and pass
   const V vg = S::set1(T(1) - T(1) / e);  // G = F^(1 - 1/e)
   const V eps = S::set1(std::numeric_limits<T>::epsilon() * T(kStopUlps));
   V tau = S::set1(T(-1));
   V active = S::select(one, bad, zero);
   bool settled = false;  // every lane stopped at the tau of the last pass
   for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
-    V F = zero, Sd = zero;  // sum d^e, sum d^(e - 1) over d > 0
+    V F = zero, Sd = zero, S2 = zero;  // sum d^e, d^(e - 1), d^(e - 2) over d > 0
     for (int k = 0; k < K; ++k) {
       const V d = S::sub(y[k], tau);
       const auto in = S::gt(d, zero);
@@ -206,7 +212,11 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
         Sd = S::add_if(Sd, in, d);
         F = S::add_if(F, in, S::mul(d, d));
       } else {
-        const V q = simd::pow_pos<S>(simd::at_least_normal<S>(d), ve1);
+        V q = simd::pow_pos<S>(simd::at_least_normal<S>(d), vpow);
+        if constexpr (kHalley) {
+          S2 = S::add_if(S2, in, q);
+          q = S::mul(q, d);
+        }
         q_d[k] = S::zero_unless(in, S::mul(q, d));
         Sd = S::add_if(Sd, in, q);
         F = S::add(F, q_d[k]);
@@ -216,9 +226,14 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
     if constexpr (kPower == Power::linear) G = one;
     else if constexpr (kPower == Power::square) G = S::sqrt(F);
     else G = simd::pow_pos<S>(simd::at_least_normal<S>(F), vg);
-    const V next = S::add(tau, S::div(S::sub(F, G), Sd));
-    // go on while F > 1 (below the root) and the step exceeds kStopUlps ulps of |tau|
-    const auto go = S::both(S::gt(F, one), S::gt(S::sub(next, tau), S::mul(eps, S::sub(zero, tau))));
+    V step = S::div(S::sub(F, G), Sd);  // Newton's
+    if constexpr (kHalley) step = S::mul(step, halley_factor_v<S>(F, G, Sd, S2, e));
+    const V least = S::mul(eps, S::sub(zero, tau));  // kStopUlps ulps of |tau|
+    // Newton: go on while F > 1 (below the root) and the step exceeds `least`;
+    // Halley: while |step| does (above the root, F < 1, Newton's step goes back)
+    const auto go = kHalley ? S::gt(S::max(step, S::sub(zero, step)), least)
+                            : S::both(S::gt(F, one), S::gt(step, least));
+    const V next = S::add(tau, step);
     active = S::select(zero, go, active);
     const auto moving = S::gt(active, zero);
     if (S::bits(moving) == 0) {
@@ -247,12 +262,12 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
   store_columns<S>(y, K, p);
 }
 
-template <Power kPower, typename S>
+template <Power kPower, bool kHalley, typename S>
 void bisect_lanes_as(const typename S::T* Z, int64_t rows, int K, typename S::T alpha,
                      typename S::T inv_t, typename S::T* P) {
   using T = typename S::T;
   for_lane_blocks<S>(Z, nullptr, rows, K, P, [&](const T* z, const T*, T* p, int) {
-    bisect_block_lanes<kPower, S>(z, K, alpha, inv_t, p);
+    bisect_block_lanes<kPower, kHalley, S>(z, K, alpha, inv_t, p);
   });
 }
 
@@ -262,11 +277,13 @@ void bisect_lanes(const typename S::T* Z, int64_t rows, int64_t K, typename S::T
   using T = typename S::T;
   const int k = static_cast<int>(K);
   if (alpha == T(2))
-    bisect_lanes_as<Power::linear, S>(Z, rows, k, alpha, inv_t, P);
+    bisect_lanes_as<Power::linear, false, S>(Z, rows, k, alpha, inv_t, P);
   else if (alpha == T(1.5))
-    bisect_lanes_as<Power::square, S>(Z, rows, k, alpha, inv_t, P);
+    bisect_lanes_as<Power::square, false, S>(Z, rows, k, alpha, inv_t, P);
+  else if (alpha < T(1.5))  // e > 2: d^(e - 2) is bounded, Halley's step
+    bisect_lanes_as<Power::general, true, S>(Z, rows, k, alpha, inv_t, P);
   else
-    bisect_lanes_as<Power::general, S>(Z, rows, k, alpha, inv_t, P);
+    bisect_lanes_as<Power::general, false, S>(Z, rows, k, alpha, inv_t, P);
 }
 
 // ---- Jacobian product ------------------------------------------------------------
@@ -323,230 +340,6 @@ void product_lanes(const typename S::T* P, const typename S::T* Vs, int64_t rows
     product_lanes_as<Power::square, S>(P, Vs, rows, k, alpha, inv_t, out);
   else
     product_lanes_as<Power::general, S>(P, Vs, rows, k, alpha, inv_t, out);
-}
-
-// ---- long rows, alpha not 1.5 or 2: the row kernels with a vector pow --------------
-//
-// As entmax_bisect_row / entmax_product_row for Power::general (1 < alpha <= 2 for
-// the map), with d^(e - 1), d^e and p^(2 - alpha) by simd::pow_pos, W entries at a
-// time, instead of one std::pow per entry, and none for a vector with no entry
-// above tau. The candidates (y > -1) are gathered W at a time (compress + masked
-// store); with many of them Newton starts one step below the sparsemax threshold
-// (general_row_threshold); after each pass the candidates at or below tau are
-// dropped (the iterates only rise). Sums: W partial sums, then across lanes.
-
-// Appends the lanes of v set in `in` to y[c, ...) (in order); returns the new c.
-// y + c may be the place v was loaded from or before it (in-place compaction).
-template <typename S, typename M>
-inline int64_t append_lanes(typename S::T* y, int64_t c, typename S::V v, M in) {
-  const unsigned bits = S::bits(in);
-  const int n = __builtin_popcount(bits);
-  S::maskstore(y + c, S::mask(n), S::compress(v, bits));
-  return c + n;
-}
-
-// As gather_candidates, W entries at a time: y[0, c) = (z - m) * scale where > -1.
-template <typename S>
-int64_t gather_candidates_vec(const typename S::T* z, int64_t K, typename S::T scale,
-                              typename S::T* y, typename S::T* m_out) {
-  using T = typename S::T;
-  using V = typename S::V;
-  constexpr int W = S::W;
-  const T m = checked_row_max(z, K);
-  *m_out = m;
-  if (std::isnan(m)) return -1;
-  const V vm = S::set1(m), vs = S::set1(scale), floor = S::set1(T(kCandidateFloor));
-  int64_t c = 0;
-  for (int64_t k = 0; k < K; k += W) {
-    const V v = S::mul(S::sub(S::maskload(z + k, S::mask(K - k)), vm), vs);
-    c = append_lanes<S>(y, c, v, S::both(S::gt(v, floor), S::lanes_below(K - k)));
-  }
-  return c;
-}
-
-// Sums over the candidates y[0, c) with d = y - tau > 0: F = sum d^e and
-// Sd = sum d^(e - 1) (e1 = e - 1); vectors with no such entry cost no pow.
-template <typename S>
-inline void power_sums(const typename S::T* y, int64_t c, typename S::T tau, typename S::V ve1,
-                       typename S::T* F_out, typename S::T* S_out) {
-  using V = typename S::V;
-  constexpr int W = S::W;
-  const V zero = S::zero(), vtau = S::set1(tau);
-  V F = zero, Sd = zero;
-  for (int64_t i = 0; i < c; i += W) {
-    const V d = S::sub(S::maskload(y + i, S::mask(c - i)), vtau);
-    const auto in = S::both(S::gt(d, zero), S::lanes_below(c - i));
-    if (S::bits(in) == 0) continue;
-    const V q = simd::pow_pos<S>(simd::at_least_normal<S>(d), ve1);
-    Sd = S::add_if(Sd, in, q);
-    F = S::add_if(F, in, S::mul(q, d));
-  }
-  *F_out = S::hsum(F);
-  *S_out = S::hsum(Sd);
-}
-
-// The sparsemax threshold of the candidates (Michelot's iteration from -1: no pow,
-// nothing reordered), or NaN when it has not settled in kMaxMichelotPasses.
-constexpr int kMaxMichelotPasses = 32;
-// Fewest candidates for the start from the sparsemax threshold: single thread,
-// alpha 1.3, float32 Gaussian rows, min of 15: K = 1000 (~530 candidates) 63 ->
-// 55 ms, K = 30000 30 -> 27 ms per 10^7 entries; slower at K = 26 (228 -> 332).
-constexpr int64_t kWarmStartMinCandidates = 128;
-
-template <typename S>
-typename S::T sparsemax_threshold_of(const typename S::T* y, int64_t c) {
-  using T = typename S::T;
-  using V = typename S::V;
-  constexpr int W = S::W;
-  const V zero = S::zero(), one = S::set1(T(1));
-  T tau = T(-1), count = T(-1);
-  for (int pass = 0; pass < kMaxMichelotPasses; ++pass) {
-    const V vtau = S::set1(tau);
-    V sum = zero, n = zero;
-    for (int64_t i = 0; i < c; i += W) {
-      const V v = S::maskload(y + i, S::mask(c - i));
-      const auto in = S::both(S::gt(v, vtau), S::lanes_below(c - i));
-      sum = S::add_if(sum, in, v);
-      n = S::add_if(n, in, one);
-    }
-    const T kept = S::hsum(n);
-    if (kept == count) return tau;
-    count = kept;
-    tau = (S::hsum(sum) - T(1)) / kept;
-  }
-  return std::numeric_limits<T>::quiet_NaN();
-}
-
-// Newton from below as entmax_threshold's convex branch (1 < alpha < 2 here), with
-// a start near the root: with d <= 1, d^e <= d, so the sparsemax threshold tau_1 of
-// the same candidates lies at or above the root, and one Newton step from there
-// lands at or below it (G is convex). The passes then see only the few candidates
-// above that start (the others are dropped), instead of all y > -1.
-template <typename S>
-typename S::T general_row_threshold(typename S::T* y, int64_t c, typename S::T e) {
-  using T = typename S::T;
-  const auto ve1 = S::set1(e - T(1));
-  const T eps = std::numeric_limits<T>::epsilon() * T(kStopUlps);
-  const T g = T(1) - T(1) / e;  // G = F^g
-  T tau = T(-1), f, sd;
-  const T tau_1 = c >= kWarmStartMinCandidates ? sparsemax_threshold_of<S>(y, c) : T(-1);
-  if (tau_1 > T(-1) && tau_1 < T(0)) {
-    power_sums<S>(y, c, tau_1, ve1, &f, &sd);
-    if (!(f < T(1))) return tau_1;  // the root itself (to rounding)
-    const T below = tau_1 + (f - std::pow(f, g)) / sd;
-    if (below > T(-1)) tau = below;
-  }
-  for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
-    int64_t kept = 0;  // entries <= tau are below the threshold for good
-    const auto vtau = S::set1(tau);
-    for (int64_t i = 0; i < c; i += S::W) {
-      const auto v = S::maskload(y + i, S::mask(c - i));
-      kept = append_lanes<S>(y, kept, v, S::both(S::gt(v, vtau), S::lanes_below(c - i)));
-    }
-    c = kept;
-    power_sums<S>(y, c, tau, ve1, &f, &sd);
-    if (!(f > T(1))) break;  // at the root, or past it by rounding
-    const T next = tau + (f - std::pow(f, g)) / sd;
-    if (!(next > tau) || next - tau <= eps * std::fabs(tau)) break;
-    tau = next;
-  }
-  return tau;
-}
-
-template <typename S>
-void general_bisect_row(const typename S::T* z, int64_t K, typename S::T alpha,
-                        typename S::T inv_t, typename S::T* p) {
-  using T = typename S::T;
-  using V = typename S::V;
-  constexpr int W = S::W;
-  const T scale = (alpha - T(1)) * inv_t;
-  const T e = T(1) / (alpha - T(1));
-  T m;
-  const int64_t c = gather_candidates_vec<S>(z, K, scale, p, &m);
-  if (c < 0) return fill_nan(p, K);
-  const T tau = general_row_threshold<S>(p, c, e);
-  const V vm = S::set1(m), vs = S::set1(scale), vtau = S::set1(tau), ve = S::set1(e);
-  const V zero = S::zero();
-  V sum = zero;
-  for (int64_t k = 0; k < K; k += W) {
-    const auto lanes = S::mask(K - k);
-    const V d = S::sub(S::mul(S::sub(S::maskload(z + k, lanes), vm), vs), vtau);
-    const auto in = S::both(S::gt(d, zero), S::lanes_below(K - k));
-    if (S::bits(in) == 0) {  // no entry of the support here (most of a long row): no pow
-      S::maskstore(p + k, lanes, zero);
-      continue;
-    }
-    const V v = S::zero_unless(in, simd::pow_pos<S>(simd::at_least_normal<S>(d), ve));
-    S::maskstore(p + k, lanes, v);
-    sum = S::add(sum, v);
-  }
-  const V inv_sum = S::set1(T(1) / S::hsum(sum));
-  for (int64_t k = 0; k < K; k += W) {
-    const auto lanes = S::mask(K - k);
-    S::maskstore(p + k, lanes, S::mul(S::maskload(p + k, lanes), inv_sum));
-  }
-}
-
-template <typename S>
-void bisect_rows_fast(const typename S::T* Z, int64_t rows, int64_t K, typename S::T alpha,
-                      typename S::T inv_t, typename S::T* P) {
-  using T = typename S::T;
-  if (alpha == T(2) || alpha == T(1.5) || alpha > T(2))  // no pow, or the safeguarded search
-    return entmax_bisect_block(Z, rows, K, alpha, inv_t, P);
-  for (int64_t i = 0; i < rows; ++i) general_bisect_row<S>(Z + i * K, K, alpha, inv_t, P + i * K);
-}
-
-// out = s (v - <s, v> / sum s) / T, s = p^(2 - alpha) on the support; s is kept in
-// out between the passes unless out is v (then it is computed again).
-template <typename S>
-void general_product_row(const typename S::T* p, const typename S::T* v, int64_t K,
-                         typename S::T alpha, typename S::T inv_t, typename S::T* out) {
-  using T = typename S::T;
-  using V = typename S::V;
-  constexpr int W = S::W;
-  const V zero = S::zero(), power = S::set1(T(2) - alpha);
-  const bool keep_s = out != v;
-  V sum_p = zero, sum_s = zero, sum_sv = zero;
-  for (int64_t k = 0; k < K; k += W) {
-    const auto lanes = S::mask(K - k);
-    const V pk = S::maskload(p + k, lanes);
-    sum_p = S::add(sum_p, pk);
-    const auto in = S::gt(pk, zero);  // zeros past K
-    const V s = S::bits(in) == 0  // off the support: no pow
-                    ? zero
-                    : S::zero_unless(in, simd::pow_pos<S>(simd::at_least_normal<S>(pk), power));
-    if (keep_s) S::maskstore(out + k, lanes, s);
-    sum_s = S::add(sum_s, s);
-    sum_sv = S::add_if(sum_sv, in, S::mul(s, S::maskload(v + k, lanes)));
-  }
-  const T total_p = S::hsum(sum_p), total_s = S::hsum(sum_s);
-  if (total_p != total_p) return fill_nan(out, K);
-  const V mean = S::set1(total_s > T(0) ? S::hsum(sum_sv) / total_s : T(0));
-  const V vi = S::set1(inv_t);
-  for (int64_t k = 0; k < K; k += W) {
-    const auto lanes = S::mask(K - k);
-    V s;
-    if (keep_s) {
-      s = S::maskload(out + k, lanes);
-    } else {
-      const V pk = S::maskload(p + k, lanes);
-      const auto in = S::gt(pk, zero);
-      s = S::bits(in) == 0
-              ? zero
-              : S::zero_unless(in, simd::pow_pos<S>(simd::at_least_normal<S>(pk), power));
-    }
-    const V r = S::mul(S::mul(s, S::sub(S::maskload(v + k, lanes), mean)), vi);
-    S::maskstore(out + k, lanes, S::zero_unless(S::gt(s, zero), r));
-  }
-}
-
-template <typename S>
-void product_rows_fast(const typename S::T* P, const typename S::T* Vs, int64_t rows, int64_t K,
-                       typename S::T alpha, typename S::T inv_t, typename S::T* out) {
-  using T = typename S::T;
-  if (alpha == T(2) || alpha == T(1.5)) return product_rows(P, Vs, rows, K, alpha, inv_t, out);
-  for (int64_t i = 0; i < rows; ++i)
-    general_product_row<S>(P + i * K, Vs + i * K, K, alpha, inv_t, out + i * K);
 }
 
 // The table of one ISA: the row kernels (with the vector pow for general alpha)
