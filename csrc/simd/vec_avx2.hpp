@@ -150,6 +150,14 @@ struct F32 {
     const __m256i m = _mm256_and_si256(_mm256_castps_si256(a), _mm256_set1_epi32(kMantissaMask));
     return _mm256_castsi256_ps(_mm256_or_si256(m, _mm256_set1_epi32(kOneBits)));
   }
+  // a = m 2^e with m in [0.75, 1.5), a positive normal (as AVX-512's).
+  static void split_centered(V a, V* e, V* m) {
+    const V m12 = getmant(a), high = _mm256_cmp_ps(m12, _mm256_set1_ps(1.5f), _CMP_GE_OQ);
+    *m = _mm256_blendv_ps(m12, _mm256_mul_ps(m12, _mm256_set1_ps(0.5f)), high);
+    *e = _mm256_add_ps(getexp(a), _mm256_and_ps(high, _mm256_set1_ps(1.0f)));
+  }
+  // 2^y for |y| within scalef's exponents: y clamped to +-200 (2^-200 is 0).
+  static V exp2_arg(V y) { return _mm256_max_ps(_mm256_min_ps(y, set1(200.0f)), set1(-200.0f)); }
   // max(a, b) returns b when either is NaN: callers put the NaN-carrying operand second.
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
   static V min(V a, V b) { return _mm256_min_ps(a, b); }
@@ -280,6 +288,14 @@ struct F64 {
     const __m256i m =
         _mm256_and_si256(_mm256_castpd_si256(a), _mm256_set1_epi64x(kMantissaMask));
     return _mm256_castsi256_pd(_mm256_or_si256(m, _mm256_set1_epi64x(kOneBits)));
+  }
+  static void split_centered(V a, V* e, V* m) {  // as F32's
+    const V m12 = getmant(a), high = _mm256_cmp_pd(m12, _mm256_set1_pd(1.5), _CMP_GE_OQ);
+    *m = _mm256_blendv_pd(m12, _mm256_mul_pd(m12, _mm256_set1_pd(0.5)), high);
+    *e = _mm256_add_pd(getexp(a), _mm256_and_pd(high, _mm256_set1_pd(1.0)));
+  }
+  static V exp2_arg(V y) {  // +-2000 (as F32's)
+    return _mm256_max_pd(_mm256_min_pd(y, set1(2000.0)), set1(-2000.0));
   }
   static V max(V a, V b) { return _mm256_max_pd(a, b); }
   static V min(V a, V b) { return _mm256_min_pd(a, b); }

@@ -68,6 +68,15 @@ struct F32 {
   // a = m 2^e with m in [1, 2), a > 0: e (getexp) and m (getmant).
   static V getexp(V a) { return _mm512_getexp_ps(a); }
   static V getmant(V a) { return _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); }
+  // a = m 2^e with m in [0.75, 1.5), a positive normal (vec_math.hpp's log).
+  static void split_centered(V a, V* e, V* m) {
+    *m = _mm512_getmant_ps(a, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
+    const V one = _mm512_set1_ps(1.0f);  // m < 1: getexp's e is one short
+    *e = _mm512_mask_add_ps(_mm512_getexp_ps(a), _mm512_cmp_ps_mask(*m, one, _CMP_LT_OQ),
+                            _mm512_getexp_ps(a), one);
+  }
+  // 2^y by scalef takes any exponent: nothing to clamp.
+  static V exp2_arg(V y) { return y; }
   // max(a, b) returns b when either is NaN: callers put the NaN-carrying operand second.
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static V min(V a, V b) { return _mm512_min_ps(a, b); }
@@ -159,6 +168,13 @@ struct F64 {
   static V sqrt(V a) { return _mm512_sqrt_pd(a); }
   static V getexp(V a) { return _mm512_getexp_pd(a); }
   static V getmant(V a) { return _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); }
+  static void split_centered(V a, V* e, V* m) {  // as F32's
+    *m = _mm512_getmant_pd(a, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
+    const V one = _mm512_set1_pd(1.0);
+    *e = _mm512_mask_add_pd(_mm512_getexp_pd(a), _mm512_cmp_pd_mask(*m, one, _CMP_LT_OQ),
+                            _mm512_getexp_pd(a), one);
+  }
+  static V exp2_arg(V y) { return y; }
   static V max(V a, V b) { return _mm512_max_pd(a, b); }
   static V min(V a, V b) { return _mm512_min_pd(a, b); }
 
