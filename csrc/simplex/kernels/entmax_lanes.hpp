@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "simd/vec_math.hpp"
 #include "simplex/kernels/entmax_kernels.hpp"
@@ -202,26 +203,36 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
   bool settled = false;  // every lane stopped at the tau of the last pass
   for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
     V F = zero, Sd = zero, S2 = zero;  // sum d^e, d^(e - 1), d^(e - 2) over d > 0
-    for (int k = 0; k < K; ++k) {
-      const V d = S::sub(y[k], tau);
-      const auto in = S::gt(d, zero);
-      if constexpr (kPower == Power::linear) {
-        Sd = S::add_if(Sd, in, one);
-        F = S::add_if(F, in, d);
-      } else if constexpr (kPower == Power::square) {
-        Sd = S::add_if(Sd, in, d);
-        F = S::add_if(F, in, S::mul(d, d));
-      } else {
-        V q = simd::pow_pos<S>(simd::at_least_normal<S>(d), vpow);
-        if constexpr (kHalley) {
-          S2 = S::add_if(S2, in, q);
-          q = S::mul(q, d);
+    // coarse: the first pass of Halley's search with pow_pos_coarse (its step only
+    // has to land near the root: the later passes correct it, from either side)
+    const auto sweep = [&](auto coarse) {
+      for (int k = 0; k < K; ++k) {
+        const V d = S::sub(y[k], tau);
+        const auto in = S::gt(d, zero);
+        if constexpr (kPower == Power::linear) {
+          Sd = S::add_if(Sd, in, one);
+          F = S::add_if(F, in, d);
+        } else if constexpr (kPower == Power::square) {
+          Sd = S::add_if(Sd, in, d);
+          F = S::add_if(F, in, S::mul(d, d));
+        } else {
+          V q = decltype(coarse)::value ? simd::pow_pos_coarse<S>(simd::at_least_normal<S>(d), vpow)
+                                        : simd::pow_pos<S>(simd::at_least_normal<S>(d), vpow);
+          if constexpr (kHalley) {
+            S2 = S::add_if(S2, in, q);
+            q = S::mul(q, d);
+          }
+          q_d[k] = S::zero_unless(in, S::mul(q, d));
+          Sd = S::add_if(Sd, in, q);
+          F = S::add(F, q_d[k]);
         }
-        q_d[k] = S::zero_unless(in, S::mul(q, d));
-        Sd = S::add_if(Sd, in, q);
-        F = S::add(F, q_d[k]);
       }
-    }
+    };
+    const bool coarse = kHalley && pass == 0;
+    if (coarse)
+      sweep(std::true_type{});
+    else
+      sweep(std::false_type{});
     V G;
     if constexpr (kPower == Power::linear) G = one;
     else if constexpr (kPower == Power::square) G = S::sqrt(F);
@@ -237,7 +248,7 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
     active = S::select(zero, go, active);
     const auto moving = S::gt(active, zero);
     if (S::bits(moving) == 0) {
-      settled = true;
+      settled = !coarse;  // a coarse pass's d^e is no output
       break;
     }
     tau = S::select(tau, moving, next);
