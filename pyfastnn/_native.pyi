@@ -272,6 +272,12 @@ def softmax_exp(
     """out = exp((z - m) * scale) by the active softmax exp kernel (1-D); returns the
     sum, or (sum, max z) with minus_max (float32; m = max z, scale 1). For tests."""
 
+def entmax_bisect_product_from_input(
+    Z: Array, V: Array, out: Array, alpha: float, inv_temperature: float = 1.0
+) -> None:
+    """out = J V / T = J^T V / T at P = alpha-entmax(Z / T), P never stored where a fused
+    kernel serves; out overlaps neither Z nor V."""
+
 def entmax_product_from_output(
     P: Array, V: Array, out: Array, alpha: float, inv_temperature: float = 1.0
 ) -> None:

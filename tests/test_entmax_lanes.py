@@ -212,3 +212,61 @@ def test_vector_pow_rows_do_not_depend_on_threads(isa: str) -> None:
         for (p0, g0), (p1, g1) in zip(results[0], r):
             np.testing.assert_array_equal(p0, p1)
             np.testing.assert_array_equal(g0, g1)
+
+
+# the fused product against another ISA's (see the test below): measured up to 5.2e-5
+# (float32, alpha 1.9, an entry with p = 2e-5 at the edge of the support)
+THRESHOLD_ROUNDING = {"float32": dict(rtol=0, atol=3e-4), "float64": dict(rtol=0, atol=1e-11)}
+
+
+def fused(Z: np.ndarray, G: np.ndarray, alpha: float) -> np.ndarray:
+    out = np.empty_like(Z)
+    _native.entmax_bisect_product_from_input(Z, G, out, alpha, 1.0)
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("alpha", [1.3, 1.05, 1.45, 1.7, 1.9, 1.5, 2.0, 2.5])
+def test_fused_map_and_product_match_the_two_calls(isa: str, alpha: float, dtype: str) -> None:
+    """The lane kernel's J v from Z (s = d^(e - 1) N^(alpha - 2) of the last pass, P
+    never stored) against the map then the product from P on the same ISA, and
+    against the portable ISA (std::pow rows, the two calls) to the looser
+    THRESHOLD_ROUNDING: there the thresholds differ by their ulps, which moves an entry
+    at the edge of the support by much more in relative terms, and s = p^(2 - alpha)
+    carries that into the sums (alpha near 2: s = p^0.1); bad rows stay in their
+    lanes."""
+    rng = np.random.default_rng(int(alpha * 100) + (dtype == "float64"))
+    for k in KS:
+        for n in (4, 9, 17, 33):
+            Z = (rng.standard_normal((n, k)) * rng.choice([0.3, 1, 4])).astype(dtype)
+            spoil(Z, rng)
+            G = rng.standard_normal((n, k)).astype(dtype)
+            R = fused(Z, G, alpha)
+            two = product(forward(Z, alpha), G, alpha)
+            with np.errstate(divide="ignore"):
+                P = forward(Z, alpha)
+                s = np.where(P > 0, np.abs(P) ** (2 - alpha), 0).max(axis=1, keepdims=True)
+            terms = np.maximum(1, s * np.abs(G).max(axis=1, keepdims=True))
+            assert_close(R, two, POW[dtype], terms)
+            assert_close(R, on_portable(fused, Z, G, alpha), THRESHOLD_ROUNDING[dtype], terms)
+
+
+def test_fused_map_and_product_refuse_overlap() -> None:
+    Z = np.random.default_rng(0).standard_normal((8, 26))
+    G = np.ones_like(Z)
+    for out, name in ((Z, "Z"), (G, "V")):
+        with pytest.raises(ValueError, match=name):
+            _native.entmax_bisect_product_from_input(Z, G, out, 1.3, 1.0)
+
+
+def test_vjp_from_z_equals_the_vjp_from_output_in_every_backend() -> None:
+    rng = np.random.default_rng(3)
+    Z = rng.standard_normal((40, 26))
+    G = rng.standard_normal(Z.shape)
+    for backend in ("native", "vector", "loop"):
+        P = pyfastnn.simplex.entmax_bisect(Z, 1.3, backend=backend)
+        expected = pyfastnn.simplex.entmax_bisect_vjp_from_output(P, G, 1.3, backend=backend)
+        got = pyfastnn.simplex.entmax_bisect_vjp(Z, G, 1.3, backend=backend)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-13)
+        jvp = pyfastnn.simplex.entmax_bisect_jvp(Z, G, 1.3, backend=backend)
+        np.testing.assert_allclose(jvp, expected, rtol=1e-12, atol=1e-13)

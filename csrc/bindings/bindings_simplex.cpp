@@ -277,6 +277,26 @@ void entmax_product(const py::array& P, const py::array& V, py::array out, doubl
   });
 }
 
+void entmax_bisect_product(const py::array& Z, const py::array& V, py::array out, double alpha,
+                           double inv_t) {
+  dispatch(Z, "Z", [&](auto tag) {
+    using T = decltype(tag);
+    require_matrix<T>(Z, "Z");
+    require_like<T>(V, "V", Z, "Z");
+    require_like<T>(out, "out", Z, "Z", /*writable=*/true);
+    require_no_overlap(out, "out", Z, "Z");
+    require_no_overlap(out, "out", V, "V");
+    const T it = positive<T>(inv_t, "inv_temperature");
+    const T a = checked_alpha<T>(alpha);
+    const int64_t n = Z.shape(0), K = Z.shape(1);
+    const T* z = cptr<T>(Z);
+    const T* v = cptr<T>(V);
+    T* o = mptr<T>(out);
+    ReleasedGil nogil;
+    entmax_bisect_product_from_input<T>(z, v, n, K, a, o, it);
+  });
+}
+
 double entmax_loss(const py::array& Z, const py::array& y, double alpha, bool exact15,
                    py::array loss_rows, std::optional<py::array> dZ, double scale,
                    double inv_t) {
@@ -401,6 +421,10 @@ void bind_simplex(py::module_& m) {
         py::arg("out"), py::arg("alpha"), py::arg("inv_temperature") = 1.0,
         "out (n, K) = J V / T = J^T V / T row by row, J = diag(s) - s s^T / sum(s), "
         "s = P^(2 - alpha) on the support, from P = alpha-entmax(Z / T).");
+  m.def("entmax_bisect_product_from_input", &entmax_bisect_product, py::arg("Z"), py::arg("V"),
+        py::arg("out"), py::arg("alpha"), py::arg("inv_temperature") = 1.0,
+        "out (n, K) = J V / T = J^T V / T row by row at P = alpha-entmax(Z / T), alpha > 1, "
+        "without storing P (fused where a kernel serves); out overlaps neither Z nor V.");
   m.def("entmax15_loss",
         [](const py::array& Z, const py::array& y, py::array loss_rows,
            std::optional<py::array> dZ, double scale, double inv_t) {

@@ -94,6 +94,20 @@ void entmax_product_block(const T* P, const T* V, int64_t rows, int64_t K, T alp
   k.product_rows(P, V, rows, K, alpha, inv_t, out);
 }
 
+// J V / T at alpha-entmax(Z / T) for a block of rows: the fused lane kernel where it
+// serves (a pow per entry: alpha < 2, not 1.5), else the map into out, then the
+// product in place.
+template <typename T>
+void entmax_bisect_product_block(const T* Z, const T* V, int64_t rows, int64_t K, T alpha,
+                                 T inv_t, T* out) {
+  const EntmaxKernels<T>& k = kernels<T>();
+  if (alpha < T(2) && alpha != T(1.5) &&
+      lanes_serve(reinterpret_cast<const void*>(k.bisect_product_lanes), rows, K))
+    return k.bisect_product_lanes(Z, V, rows, K, alpha, inv_t, out);
+  entmax_bisect_block(Z, rows, K, alpha, inv_t, out);
+  entmax_product_block(out, V, rows, K, alpha, inv_t, out);
+}
+
 // Tsallis entropy term of the loss: (1 - sum p^alpha) / (alpha (alpha - 1)).
 template <typename T>
 double tsallis(const T* p, int64_t K, T alpha) {
@@ -129,6 +143,15 @@ void entmax_product_from_output(const T* P, const T* V, int64_t n, int64_t K, T 
   for_row_blocks<T>(n, K, false, [&](int64_t r0, int64_t r1, T*) {
     entmax_product_block(P + r0 * K, V + r0 * K, r1 - r0, K, alpha, inv_temperature,
                          out + r0 * K);
+  });
+}
+
+template <typename T>
+void entmax_bisect_product_from_input(const T* Z, const T* V, int64_t n, int64_t K, T alpha,
+                                      T* out, T inv_temperature) {
+  for_row_blocks<T>(n, K, false, [&](int64_t r0, int64_t r1, T*) {
+    entmax_bisect_product_block(Z + r0 * K, V + r0 * K, r1 - r0, K, alpha, inv_temperature,
+                                out + r0 * K);
   });
 }
 
@@ -184,6 +207,8 @@ double entmax_bisect_loss(const T* Z, const int64_t* y, int64_t n, int64_t K, T 
   template void entmax15_forward<T>(const T*, int64_t, int64_t, T*, T);                        \
   template void entmax_bisect_forward<T>(const T*, int64_t, int64_t, T, T*, T);                \
   template void entmax_product_from_output<T>(const T*, const T*, int64_t, int64_t, T, T*, T); \
+  template void entmax_bisect_product_from_input<T>(const T*, const T*, int64_t, int64_t, T, T*, \
+                                                    T);                                          \
   template double entmax15_loss<T>(const T*, const int64_t*, int64_t, int64_t, T*, T*, T, T);   \
   template double entmax_bisect_loss<T>(const T*, const int64_t*, int64_t, int64_t, T, T*, T*, \
                                         T, T);

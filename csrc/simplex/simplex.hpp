@@ -133,6 +133,13 @@ template <typename T>
 void entmax_product_from_output(const T* P, const T* V, int64_t n, int64_t K, T alpha, T* out,
                                 T inv_temperature = T(1));
 
+// Z, V (n, K) -> out (n, K) = J V / T = J^T V / T at P = alpha-entmax(Z / T), in one
+// pass over each block where a fused kernel serves (P is never stored), else the map
+// then the product. out overlaps neither Z nor V.
+template <typename T>
+void entmax_bisect_product_from_input(const T* Z, const T* V, int64_t n, int64_t K, T alpha,
+                                      T* out, T inv_temperature = T(1));
+
 // Fenchel-Young losses of entmax15 / alpha-entmax, as sparsemax_loss:
 //   loss = <p, z> + (1 - sum p^alpha) / (alpha (alpha - 1)) - z_y,  grad = p - e_y,
 // z the row of Z / T (grad divided by T). Returns the sum of the loss_rows.

@@ -59,6 +59,25 @@ def vjp_from_output(
         _VJP[name](P, G, out, b, 1.0 / temperature)
 
 
+def product_from_input(
+    name: str,
+    Z: np.ndarray,
+    V: np.ndarray,
+    b: float,
+    temperature: float,
+    out: np.ndarray,
+    jvp: bool,
+) -> None:
+    """J V / T or J^T V / T at P = map(Z / T). alpha-entmax: one native call (J is
+    symmetric), fused with the map where a kernel serves (P never stored); the other
+    maps: the map into ``out``, then the product from it in place."""
+    if name == "entmax_bisect":
+        _native.entmax_bisect_product_from_input(Z, V, out, b, 1.0 / temperature)
+        return
+    forward(name, Z, b, temperature, out)
+    (jvp_from_output if jvp else vjp_from_output)(name, out, V, b, temperature, out)
+
+
 def sparsemax_loss(
     Z: np.ndarray, y: np.ndarray, temperature: float, scale: float, grad: np.ndarray | None
 ) -> np.ndarray:

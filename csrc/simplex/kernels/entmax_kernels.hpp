@@ -32,6 +32,13 @@ struct EntmaxKernels {
   void (*bisect_lanes)(const T* Z, int64_t rows, int64_t K, T alpha, T inv_t, T* P) = nullptr;
   void (*product_lanes)(const T* P, const T* V, int64_t rows, int64_t K, T alpha, T inv_t,
                         T* out) = nullptr;
+  // Z, V (rows, K) -> out (rows, K) = J V / T at P = alpha-entmax(Z / T), P never
+  // stored, for 1 < alpha < 2 but not 1.5 (a pow per entry), K <= kEntmaxLaneRowsMaxK:
+  // the lane kernel's last pass gives s = p^(2 - alpha) = d^(e - 1) N^(alpha - 2)
+  // (N the row's sum of d^e) without a pow per entry. out overlaps neither Z nor V.
+  // Null on the portable ISA; bisect_lanes then product_lanes is its reference.
+  void (*bisect_product_lanes)(const T* Z, const T* V, int64_t rows, int64_t K, T alpha,
+                               T inv_t, T* out) = nullptr;
 };
 
 // Row lengths served by the lane kernels (a block of rows is transposed into

@@ -183,15 +183,19 @@ void entmax15_lanes(const typename S::T* Z, int64_t rows, int64_t K, typename S:
 // One block of alpha-entmax. kHalley (general power with e > 2, alpha < 1.5): each
 // pass also sums d^(e - 2) (d^(e - 1) = d^(e - 2) d: no second pow) and takes
 // Halley's step (halley_factor, entmax_vector_rows.hpp), which converges cubically.
-template <Power kPower, bool kHalley, typename S>
-void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, typename S::T inv_t,
-                        typename S::T* p) {
+// kProduct (general power): v is the block of V and p receives J v / T instead of
+// the map, with s = p^(2 - alpha) = d^(e - 1) N^(alpha - 2) from the last pass.
+template <Power kPower, bool kHalley, bool kProduct, typename S>
+void bisect_block_lanes(const typename S::T* z, const typename S::T* v, int K,
+                        typename S::T alpha, typename S::T inv_t, typename S::T* p) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr bool kPow = kPower == Power::general;
   static_assert(!kHalley || kPow, "Halley's step is for the general power");
+  static_assert(!kProduct || kPow, "the fused product is for the general power");
   V y[kEntmaxLaneRowsMaxK];
   V q_d[kPow ? kEntmaxLaneRowsMaxK : 1];  // d^e of the last pass (general power)
+  V q_s[kProduct ? kEntmaxLaneRowsMaxK : 1];  // d^(e - 1) of the last pass (kProduct)
   const auto bad = shifted_columns<S>(z, K, S::set1((alpha - T(1)) * inv_t), y);
   const T e = T(1) / (alpha - T(1));
   const V zero = S::zero(), one = S::set1(T(1)), ve = S::set1(e);
@@ -223,6 +227,7 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
             q = S::mul(q, d);
           }
           q_d[k] = S::zero_unless(in, S::mul(q, d));
+          if constexpr (kProduct) q_s[k] = S::zero_unless(in, q);
           Sd = S::add_if(Sd, in, q);
           F = S::add(F, q_d[k]);
         }
@@ -269,8 +274,34 @@ void bisect_block_lanes(const typename S::T* z, int K, typename S::T alpha, type
     sum = S::add(sum, y[k]);
   }
   const V inv_sum = S::select(S::div(one, sum), bad, nan_vector<S>());
-  for (int k = 0; k < K; ++k) y[k] = S::mul(y[k], inv_sum);
-  store_columns<S>(y, K, p);
+  if constexpr (!kProduct) {
+    for (int k = 0; k < K; ++k) y[k] = S::mul(y[k], inv_sum);
+    store_columns<S>(y, K, p);
+  } else {  // y[k] = s_k, then the product with the columns of v, into y
+    const V power = S::set1(T(2) - alpha);
+    const V scale = simd::pow_pos<S>(simd::at_least_normal<S>(sum), S::sub(zero, power));
+    for (int k = 0; k < K; ++k) {
+      const auto in = S::gt(y[k], zero);
+      const V s = settled ? S::mul(q_s[k], scale)  // d^(e - 1) N^(alpha - 2)
+                          : simd::pow_pos<S>(simd::at_least_normal<S>(S::mul(y[k], inv_sum)),
+                                             power);
+      y[k] = S::zero_unless(in, s);
+    }
+    V g[kEntmaxLaneRowsMaxK];
+    load_columns<S>(v, K, g);
+    V sum_s = zero, sum_sv = zero;
+    for (int k = 0; k < K; ++k) {
+      sum_s = S::add(sum_s, y[k]);
+      sum_sv = S::add_if(sum_sv, S::gt(y[k], zero), S::mul(y[k], g[k]));  // v off the support unread
+    }
+    const V mean = S::zero_unless(S::gt(sum_s, zero), S::div(sum_sv, sum_s));
+    const V vi = S::set1(inv_t), nan = nan_vector<S>();
+    for (int k = 0; k < K; ++k) {
+      const V r = S::zero_unless(S::gt(y[k], zero), S::mul(S::mul(y[k], S::sub(g[k], mean)), vi));
+      y[k] = S::select(r, bad, nan);
+    }
+    store_columns<S>(y, K, p);
+  }
 }
 
 template <Power kPower, bool kHalley, typename S>
@@ -278,7 +309,7 @@ void bisect_lanes_as(const typename S::T* Z, int64_t rows, int K, typename S::T 
                      typename S::T inv_t, typename S::T* P) {
   using T = typename S::T;
   for_lane_blocks<S>(Z, nullptr, rows, K, P, [&](const T* z, const T*, T* p, int) {
-    bisect_block_lanes<kPower, kHalley, S>(z, K, alpha, inv_t, p);
+    bisect_block_lanes<kPower, kHalley, false, S>(z, nullptr, K, alpha, inv_t, p);
   });
 }
 
@@ -295,6 +326,21 @@ void bisect_lanes(const typename S::T* Z, int64_t rows, int64_t K, typename S::T
     bisect_lanes_as<Power::general, true, S>(Z, rows, k, alpha, inv_t, P);
   else
     bisect_lanes_as<Power::general, false, S>(Z, rows, k, alpha, inv_t, P);
+}
+
+// alpha-entmax and its Jacobian product in one pass over the block (kProduct).
+template <typename S>
+void bisect_product_lanes(const typename S::T* Z, const typename S::T* Vs, int64_t rows,
+                          int64_t K, typename S::T alpha, typename S::T inv_t,
+                          typename S::T* out) {
+  using T = typename S::T;
+  const int k = static_cast<int>(K);
+  for_lane_blocks<S>(Z, Vs, rows, k, out, [&](const T* z, const T* v, T* o, int) {
+    if (alpha < T(1.5))
+      bisect_block_lanes<Power::general, true, true, S>(z, v, k, alpha, inv_t, o);
+    else
+      bisect_block_lanes<Power::general, false, true, S>(z, v, k, alpha, inv_t, o);
+  });
 }
 
 // ---- Jacobian product ------------------------------------------------------------
@@ -363,6 +409,7 @@ EntmaxKernels<typename S::T> make_lane_kernels() {
   k.entmax15_lanes = entmax15_lanes<S>;
   k.bisect_lanes = bisect_lanes<S>;
   k.product_lanes = product_lanes<S>;
+  k.bisect_product_lanes = bisect_product_lanes<S>;
   return k;
 }
 
