@@ -432,8 +432,11 @@ def _product(
     def compute(dest: np.ndarray) -> None:
         if from_output:
             product(name, X, V, bv, T, dest)
-        else:  # the map and the product (dest overlaps neither X nor V)
-            be.product_from_input(name, X, V, bv, T, dest, jvp)
+        elif name in be.FUSED_FROM_INPUT:  # one call (dest overlaps neither X nor V)
+            be.product_from_input(name, X, V, bv, T, dest)
+        else:  # the forward result goes into dest, then the product overwrites it
+            be.forward(name, X, bv, T, dest)
+            product(name, dest, V, bv, T, dest)
 
     return _into(out, layout, X.dtype, (X, V), compute)
 

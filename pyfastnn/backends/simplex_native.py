@@ -59,23 +59,17 @@ def vjp_from_output(
         _VJP[name](P, G, out, b, 1.0 / temperature)
 
 
+# Maps whose product from the input is one native call (product_from_input below);
+# for the others the dispatcher runs the map, then the product from its output.
+FUSED_FROM_INPUT: frozenset[str] = frozenset({"entmax_bisect"})
+
+
 def product_from_input(
-    name: str,
-    Z: np.ndarray,
-    V: np.ndarray,
-    b: float,
-    temperature: float,
-    out: np.ndarray,
-    jvp: bool,
+    name: str, Z: np.ndarray, V: np.ndarray, b: float, temperature: float, out: np.ndarray
 ) -> None:
-    """J V / T or J^T V / T at P = map(Z / T). alpha-entmax: one native call (J is
-    symmetric), fused with the map where a kernel serves (P never stored); the other
-    maps: the map into ``out``, then the product from it in place."""
-    if name == "entmax_bisect":
-        _native.entmax_bisect_product_from_input(Z, V, out, b, 1.0 / temperature)
-        return
-    forward(name, Z, b, temperature, out)
-    (jvp_from_output if jvp else vjp_from_output)(name, out, V, b, temperature, out)
+    """J V / T = J^T V / T at P = alpha-entmax(Z / T) (J is symmetric), fused with the
+    map where a kernel serves (P never stored)."""
+    _native.entmax_bisect_product_from_input(Z, V, out, b, 1.0 / temperature)
 
 
 def sparsemax_loss(

@@ -193,20 +193,9 @@ def vjp_from_output(
     _products(name, P, G, b, temperature, out, jvp=False)
 
 
-def product_from_input(
-    name: str,
-    Z: np.ndarray,
-    V: np.ndarray,
-    b: float,
-    temperature: float,
-    out: np.ndarray,
-    jvp: bool,
-) -> None:
-    """J V / T (``jvp``) or J^T V / T at P = map(Z / T): the map into ``out``, then the
-    product from it in place."""
-    forward(name, Z, b, temperature, out)
-    (jvp_from_output if jvp else vjp_from_output)(name, out, V, b, temperature, out)
-
+# Maps whose product from the input is one call of their own (none here: the
+# dispatcher runs the map, then the product from its output).
+FUSED_FROM_INPUT: frozenset[str] = frozenset()
 
 # ---- losses ------------------------------------------------------------------------
 
