@@ -11,12 +11,11 @@
 //                  omitted term < 4.3e-18), within ~1 ulp. Then 2^k by scalef.
 //                  Lanes with x below kMinArg (exp not a normal number) give 0,
 //                  NaN stays NaN, large x gives inf.
-//   log_pos(x):    x positive and normal (the callers clamp): x = m 2^e with m in
+//   split_log(x):  x positive and normal (the callers clamp): x = m 2^e with m in
 //                  [0.75, 1.5) (the vocabulary's split_centered), log m = 2 atanh(s),
 //                  s = (m - 1) / (m + 1), |s| <= 0.2, by its series in s^2 (5 terms
-//                  float, 11 double: truncation < 1e-8 / 2e-17 relative), plus e ln 2
-//                  (two parts).
-//                  Within ~2 ulp.
+//                  float, 11 double: truncation < 1e-8 / 2e-17 relative); e is
+//                  returned apart (pow_pos adds it to log2 m = log m / ln 2).
 //   pow_pos(x, a): 2^(a log2 x) for positive normal x: log2 x = e + log2(e) log m
 //                  as above, y = a log2 x split into round(y) (scalef) and f,
 //                  |f| <= 1/2, whose 2^f = exp(f ln 2) takes exp's polynomial: no
@@ -116,14 +115,6 @@ inline void split_log(typename S::V x, typename S::V* e, typename S::V* log_m) {
   for (int n = C::kLogTerms - 2; n >= 0; --n)
     series = S::fmadd(series, s2, S::set1(T(1) / T(2 * n + 1)));
   *log_m = S::mul(S::add(s, s), series);
-}
-
-template <typename S>
-inline typename S::V log_pos(typename S::V x) {
-  using C = MathConstants<typename S::T>;
-  typename S::V e, log_m;
-  split_log<S>(x, &e, &log_m);
-  return S::fmadd(e, S::set1(C::kLn2Hi), S::fmadd(e, S::set1(C::kLn2Lo), log_m));
 }
 
 // x^a = 2^y, y = a log2 x = a e + a log2(e) log m: y = k + f with k = round(y),

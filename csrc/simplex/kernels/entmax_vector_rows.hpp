@@ -159,13 +159,13 @@ inline typename S::V halley_factor_v(typename S::V F, typename S::V h, typename 
 // tau > 0; w[0, n) = d^e (0 where d <= 0). One pow per entry: d^(e - 1), or
 // d^(e - 2) (kHalley) times d. w may be y (each vector is read, then written in
 // its place).
-template <typename S, bool kHalley>
+template <typename T>
 struct PowerSums {
-  typename S::T F, Sd, S2;
+  T F, Sd, S2;
 };
 
 template <typename S, bool kHalley>
-inline PowerSums<S, kHalley> power_pass(const typename S::T* y, int64_t n, typename S::T tau,
+inline PowerSums<typename S::T> power_pass(const typename S::T* y, int64_t n, typename S::T tau,
                                         typename S::T e, typename S::T* w) {
   using T = typename S::T;
   using V = typename S::V;
@@ -245,14 +245,14 @@ RowThreshold<typename S::T> general_row_threshold(typename S::T* y, int64_t c, t
   const T tau_1 =
       c >= kWarmStartMinCandidates ? sparsemax_threshold_of<S>(y, c, w, &above) : T(-1);
   if (tau_1 > T(-1) && tau_1 < T(0)) {
-    const PowerSums<S, false> r = power_pass<S, false>(w, above, tau_1, e, w);
+    const PowerSums<T> r = power_pass<S, false>(w, above, tau_1, e, w);
     if (!(r.F < T(1))) return {tau_1, tau_1, -1, T(0)};  // the root itself (to rounding)
     const T below = tau_1 + (r.F - std::pow(r.F, g)) / r.Sd;  // from above: lands below
     if (below > T(-1)) tau = lo = below;
   }
   for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
     c = keep_above<S>(y, c, lo);  // entries <= lo: out for good
-    const PowerSums<S, kHalley> r = power_pass<S, kHalley>(y, c, tau, e, w);
+    const PowerSums<T> r = power_pass<S, kHalley>(y, c, tau, e, w);
     const RowThreshold<T> here{tau, lo, c, r.F};
     if (r.F == T(1) || !(r.Sd > T(0))) return here;
     const T h = std::pow(r.F, g);
