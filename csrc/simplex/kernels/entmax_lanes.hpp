@@ -21,8 +21,11 @@
 //                 (F <= 1, or a step below kStopUlps ulps of |tau|) and the loop
 //                 when every lane has. d^(e - 1) by simd::pow_pos (vec_math.hpp)
 //                 for alpha not 1.5 or 2, and d^e = d^(e - 1) d of the last pass
-//                 is the output (no pow pass after the search): results within a
-//                 few ulp of the row kernel (relative to the row's largest entry).
+//                 is the output (no pow pass after the search). For alpha < 1.5
+//                 Halley's step instead, after coarse passes, and the search ends
+//                 at a step small enough for a Taylor expansion of the output
+//                 (bisect_block_lanes). Results within a few ulp of the row
+//                 kernel (relative to the row's largest entry).
 //   product:      s = p^(2 - alpha) on the support, out = s (v - <s, v> / sum s) / T.
 //
 // A row with a NaN, a +inf or only -inf entries gets a NaN statistic in its own
@@ -31,8 +34,10 @@
 
 #ifdef PYFASTNN_X86
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "simd/vec_math.hpp"
@@ -180,35 +185,81 @@ void entmax15_lanes(const typename S::T* Z, int64_t rows, int64_t K, typename S:
 
 // ---- alpha-entmax ----------------------------------------------------------------
 
+// Coarse passes that open Halley's search (pow_pos_coarse, ~2e-4): the first
+// lands within ~1e-2 of the root from tau = -1, the second within the coarse
+// pow's error (~1e-5 float at alpha 1.3, K = 26), so that one full pass then
+// takes a step below halley_exit_step and ends the search (Gaussian rows,
+// alpha 1.05 .. 1.45, K 8 .. 48: 3 passes for every row, against 1 coarse + 2 or
+// 3 full passes with the old stop at kStopUlps; 2 coarse passes in double would
+// still need 2 full ones, so one).
+template <typename T>
+constexpr int kHalleyCoarsePasses = sizeof(T) == 4 ? 2 : 1;
+
+// The largest step s after which (d - s)^m, 0 <= d <= 1, is within eps / 4 (of
+// the row's largest entry, 1) by its Taylor expansion at d of order n (1 or 2):
+// the error is about |C(m, n + 1)| s^(n + 1) d^(m - n - 1) (binomial C) for d >> s,
+// and O(s^m) for d near s (an entry crossing the threshold; at d = s the
+// expansion gives (1 - m) s^m, or (m - 1) (m - 2) s^m / 2): so c s^min(n + 1, m) <=
+// eps / 4, c the larger coefficient.
+template <typename T>
+T taylor_exit_step(T m, int order) {
+  const T eps = std::numeric_limits<T>::epsilon() / T(4);
+  const T next = order == 1 ? m * (m - T(1)) / T(2) : m * (m - T(1)) * (m - T(2)) / T(6);
+  const T at_s = order == 1 ? T(1) - m : (m - T(1)) * (m - T(2)) / T(2);
+  const T c = std::fmax(std::fabs(next), std::fabs(at_s));
+  if (c <= eps) return T(1);
+  return std::pow(eps / c, T(1) / std::fmin(T(order + 1), m));
+}
+
+// Halley's search (alpha < 1.5) ends at a full pass whose step is at most this:
+// p = (d - s)^e to second order and, for the product, (d - s)^(e - 1) to first.
+template <typename T>
+T halley_exit_step(T alpha, bool product) {
+  const T e = T(1) / (alpha - T(1));
+  const T map = taylor_exit_step(e, 2);
+  return product ? std::fmin(map, taylor_exit_step(e - T(1), 1)) : map;
+}
+
 // One block of alpha-entmax. kHalley (general power with e > 2, alpha < 1.5): each
-// pass also sums d^(e - 2) (d^(e - 1) = d^(e - 2) d: no second pow) and takes
-// Halley's step (halley_factor, entmax_vector_rows.hpp), which converges cubically.
-// kProduct (general power): v is the block of V and p receives J v / T instead of
-// the map, with s = p^(2 - alpha) = d^(e - 1) N^(alpha - 2) from the last pass.
+// pass sums d^(e - 2) too, from the one pow per entry (d^(e - 2), times d for
+// d^(e - 1) and again for d^e), and takes Halley's step (halley_factor,
+// entmax_vector_rows.hpp), which converges cubically; the first
+// kHalleyCoarsePasses passes take pow_pos_coarse, and the search ends when every
+// lane's step s is at most exit_step (halley_exit_step): then p = (d - s)^e by its
+// Taylor expansion from that pass's powers of d (no pow after the search).
+// Else (Newton) the search ends when every lane's step is below kStopUlps ulps and
+// the last pass's d^e is the output. kProduct (general power): v is the block of
+// V and p receives J v / T instead of the map, with s = p^(2 - alpha) = d^(e - 1)
+// N^(alpha - 2) from the last pass (after Halley's search by Taylor again).
 template <Power kPower, bool kHalley, bool kProduct, typename S>
 void bisect_block_lanes(const typename S::T* z, const typename S::T* v, int K,
-                        typename S::T alpha, typename S::T inv_t, typename S::T* p) {
+                        typename S::T alpha, typename S::T inv_t, typename S::T exit_step,
+                        typename S::T* p) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr bool kPow = kPower == Power::general;
   static_assert(!kHalley || kPow, "Halley's step is for the general power");
   static_assert(!kProduct || kPow, "the fused product is for the general power");
   V y[kEntmaxLaneRowsMaxK];
-  V q_d[kPow ? kEntmaxLaneRowsMaxK : 1];  // d^e of the last pass (general power)
-  V q_s[kProduct ? kEntmaxLaneRowsMaxK : 1];  // d^(e - 1) of the last pass (kProduct)
+  // The last pass's powers (general power), 0 off the support: d^(e - 2)
+  // (kHalley) or d^e; d^(e - 1) for Newton's kProduct.
+  V q_d[kPow ? kEntmaxLaneRowsMaxK : 1];
+  V q_s[kProduct && !kHalley ? kEntmaxLaneRowsMaxK : 1];
   const auto bad = shifted_columns<S>(z, K, S::set1((alpha - T(1)) * inv_t), y);
+  if constexpr (kHalley) {  // -inf to -2: d^(e - 2) d is then 0 off the support, not NaN
+    const V below = S::set1(T(-2));  // the search's tau stays above -1 > y
+    for (int k = 0; k < K; ++k) y[k] = S::max(y[k], below);
+  }
   const T e = T(1) / (alpha - T(1));
   const V zero = S::zero(), one = S::set1(T(1)), ve = S::set1(e);
   const V vpow = S::set1(kHalley ? e - T(2) : e - T(1));  // the one pow per entry and pass
   const V vg = S::set1(T(1) - T(1) / e);  // G = F^(1 - 1/e)
   const V eps = S::set1(std::numeric_limits<T>::epsilon() * T(kStopUlps));
-  V tau = S::set1(T(-1));
+  V tau = S::set1(T(-1)), step = zero;
   V active = S::select(one, bad, zero);
-  bool settled = false;  // every lane stopped at the tau of the last pass
+  bool settled = false;  // every lane stopped: the output comes from the last pass
   for (int pass = 0; pass < kMaxEntmaxBisectPasses; ++pass) {
     V F = zero, Sd = zero, S2 = zero;  // sum d^e, d^(e - 1), d^(e - 2) over d > 0
-    // coarse: the first pass of Halley's search with pow_pos_coarse (its step only
-    // has to land near the root: the later passes correct it, from either side)
     const auto sweep = [&](auto coarse) {
       for (int k = 0; k < K; ++k) {
         const V d = S::sub(y[k], tau);
@@ -223,17 +274,22 @@ void bisect_block_lanes(const typename S::T* z, const typename S::T* v, int K,
           V q = decltype(coarse)::value ? simd::pow_pos_coarse<S>(simd::at_least_normal<S>(d), vpow)
                                         : simd::pow_pos<S>(simd::at_least_normal<S>(d), vpow);
           if constexpr (kHalley) {
-            S2 = S::add_if(S2, in, q);
+            q_d[k] = S::zero_unless(in, q);
+            q = q_d[k];
+            S2 = S::add(S2, q);
             q = S::mul(q, d);
+            Sd = S::add(Sd, q);
+            F = S::fmadd(q, d, F);
+          } else {
+            q_d[k] = S::zero_unless(in, S::mul(q, d));
+            if constexpr (kProduct) q_s[k] = S::zero_unless(in, q);
+            Sd = S::add_if(Sd, in, q);
+            F = S::add(F, q_d[k]);
           }
-          q_d[k] = S::zero_unless(in, S::mul(q, d));
-          if constexpr (kProduct) q_s[k] = S::zero_unless(in, q);
-          Sd = S::add_if(Sd, in, q);
-          F = S::add(F, q_d[k]);
         }
       }
     };
-    const bool coarse = kHalley && pass == 0;
+    const bool coarse = kHalley && pass < kHalleyCoarsePasses<T>;
     if (coarse)
       sweep(std::true_type{});
     else
@@ -242,29 +298,43 @@ void bisect_block_lanes(const typename S::T* z, const typename S::T* v, int K,
     if constexpr (kPower == Power::linear) G = one;
     else if constexpr (kPower == Power::square) G = S::sqrt(F);
     else G = simd::pow_pos<S>(simd::at_least_normal<S>(F), vg);
-    V step = S::div(S::sub(F, G), Sd);  // Newton's
+    step = S::div(S::sub(F, G), Sd);  // Newton's
     if constexpr (kHalley) step = S::mul(step, halley_factor_v<S>(F, G, Sd, S2, e));
-    const V least = S::mul(eps, S::sub(zero, tau));  // kStopUlps ulps of |tau|
-    // Newton: go on while F > 1 (below the root) and the step exceeds `least`;
-    // Halley: while |step| does (above the root, F < 1, Newton's step goes back)
-    const auto go = kHalley ? S::gt(S::max(step, S::sub(zero, step)), least)
-                            : S::both(S::gt(F, one), S::gt(step, least));
+    if (coarse) {  // a coarse pass only moves tau
+      tau = S::select(tau, S::gt(active, zero), S::add(tau, step));
+      continue;
+    }
+    // Halley: go on while |step| exceeds exit_step (from above the root, F < 1,
+    // the step goes back); Newton: while F > 1 (below the root) and the step
+    // exceeds kStopUlps ulps of |tau|
+    const auto go = kHalley ? S::gt(S::max(step, S::sub(zero, step)), S::set1(exit_step))
+                            : S::both(S::gt(F, one), S::gt(step, S::mul(eps, S::sub(zero, tau))));
     const V next = S::add(tau, step);
     active = S::select(zero, go, active);
     const auto moving = S::gt(active, zero);
     if (S::bits(moving) == 0) {
-      settled = !coarse;  // a coarse pass's d^e is no output
+      settled = true;
       break;
     }
     tau = S::select(tau, moving, next);
   }
   tau = S::select(tau, bad, nan_vector<S>());
+  // Halley: (d - s)^e = d^(e - 2) (d^2 - e s d + e (e - 1) s^2 / 2) for d > s, and for
+  // the product (d - s)^(e - 1) = d^(e - 2) (d - (e - 1) s), into q_d
+  const V c1 = S::mul(ve, step), c2 = S::mul(S::mul(c1, step), S::set1(T(0.5) * (e - T(1))));
+  const V c1s = S::mul(S::set1(e - T(1)), step);
   V sum = zero;
   for (int k = 0; k < K; ++k) {
-    if (kPow && settled) {  // the last pass's d^e: the output at this tau
-      y[k] = q_d[k];
+    const V d = S::sub(y[k], tau);
+    if (kPow && settled) {
+      if constexpr (kHalley) {
+        const auto in = S::gt(d, step);
+        y[k] = S::zero_unless(in, S::mul(q_d[k], S::fmadd(S::sub(d, c1), d, c2)));
+        if constexpr (kProduct) q_d[k] = S::zero_unless(in, S::mul(q_d[k], S::sub(d, c1s)));
+      } else {
+        y[k] = q_d[k];
+      }
     } else {
-      const V d = S::sub(y[k], tau);
       V v;
       if constexpr (kPower == Power::linear) v = d;
       else if constexpr (kPower == Power::square) v = S::mul(d, d);
@@ -282,9 +352,13 @@ void bisect_block_lanes(const typename S::T* z, const typename S::T* v, int K,
     const V scale = simd::pow_pos<S>(simd::at_least_normal<S>(sum), S::sub(zero, power));
     for (int k = 0; k < K; ++k) {
       const auto in = S::gt(y[k], zero);
-      const V s = settled ? S::mul(q_s[k], scale)  // d^(e - 1) N^(alpha - 2)
-                          : simd::pow_pos<S>(simd::at_least_normal<S>(S::mul(y[k], inv_sum)),
-                                             power);
+      V s;  // d^(e - 1) N^(alpha - 2) after the search
+      if (!settled)
+        s = simd::pow_pos<S>(simd::at_least_normal<S>(S::mul(y[k], inv_sum)), power);
+      else if constexpr (kHalley)
+        s = S::mul(q_d[k], scale);
+      else
+        s = S::mul(q_s[k], scale);
       y[k] = S::zero_unless(in, s);
     }
     V g[kEntmaxLaneRowsMaxK];
@@ -308,8 +382,9 @@ template <Power kPower, bool kHalley, typename S>
 void bisect_lanes_as(const typename S::T* Z, int64_t rows, int K, typename S::T alpha,
                      typename S::T inv_t, typename S::T* P) {
   using T = typename S::T;
+  const T exit_step = kHalley ? halley_exit_step(alpha, false) : T(0);
   for_lane_blocks<S>(Z, nullptr, rows, K, P, [&](const T* z, const T*, T* p, int) {
-    bisect_block_lanes<kPower, kHalley, false, S>(z, nullptr, K, alpha, inv_t, p);
+    bisect_block_lanes<kPower, kHalley, false, S>(z, nullptr, K, alpha, inv_t, exit_step, p);
   });
 }
 
@@ -335,11 +410,12 @@ void bisect_product_lanes(const typename S::T* Z, const typename S::T* Vs, int64
                           typename S::T* out) {
   using T = typename S::T;
   const int k = static_cast<int>(K);
+  const T exit_step = halley_exit_step(alpha, true);  // used for alpha < 1.5
   for_lane_blocks<S>(Z, Vs, rows, k, out, [&](const T* z, const T* v, T* o, int) {
     if (alpha < T(1.5))
-      bisect_block_lanes<Power::general, true, true, S>(z, v, k, alpha, inv_t, o);
+      bisect_block_lanes<Power::general, true, true, S>(z, v, k, alpha, inv_t, exit_step, o);
     else
-      bisect_block_lanes<Power::general, false, true, S>(z, v, k, alpha, inv_t, o);
+      bisect_block_lanes<Power::general, false, true, S>(z, v, k, alpha, inv_t, exit_step, o);
   });
 }
 

@@ -130,14 +130,18 @@ inline int64_t keep_above(typename S::T* y, int64_t c, typename S::T tau) {
 
 // Halley's step is Newton's times 1 / (1 - L / 2), L = G G'' / G'^2 for
 // G(tau) = F^(1/e) - 1, F = sum d^e: with h = F^(1 - 1/e), Sd = sum d^(e - 1) and
-// S2 = sum d^(e - 2), L = (F - h) (e - 1) (F S2 - Sd^2) / (F Sd^2) (>= 0 below the
-// root: F S2 >= Sd^2 by Cauchy-Schwarz). Used below the root (F > 1) and for
-// 0 <= L < 1 (near the root L -> 0: cubic convergence); otherwise Newton's step
-// (factor 1), which from above the root (after a step past it) goes back below.
+// S2 = sum d^(e - 2), L = (F - h) (e - 1) (F S2 - Sd^2) / (F Sd^2), of the sign of
+// F - 1 (F S2 >= Sd^2 by Cauchy-Schwarz) and -> 0 at the root (cubic convergence).
+// Used for kHalleyLeast <= L < 1: below the root (F > 1) wherever the step stays
+// short of the pole; above it (after a step past the root) only near the root,
+// where it damps Newton's step; otherwise Newton's step (factor 1), which from
+// above the root goes back below.
+constexpr double kHalleyLeast = -0.25;
+
 template <typename T>
 inline T halley_factor(T F, T h, T Sd, T S2, T e) {
   const T L = (F - h) * (e - T(1)) * (F * S2 - Sd * Sd) / (F * Sd * Sd);
-  return F > T(1) && L >= T(0) && L < T(1) ? T(1) / (T(1) - T(0.5) * L) : T(1);
+  return L >= T(kHalleyLeast) && L < T(1) ? T(1) / (T(1) - T(0.5) * L) : T(1);
 }
 
 template <typename S>
@@ -145,12 +149,12 @@ inline typename S::V halley_factor_v(typename S::V F, typename S::V h, typename 
                                      typename S::V S2, typename S::T e) {
   using T = typename S::T;
   using V = typename S::V;
-  const V one = S::set1(T(1)), zero = S::zero();
+  const V one = S::set1(T(1));
   const V spread = S::fnmadd(Sd, Sd, S::mul(F, S2));  // F S2 - Sd^2
   const V L = S::div(S::mul(S::mul(S::sub(F, h), S::set1(e - T(1))), spread),
                      S::mul(F, S::mul(Sd, Sd)));
   const V factor = S::div(one, S::fnmadd(S::set1(T(0.5)), L, one));
-  const auto ok = S::both(S::both(S::gt(F, one), S::ge(L, zero)), S::gt(one, L));
+  const auto ok = S::both(S::ge(L, S::set1(T(kHalleyLeast))), S::gt(one, L));
   return S::select(one, ok, factor);
 }
 
