@@ -246,8 +246,10 @@ void bisect_block_lanes(const typename S::T* z, const typename S::T* v, int K,
   V q_d[kPow ? kEntmaxLaneRowsMaxK : 1];
   V q_s[kProduct && !kHalley ? kEntmaxLaneRowsMaxK : 1];
   const auto bad = shifted_columns<S>(z, K, S::set1((alpha - T(1)) * inv_t), y);
-  if constexpr (kHalley) {  // -inf to -2: d^(e - 2) d is then 0 off the support, not NaN
-    const V below = S::set1(T(-2));  // the search's tau stays above -1 > y
+  // Entries below -2 (-inf included) become -2: still off the support (tau > -1
+  // throughout), and with a finite d = y - tau the sums' q d is 0 there, not NaN.
+  if constexpr (kHalley) {
+    const V below = S::set1(T(-2));
     for (int k = 0; k < K; ++k) y[k] = S::max(y[k], below);
   }
   const T e = T(1) / (alpha - T(1));
