@@ -94,6 +94,7 @@ struct PoolStats {
   int64_t jobs = 0;             // jobs that asked for more than one thread
   int64_t jobs_with_team = 0;   // ... and got workers
   int64_t contended_jobs = 0;   // ... whose tail wait marked contention
+  int64_t openmp_jobs = 0;      // ... run on a libgomp team (openmp_route.hpp)
   int64_t backoff_ns = 0;       // the current back-off (0: none)
   int workers = 0;              // worker threads started
   int cpus = 0;                 // CPUs this process may run on

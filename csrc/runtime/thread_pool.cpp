@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "runtime/contention.hpp"
+#include "runtime/openmp_route.hpp"
 #include "runtime/parallel.hpp"
 
 #if defined(__linux__)
@@ -197,7 +198,10 @@ class Pool {
   bool try_own() { return !busy_.exchange(true, std::memory_order_acquire); }
   void release() { busy_.store(false, std::memory_order_release); }
   int workers() const { return started_.load(std::memory_order_relaxed); }
-  std::atomic<int64_t> jobs{0}, jobs_with_team{0};
+  // Runs the job on the routed libgomp's team instead (openmp_route.hpp);
+  // false, with nothing run, when that team is not available.
+  bool run_on_openmp(Job& job, int64_t pieces, int team, int limit);
+  std::atomic<int64_t> jobs{0}, jobs_with_team{0}, openmp_jobs{0};
   void ensure_workers(int n);  // starts workers until there are n (or no more can start)
 
  private:
@@ -385,6 +389,68 @@ void Pool::run(Job& job, int64_t pieces, int team, int limit, bool judge) {
   }
 }
 
+// A job on a libgomp team: each member claims pieces from `next` until none
+// is left, as the pool's workers claim theirs. The caller (the team's thread
+// 0) is counted already; the other members join the count of threads running
+// parallel work like the pool's workers (below the limit, else they stay
+// out), and run their pieces as pool workers do: nested jobs inline.
+struct OpenMPJob {
+  Job* job;
+  int64_t pieces;
+  int limit;
+  pthread_t caller;
+  std::atomic<int64_t> next{0};
+  int64_t caller_pieces = 0;  // written by the caller
+  int64_t caller_done_ns = 0;
+};
+
+void openmp_member(void* data) {
+  auto* const t = static_cast<OpenMPJob*>(data);
+  const bool caller = pthread_equal(pthread_self(), t->caller) != 0;
+  const ActiveThread counted(caller ? Joining::none : Joining::worker, t->limit);
+  if (!caller && !counted.counts()) return;
+  const bool was_in_work = in_parallel_work;
+  in_parallel_work = true;
+  int64_t ran = 0;
+  for (;;) {
+    const int64_t p = t->next.fetch_add(1, std::memory_order_relaxed);
+    if (p >= t->pieces) break;
+    if (caller) {
+      t->job->run(p);
+    } else {
+      const int64_t start = now_ns();
+      t->job->run(p);
+      const int64_t took = now_ns() - start;
+      int64_t worst = t->job->worst_worker_piece_ns.load(std::memory_order_relaxed);
+      while (took > worst && !t->job->worst_worker_piece_ns.compare_exchange_weak(
+                                 worst, took, std::memory_order_relaxed)) {
+      }
+    }
+    ++ran;
+  }
+  in_parallel_work = was_in_work;
+  if (caller) {
+    t->caller_pieces = ran;
+    t->caller_done_ns = now_ns();
+  }
+}
+
+bool Pool::run_on_openmp(Job& job, int64_t pieces, int team, int limit) {
+  OpenMPJob t{&job, pieces, limit, pthread_self()};
+  const int64_t t0 = now_ns();
+  if (!run_on_openmp_team(team, &openmp_member, &t)) return false;
+  const int64_t t2 = now_ns();
+  jobs.fetch_add(1, std::memory_order_relaxed);
+  openmp_jobs.fetch_add(1, std::memory_order_relaxed);
+  const int64_t own = t.caller_pieces;
+  if (own < pieces) jobs_with_team.fetch_add(1, std::memory_order_relaxed);
+  if (own < pieces && own > 0) {
+    contention_gate().record(t2, t2 - t.caller_done_ns, (t.caller_done_ns - t0) / own,
+                             job.worst_worker_piece_ns.load(std::memory_order_relaxed));
+  }
+  return true;
+}
+
 }  // namespace
 
 NativeCall::NativeCall() { native_calls.fetch_add(1, std::memory_order_relaxed); }
@@ -404,7 +470,7 @@ void parallel_for(int64_t pieces, int threads, PieceRef body) {
   if (team > 1 && !contention_gate().allow_team(now_ns())) team = 1;
   if (team > 1 && pieces <= static_cast<int64_t>(kLow32) && pool().try_own()) {
     Job job(body);
-    pool().run(job, pieces, team, allowed);
+    if (!pool().run_on_openmp(job, pieces, team, allowed)) pool().run(job, pieces, team, allowed);
     pool().release();
     if (job.error) std::rethrow_exception(job.error);
     return;
@@ -465,6 +531,7 @@ PoolStats pool_stats() {
   PoolStats s;
   s.jobs = pool().jobs.load(std::memory_order_relaxed);
   s.jobs_with_team = pool().jobs_with_team.load(std::memory_order_relaxed);
+  s.openmp_jobs = pool().openmp_jobs.load(std::memory_order_relaxed);
   s.contended_jobs = contention_gate().contended_jobs();
   s.backoff_ns = contention_gate().backoff_ns();
   s.workers = pool().workers();
