@@ -82,9 +82,11 @@ def routed():
     paths = pyfastnn.route_openmp_threads(True)
     if not paths:
         pytest.skip("PyTorch loaded no libgomp (not a GNU OpenMP build)")
+    _native.reset_contention()  # a busy moment before must not keep jobs on one thread
     yield paths[0]
     pyfastnn.route_openmp_threads(False)
     pyfastnn.set_num_threads(threads)
+    _native.reset_contention()
 
 
 def _work() -> list[np.ndarray]:
@@ -125,6 +127,7 @@ def test_same_bits_routed_or_not_on_any_thread_count(routed):
     pyfastnn.route_openmp_threads(True)
     for threads in (1, 2, 3):
         pyfastnn.set_num_threads(threads)
+        _native.reset_contention()
         jobs = pyfastnn.thread_pool_stats()["openmp_jobs"]
         got = _work()
         ran = pyfastnn.thread_pool_stats()["openmp_jobs"] - jobs
@@ -140,15 +143,24 @@ def test_same_bits_routed_or_not_on_any_thread_count(routed):
 @pytest.mark.skipif(not _MULTI_CPU, reason="one CPU: every job runs on its caller")
 def test_libgomp_threads_run_pieces_and_exceptions_reach_python(routed):
     pyfastnn.set_num_threads(2)
+    # On a busy machine a libgomp thread may not run in time: one success in
+    # 20 jobs shows the team takes pieces.
+    taken = 0
+    for _ in range(20):
+        _native.reset_contention()
+        runs, elsewhere = _native.pool_selftest(64, 2, spin_ns=100_000)
+        assert runs == [1] * 64
+        taken += elsewhere
+        if taken:
+            break
+    assert taken > 0
+    _native.reset_contention()
     jobs = pyfastnn.thread_pool_stats()["openmp_jobs"]
-    runs, elsewhere = _native.pool_selftest(64, 2, spin_ns=200_000)
-    assert runs == [1] * 64
-    assert elsewhere > 0  # a libgomp thread took pieces
     with pytest.raises(RuntimeError, match="piece 37 failed"):
         _native.pool_selftest(64, 2, spin_ns=50_000, fail_piece=37)
     with pytest.raises(RuntimeError, match="piece 0 failed"):
         _native.pool_selftest(8, 2, fail_piece=0)
-    assert pyfastnn.thread_pool_stats()["openmp_jobs"] - jobs == 3
+    assert pyfastnn.thread_pool_stats()["openmp_jobs"] - jobs == 2
     # the team is usable after the failures
     assert _native.pool_selftest(16, 2)[0] == [1] * 16
 
@@ -166,6 +178,7 @@ def test_thread_limits_are_honoured(routed):
         pyfastnn.matmul(A, A)
         assert pyfastnn.thread_pool_stats()["openmp_jobs"] == jobs
     if _MULTI_CPU:
+        _native.reset_contention()
         pyfastnn.reset_thread_high_water()
         pyfastnn.matmul(A, A)
         assert pyfastnn.thread_pool_stats()["openmp_jobs"] > jobs
@@ -201,6 +214,39 @@ def test_concurrent_python_threads_keep_to_the_thread_count(routed):
     # three callers may each run their own job on their own thread, never
     # with a worker beside them beyond the count
     assert pyfastnn.thread_pool_stats()["most_threads_at_once"] <= 3
+
+
+def test_openblas_teams_follow_to_the_libgomp_team(routed):
+    # With OpenBLAS's work on pyfastnn's pool as well, its teams run on the
+    # libgomp team too (one set of threads): NumPy's results do not change.
+    rng = np.random.default_rng(4)
+    cases = [rng.random((512, 512)), rng.random((600, 300), dtype=np.float32)]
+    pyfastnn.route_openmp_threads(False)
+    own = [a @ a.T for a in cases]
+    blas_before = bool(_native.blas_threads_routed())
+    if not pyfastnn.route_blas_threads(True):
+        pytest.skip("NumPy's BLAS takes no thread hook (not an OpenBLAS >= 0.3.27)")
+    try:
+        pyfastnn.route_openmp_threads(True)
+        jobs = pyfastnn.thread_pool_stats()["openmp_jobs"]
+        on_team = [a @ a.T for a in cases]
+        ran = pyfastnn.thread_pool_stats()["openmp_jobs"] - jobs
+    finally:
+        pyfastnn.route_blas_threads(blas_before)
+    for a, b in zip(own, on_team):
+        np.testing.assert_array_equal(a, b)
+    if _MULTI_CPU and threadpool_blas_threads() > 1:
+        assert ran > 0
+
+
+def threadpool_blas_threads() -> int:
+    """OpenBLAS's thread count (1 when unknown)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return 1
+    counts = [lib["num_threads"] for lib in threadpool_info() if lib["internal_api"] == "openblas"]
+    return max(counts, default=1)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fork() on Windows")

@@ -19,12 +19,18 @@ namespace pyfastnn {
 namespace {
 
 using GompParallel = void (*)(void (*)(void*), void*, unsigned, unsigned);
-using OmpGetLevel = int (*)();
+using OmpGetInt = int (*)();
 
 // The routed library: set while no native call runs (route_openmp_threads),
 // read by every routed job.
 std::atomic<GompParallel> gomp_parallel{nullptr};
-std::atomic<OmpGetLevel> omp_get_level{nullptr};
+// omp_get_level, omp_get_thread_num, omp_get_num_threads, omp_get_dynamic,
+// omp_get_thread_limit of the routed library, set before gomp_parallel.
+enum OmpQuery { kLevel, kThreadNum, kNumThreads, kDynamic, kThreadLimit, kQueries };
+constexpr const char* kQueryNames[kQueries] = {"omp_get_level", "omp_get_thread_num",
+                                               "omp_get_num_threads", "omp_get_dynamic",
+                                               "omp_get_thread_limit"};
+std::atomic<OmpGetInt> omp_query[kQueries] = {};
 std::mutex route_mutex;
 std::string routed_path;  // under route_mutex
 
@@ -79,14 +85,18 @@ std::vector<std::string> openmp_libraries() {
 bool route_openmp_threads(const std::string& path) {
   const std::lock_guard<std::mutex> lock(route_mutex);
   gomp_parallel.store(nullptr, std::memory_order_release);
-  omp_get_level.store(nullptr, std::memory_order_release);
   routed_path.clear();
 #if defined(__linux__)
   if (path.empty()) return false;
   void* parallel = own_symbol(path.c_str(), "GOMP_parallel");
-  void* level = own_symbol(path.c_str(), "omp_get_level");
-  if (parallel == nullptr || level == nullptr) return false;
-  omp_get_level.store(reinterpret_cast<OmpGetLevel>(level), std::memory_order_release);
+  void* queries[kQueries];
+  for (int q = 0; q < kQueries; ++q) {
+    queries[q] = own_symbol(path.c_str(), kQueryNames[q]);
+    if (queries[q] == nullptr) return false;
+  }
+  if (parallel == nullptr) return false;
+  for (int q = 0; q < kQueries; ++q)
+    omp_query[q].store(reinterpret_cast<OmpGetInt>(queries[q]), std::memory_order_release);
   gomp_parallel.store(reinterpret_cast<GompParallel>(parallel), std::memory_order_release);
   routed_path = path;
   return true;
@@ -101,15 +111,14 @@ std::string openmp_threads_routed() {
   return routed_path;
 }
 
-bool run_on_openmp_team(int team, void (*member)(void*), void* data) {
-  const GompParallel parallel = gomp_parallel.load(std::memory_order_acquire);
-  if (parallel == nullptr || team < 2 || in_forked_child()) return false;
-  const OmpGetLevel level = omp_get_level.load(std::memory_order_acquire);
-  if (level == nullptr || level() > 0) return false;
+namespace {
+int query(OmpQuery q) { return omp_query[q].load(std::memory_order_acquire)(); }
+
+void run_team_of(GompParallel parallel, int team, void (*member)(void*), void* data) {
   const auto n = static_cast<unsigned>(team);
   if (n <= largest_team) {
     parallel(member, data, n, 0);
-    return true;
+    return;
   }
   sigset_t all, previous;
   sigfillset(&all);
@@ -117,7 +126,26 @@ bool run_on_openmp_team(int team, void (*member)(void*), void* data) {
   parallel(member, data, n, 0);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   largest_team = n;
+}
+}  // namespace
+
+bool run_on_openmp_team(int team, void (*member)(void*), void* data) {
+  const GompParallel parallel = gomp_parallel.load(std::memory_order_acquire);
+  if (parallel == nullptr || team < 2 || in_forked_child() || query(kLevel) > 0) return false;
+  run_team_of(parallel, team, member, data);
   return true;
 }
+
+bool run_on_full_openmp_team(int team, void (*member)(void*), void* data) {
+  const GompParallel parallel = gomp_parallel.load(std::memory_order_acquire);
+  if (parallel == nullptr || team < 2 || in_forked_child() || query(kLevel) > 0 ||
+      query(kDynamic) != 0 || query(kThreadLimit) < team)
+    return false;
+  run_team_of(parallel, team, member, data);
+  return true;
+}
+
+int openmp_thread_num() { return query(kThreadNum); }
+int openmp_team_size() { return query(kNumThreads); }
 
 }  // namespace pyfastnn

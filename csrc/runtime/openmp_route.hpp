@@ -44,4 +44,13 @@ std::string openmp_threads_routed();
 // thread). member must not throw.
 bool run_on_openmp_team(int team, void (*member)(void*), void* data);
 
+// Like run_on_openmp_team, for members that wait for one another (run_team):
+// false also when the routed libgomp might run fewer than `team` threads
+// (dynamic team sizes, a thread limit below team).
+bool run_on_full_openmp_team(int team, void (*member)(void*), void* data);
+
+// Inside member: its number in the team (0: the caller) and the team's size.
+int openmp_thread_num();
+int openmp_team_size();
+
 }  // namespace pyfastnn

@@ -444,11 +444,48 @@ bool Pool::run_on_openmp(Job& job, int64_t pieces, int team, int limit) {
   openmp_jobs.fetch_add(1, std::memory_order_relaxed);
   const int64_t own = t.caller_pieces;
   if (own < pieces) jobs_with_team.fetch_add(1, std::memory_order_relaxed);
-  if (own < pieces && own > 0) {
-    contention_gate().record(t2, t2 - t.caller_done_ns, (t.caller_done_ns - t0) / own,
-                             job.worst_worker_piece_ns.load(std::memory_order_relaxed));
+  if (own > 0) {
+    // Unlike the pool's caller, libgomp's thread 0 waits at the region's end
+    // for every member, also one that the machine ran too late to take a
+    // piece (then the caller ran them all): with another process on one core,
+    // routed jobs took 35-60x their time with no slow piece to show for it.
+    // Pieces are claimed one at a time, so a team whose members all run keeps
+    // the caller waiting about one piece: a wait beyond two of the caller's
+    // pieces (and kMinWaitNs) is judged like a slow piece.
+    const int64_t wait = t2 - t.caller_done_ns;
+    const int64_t worst = job.worst_worker_piece_ns.load(std::memory_order_relaxed);
+    contention_gate().record(t2, wait, (t.caller_done_ns - t0) / own, std::max(worst, wait));
   }
   return true;
+}
+
+// run_team's members on a libgomp team: member m on the team's thread m;
+// should the team be smaller than asked (it is not when dynamic sizes are off
+// and the thread limit allows, which run_on_full_openmp_team checks), thread
+// 0 starts threads for the missing members, as run_team does without a pool.
+struct OpenMPTeam {
+  PieceRef body;
+  int members;
+};
+
+void openmp_team_member(void* data) {
+  const auto* const t = static_cast<const OpenMPTeam*>(data);
+  const int me = openmp_thread_num();
+  if (me >= t->members) return;
+  const ActiveThread counted(me == 0 ? Joining::none : Joining::member, 0);
+  std::vector<std::thread> helpers;
+  if (me == 0) {
+    for (int m = openmp_team_size(); m < t->members; ++m)
+      helpers.emplace_back([t, m] {
+        const ActiveThread helper(Joining::member, 0);
+        t->body(m);
+      });
+  }
+  const bool was_in_work = in_parallel_work;
+  in_parallel_work = true;
+  t->body(me);
+  in_parallel_work = was_in_work;
+  for (std::thread& h : helpers) h.join();
 }
 
 }  // namespace
@@ -488,6 +525,14 @@ void run_team(int members, PieceRef body) {
   const ActiveCaller counted;
   if (!in_parallel_work && !in_forked_child() && members <= kMaxThreads && pool().try_own()) {
     Pool& p = pool();
+    // With the pool's jobs on a libgomp team, the team's work goes there too:
+    // one set of threads, not the team's spinning beside the pool's.
+    OpenMPTeam on_team{body, members};
+    if (run_on_full_openmp_team(members, &openmp_team_member, &on_team)) {
+      p.openmp_jobs.fetch_add(1, std::memory_order_relaxed);
+      p.release();
+      return;
+    }
     p.ensure_workers(members - 1);
     if (p.workers() >= members - 1) {
       // The caller runs piece 0 and each worker claims one piece as it
