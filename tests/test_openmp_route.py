@@ -315,3 +315,22 @@ def test_environment_routes_at_import():
     odd = _run(script, {"PYFASTNN_OPENMP_THREADS": "sideways"})
     assert odd.stdout.strip() == "0"
     assert "PYFASTNN_OPENMP_THREADS" in odd.stderr
+
+
+def test_shared_suite_rows_on_the_team():
+    from pyfastnn.compare import shared
+
+    pyfastnn.route_openmp_threads(False)
+    seen: list[int] = []
+
+    def measure() -> list[dict]:
+        seen.append(pyfastnn.thread_pool_stats()["openmp_routed"])
+        return [{"contender": "pyfastnn native", "alone_s": 1.0}]
+
+    rows = shared._on_openmp_team(measure)
+    if not _native.openmp_libraries():
+        assert rows == [] and seen == []
+        return
+    assert seen == [1]  # measured routed ...
+    assert rows == [{"contender": "pyfastnn native" + shared.ON_OPENMP_TEAM, "alone_s": 1.0}]
+    assert pyfastnn.thread_pool_stats()["openmp_routed"] == 0  # ... and restored
