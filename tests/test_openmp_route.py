@@ -315,6 +315,11 @@ def test_environment_routes_at_import():
     odd = _run(script, {"PYFASTNN_OPENMP_THREADS": "sideways"})
     assert odd.stdout.strip() == "0"
     assert "PYFASTNN_OPENMP_THREADS" in odd.stderr
+    # pyfastnn imported before torch: nothing to route to yet, and it says so
+    early = "import pyfastnn, torch; print(pyfastnn.thread_pool_stats()['openmp_routed'])"
+    too_early = _run(early, {"PYFASTNN_OPENMP_THREADS": "team"})
+    assert too_early.stdout.strip() == "0"
+    assert "no libgomp is loaded yet" in too_early.stderr
 
 
 def test_shared_suite_rows_on_the_team():

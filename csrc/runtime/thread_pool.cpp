@@ -435,9 +435,34 @@ void openmp_member(void* data) {
   }
 }
 
+// After a routed job that waited for a descheduled member, jobs run on the
+// pool (whose caller takes a late worker's pieces instead of waiting for it)
+// for a back-off that doubles with every such job (kFirstBackoffNs ..
+// kMaxBackoffNs) and is forgotten kForgetRouteNs after the last one. Clean
+// routed jobs do not shorten it: with another process on one core, about
+// half the routed jobs found their member running, and a back-off halved by
+// those kept probing the team, each failed probe costing a scheduler time
+// slice (mean of 784-256-26 loss_and_grad b64 1133 us, the pool's 583 us).
+constexpr int64_t kForgetRouteNs = 4 * ContentionGate::kMaxBackoffNs;
+std::atomic<int64_t> route_until_ns{0};
+std::atomic<int64_t> route_backoff_ns{0};
+std::atomic<int64_t> route_contended_at_ns{0};
+
+void note_routed_job(int64_t now, bool contended) {
+  if (!contended) return;
+  int64_t backoff = route_backoff_ns.load(std::memory_order_relaxed);
+  if (now - route_contended_at_ns.load(std::memory_order_relaxed) > kForgetRouteNs) backoff = 0;
+  backoff = std::min(ContentionGate::kMaxBackoffNs,
+                     std::max(ContentionGate::kFirstBackoffNs, 2 * backoff));
+  route_backoff_ns.store(backoff, std::memory_order_relaxed);
+  route_contended_at_ns.store(now, std::memory_order_relaxed);
+  route_until_ns.store(now + backoff, std::memory_order_relaxed);
+}
+
 bool Pool::run_on_openmp(Job& job, int64_t pieces, int team, int limit) {
   OpenMPJob t{&job, pieces, limit, pthread_self()};
   const int64_t t0 = now_ns();
+  if (t0 < route_until_ns.load(std::memory_order_relaxed)) return false;
   if (!run_on_openmp_team(team, &openmp_member, &t)) return false;
   const int64_t t2 = now_ns();
   jobs.fetch_add(1, std::memory_order_relaxed);
@@ -453,8 +478,10 @@ bool Pool::run_on_openmp(Job& job, int64_t pieces, int team, int limit) {
     // the caller waiting about one piece: a wait beyond two of the caller's
     // pieces (and kMinWaitNs) is judged like a slow piece.
     const int64_t wait = t2 - t.caller_done_ns;
-    const int64_t worst = job.worst_worker_piece_ns.load(std::memory_order_relaxed);
-    contention_gate().record(t2, wait, (t.caller_done_ns - t0) / own, std::max(worst, wait));
+    const int64_t worst = std::max(job.worst_worker_piece_ns.load(std::memory_order_relaxed), wait);
+    const int64_t own_piece = (t.caller_done_ns - t0) / own;
+    contention_gate().record(t2, wait, own_piece, worst);
+    note_routed_job(t2, ContentionGate::contended(wait, own_piece, worst));
   }
   return true;
 }
@@ -585,7 +612,12 @@ PoolStats pool_stats() {
   return s;
 }
 
-void reset_contention() { contention_gate().reset(); }
+void reset_contention() {
+  contention_gate().reset();
+  route_until_ns.store(0, std::memory_order_relaxed);
+  route_backoff_ns.store(0, std::memory_order_relaxed);
+  route_contended_at_ns.store(0, std::memory_order_relaxed);
+}
 
 void reset_most_threads_at_once() {
   most_active_threads.store(active_threads.load(std::memory_order_relaxed),
