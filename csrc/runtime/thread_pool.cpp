@@ -435,21 +435,27 @@ void openmp_member(void* data) {
   }
 }
 
-// After a routed job that waited for a descheduled member, jobs run on the
-// pool (whose caller takes a late worker's pieces instead of waiting for it)
-// for a back-off that doubles with every such job (kFirstBackoffNs ..
-// kMaxBackoffNs) and is forgotten kForgetRouteNs after the last one. Clean
-// routed jobs do not shorten it: with another process on one core, about
-// half the routed jobs found their member running, and a back-off halved by
-// those kept probing the team, each failed probe costing a scheduler time
-// slice (mean of 784-256-26 loss_and_grad b64 1133 us, the pool's 583 us).
+// After routed jobs that waited for a descheduled member (kContendedOfRecent
+// of the last kRecent routed jobs, as the gate counts: a VM's vCPU alone is
+// sometimes descheduled for a few ms), jobs run on the pool (whose caller
+// takes a late worker's pieces instead of waiting for it) for a back-off
+// that doubles with every such job (kFirstBackoffNs .. kMaxBackoffNs) and is
+// forgotten kForgetRouteNs after the last one. Clean routed jobs do not
+// shorten it: with another process on one core, about half the routed jobs
+// found their member running, and a back-off halved by those kept probing the
+// team, each failed probe costing a scheduler time slice (mean of 784-256-26
+// loss_and_grad b64 1133 us, the pool's 583 us).
 constexpr int64_t kForgetRouteNs = 4 * ContentionGate::kMaxBackoffNs;
 std::atomic<int64_t> route_until_ns{0};
 std::atomic<int64_t> route_backoff_ns{0};
 std::atomic<int64_t> route_contended_at_ns{0};
+std::atomic<uint32_t> route_recent{0};  // bit i: whether the i-th last routed job was contended
 
 void note_routed_job(int64_t now, bool contended) {
-  if (!contended) return;
+  const uint32_t recent = ((route_recent.load(std::memory_order_relaxed) << 1) | contended) &
+                          ((1u << ContentionGate::kRecent) - 1);
+  route_recent.store(recent, std::memory_order_relaxed);
+  if (!contended || __builtin_popcount(recent) < ContentionGate::kContendedOfRecent) return;
   int64_t backoff = route_backoff_ns.load(std::memory_order_relaxed);
   if (now - route_contended_at_ns.load(std::memory_order_relaxed) > kForgetRouteNs) backoff = 0;
   backoff = std::min(ContentionGate::kMaxBackoffNs,
@@ -478,7 +484,8 @@ bool Pool::run_on_openmp(Job& job, int64_t pieces, int team, int limit) {
     // the caller waiting about one piece: a wait beyond two of the caller's
     // pieces (and kMinWaitNs) is judged like a slow piece.
     const int64_t wait = t2 - t.caller_done_ns;
-    const int64_t worst = std::max(job.worst_worker_piece_ns.load(std::memory_order_relaxed), wait);
+    const int64_t slowest = job.worst_worker_piece_ns.load(std::memory_order_relaxed);
+    const int64_t worst = std::max(slowest, wait);
     const int64_t own_piece = (t.caller_done_ns - t0) / own;
     contention_gate().record(t2, wait, own_piece, worst);
     note_routed_job(t2, ContentionGate::contended(wait, own_piece, worst));
@@ -617,6 +624,7 @@ void reset_contention() {
   route_until_ns.store(0, std::memory_order_relaxed);
   route_backoff_ns.store(0, std::memory_order_relaxed);
   route_contended_at_ns.store(0, std::memory_order_relaxed);
+  route_recent.store(0, std::memory_order_relaxed);
 }
 
 void reset_most_threads_at_once() {
