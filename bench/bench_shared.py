@@ -5,9 +5,10 @@ the ratios, side by side with PyTorch).
 Run: ``pytest bench/bench_shared.py --benchmark-group-by=group``. The rows of a
 group differ only in what runs beside the step: nothing (after a pause that
 lets the other pools go quiet), NumPy's 256 x 256 matmul called alternately
-(its time included: compare with ``numpy matmul alone``), or a spinner process
-on one core. Steady-state groups elsewhere in bench/ run with the machine to
-themselves.
+(its time included: compare with ``numpy matmul alone``), PyTorch's 256 x 256
+matmul likewise (with pyfastnn's jobs on its own pool or on PyTorch's OpenMP
+team), or a spinner process on one core. Steady-state groups elsewhere in
+bench/ run with the machine to themselves.
 """
 
 from __future__ import annotations
@@ -63,6 +64,41 @@ def test_step_then_numpy_matmul(benchmark, step, numpy_matmul) -> None:
         return loss
 
     assert np.isfinite(benchmark(both))
+
+
+GROUP_TORCH = "loss_and_grad 784-256-26 b64, beside PyTorch's OpenMP pool"
+
+
+@pytest.fixture(scope="module")
+def torch_matmul():
+    torch = pytest.importorskip("torch")
+    a = torch.rand(256, 256, dtype=torch.float64)
+    return lambda: a @ a
+
+
+def test_torch_matmul_alone(benchmark, torch_matmul) -> None:
+    benchmark.group = GROUP_TORCH
+    time.sleep(SETTLE_SECONDS)
+    assert tuple(benchmark(torch_matmul).shape) == (256, 256)
+
+
+@pytest.mark.parametrize("team", ["pool", "openmp team"])
+def test_step_then_torch_matmul(benchmark, step, torch_matmul, team) -> None:
+    # pyfastnn's jobs on its own pool, or on PyTorch's libgomp team
+    # (route_openmp_threads); compare with test_step_alone + torch matmul alone.
+    benchmark.group = GROUP_TORCH
+    if team == "openmp team" and not pyfastnn.route_openmp_threads(True, library="torch"):
+        pytest.skip("PyTorch loaded no libgomp")
+
+    def both():
+        loss = step()
+        torch_matmul()
+        return loss
+
+    try:
+        assert np.isfinite(benchmark(both))
+    finally:
+        pyfastnn.route_openmp_threads(False)
 
 
 GROUP_BUSY = "loss_and_grad 784-256-26 b64, one core busy"

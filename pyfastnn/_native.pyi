@@ -177,7 +177,7 @@ def set_num_threads(n: int) -> None: ...
 def adaptive_threads() -> bool: ...
 def set_adaptive_threads(enabled: bool) -> None: ...
 def pool_stats() -> dict[str, int]:
-    """jobs, jobs_with_team, contended_jobs, backoff_ns, workers, cpus,
+    """jobs, jobs_with_team, contended_jobs, openmp_jobs, backoff_ns, workers, cpus,
     most_threads_at_once, calls_in_flight."""
 
 def reset_contention() -> None: ...
@@ -189,6 +189,15 @@ def route_blas_threads(on: bool) -> list[str]:
     """Route the loaded OpenBLAS libraries' threads to the pool (or back): their paths."""
 
 def blas_threads_routed() -> bool: ...
+def openmp_libraries() -> list[str]:
+    """Paths of the loaded libraries that define GOMP_parallel themselves, in load order."""
+
+def route_openmp_threads(path: str) -> bool:
+    """Run the pool's jobs on the team of the libgomp at path ("" : back to the pool)."""
+
+def openmp_threads_routed() -> str:
+    """The routed libgomp's path, "" when none."""
+
 def pool_selftest(
     pieces: int, threads: int, spin_ns: int = 0, fail_piece: int = -1
 ) -> tuple[list[int], int]:

@@ -49,12 +49,15 @@ def thread_pool_stats() -> dict[str, int]:
     on), ``most_threads_at_once`` (the most threads that ran native parallel
     work at the same time, callers and workers together, since import or
     :func:`reset_thread_high_water`), ``calls_in_flight`` (native calls
-    running now) and ``blas_routed``
+    running now), ``blas_routed``
     (1 while OpenBLAS's threaded work runs on this pool, see
-    :func:`route_blas_threads`).
+    :func:`route_blas_threads`), ``openmp_routed`` (1 while the pool's jobs run
+    on a libgomp team, see :func:`route_openmp_threads`) and ``openmp_jobs``
+    (jobs that ran on that team).
     """
     stats = {str(k): int(v) for k, v in _native.pool_stats().items()}
     stats["blas_routed"] = int(_native.blas_threads_routed())
+    stats["openmp_routed"] = int(bool(_native.openmp_threads_routed()))
     return stats
 
 
@@ -113,6 +116,84 @@ def _route_blas_threads_at_import() -> None:
         )
         return
     route_blas_threads(True)
+
+
+#: The environment variable that routes the pool's jobs to a loaded libgomp at import when "team".
+OPENMP_THREADS_ENV = "PYFASTNN_OPENMP_THREADS"
+
+
+def route_openmp_threads(enabled: bool = True, library: str | None = None) -> list[str]:
+    """Run pyfastnn's parallel work on the team of a libgomp loaded in the process.
+
+    Off by default; ``PYFASTNN_OPENMP_THREADS=team`` in the environment turns
+    it on at import (only a libgomp loaded by then counts: import PyTorch
+    first, or call this after importing it). PyTorch's wheel brings its own
+    libgomp, whose threads spin for a while after each of PyTorch's parallel
+    regions; on a machine with few cores pyfastnn's pool then waits for a core
+    that a spinning OpenMP thread holds, and PyTorch's next region waits for
+    the core that pyfastnn's pool worker holds. Routed, pyfastnn hands each
+    parallel job to that libgomp (``GOMP_parallel``, the calling thread being
+    the team's thread 0) and its threads take the job's fixed pieces one at a
+    time, as pyfastnn's own workers do: one set of threads serves both
+    libraries and pyfastnn's workers stay asleep (784-256-26 ``loss_and_grad``
+    at batch 64 alternating with PyTorch's 256 x 256 matmul on 2 cores: 1.06x
+    its time alone, against 1.9x on pyfastnn's pool; no slower alone; figures
+    in docs/ARCHITECTURE.md). After a routed job waited for an OpenMP thread
+    that the machine did not run (another process on the cores), jobs go back
+    to pyfastnn's pool for a while.
+
+    Results are the same bits as without routing (the pieces are the same).
+    The thread count stays pyfastnn's (:func:`set_num_threads`,
+    ``OMP_NUM_THREADS``, threadpoolctl). Only the Python thread that holds
+    pyfastnn's pool is routed (libgomp keeps a team per calling thread): calls
+    from other Python threads at the same time run as without routing, on the
+    calling thread. A child made by ``fork()`` never uses the parent's team.
+    Jobs whose parts must all run at once (:func:`route_blas_threads`) stay on
+    pyfastnn's pool.
+
+    ``library`` picks the libgomp whose path contains that text; by default
+    PyTorch's if it is loaded, else the first libgomp loaded. Returns the path
+    routed (``[]`` when no libgomp is loaded, or with ``enabled=False``, which
+    gives the work back to pyfastnn's pool). Call it while no native call runs.
+    """
+    if not isinstance(enabled, (bool, np.bool_)):
+        raise TypeError(f"enabled: expected a bool, got {type(enabled).__name__}")
+    if library is not None and not isinstance(library, str):
+        raise TypeError(f"library: expected a string or None, got {type(library).__name__}")
+    if not enabled:
+        _native.route_openmp_threads("")
+        return []
+    found = [str(p) for p in _native.openmp_libraries()]
+    if library is not None:
+        found = [p for p in found if library in p]
+    else:
+        found.sort(key=lambda p: f"{os.sep}torch{os.sep}" not in p)  # PyTorch's first
+    for path in found:
+        if _native.route_openmp_threads(path):
+            return [path]
+    _native.route_openmp_threads("")
+    return []
+
+
+def _route_openmp_threads_at_import() -> None:
+    """Route the pool's jobs to a loaded libgomp when PYFASTNN_OPENMP_THREADS says "team"."""
+    setting = os.environ.get(OPENMP_THREADS_ENV, "own").strip().lower()
+    if setting in ("own", ""):
+        return
+    if setting != "team":
+        warnings.warn(
+            f"{OPENMP_THREADS_ENV}={setting!r} is not 'team' or 'own': using 'own'",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return
+    if not route_openmp_threads(True):
+        warnings.warn(
+            f"{OPENMP_THREADS_ENV}=team: no libgomp is loaded yet (import torch before "
+            "pyfastnn, or call pyfastnn.route_openmp_threads() after importing it)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def set_adaptive_threads(enabled: bool) -> None:
@@ -187,3 +268,4 @@ def _warn_about_the_environment() -> None:
 
 _warn_about_the_environment()
 _route_blas_threads_at_import()
+_route_openmp_threads_at_import()

@@ -16,6 +16,7 @@
 #include "bindings/released_gil.hpp"
 #include "runtime/blas_threads.hpp"
 #include "runtime/contention.hpp"
+#include "runtime/openmp_route.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/thread_governor.hpp"
 #include "runtime/threads.hpp"
@@ -100,6 +101,7 @@ void bind_runtime(py::module_& m) {
     d["jobs"] = s.jobs;
     d["jobs_with_team"] = s.jobs_with_team;
     d["contended_jobs"] = s.contended_jobs;
+    d["openmp_jobs"] = s.openmp_jobs;
     d["backoff_ns"] = s.backoff_ns;
     d["workers"] = s.workers;
     d["cpus"] = s.cpus;
@@ -122,6 +124,18 @@ void bind_runtime(py::module_& m) {
       },
       py::arg("on").noconvert());
   m.def("blas_threads_routed", &blas_threads_routed);
+  m.def("openmp_libraries", [] {
+    ReleasedGil nogil;
+    return openmp_libraries();
+  });
+  m.def(
+      "route_openmp_threads",
+      [](const std::string& path) {
+        ReleasedGil nogil;
+        return route_openmp_threads(path);
+      },
+      py::arg("path"));
+  m.def("openmp_threads_routed", &openmp_threads_routed);
   m.def("pool_selftest", &pool_selftest, py::arg("pieces"), py::arg("threads"),
         py::arg("spin_ns") = 0, py::arg("fail_piece") = -1);
 

@@ -42,6 +42,9 @@ class PieceRef {
 // process may use, in a forked child, and while the machine was recently
 // measured busy (contention.hpp). If body throws, the remaining pieces still
 // run (or, inline, are skipped) and the first exception is rethrown here.
+// While route_openmp_threads is on, the job's pieces run on a loaded
+// libgomp's team instead of the pool's workers (openmp_route.hpp), under the
+// same rules.
 void parallel_for(int64_t pieces, int threads, PieceRef body);
 
 // f(begin, end) over `parts` ranges of [0, n) cut on multiples of `align`
@@ -74,7 +77,8 @@ void run_beside(TaskRef main, TaskRef side);
 // kernels (blas_threads.hpp). Uses the pool when it is free and has the
 // workers, else threads started for this call (also in a forked child);
 // never shrinks the team, whatever num_threads() or the contention gate say.
-// body must not throw.
+// While route_openmp_threads is on, the routed libgomp's team runs it when
+// that team will have every member. body must not throw.
 void run_team(int members, PieceRef body);
 
 // Counts the native calls running now (the bindings hold one for each call
@@ -94,6 +98,7 @@ struct PoolStats {
   int64_t jobs = 0;             // jobs that asked for more than one thread
   int64_t jobs_with_team = 0;   // ... and got workers
   int64_t contended_jobs = 0;   // ... whose tail wait marked contention
+  int64_t openmp_jobs = 0;      // ... run on a libgomp team (openmp_route.hpp)
   int64_t backoff_ns = 0;       // the current back-off (0: none)
   int workers = 0;              // worker threads started
   int cpus = 0;                 // CPUs this process may run on

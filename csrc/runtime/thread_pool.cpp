@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "runtime/contention.hpp"
+#include "runtime/openmp_route.hpp"
 #include "runtime/parallel.hpp"
 
 #if defined(__linux__)
@@ -197,7 +198,10 @@ class Pool {
   bool try_own() { return !busy_.exchange(true, std::memory_order_acquire); }
   void release() { busy_.store(false, std::memory_order_release); }
   int workers() const { return started_.load(std::memory_order_relaxed); }
-  std::atomic<int64_t> jobs{0}, jobs_with_team{0};
+  // Runs the job on the routed libgomp's team instead (openmp_route.hpp);
+  // false, with nothing run, when that team is not available.
+  bool run_on_openmp(Job& job, int64_t pieces, int team, int limit);
+  std::atomic<int64_t> jobs{0}, jobs_with_team{0}, openmp_jobs{0};
   void ensure_workers(int n);  // starts workers until there are n (or no more can start)
 
  private:
@@ -385,6 +389,139 @@ void Pool::run(Job& job, int64_t pieces, int team, int limit, bool judge) {
   }
 }
 
+// A job on a libgomp team: each member claims pieces from `next` until none
+// is left, as the pool's workers claim theirs. The caller (the team's thread
+// 0) is counted already; the other members join the count of threads running
+// parallel work like the pool's workers (below the limit, else they stay
+// out), and run their pieces as pool workers do: nested jobs inline.
+struct OpenMPJob {
+  Job* job;
+  int64_t pieces;
+  int limit;
+  pthread_t caller;
+  std::atomic<int64_t> next{0};
+  int64_t caller_pieces = 0;  // written by the caller
+  int64_t caller_done_ns = 0;
+};
+
+void openmp_member(void* data) {
+  auto* const t = static_cast<OpenMPJob*>(data);
+  const bool caller = pthread_equal(pthread_self(), t->caller) != 0;
+  const ActiveThread counted(caller ? Joining::none : Joining::worker, t->limit);
+  if (!caller && !counted.counts()) return;
+  const bool was_in_work = in_parallel_work;
+  in_parallel_work = true;
+  int64_t ran = 0;
+  for (;;) {
+    const int64_t p = t->next.fetch_add(1, std::memory_order_relaxed);
+    if (p >= t->pieces) break;
+    if (caller) {
+      t->job->run(p);
+    } else {
+      const int64_t start = now_ns();
+      t->job->run(p);
+      const int64_t took = now_ns() - start;
+      int64_t worst = t->job->worst_worker_piece_ns.load(std::memory_order_relaxed);
+      while (took > worst && !t->job->worst_worker_piece_ns.compare_exchange_weak(
+                                 worst, took, std::memory_order_relaxed)) {
+      }
+    }
+    ++ran;
+  }
+  in_parallel_work = was_in_work;
+  if (caller) {
+    t->caller_pieces = ran;
+    t->caller_done_ns = now_ns();
+  }
+}
+
+// After routed jobs that waited for a descheduled member (kContendedOfRecent
+// of the last kRecent routed jobs, as the gate counts: a VM's vCPU alone is
+// sometimes descheduled for a few ms), jobs run on the pool (whose caller
+// takes a late worker's pieces instead of waiting for it) for a back-off
+// that doubles with every such job (kFirstBackoffNs .. kMaxBackoffNs) and is
+// forgotten kForgetRouteNs after the last one. Clean routed jobs do not
+// shorten it: with another process on one core, about half the routed jobs
+// found their member running, and a back-off halved by those kept probing the
+// team, each failed probe costing a scheduler time slice (mean of 784-256-26
+// loss_and_grad b64 1133 us, the pool's 583 us).
+constexpr int64_t kForgetRouteNs = 4 * ContentionGate::kMaxBackoffNs;
+std::atomic<int64_t> route_until_ns{0};
+std::atomic<int64_t> route_backoff_ns{0};
+std::atomic<int64_t> route_contended_at_ns{0};
+std::atomic<uint32_t> route_recent{0};  // bit i: whether the i-th last routed job was contended
+
+void note_routed_job(int64_t now, bool contended) {
+  const uint32_t recent = ((route_recent.load(std::memory_order_relaxed) << 1) | contended) &
+                          ((1u << ContentionGate::kRecent) - 1);
+  route_recent.store(recent, std::memory_order_relaxed);
+  if (!contended || __builtin_popcount(recent) < ContentionGate::kContendedOfRecent) return;
+  int64_t backoff = route_backoff_ns.load(std::memory_order_relaxed);
+  if (now - route_contended_at_ns.load(std::memory_order_relaxed) > kForgetRouteNs) backoff = 0;
+  backoff = std::min(ContentionGate::kMaxBackoffNs,
+                     std::max(ContentionGate::kFirstBackoffNs, 2 * backoff));
+  route_backoff_ns.store(backoff, std::memory_order_relaxed);
+  route_contended_at_ns.store(now, std::memory_order_relaxed);
+  route_until_ns.store(now + backoff, std::memory_order_relaxed);
+}
+
+bool Pool::run_on_openmp(Job& job, int64_t pieces, int team, int limit) {
+  OpenMPJob t{&job, pieces, limit, pthread_self()};
+  const int64_t t0 = now_ns();
+  if (t0 < route_until_ns.load(std::memory_order_relaxed)) return false;
+  if (!run_on_openmp_team(team, &openmp_member, &t)) return false;
+  const int64_t t2 = now_ns();
+  jobs.fetch_add(1, std::memory_order_relaxed);
+  openmp_jobs.fetch_add(1, std::memory_order_relaxed);
+  const int64_t own = t.caller_pieces;
+  if (own < pieces) jobs_with_team.fetch_add(1, std::memory_order_relaxed);
+  if (own > 0) {
+    // Unlike the pool's caller, libgomp's thread 0 waits at the region's end
+    // for every member, also one that the machine ran too late to take a
+    // piece (then the caller ran them all): with another process on one core,
+    // routed jobs took 35-60x their time with no slow piece to show for it.
+    // Pieces are claimed one at a time, so a team whose members all run keeps
+    // the caller waiting about one piece: a wait beyond two of the caller's
+    // pieces (and kMinWaitNs) is judged like a slow piece.
+    const int64_t wait = t2 - t.caller_done_ns;
+    const int64_t slowest = job.worst_worker_piece_ns.load(std::memory_order_relaxed);
+    const int64_t worst = std::max(slowest, wait);
+    const int64_t own_piece = (t.caller_done_ns - t0) / own;
+    contention_gate().record(t2, wait, own_piece, worst);
+    note_routed_job(t2, ContentionGate::contended(wait, own_piece, worst));
+  }
+  return true;
+}
+
+// run_team's members on a libgomp team: member m on the team's thread m;
+// should the team be smaller than asked (it is not when dynamic sizes are off
+// and the thread limit allows, which run_on_full_openmp_team checks), thread
+// 0 starts threads for the missing members, as run_team does without a pool.
+struct OpenMPTeam {
+  PieceRef body;
+  int members;
+};
+
+void openmp_team_member(void* data) {
+  const auto* const t = static_cast<const OpenMPTeam*>(data);
+  const int me = openmp_thread_num();
+  if (me >= t->members) return;
+  const ActiveThread counted(me == 0 ? Joining::none : Joining::member, 0);
+  std::vector<std::thread> helpers;
+  if (me == 0) {
+    for (int m = openmp_team_size(); m < t->members; ++m)
+      helpers.emplace_back([t, m] {
+        const ActiveThread helper(Joining::member, 0);
+        t->body(m);
+      });
+  }
+  const bool was_in_work = in_parallel_work;
+  in_parallel_work = true;
+  t->body(me);
+  in_parallel_work = was_in_work;
+  for (std::thread& h : helpers) h.join();
+}
+
 }  // namespace
 
 NativeCall::NativeCall() { native_calls.fetch_add(1, std::memory_order_relaxed); }
@@ -404,7 +541,7 @@ void parallel_for(int64_t pieces, int threads, PieceRef body) {
   if (team > 1 && !contention_gate().allow_team(now_ns())) team = 1;
   if (team > 1 && pieces <= static_cast<int64_t>(kLow32) && pool().try_own()) {
     Job job(body);
-    pool().run(job, pieces, team, allowed);
+    if (!pool().run_on_openmp(job, pieces, team, allowed)) pool().run(job, pieces, team, allowed);
     pool().release();
     if (job.error) std::rethrow_exception(job.error);
     return;
@@ -422,6 +559,14 @@ void run_team(int members, PieceRef body) {
   const ActiveCaller counted;
   if (!in_parallel_work && !in_forked_child() && members <= kMaxThreads && pool().try_own()) {
     Pool& p = pool();
+    // With the pool's jobs on a libgomp team, the team's work goes there too:
+    // one set of threads, not the team's spinning beside the pool's.
+    OpenMPTeam on_team{body, members};
+    if (run_on_full_openmp_team(members, &openmp_team_member, &on_team)) {
+      p.openmp_jobs.fetch_add(1, std::memory_order_relaxed);
+      p.release();
+      return;
+    }
     p.ensure_workers(members - 1);
     if (p.workers() >= members - 1) {
       // The caller runs piece 0 and each worker claims one piece as it
@@ -465,6 +610,7 @@ PoolStats pool_stats() {
   PoolStats s;
   s.jobs = pool().jobs.load(std::memory_order_relaxed);
   s.jobs_with_team = pool().jobs_with_team.load(std::memory_order_relaxed);
+  s.openmp_jobs = pool().openmp_jobs.load(std::memory_order_relaxed);
   s.contended_jobs = contention_gate().contended_jobs();
   s.backoff_ns = contention_gate().backoff_ns();
   s.workers = pool().workers();
@@ -473,7 +619,13 @@ PoolStats pool_stats() {
   return s;
 }
 
-void reset_contention() { contention_gate().reset(); }
+void reset_contention() {
+  contention_gate().reset();
+  route_until_ns.store(0, std::memory_order_relaxed);
+  route_backoff_ns.store(0, std::memory_order_relaxed);
+  route_contended_at_ns.store(0, std::memory_order_relaxed);
+  route_recent.store(0, std::memory_order_relaxed);
+}
 
 void reset_most_threads_at_once() {
   most_active_threads.store(active_threads.load(std::memory_order_relaxed),

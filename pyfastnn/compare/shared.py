@@ -11,14 +11,23 @@ opposite, side by side with PyTorch where it is installed:
   OpenBLAS on its own threads (the default) and with OpenBLAS's work on
   pyfastnn's pool (``route_blas_threads``);
 - ``torch pool``: the same step alternating with a PyTorch 256 x 256 matmul
-  (PyTorch's own OpenMP pool), when PyTorch is installed;
+  (PyTorch's own OpenMP pool), when PyTorch is installed; pyfastnn both on its
+  own pool and with its jobs on PyTorch's OpenMP team
+  (``route_openmp_threads``);
 - ``attention``: sparse attention written in NumPy, ``sparsemax(Q @ K.T) @ V``
   (T = 512, d = 64): the pipeline's median time over the sum of its parts'
   medians timed alone (pyfastnn with OpenBLAS routed and not; PyTorch: the
   same with entmax's sparsemax, or with softmax when entmax is not installed);
 - ``busy core``: a spinner process holds one core (started and stopped by the
   suite, bounded in time) while the step runs on all threads and on one
-  thread, and in the ``vector`` backend (NumPy), also with OpenBLAS routed.
+  thread, and in the ``vector`` backend (NumPy), also with OpenBLAS routed
+  and (PyTorch installed) with pyfastnn's jobs on PyTorch's OpenMP team.
+
+"Alone" is each contender timed after a pause in which the other pools go
+quiet, with pyfastnn's contention gate reset: what the previous scenario
+taught the gate (a back-off of up to 0.5 s, longer than the pause) would
+otherwise time pyfastnn "alone" on one thread. The busy-core blocks keep what
+the gate learnt (the load lasts through the scenario).
 
 Every figure is a median over rounds; ratios are of medians measured in the
 same run. Returns one dict (written as JSON and markdown by the CLI).
@@ -36,7 +45,14 @@ from typing import Any
 
 import numpy as np
 
-from .._runtime import get_num_threads, route_blas_threads, set_num_threads, thread_pool_stats
+from .. import _native
+from .._runtime import (
+    get_num_threads,
+    route_blas_threads,
+    route_openmp_threads,
+    set_num_threads,
+    thread_pool_stats,
+)
 from . import peers
 from .contenders import own
 from .environment import ThreadSettings, load_average, machine
@@ -56,8 +72,12 @@ def _elapsed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _median_alone(fn: Callable[[], object], calls: int) -> float:
+def _median_alone(fn: Callable[[], object], calls: int, reset_gate: bool = True) -> float:
+    """Median time of ``calls`` calls after a pause (and, unless told, with
+    pyfastnn's contention gate reset: it forgets what ran before)."""
     time.sleep(SETTLE_SECONDS)  # the other pools go quiet first
+    if reset_gate:
+        _native.reset_contention()
     fn()
     return statistics.median(_elapsed(fn) for _ in range(calls))
 
@@ -215,6 +235,24 @@ def _with_blas_on_pool(measure: Callable[[], list[dict]]) -> list[dict]:
     return [{**row, "contender": row["contender"] + BLAS_ON_POOL} for row in rows]
 
 
+#: The label suffix of rows measured with pyfastnn's jobs on PyTorch's OpenMP team.
+ON_OPENMP_TEAM = ", on PyTorch's OpenMP team"
+
+
+def _on_openmp_team(measure: Callable[[], list[dict]]) -> list[dict]:
+    """``measure()`` with pyfastnn's jobs on PyTorch's libgomp team, its rows
+    relabelled (nothing when PyTorch loaded no libgomp)."""
+    was_routed = _native.openmp_threads_routed()
+    if not route_openmp_threads(True, library="torch"):
+        _native.route_openmp_threads(was_routed)
+        return []
+    try:
+        rows = measure()
+    finally:
+        _native.route_openmp_threads(was_routed)
+    return [{**row, "contender": row["contender"] + ON_OPENMP_TEAM} for row in rows]
+
+
 def _attention(calls: int, use_peers: bool) -> list[dict]:
     """Pipeline over the sum of its parts; also the pipeline on one thread (the
     pipeline allocates and frees its 512 x 512 intermediates, which costs on
@@ -260,13 +298,14 @@ def _busy(dtype: str, calls: int, threads: int, use_peers: bool) -> list[dict]:
             if step is None:
                 continue
             set_threads(threads)
-            many = _median_alone(step, calls)
+            many = _median_alone(step, calls, reset_gate=False)
             set_threads(1)
-            one = _median_alone(step, calls)
+            one = _median_alone(step, calls, reset_gate=False)
             set_threads(threads)
             rows.append(_row("busy core", contender, one, many, threads=threads))
-        native_time = _median_alone(native, calls)
-        rows.append(_row("busy core", "vector / native", native_time, _median_alone(vector, calls)))
+        native_time = _median_alone(native, calls, reset_gate=False)
+        vector_time = _median_alone(vector, calls, reset_gate=False)
+        rows.append(_row("busy core", "vector / native", native_time, vector_time))
     return rows
 
 
@@ -327,13 +366,28 @@ def run_shared(options: Options, quiet: bool = False) -> dict[str, Any]:
                 lambda: (
                     _busy(options.dtype, calls, threads, options.peers)
                     + _with_blas_on_pool(lambda: _busy(options.dtype, calls, threads, False))
+                    + (
+                        _on_openmp_team(lambda: _busy(options.dtype, calls, threads, False))
+                        if options.peers and peers.installed("torch")
+                        else []
+                    )
                 ),
             ),
         ]
         torch_mm = _torch_matmul() if options.peers else None
         if torch_mm is not None:
+            native_only = {"pyfastnn native": steps["pyfastnn native"]}
             scenarios.insert(
-                1, ("torch pool", lambda: _beside_pool("torch pool", torch_mm, steps, calls))
+                1,
+                (
+                    "torch pool",
+                    lambda: (
+                        _beside_pool("torch pool", torch_mm, steps, calls)
+                        + _on_openmp_team(
+                            lambda: _beside_pool("torch pool", torch_mm, native_only, calls)
+                        )
+                    ),
+                ),
             )
         for name, scenario in scenarios:
             if options.only and options.only not in name:
