@@ -103,19 +103,24 @@ def route_blas_threads(enabled: bool = True) -> list[str]:
     return [str(p) for p in _native.route_blas_threads(bool(enabled))]
 
 
+def _env_setting(name: str, on: str) -> bool:
+    """Whether the environment variable ``name`` says ``on`` (unset or "own": no;
+    anything else: a warning, and no)."""
+    setting = os.environ.get(name, "own").strip().lower()
+    if setting in ("own", ""):
+        return False
+    if setting != on:
+        warnings.warn(
+            f"{name}={setting!r} is not {on!r} or 'own': using 'own'", RuntimeWarning, stacklevel=4
+        )
+        return False
+    return True
+
+
 def _route_blas_threads_at_import() -> None:
     """Route OpenBLAS's work to the pool when PYFASTNN_BLAS_THREADS says "pool"."""
-    setting = os.environ.get(BLAS_THREADS_ENV, "own").strip().lower()
-    if setting in ("own", ""):
-        return
-    if setting != "pool":
-        warnings.warn(
-            f"{BLAS_THREADS_ENV}={setting!r} is not 'pool' or 'own': using 'own'",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return
-    route_blas_threads(True)
+    if _env_setting(BLAS_THREADS_ENV, "pool"):
+        route_blas_threads(True)
 
 
 #: The environment variable that routes the pool's jobs to a loaded libgomp at import when "team".
@@ -148,8 +153,9 @@ def route_openmp_threads(enabled: bool = True, library: str | None = None) -> li
     pyfastnn's pool is routed (libgomp keeps a team per calling thread): calls
     from other Python threads at the same time run as without routing, on the
     calling thread. A child made by ``fork()`` never uses the parent's team.
-    Jobs whose parts must all run at once (:func:`route_blas_threads`) stay on
-    pyfastnn's pool.
+    Jobs whose parts must all run at once (OpenBLAS's, with
+    :func:`route_blas_threads`) go to the team too when libgomp will give every
+    part a thread, else to pyfastnn's pool.
 
     ``library`` picks the libgomp whose path contains that text; by default
     PyTorch's if it is loaded, else the first libgomp loaded. Returns the path
@@ -177,17 +183,7 @@ def route_openmp_threads(enabled: bool = True, library: str | None = None) -> li
 
 def _route_openmp_threads_at_import() -> None:
     """Route the pool's jobs to a loaded libgomp when PYFASTNN_OPENMP_THREADS says "team"."""
-    setting = os.environ.get(OPENMP_THREADS_ENV, "own").strip().lower()
-    if setting in ("own", ""):
-        return
-    if setting != "team":
-        warnings.warn(
-            f"{OPENMP_THREADS_ENV}={setting!r} is not 'team' or 'own': using 'own'",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return
-    if not route_openmp_threads(True):
+    if _env_setting(OPENMP_THREADS_ENV, "team") and not route_openmp_threads(True):
         warnings.warn(
             f"{OPENMP_THREADS_ENV}=team: no libgomp is loaded yet (import torch before "
             "pyfastnn, or call pyfastnn.route_openmp_threads() after importing it)",
