@@ -68,6 +68,8 @@ SHAPES = [
     (136, 50, 64),  # one sliver more: B packed
     (24, 40, 1024),  # rows of B 4 KB apart (float): packed, to spare the L1 sets
     (64, 256, 26),  # a 26-class output layer: only a partial sliver of B (masked copy)
+    (200, 784, 100),  # hidden width 100: a last sliver of 4 columns (the half-width kernel)
+    (40, 60, 24),  # 24 columns: a float sliver of 24 (full tile), double's 16 + 8 (half)
 ]
 
 # Larger shapes that take the multi-threaded branch of every path.

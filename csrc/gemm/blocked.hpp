@@ -114,6 +114,8 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
   const int64_t MR = g.ks.blocks.MR, NR = g.ks.blocks.NR;
   const auto micro = g.ks.micro;
   const auto micro_rows = g.ks.micro_rows;
+  const auto micro_half = g.ks.micro_half;
+  const auto micro_rows_half = g.ks.micro_rows_half;
   const int64_t lda = g.lda;
   alignas(64) T tile[gemm_detail::kMaxTileBytes / sizeof(T)];  // MR * NR used
   for (int64_t jr = 0; jr < nc; jr += NR) {
@@ -144,11 +146,15 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
         else
           micro(kc, as, bs, c, ldc, beta);
       } else {
-        // Edge tile: full tile into a local buffer, then the valid part.
+        // Edge tile: into a local buffer (its first NR / 2 columns only when
+        // the sliver is no wider and the family has the half kernels), then
+        // the valid part.
+        const bool half =
+            2 * nr <= NR && (in_place ? micro_rows_half != nullptr : micro_half != nullptr);
         if (in_place)
-          micro_rows(kc, A_rows + ir * lda, lda, bs, tile, NR, T(0));
+          (half ? micro_rows_half : micro_rows)(kc, A_rows + ir * lda, lda, bs, tile, NR, T(0));
         else
-          micro(kc, as, bs, tile, NR, T(0));
+          (half ? micro_half : micro)(kc, as, bs, tile, NR, T(0));
         for (int64_t r = 0; r < mr; ++r) {
           T* cr = c + r * ldc;
           const T* tr = tile + r * NR;
