@@ -127,6 +127,18 @@ void threshold(const py::array& Z, py::array tau, double inv_t) {
 
 // ---- Jacobian products ------------------------------------------------------------
 
+// A (n, K) and V, out like it; out may be A or V exactly when `in_place` (else it
+// overlaps neither).
+template <typename T>
+void require_product_operands(const py::array& A, const char* a_name, const py::array& V,
+                              const char* v_name, const py::array& out, bool in_place) {
+  require_matrix<T>(A, a_name);
+  require_like<T>(V, v_name, A, a_name);
+  require_like<T>(out, "out", A, a_name, /*writable=*/true);
+  require_no_overlap(out, "out", A, a_name, in_place);
+  require_no_overlap(out, "out", V, v_name, in_place);
+}
+
 enum class Product { jvp, vjp };
 
 void product(SparseMap map, Product kind, const py::array& P, const py::array& V, py::array out,
@@ -134,11 +146,7 @@ void product(SparseMap map, Product kind, const py::array& P, const py::array& V
   const char* vname = kind == Product::jvp ? "V" : "G";
   dispatch(P, "P", [&](auto tag) {
     using T = decltype(tag);
-    require_matrix<T>(P, "P");
-    require_like<T>(V, vname, P, "P");
-    require_like<T>(out, "out", P, "P", /*writable=*/true);
-    require_no_overlap(out, "out", P, "P", /*allow_same=*/true);
-    require_no_overlap(out, "out", V, vname, /*allow_same=*/true);
+    require_product_operands<T>(P, "P", V, vname, out, /*in_place=*/true);
     const T it = positive<T>(inv_t, "inv_temperature");
     const T bt = map == SparseMap::relumax ? relumax_b<T>(b) : T(1);
     const int64_t n = P.shape(0), K = P.shape(1);
@@ -261,11 +269,7 @@ void entmax_product(const py::array& P, const py::array& V, py::array out, doubl
                     double inv_t) {
   dispatch(P, "P", [&](auto tag) {
     using T = decltype(tag);
-    require_matrix<T>(P, "P");
-    require_like<T>(V, "V", P, "P");
-    require_like<T>(out, "out", P, "P", /*writable=*/true);
-    require_no_overlap(out, "out", P, "P", /*allow_same=*/true);
-    require_no_overlap(out, "out", V, "V", /*allow_same=*/true);
+    require_product_operands<T>(P, "P", V, "V", out, /*in_place=*/true);
     const T it = positive<T>(inv_t, "inv_temperature");
     const T a = checked_alpha<T>(alpha);
     const int64_t n = P.shape(0), K = P.shape(1);
@@ -281,11 +285,7 @@ void entmax_bisect_product(const py::array& Z, const py::array& V, py::array out
                            double inv_t) {
   dispatch(Z, "Z", [&](auto tag) {
     using T = decltype(tag);
-    require_matrix<T>(Z, "Z");
-    require_like<T>(V, "V", Z, "Z");
-    require_like<T>(out, "out", Z, "Z", /*writable=*/true);
-    require_no_overlap(out, "out", Z, "Z");
-    require_no_overlap(out, "out", V, "V");
+    require_product_operands<T>(Z, "Z", V, "V", out, /*in_place=*/false);
     const T it = positive<T>(inv_t, "inv_temperature");
     const T a = checked_alpha<T>(alpha);
     const int64_t n = Z.shape(0), K = Z.shape(1);

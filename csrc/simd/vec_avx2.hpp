@@ -25,62 +25,31 @@ namespace {
 
 // ---- lane tables for packing the chosen lanes to the front -----------------
 
-// For each mask of 8 float lanes: the indices of the set lanes, first.
-struct Compress8 {
-  uint8_t idx[256][8];
-  constexpr Compress8() : idx{} {
-    for (int bits = 0; bits < 256; ++bits) {
+// For each mask of kLanes lanes, the 32-bit permutation indices that pack the
+// set lanes to the front (compress) or spread the packed front back to the set
+// lanes (expand: lane i takes position "set lanes below i"). A lane is kParts
+// 32-bit parts: 1 for float, 2 for double (8 indices per mask either way).
+template <int kLanes, int kParts, bool kExpand>
+struct LaneTable {
+  uint8_t idx[1 << kLanes][8];
+  constexpr LaneTable() : idx{} {
+    for (int bits = 0; bits < (1 << kLanes); ++bits) {
       int c = 0;
-      for (int lane = 0; lane < 8; ++lane)
-        if (bits & (1 << lane)) idx[bits][c++] = static_cast<uint8_t>(lane);
-    }
-  }
-};
-// For each mask of 4 double lanes: the 32-bit halves of the set lanes, first.
-struct Compress4 {
-  uint8_t idx[16][8];
-  constexpr Compress4() : idx{} {
-    for (int bits = 0; bits < 16; ++bits) {
-      int c = 0;
-      for (int lane = 0; lane < 4; ++lane)
-        if (bits & (1 << lane)) {
-          idx[bits][c++] = static_cast<uint8_t>(2 * lane);
-          idx[bits][c++] = static_cast<uint8_t>(2 * lane + 1);
+      for (int lane = 0; lane < kLanes; ++lane) {
+        if (!(bits & (1 << lane))) continue;
+        for (int part = 0; part < kParts; ++part) {
+          const int packed = kParts * c + part, spread = kParts * lane + part;
+          idx[bits][kExpand ? spread : packed] = static_cast<uint8_t>(kExpand ? packed : spread);
         }
+        ++c;
+      }
     }
   }
 };
-// The inverse: for each mask of 8 float lanes, lane i (if set) takes the value at
-// position (set lanes below i) of the packed vector.
-struct Expand8 {
-  uint8_t idx[256][8];
-  constexpr Expand8() : idx{} {
-    for (int bits = 0; bits < 256; ++bits) {
-      int c = 0;
-      for (int lane = 0; lane < 8; ++lane)
-        if (bits & (1 << lane)) idx[bits][lane] = static_cast<uint8_t>(c++);
-    }
-  }
-};
-// For each mask of 4 double lanes: the 32-bit halves of the packed vector.
-struct Expand4 {
-  uint8_t idx[16][8];
-  constexpr Expand4() : idx{} {
-    for (int bits = 0; bits < 16; ++bits) {
-      int c = 0;
-      for (int lane = 0; lane < 4; ++lane)
-        if (bits & (1 << lane)) {
-          idx[bits][2 * lane] = static_cast<uint8_t>(2 * c);
-          idx[bits][2 * lane + 1] = static_cast<uint8_t>(2 * c + 1);
-          ++c;
-        }
-    }
-  }
-};
-constexpr Compress8 kCompress8{};
-constexpr Compress4 kCompress4{};
-constexpr Expand8 kExpand8{};
-constexpr Expand4 kExpand4{};
+constexpr LaneTable<8, 1, false> kCompress8{};
+constexpr LaneTable<4, 2, false> kCompress4{};
+constexpr LaneTable<8, 1, true> kExpand8{};
+constexpr LaneTable<4, 2, true> kExpand4{};
 
 inline __m256i lane_indices(const uint8_t* idx) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(idx)));
