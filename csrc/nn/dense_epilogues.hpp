@@ -18,12 +18,14 @@ namespace pyfastnn {
 template <typename T>
 void add_penalty_grad_block(const T* W, int64_t ldw, Penalty<T> penalty, T* C, int64_t ldc,
                             int64_t i0, int64_t j0, int64_t m, int64_t n) {
-  for (int64_t r = 0; r < m; ++r)
-    add_penalty_grad_row(W + (i0 + r) * ldw + j0, penalty.l1, penalty.l2, C + r * ldc, n);
+  add_penalty_grad(W + i0 * ldw + j0, ldw, penalty.l1, penalty.l2, C, ldc, m, n);
 }
 
 // C holds X@W; add the bias, keep Z in C, write A = f(Z), and note whether
-// any Z was NaN or infinite (z - z is 0 for finite z and NaN otherwise).
+// any Z was NaN or infinite (z - z is 0 for finite z and NaN otherwise). The
+// flag is an integer OR, which vectorises: a floating-point sum of z - z is
+// one serial chain of additions (the compiler may not reorder it), and took
+// 10% of the CPU time of a 64-100-10 batch-200 epoch (perf).
 template <typename T>
 struct BiasActivation {
   const T* bias;
@@ -35,16 +37,18 @@ struct BiasActivation {
   static void apply(const void* ctx, T* C, int64_t ldc, int64_t i0, int64_t j0, int64_t m,
                     int64_t n) {
     const auto& e = *static_cast<const BiasActivation*>(ctx);
-    T check = 0;
+    const T* __restrict b = e.bias + j0;
+    int bad = 0;
     for (int64_t r = 0; r < m; ++r) {
-      T* z = C + r * ldc;
+      T* __restrict z = C + r * ldc;
       for (int64_t j = 0; j < n; ++j) {
-        z[j] += e.bias[j0 + j];
-        check += z[j] - z[j];
+        const T v = z[j] + b[j];
+        z[j] = v;
+        bad |= int(v - v != T(0));
       }
       if (e.A != nullptr) activation_forward(e.act, e.param, z, e.A + (i0 + r) * e.ld + j0, n);
     }
-    if (check != T(0)) e.nonfinite->store(true, std::memory_order_relaxed);
+    if (bad != 0) e.nonfinite->store(true, std::memory_order_relaxed);
   }
 };
 

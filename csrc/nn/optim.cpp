@@ -46,6 +46,16 @@ void update_block(const UpdateRule<double>& r, double* p, int64_t ld, const doub
   optimizer_kernels_f64->update_block(r, p, ld, g, ldg, s1, s2, m, n);
 }
 
+void add_penalty_grad(const float* w, int64_t ldw, float l1, float l2, float* g, int64_t ldg,
+                      int64_t m, int64_t n) {
+  optimizer_kernels_f32->add_penalty_grad(w, ldw, l1, l2, g, ldg, m, n);
+}
+
+void add_penalty_grad(const double* w, int64_t ldw, double l1, double l2, double* g,
+                      int64_t ldg, int64_t m, int64_t n) {
+  optimizer_kernels_f64->add_penalty_grad(w, ldw, l1, l2, g, ldg, m, n);
+}
+
 void update_rows_forward(const DeferredStep<float>& step, float* W, float* s1, float* s2,
                          int64_t in, int64_t out, const float* x, float* z, int64_t j0,
                          int64_t j1) {

@@ -122,10 +122,11 @@ inline T clip_factor(double norm, double clip_norm) {
   return norm > clip_norm ? static_cast<T>(clip_norm / norm) : T(1);
 }
 
-// The gradient of the elastic-net penalty l2 w^2 + l1 |w| at one weight.
+// The gradient of the elastic-net penalty l2 w^2 + l1 |w| at one weight
+// (sign(w) from two comparisons, not branches: it vectorises; 0 at w = 0 or NaN).
 template <typename T>
 PYFASTNN_ALWAYS_INLINE T penalty_grad(T w, T l1, T l2) {
-  const T sign = w > T(0) ? T(1) : (w < T(0) ? T(-1) : T(0));
+  const T sign = T(w > T(0)) - T(w < T(0));
   return T(2) * l2 * w + l1 * sign;
 }
 
@@ -169,12 +170,13 @@ PYFASTNN_ALWAYS_INLINE void apply_update(const UpdateRule<T>& r, T* __restrict p
   }
 }
 
-// g (n) += the penalty gradient at the weights w (n), added to a loss
-// gradient before the update rule runs.
-template <typename T>
-inline void add_penalty_grad_row(const T* w, T l1, T l2, T* g, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) g[j] += penalty_grad(w[j], l1, l2);
-}
+// g (m rows of n, row stride ldg) += the penalty gradient at the weights w
+// (row stride ldw), added to a loss gradient before the update rule runs. The
+// kernel of the ISA chosen (nn/kernels/optim_table.hpp).
+void add_penalty_grad(const float* w, int64_t ldw, float l1, float l2, float* g, int64_t ldg,
+                      int64_t m, int64_t n);
+void add_penalty_grad(const double* w, int64_t ldw, double l1, double l2, double* g,
+                      int64_t ldg, int64_t m, int64_t n);
 
 // apply_update on a block of m rows of n values (a GEMM block): p, s1, s2
 // with row stride ld, the gradient g with row stride ldg. The kernel of the

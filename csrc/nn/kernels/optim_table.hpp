@@ -1,5 +1,6 @@
 // The optimiser kernel family: the block update (nn/optim_kernels.hpp,
-// update_block), the deferred step fused with the next forward product
+// update_block), the penalty gradient added to a block (add_penalty_grad),
+// the deferred step fused with the next forward product
 // (nn/update_forward.hpp, update_rows_forward), the sums of squares of
 // gradient clipping (sum_squares, deferred_sum_squares) and the weight
 // penalty's value (penalty_sum), one table per ISA and dtype
@@ -22,6 +23,8 @@ template <typename T>
 struct OptimizerKernels {
   void (*update_block)(const UpdateRule<T>& r, T* p, int64_t ld, const T* g, int64_t ldg, T* s1,
                        T* s2, int64_t m, int64_t n) = nullptr;
+  void (*add_penalty_grad)(const T* w, int64_t ldw, T l1, T l2, T* g, int64_t ldg, int64_t m,
+                           int64_t n) = nullptr;
   void (*update_rows_forward)(const DeferredStep<T>& step, T* W, T* s1, T* s2, int64_t in,
                               int64_t out, const T* x, T* z, int64_t j0, int64_t j1) = nullptr;
   double (*sum_squares)(const T* x, int64_t n) = nullptr;
