@@ -68,8 +68,10 @@ SHAPES = [
     (136, 50, 64),  # one sliver more: B packed
     (24, 40, 1024),  # rows of B 4 KB apart (float): packed, to spare the L1 sets
     (64, 256, 26),  # a 26-class output layer: only a partial sliver of B (masked copy)
-    (200, 784, 100),  # hidden width 100: a last sliver of 4 columns (the half-width kernel)
+    (200, 784, 100),  # hidden width 100: a last sliver of 4 columns (quarter-width kernel)
     (40, 60, 24),  # 24 columns: a float sliver of 24 (full tile), double's 16 + 8 (half)
+    (40, 60, 40),  # AVX-512 float 32 + 8 (quarter), double 16 + 16 + 8; AVX2 float 16 + 8
+    (30, 50, 20),  # AVX-512 double 16 + 4 (quarter); AVX2 float 16 + 4, double 8 + 8 + 4
 ]
 
 # Larger shapes that take the multi-threaded branch of every path.

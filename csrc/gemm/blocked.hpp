@@ -98,6 +98,25 @@ void pack_b(const Problem<T>& g, int64_t p0, int64_t j0, int64_t kc, int64_t nc,
 
 // ---- macro-kernel --------------------------------------------------------------
 
+// The narrowest micro-kernel of the family that covers an edge sliver nr
+// columns wide (the tile's NR / 4, NR / 2 or all NR columns).
+template <typename T>
+gemm_detail::MicroKernel<T> edge_kernel(const gemm_detail::KernelSet<T>& ks, int64_t nr) {
+  const int64_t NR = ks.blocks.NR;
+  if (4 * nr <= NR && ks.micro_quarter != nullptr) return ks.micro_quarter;
+  if (2 * nr <= NR && ks.micro_half != nullptr) return ks.micro_half;
+  return ks.micro;
+}
+
+template <typename T>
+gemm_detail::MicroKernelRows<T> edge_kernel_rows(const gemm_detail::KernelSet<T>& ks,
+                                                 int64_t nr) {
+  const int64_t NR = ks.blocks.NR;
+  if (4 * nr <= NR && ks.micro_rows_quarter != nullptr) return ks.micro_rows_quarter;
+  if (2 * nr <= NR && ks.micro_rows_half != nullptr) return ks.micro_rows_half;
+  return ks.micro_rows;
+}
+
 // Shapes: A block mc x kc, Bp packed kc x nc; the block (i0, j0) of C, held
 // at Cb with row stride ldc (C itself or a scratch block), = A @ Bp + beta * it.
 // The A block is either packed at Ap (A_rows == nullptr), or read in place
@@ -114,8 +133,6 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
   const int64_t MR = g.ks.blocks.MR, NR = g.ks.blocks.NR;
   const auto micro = g.ks.micro;
   const auto micro_rows = g.ks.micro_rows;
-  const auto micro_half = g.ks.micro_half;
-  const auto micro_rows_half = g.ks.micro_rows_half;
   const int64_t lda = g.lda;
   alignas(64) T tile[gemm_detail::kMaxTileBytes / sizeof(T)];  // MR * NR used
   for (int64_t jr = 0; jr < nc; jr += NR) {
@@ -146,15 +163,13 @@ void macro_kernel(const Problem<T>& g, int64_t i0, int64_t j0, int64_t mc, int64
         else
           micro(kc, as, bs, c, ldc, beta);
       } else {
-        // Edge tile: into a local buffer (its first NR / 2 columns only when
-        // the sliver is no wider and the family has the half kernels), then
-        // the valid part.
-        const bool half =
-            2 * nr <= NR && (in_place ? micro_rows_half != nullptr : micro_half != nullptr);
+        // Edge tile: into a local buffer (only its first NR / 4 or NR / 2
+        // columns when the sliver is no wider and the family has those
+        // kernels), then the valid part.
         if (in_place)
-          (half ? micro_rows_half : micro_rows)(kc, A_rows + ir * lda, lda, bs, tile, NR, T(0));
+          edge_kernel_rows(g.ks, nr)(kc, A_rows + ir * lda, lda, bs, tile, NR, T(0));
         else
-          (half ? micro_half : micro)(kc, as, bs, tile, NR, T(0));
+          edge_kernel(g.ks, nr)(kc, as, bs, tile, NR, T(0));
         for (int64_t r = 0; r < mr; ++r) {
           T* cr = c + r * ldc;
           const T* tr = tile + r * NR;

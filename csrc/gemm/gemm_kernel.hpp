@@ -205,11 +205,14 @@ struct KernelSet {
   BlockSizes blocks;  // tile and cache blocks the micro and pack kernels use
   MicroKernelRowsB<T> micro_rows_b = nullptr;  // null: always pack B (AVX2, portable)
   PackEdgeKernel<T> pack_copy_nr_edge = nullptr;  // null: pack_b's element loop
-  // micro / micro_rows on the first NR / 2 columns of the B sliver only (C is
-  // MR x NR / 2), for an edge sliver at most NR / 2 wide; null: the full tile.
-  // (784-256-100 products at batch 200 ran as slow as with 128 columns.)
+  // micro / micro_rows on the first NR / 2 (NR / 4) columns of the B sliver
+  // only (C is MR x NR / 2, MR x NR / 4), for an edge sliver at most that
+  // wide; null: the next wider kernel. (784-100 products at batch 200 ran as
+  // slow as with 128 columns: 100 = 3 x 32 + 4.)
   MicroKernel<T> micro_half = nullptr;
   MicroKernelRows<T> micro_rows_half = nullptr;
+  MicroKernel<T> micro_quarter = nullptr;
+  MicroKernelRows<T> micro_rows_quarter = nullptr;
 };
 
 // Plain C++ (any CPU; the compiler vectorises for the baseline ISA).

@@ -295,31 +295,37 @@ void axpby(int64_t n, typename S::T alpha, const typename S::T* x, typename S::T
 KernelSet<float> kernels_f32() {
   using Tile = Blocking<float>;
   static_assert(Tile::MR == 6 && Tile::NR == 16, "pack kernel widths");
-  return {&micro_kernel<F32, Tile>,
-          &micro_kernel_rows<F32, Tile, kRowsUnroll>,
-          &pack_copy<float, 6, copy6>,
-          &pack_transpose<float, 6, transpose6_f32>,
-          &pack_copy<float, 16, copy_vectors<F32, 2>>,
-          &pack_transpose<float, 16, transpose_sliver<F32, 16>>,
-          &dot_rows<F32>,
-          &axpy_rows<F32>,
-          &axpby<F32>,
-          block_sizes<Tile>};
+  KernelSet<float> ks{&micro_kernel<F32, Tile>,
+                      &micro_kernel_rows<F32, Tile, kRowsUnroll>,
+                      &pack_copy<float, 6, copy6>,
+                      &pack_transpose<float, 6, transpose6_f32>,
+                      &pack_copy<float, 16, copy_vectors<F32, 2>>,
+                      &pack_transpose<float, 16, transpose_sliver<F32, 16>>,
+                      &dot_rows<F32>,
+                      &axpy_rows<F32>,
+                      &axpby<F32>,
+                      block_sizes<Tile>};
+  ks.micro_half = &micro_kernel_part<F32, Tile, 8>;
+  ks.micro_rows_half = &micro_kernel_rows_part<F32, Tile, 8, kRowsUnroll>;
+  return ks;
 }
 
 KernelSet<double> kernels_f64() {
   using Tile = Blocking<double>;
   static_assert(Tile::MR == 6 && Tile::NR == 8, "pack kernel widths");
-  return {&micro_kernel<F64, Tile>,
-          &micro_kernel_rows<F64, Tile, kRowsUnroll>,
-          &pack_copy<double, 6, copy6>,
-          &pack_transpose<double, 6, transpose6_f64>,
-          &pack_copy<double, 8, copy_vectors<F64, 2>>,
-          &pack_transpose<double, 8, transpose_sliver<F64, 8>>,
-          &dot_rows<F64>,
-          &axpy_rows<F64>,
-          &axpby<F64>,
-          block_sizes<Tile>};
+  KernelSet<double> ks{&micro_kernel<F64, Tile>,
+                        &micro_kernel_rows<F64, Tile, kRowsUnroll>,
+                        &pack_copy<double, 6, copy6>,
+                        &pack_transpose<double, 6, transpose6_f64>,
+                        &pack_copy<double, 8, copy_vectors<F64, 2>>,
+                        &pack_transpose<double, 8, transpose_sliver<F64, 8>>,
+                        &dot_rows<F64>,
+                        &axpy_rows<F64>,
+                        &axpby<F64>,
+                        block_sizes<Tile>};
+  ks.micro_half = &micro_kernel_part<F64, Tile, 4>;
+  ks.micro_rows_half = &micro_kernel_rows_part<F64, Tile, 4, kRowsUnroll>;
+  return ks;
 }
 
 }  // namespace avx2

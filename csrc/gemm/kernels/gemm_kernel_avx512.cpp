@@ -59,8 +59,10 @@ KernelSet<float> kernels_f32() {
   ks.micro = &micro_kernel<F32, Tile>;
   ks.micro_rows = &micro_kernel_rows<F32, Tile, kRowsUnroll>;
   ks.micro_rows_b = &micro_kernel_rows_b<F32, Tile, kRowsUnroll>;
-  ks.micro_half = &micro_kernel_half<F32, Tile>;
-  ks.micro_rows_half = &micro_kernel_rows_half<F32, Tile, kRowsUnroll>;
+  ks.micro_half = &micro_kernel_part<F32, Tile, 16>;
+  ks.micro_rows_half = &micro_kernel_rows_part<F32, Tile, 16, kRowsUnroll>;
+  ks.micro_quarter = &micro_kernel_part<Ymm32, Tile, 8>;
+  ks.micro_rows_quarter = &micro_kernel_rows_part<Ymm32, Tile, 8, kRowsUnroll>;
   ks.pack_copy_nr_edge = &pack_copy_edge<F32, 32>;
   ks.pack_copy_mr = &pack_copy<float, 8, copy_vectors<Ymm32, 1>>;
   ks.pack_transpose_mr = &pack_transpose<float, 8, transpose_sliver<Ymm32, 8>>;
@@ -77,8 +79,10 @@ KernelSet<double> kernels_f64() {
   ks.micro = &micro_kernel<F64, Tile>;
   ks.micro_rows = &micro_kernel_rows<F64, Tile, kRowsUnroll>;
   ks.micro_rows_b = &micro_kernel_rows_b<F64, Tile, kRowsUnroll>;
-  ks.micro_half = &micro_kernel_half<F64, Tile>;
-  ks.micro_rows_half = &micro_kernel_rows_half<F64, Tile, kRowsUnroll>;
+  ks.micro_half = &micro_kernel_part<F64, Tile, 8>;
+  ks.micro_rows_half = &micro_kernel_rows_part<F64, Tile, 8, kRowsUnroll>;
+  ks.micro_quarter = &micro_kernel_part<Ymm64, Tile, 4>;
+  ks.micro_rows_quarter = &micro_kernel_rows_part<Ymm64, Tile, 4, kRowsUnroll>;
   ks.pack_copy_nr_edge = &pack_copy_edge<F64, 16>;
   ks.pack_copy_mr = &pack_copy<double, 8, copy_vectors<F64, 1>>;
   ks.pack_transpose_mr = &pack_transpose<double, 8, transpose_sliver<Ymm64, 8>>;

@@ -168,23 +168,24 @@ void micro_kernel_rows(int64_t kc, const typename S::T* A, int64_t lda, const ty
                                PackedB<S, NR>{Bp}, C, ldc, beta);
 }
 
-// Shapes: see micro_half / micro_rows_half in KernelSet (gemm_kernel.hpp): the
-// first NR / 2 columns of the tile, B read with the sliver's stride NR.
-template <class S, class Tile>
-void micro_kernel_half(int64_t kc, const typename S::T* Ap, const typename S::T* Bp,
+// Shapes: see micro_half / micro_quarter in KernelSet (gemm_kernel.hpp): the
+// first Cols columns of the tile (a whole number of S's vectors; S may be
+// narrower than the tile's own vectors), B read with the sliver's stride NR.
+template <class S, class Tile, int Cols>
+void micro_kernel_part(int64_t kc, const typename S::T* Ap, const typename S::T* Bp,
                        typename S::T* C, int64_t ldc, typename S::T beta) {
   constexpr int MR = Tile::MR, NR = Tile::NR;
-  micro_kernel_tile<S, MR, NR / 2>(kc, PackedA<typename S::T, MR>{Ap}, PackedB<S, NR>{Bp}, C,
-                                   ldc, beta);
+  micro_kernel_tile<S, MR, Cols>(kc, PackedA<typename S::T, MR>{Ap}, PackedB<S, NR>{Bp}, C, ldc,
+                                 beta);
 }
 
-template <class S, class Tile, int RowsUnroll>
-void micro_kernel_rows_half(int64_t kc, const typename S::T* A, int64_t lda,
+template <class S, class Tile, int Cols, int RowsUnroll>
+void micro_kernel_rows_part(int64_t kc, const typename S::T* A, int64_t lda,
                             const typename S::T* Bp, typename S::T* C, int64_t ldc,
                             typename S::T beta) {
   constexpr int MR = Tile::MR, NR = Tile::NR;
-  micro_kernel_tile<S, MR, NR / 2>(kc, RowsA<typename S::T, MR, RowsUnroll>(A, lda),
-                                   PackedB<S, NR>{Bp}, C, ldc, beta);
+  micro_kernel_tile<S, MR, Cols>(kc, RowsA<typename S::T, MR, RowsUnroll>(A, lda),
+                                 PackedB<S, NR>{Bp}, C, ldc, beta);
 }
 
 // Shapes: see MicroKernelRowsB in gemm_kernel.hpp.
