@@ -1,6 +1,6 @@
 """One scikit-learn MLPClassifier script, run twice with only the import changed.
 
-Usage: ``python bench/sklearn_dropin.py [--quick] [--markdown PATH] [--json PATH]``
+Usage: ``python bench/sklearn_dropin.py [--quick] [--repeats N] [--markdown PATH] [--json PATH]``
 
 The script (:func:`script`) is written for ``sklearn.neural_network.MLPClassifier``:
 ``fit``, ``predict_proba``, ``score``, ``partial_fit`` over chunks, a fit with
@@ -11,7 +11,8 @@ digits (1797 8x8 images, a stratified 75/25 split) and MNIST-5k (the bundled
 5000 images: 4000 train, 1000 test; ``pyfastnn.data.load_mnist_5k``). No network.
 
 It reports, per data set and step, the test accuracy and the wall time of each
-side and their ratio (the goal: accuracy within 1 point of scikit-learn's and
+side (the median of ``--repeats`` runs, 3 by default, the sides alternating) and
+their ratio (the goal: accuracy within 1 point of scikit-learn's and
 training at least 3x faster). docs/BENCHMARKS_SKLEARN.md is produced by
 ``python bench/sklearn_dropin.py --markdown docs/BENCHMARKS_SKLEARN.md``.
 """
@@ -123,7 +124,10 @@ def datasets() -> dict[str, tuple[np.ndarray, ...]]:
     }
 
 
-def run(max_iter: int) -> dict[str, Any]:
+def run(max_iter: int, repeats: int) -> dict[str, Any]:
+    """Each data set's script ``repeats`` times per side, the sides alternating
+    (sklearn, pyfastnn, sklearn, ...); per step the median seconds and the
+    accuracies of every repeat (the same in each: both sides are seeded)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier as SklearnMLP
 
@@ -132,16 +136,28 @@ def run(max_iter: int) -> dict[str, Any]:
     sides: dict[str, Callable[..., Any]] = {"sklearn": SklearnMLP, "pyfastnn": PyfastnnMLP}
     results: dict[str, Any] = {}
     for name, data in datasets().items():
+        runs: dict[str, list[dict[str, dict[str, float]]]] = {side: [] for side in sides}
+        for repeat in range(repeats):
+            for side, cls in sides.items():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    runs[side].append(script(cls, *data, max_iter=max_iter))
+                print(f"{name:8s} {side:9s} run {repeat + 1} of {repeats} done", file=sys.stderr)
         results[name] = {"shape": list(data[0].shape), "test_rows": len(data[2])}
-        for side, cls in sides.items():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                results[name][side] = script(cls, *data, max_iter=max_iter)
-            print(f"{name:8s} {side:9s} done", file=sys.stderr)
+        for side, side_runs in runs.items():
+            results[name][side] = {
+                step: {
+                    "seconds": float(np.median([r[step]["seconds"] for r in side_runs])),
+                    "seconds_all": [r[step]["seconds"] for r in side_runs],
+                    "accuracy": side_runs[0][step]["accuracy"],
+                    "accuracy_all": [r[step]["accuracy"] for r in side_runs],
+                }
+                for step in STEPS
+            }
     return results
 
 
-def environment(max_iter: int) -> dict[str, Any]:
+def environment(max_iter: int, repeats: int) -> dict[str, Any]:
     import sklearn
 
     import pyfastnn
@@ -157,6 +173,7 @@ def environment(max_iter: int) -> dict[str, Any]:
         "pyfastnn": getattr(pyfastnn, "__version__", "?"),
         "load_average_1min": load,
         "max_iter": max_iter,
+        "repeats": repeats,
     }
 
 
@@ -178,7 +195,9 @@ def markdown(results: dict[str, Any], env: dict[str, Any]) -> str:
         f"{max(1, env['max_iter'] // 4)} passes; `early_stopping=True`; "
         "GridSearchCV(Pipeline(StandardScaler, MLP), learning_rate_init x alpha, 2 x 2, cv=3)",
         "- seconds: wall time of the step's training calls (the grid search includes its "
-        "12 + 1 fits and their scoring); accuracy on the held-out test rows",
+        f"12 + 1 fits and their scoring), the median of {env['repeats']} runs of the script "
+        "per side, the sides alternating (sklearn, pyfastnn, sklearn, ...); accuracy on the "
+        "held-out test rows (the same in every run)",
         "",
         "| data | step | sklearn acc | pyfastnn acc | diff (points) | sklearn s | "
         "pyfastnn s | speed-up |",
@@ -216,12 +235,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="max_iter=20 instead of 200")
     parser.add_argument("--max-iter", type=int, default=None, help="max_iter of every fit")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of the script per side (median seconds)"
+    )
     parser.add_argument("--markdown", type=Path, help="write the table to this file")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)
     max_iter = args.max_iter or (20 if args.quick else 200)
-    env = environment(max_iter)
-    results = run(max_iter)
+    if args.repeats < 1:
+        parser.error("--repeats: expected at least 1")
+    env = environment(max_iter, args.repeats)
+    results = run(max_iter, args.repeats)
     text = markdown(results, env)
     print(text)
     if args.markdown:
