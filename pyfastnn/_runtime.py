@@ -222,8 +222,8 @@ def kernel_info() -> dict[str, object]:
     variable ``PYFASTNN_KERNEL`` (``auto`` or one of those names, read at
     import) or :func:`set_kernel` chooses another. ``kernels`` maps each dtype
     (``"float32"``, ``"float64"``) to the kernel families (``gemm``,
-    ``simplex_maps``, ``simplex_products``, ``softmax_exp``, ``optimizer``) and
-    the ISA of the kernels each uses now: the ISA chosen, or a lower one where
+    ``simplex_maps``, ``simplex_products``, ``softmax_exp``, ``optimizer``,
+    ``activation``) and the ISA of the kernels each uses now: the ISA chosen, or a lower one where
     the family has no kernels of its own (``softmax_exp`` is ``std::exp`` but
     for float32 under avx512).
     """

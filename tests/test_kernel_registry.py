@@ -27,6 +27,7 @@ FAMILIES = (
     "simplex_entmax",
     "softmax_exp",
     "optimizer",
+    "activation",
 )
 ACCEPTED = "'auto', 'portable', 'avx2', 'avx512'"
 

@@ -1,6 +1,7 @@
 // Elementwise activations of hidden layers and their derivatives.
 //
 //   activation_forward:  A[i] = f(Z[i])                  Z, A: n values
+//   bias_relu_family:    the bias and the relu family's f in one pass (GEMM epilogue)
 //   activation_backward: dZ[i] = dA[i] * f'(Z[i])        in place allowed (dZ == dA),
 //                        on a block of rows with their own strides
 //
@@ -88,16 +89,28 @@ void activation_forward(Activation act, T param, const T* Z, T* A, int64_t n) {
 }
 
 // Rows r < m of n values: dZ[r*ldd + i] = dA[r*lda + i] * (Z[r*ldz + i] > 0 ?
-// pos : other). Not inlined: with constant pos/other GCC turns the select back
-// into a branch and stops vectorising. A whole block of rows per call: GEMM
-// epilogues hand over micro-tiles (8 x 32 floats with AVX-512).
-template <typename T>
-__attribute__((noinline)) void scale_where_positive(const T* Z, int64_t ldz, const T* dA,
-                                                    int64_t lda, T* dZ, int64_t ldd, int64_t m,
-                                                    int64_t n, T pos, T other) {
-  for (int64_t r = 0; r < m; ++r, Z += ldz, dA += lda, dZ += ldd)
-    for (int64_t i = 0; i < n; ++i) dZ[i] = dA[i] * (Z[i] > T(0) ? pos : other);
+// pos : other); dZ == dA allowed. A whole block of rows per call: GEMM
+// epilogues hand over micro-tiles (8 x 32 floats with AVX-512). The kernel of
+// the ISA chosen (nn/kernels/activation_table.hpp).
+void scale_where_positive(const float* Z, int64_t ldz, const float* dA, int64_t lda, float* dZ,
+                          int64_t ldd, int64_t m, int64_t n, float pos, float other);
+void scale_where_positive(const double* Z, int64_t ldz, const double* dA, int64_t lda,
+                          double* dZ, int64_t ldd, int64_t m, int64_t n, double pos,
+                          double other);
+
+// Whether bias_relu_family computes act (the relu family and identity).
+inline bool in_relu_family(Activation act) {
+  return act == Activation::identity || act == Activation::relu ||
+         act == Activation::scaled_relu || act == Activation::leaky_relu;
 }
+
+// Rows r < m of n values of C (row stride ldc) += bias (n); A (row stride lda)
+// = act(C) for act in_relu_family (A null: the bias only, any act); returns
+// whether any C is NaN or infinite. The kernel of the ISA chosen.
+bool bias_relu_family(const float* bias, Activation act, float param, float* C, int64_t ldc,
+                      float* A, int64_t lda, int64_t m, int64_t n);
+bool bias_relu_family(const double* bias, Activation act, double param, double* C, int64_t ldc,
+                      double* A, int64_t lda, int64_t m, int64_t n);
 
 // Whether activation_backward gives the same result when handed the
 // activations f(Z) (times a dropout mask of 0 and positive values, which the
