@@ -4,8 +4,8 @@
 //
 //   bias_relu_family(bias (n), act, param, C (m, ldc), ldc, A (m, lda), lda, m, n):
 //     C += bias on each row; A = f(C) for act in {identity, relu, scaled_relu,
-//     leaky_relu} (A null: the bias only); returns whether any C is NaN or
-//     infinite
+//     leaky_relu} (A null: the bias only; A, C and bias do not overlap);
+//     returns whether any C is NaN or infinite
 //   scale_where_positive(Z (m, ldz), ldz, dA (m, lda), lda, dZ (m, ldd), ldd, m, n,
 //                        pos, other):
 //     dZ = dA * (Z > 0 ? pos : other) (the relu family's derivative; dZ == dA allowed)

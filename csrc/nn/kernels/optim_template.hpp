@@ -9,6 +9,7 @@
 //     apply_update on each of the m rows of n values (a finished GEMM block)
 //   add_penalty_grad(w (m, ldw), ldw, l1, l2, g (m, ldg), ldg, m, n):
 //     g += the elastic-net penalty's gradient at w, block of m rows of n
+//     (w and g do not overlap)
 //   update_rows_forward(step, W, s1, s2 (in, out), in, out, x (in), z (out), j0, j1):
 //     the deferred step of W fused with z = x @ W, columns [j0, j1)
 //     (nn/update_forward.hpp)
