@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "json_to_markdown.py"
+from _bench_scripts import load_bench_script
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("json_to_markdown", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("json_to_markdown")
 
 
 def bench(group: str | None, name: str, median: float, **params: object) -> dict:

@@ -3,23 +3,18 @@ of the script, the repeats alternate, and the report takes their medians."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _bench_scripts import load_bench_script
 
 pytest.importorskip("sklearn")
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "sklearn_dropin.py"
-
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("sklearn_dropin", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("sklearn_dropin")
 
 
 def test_two_repeats_report_medians_and_the_same_accuracies(tmp_path: Path) -> None:
