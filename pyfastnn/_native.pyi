@@ -189,6 +189,7 @@ def route_blas_threads(on: bool) -> list[str]:
     """Route the loaded OpenBLAS libraries' threads to the pool (or back): their paths."""
 
 def blas_threads_routed() -> bool: ...
+def note_late_blas_team() -> None: ...
 def openmp_libraries() -> list[str]:
     """Paths of the loaded libraries that define GOMP_parallel themselves, in load order."""
 

@@ -50,8 +50,10 @@ def thread_pool_stats() -> dict[str, int]:
     work at the same time, callers and workers together, since import or
     :func:`reset_thread_high_water`), ``calls_in_flight`` (native calls
     running now), ``blas_routed``
-    (1 while OpenBLAS's threaded work runs on this pool, see
-    :func:`route_blas_threads`), ``openmp_routed`` (1 while the pool's jobs run
+    (1 while OpenBLAS's threaded work is routed to this pool, see
+    :func:`route_blas_threads`), ``blas_detached`` (1 while it is back on
+    OpenBLAS's own threads after a late team), ``blas_late_teams`` (OpenBLAS
+    calls whose parts did not all start in time), ``openmp_routed`` (1 while the pool's jobs run
     on a libgomp team, see :func:`route_openmp_threads`) and ``openmp_jobs``
     (jobs that ran on that team).
     """
@@ -66,34 +68,38 @@ def reset_thread_high_water() -> None:
     _native.reset_most_threads_at_once()
 
 
-#: The environment variable that routes OpenBLAS's work to the pool at import when "pool".
+#: The environment variable that keeps OpenBLAS on its own threads when "own" (default "pool").
 BLAS_THREADS_ENV = "PYFASTNN_BLAS_THREADS"
 
 
 def route_blas_threads(enabled: bool = True) -> list[str]:
     """Run the threaded work of the loaded OpenBLAS libraries on pyfastnn's thread pool.
 
-    Off by default; ``PYFASTNN_BLAS_THREADS=pool`` in the environment turns it
-    on at import. OpenBLAS, the BLAS of NumPy's and SciPy's wheels, keeps a
-    worker spinning for about 0.1 s after each threaded call; on a machine with
-    few cores a pyfastnn call made between two NumPy products finds a core taken
-    and runs at one thread's speed (2x its time beside NumPy's 256x256 matmul,
-    3x for sparsemax 1000x1000, measured on 2 cores). With both libraries' work
-    on one pool, whose threads sleep 0.1 ms after a job, each keeps its speed
-    beside the other (1.0-1.1x; docs/BENCHMARKS_SHARED.md). The cost: while
-    another process holds a core, NumPy's small products wait for a pool worker
-    to be scheduled where OpenBLAS's own spinning workers are already running
-    (NumPy's 784-256-26 step at batch 64 beside a busy core: 4.0 ms routed,
-    0.5-0.65 ms on OpenBLAS's threads), which is why it is not the default.
+    On by default: done at import for every OpenBLAS loaded by then (NumPy's);
+    ``PYFASTNN_BLAS_THREADS=own`` in the environment leaves OpenBLAS alone.
+    OpenBLAS, the BLAS of NumPy's and SciPy's wheels, keeps a worker spinning
+    for about 0.1 s after each threaded call; on a machine with few cores a
+    pyfastnn call made between two NumPy products found a core taken and ran
+    at one thread's speed (1.4-2x its time beside NumPy's 256x256 matmul,
+    measured on 2 cores). With both libraries' work on one pool, whose threads
+    sleep 0.1 ms after a job, each keeps its speed beside the other (1.0-1.1x;
+    docs/BENCHMARKS_SHARED.md). OpenBLAS's parts of a call wait for one another
+    and so must all run at once: when one started late (more than 0.5 ms:
+    another process held the core a pool thread was woken on), OpenBLAS runs
+    on its own threads again for a back-off (50 ms, doubling while late teams
+    recur, up to 6.4 s), and the first native call after it routes OpenBLAS
+    back to the pool (``thread_pool_stats()``: ``blas_detached``,
+    ``blas_late_teams``). Without that, NumPy's 784-256-26 step at batch 64
+    took 4.0 ms beside a busy core instead of 0.5-0.7 ms.
 
     OpenBLAS's results, its thread count and threadpoolctl's limits on it do
     not change; only which threads run its parts (one OpenBLAS call at a time
     runs on the pool: calls from several Python threads take turns). Needs
     OpenBLAS 0.3.27 or later (older ones lack the hook and stay as they are);
     libraries loaded after the call (SciPy's, imported later) are not affected:
-    call it again after importing them. Call it while no other Python thread
-    is inside a BLAS call (OpenBLAS reads the hook at each call; a call that
-    started on its own threads finishes there).
+    call it again after importing them. It may be called at any time: OpenBLAS
+    reads the hook once as each threaded call starts, and a call finishes on
+    the threads it started on.
 
     Returns the paths of the libraries changed ([] when none was found).
     ``enabled=False`` gives them back their own threads.
@@ -103,23 +109,23 @@ def route_blas_threads(enabled: bool = True) -> list[str]:
     return [str(p) for p in _native.route_blas_threads(bool(enabled))]
 
 
-def _env_setting(name: str, on: str) -> bool:
-    """Whether the environment variable ``name`` says ``on`` (unset or "own": no;
-    anything else: a warning, and no)."""
-    setting = os.environ.get(name, "own").strip().lower()
-    if setting in ("own", ""):
-        return False
-    if setting != on:
+def _env_setting(name: str, on: str, default: str = "own") -> bool:
+    """Whether the environment variable ``name`` (unset or empty: ``default``)
+    says ``on`` ("own": no; anything else: a warning, and ``default``)."""
+    setting = os.environ.get(name, "").strip().lower() or default
+    if setting not in (on, "own"):
         warnings.warn(
-            f"{name}={setting!r} is not {on!r} or 'own': using 'own'", RuntimeWarning, stacklevel=4
+            f"{name}={setting!r} is not {on!r} or 'own': using {default!r}",
+            RuntimeWarning,
+            stacklevel=4,
         )
-        return False
-    return True
+        setting = default
+    return setting == on
 
 
 def _route_blas_threads_at_import() -> None:
-    """Route OpenBLAS's work to the pool when PYFASTNN_BLAS_THREADS says "pool"."""
-    if _env_setting(BLAS_THREADS_ENV, "pool"):
+    """Route OpenBLAS's work to the pool unless PYFASTNN_BLAS_THREADS says "own"."""
+    if _env_setting(BLAS_THREADS_ENV, "pool", default="pool"):
         route_blas_threads(True)
 
 

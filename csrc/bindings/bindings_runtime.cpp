@@ -107,6 +107,8 @@ void bind_runtime(py::module_& m) {
     d["cpus"] = s.cpus;
     d["most_threads_at_once"] = s.most_threads_at_once;
     d["calls_in_flight"] = calls_in_flight();
+    d["blas_late_teams"] = blas_late_teams();
+    d["blas_detached"] = static_cast<int64_t>(blas_threads_detached());
     return d;
   });
   m.def("reset_contention", &reset_contention);
@@ -124,6 +126,7 @@ void bind_runtime(py::module_& m) {
       },
       py::arg("on").noconvert());
   m.def("blas_threads_routed", &blas_threads_routed);
+  m.def("note_late_blas_team", &note_late_blas_team);
   m.def("openmp_libraries", [] {
     ReleasedGil nogil;
     return openmp_libraries();

@@ -1,11 +1,14 @@
 #include "runtime/blas_threads.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
 
+#include "runtime/contention.hpp"
 #include "runtime/parallel.hpp"
 
 #if defined(__linux__)
@@ -33,7 +36,26 @@ constexpr const char* kSetterNames[] = {
     "scipy_openblas_set_threads_callback_function",
 };
 
-std::atomic<int> routed{0};
+// The setters of the libraries routed by route_blas_threads(true), to detach
+// and re-attach the hook without searching again.
+constexpr int kMaxLibraries = 8;
+std::mutex setters_mutex;
+SetThreadsCallback setters[kMaxLibraries] = {};
+int setter_count = 0;                // under setters_mutex
+std::atomic<bool> wanted{false};     // route_blas_threads(true) is in effect
+std::atomic<bool> detached{false};   // ... but the hook is off for a back-off
+std::atomic<int64_t> attach_at_ns{0};
+std::atomic<int64_t> detach_backoff_ns{0};
+std::atomic<int64_t> late_at_ns{0};
+std::atomic<int64_t> late_teams{0};
+
+int64_t clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void install_hook(bool on);
 
 // One OpenBLAS team at a time: a routed job finds its per-thread buffers by
 // the member's number (thread_num), so two teams of concurrent calls would
@@ -42,15 +64,60 @@ std::atomic<int> routed{0};
 // of its threads to one call at a time likewise.
 std::mutex team_mutex;
 
+// A member that starts this long after the call is late: the machine did not
+// run a pool worker (a futex wake-up takes 10-60 us on the 2-vCPU VM; a worker
+// queued behind another process's thread waited for the scheduler's tick, 4
+// ms: NumPy's 784-256-26 step at batch 64 took 4.0 ms instead of 0.5-0.7).
+constexpr int64_t kLateMemberNs = 500'000;
+
+// After a late team the hook is off (OpenBLAS on its own threads, which spin
+// for ~0.1 s and so are running when its next call comes) for a back-off that
+// doubles with every late team, forgotten kForgetLateNs after the last.
+constexpr int64_t kFirstDetachNs = 50'000'000;
+constexpr int64_t kMaxDetachNs = 6'400'000'000;
+constexpr int64_t kForgetLateNs = 2 * kMaxDetachNs;
+
+void note_late_team(int64_t now) {
+  late_teams.fetch_add(1, std::memory_order_relaxed);
+  // A forked child keeps the hook as it was: the mutex below may have been
+  // held by a thread of the parent that the child does not have.
+  if (in_forked_child()) return;
+  contention_gate().note_contended(now);
+  int64_t backoff = detach_backoff_ns.load(std::memory_order_relaxed);
+  if (now - late_at_ns.load(std::memory_order_relaxed) > kForgetLateNs) backoff = 0;
+  backoff = std::min(kMaxDetachNs, std::max(kFirstDetachNs, 2 * backoff));
+  detach_backoff_ns.store(backoff, std::memory_order_relaxed);
+  late_at_ns.store(now, std::memory_order_relaxed);
+  attach_at_ns.store(now + backoff, std::memory_order_relaxed);
+  const std::lock_guard<std::mutex> lock(setters_mutex);
+  if (!wanted.load(std::memory_order_relaxed)) return;
+  install_hook(false);
+  detached.store(true, std::memory_order_release);
+}
+
 void run_openblas_jobs(int /*sync*/, DoJob dojob, int numjobs, size_t elsize, void* jobdata,
                        int dojob_data) {
   char* const base = static_cast<char*>(jobdata);
   const std::lock_guard<std::mutex> one_team(team_mutex);
+  const int64_t start = clock_ns();
+  std::atomic<int64_t> latest{0};
   // Run as a team even when sync is 0: it costs nothing more here, and
   // OpenBLAS's own server runs them at once too.
   run_team(numjobs, [&](int64_t i) {
+    if (i > 0) {
+      const int64_t lag = clock_ns() - start;
+      int64_t l = latest.load(std::memory_order_relaxed);
+      while (lag > l && !latest.compare_exchange_weak(l, lag, std::memory_order_relaxed)) {
+      }
+    }
     dojob(static_cast<int>(i), base + static_cast<size_t>(i) * elsize, dojob_data);
   });
+  if (latest.load(std::memory_order_relaxed) > kLateMemberNs) note_late_team(clock_ns());
+}
+
+// Under setters_mutex.
+void install_hook(bool on) {
+  for (int i = 0; i < setter_count; ++i) setters[i](on ? &run_openblas_jobs : nullptr);
 }
 
 #if defined(__linux__)
@@ -73,7 +140,9 @@ int visit(struct dl_phdr_info* info, size_t, void* data) {
     if (symbol == nullptr || dladdr(symbol, &where) == 0 || where.dli_fname == nullptr ||
         std::strcmp(where.dli_fname, name) != 0)
       continue;
-    reinterpret_cast<SetThreadsCallback>(symbol)(search->on ? &run_openblas_jobs : nullptr);
+    const auto setter = reinterpret_cast<SetThreadsCallback>(symbol);
+    setter(search->on ? &run_openblas_jobs : nullptr);
+    if (search->on && setter_count < kMaxLibraries) setters[setter_count++] = setter;
     search->changed.emplace_back(name);
     break;
   }
@@ -86,9 +155,12 @@ int visit(struct dl_phdr_info* info, size_t, void* data) {
 
 std::vector<std::string> route_blas_threads(bool on) {
 #if defined(__linux__)
+  const std::lock_guard<std::mutex> lock(setters_mutex);
+  setter_count = 0;
   Search search{on, {}};
   dl_iterate_phdr(&visit, &search);
-  routed.store(on ? static_cast<int>(search.changed.size()) : 0, std::memory_order_relaxed);
+  wanted.store(on && setter_count > 0, std::memory_order_relaxed);
+  detached.store(false, std::memory_order_release);
   return search.changed;
 #else
   (void)on;
@@ -96,6 +168,26 @@ std::vector<std::string> route_blas_threads(bool on) {
 #endif
 }
 
-bool blas_threads_routed() { return routed.load(std::memory_order_relaxed) > 0; }
+bool blas_threads_routed() { return wanted.load(std::memory_order_relaxed); }
+
+bool blas_threads_detached() { return detached.load(std::memory_order_acquire); }
+
+int64_t blas_late_teams() { return late_teams.load(std::memory_order_relaxed); }
+
+void note_late_blas_team() { note_late_team(clock_ns()); }
+
+void forget_late_blas_teams() {
+  attach_at_ns.store(0, std::memory_order_relaxed);
+  detach_backoff_ns.store(0, std::memory_order_relaxed);
+  late_at_ns.store(0, std::memory_order_relaxed);
+}
+
+void reattach_blas_threads(int64_t now_ns) {
+  if (now_ns < attach_at_ns.load(std::memory_order_relaxed) || in_forked_child()) return;
+  const std::lock_guard<std::mutex> lock(setters_mutex);
+  if (!detached.load(std::memory_order_relaxed) || !wanted.load(std::memory_order_relaxed)) return;
+  install_hook(true);
+  detached.store(false, std::memory_order_release);
+}
 
 }  // namespace pyfastnn

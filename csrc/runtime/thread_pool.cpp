@@ -12,8 +12,8 @@
 // - lets the caller work and hands out fixed pieces one at a time, so a late
 //   or descheduled worker delays at most the piece it took;
 // - counts completion by pieces, with no barrier over threads;
-// - spins briefly between jobs (kSpinNs), yielding the core to any other
-//   runnable thread while it spins, then sleeps on a futex;
+// - spins briefly between jobs (kSpinNs) without yielding, then sleeps on
+//   a futex (why not yield: at kSpinNs below);
 // - drops to the caller's thread alone while jobs measure contention
 //   (contention.hpp).
 //
@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/blas_threads.hpp"
 #include "runtime/contention.hpp"
 #include "runtime/openmp_route.hpp"
 #include "runtime/parallel.hpp"
@@ -58,12 +59,29 @@ namespace {
 // bridge the gaps between the jobs of one native call and between calls made
 // back to back from Python (2-30 us), short enough that the core is free soon
 // after a call for whatever runs next (another library's pool).
+//
+// While the machine looks free the worker does not yield as it spins.
+// Linux's scheduler (EEVDF, 6.6 and later) answers sched_yield beside any
+// other runnable thread by moving the yielder's deadline a whole time slice
+// on, so a yielding worker handed its core for milliseconds to whatever else
+// wanted it (OpenBLAS's spinning worker, a routed OpenBLAS team's caller) and
+// missed the next jobs. Once contention was seen (a slow piece, a late
+// OpenBLAS member: contention.hpp, kPoliteNs) it yields again: a worker
+// that holds a core beside another process's thread pushes that thread onto
+// the caller's core. Measured on the 2-vCPU VM, kernel 6.18, 784-256-26
+// float32 loss_and_grad at batch 64, OpenBLAS routed to the pool, a spinner
+// process on one core (medians of 5 x 55 calls, always yielding / never):
+// native 517-520 / 284-395 us (one thread: 513-520 us), NumPy's step
+// 3,993-3,997 / 495-691 us; never yielding, with nothing routed and no BLAS
+// in the process, the native step took 1.11-1.25x its one-thread time.
 constexpr int64_t kSpinNs = 100'000;
 // Between two looks at the job word a spinning thread pauses this many times
-// (about 0.2 us on x86), and it offers its core to other runnable threads
-// (sched_yield) every kChecksPerYield looks.
+// (about 0.2 us on x86); it reads the clock every kChecksPerClock looks. A
+// caller waiting for a worker's last piece, or for room in the count of
+// threads, offers its core to other threads (sched_yield) that often.
 constexpr int kPausesPerCheck = 8;
 constexpr int kChecksPerYield = 16;
+constexpr int kChecksPerClock = 16;
 constexpr uint64_t kLow32 = 0xffffffffu;
 
 inline void cpu_relax() {
@@ -270,13 +288,12 @@ void Pool::wake_workers(int n) {
 
 bool Pool::wait_for_job(uint32_t seen, bool spin) {
   const int64_t start = now_ns();
+  const bool polite = contention_gate().recently_contended(start);
   for (int checks = 1; spin; ++checks) {
     if (wake_.load(std::memory_order_acquire) != seen) return false;
     for (int k = 0; k < kPausesPerCheck; ++k) cpu_relax();
-    if (checks % kChecksPerYield == 0) {
-      if (now_ns() - start > kSpinNs) break;
-      sched_yield();
-    }
+    if (checks % kChecksPerClock == 0 && now_ns() - start > kSpinNs) break;
+    if (polite && checks % kChecksPerYield == 0) sched_yield();
   }
   sleepers_.fetch_add(1, std::memory_order_seq_cst);
   while (wake_.load(std::memory_order_seq_cst) == seen) {
@@ -524,7 +541,10 @@ void openmp_team_member(void* data) {
 
 }  // namespace
 
-NativeCall::NativeCall() { native_calls.fetch_add(1, std::memory_order_relaxed); }
+NativeCall::NativeCall() {
+  native_calls.fetch_add(1, std::memory_order_relaxed);
+  if (blas_threads_detached()) reattach_blas_threads(now_ns());
+}
 NativeCall::~NativeCall() { native_calls.fetch_sub(1, std::memory_order_relaxed); }
 int calls_in_flight() { return native_calls.load(std::memory_order_relaxed); }
 
@@ -621,6 +641,7 @@ PoolStats pool_stats() {
 
 void reset_contention() {
   contention_gate().reset();
+  forget_late_blas_teams();
   route_until_ns.store(0, std::memory_order_relaxed);
   route_backoff_ns.store(0, std::memory_order_relaxed);
   route_contended_at_ns.store(0, std::memory_order_relaxed);
