@@ -5,10 +5,11 @@ the ratios, side by side with PyTorch).
 Run: ``pytest bench/bench_shared.py --benchmark-group-by=group``. The rows of a
 group differ only in what runs beside the step: nothing (after a pause that
 lets the other pools go quiet), NumPy's 256 x 256 matmul called alternately
-(its time included: compare with ``numpy matmul alone``), PyTorch's 256 x 256
+(its time included: compare with ``numpy matmul alone``; OpenBLAS's work on
+pyfastnn's pool, the default, or on its own threads), PyTorch's 256 x 256
 matmul likewise (with pyfastnn's jobs on its own pool or on PyTorch's OpenMP
-team), or a spinner process on one core. Steady-state groups elsewhere in
-bench/ run with the machine to themselves.
+team), a jitted JAX matmul (XLA's pool), or a spinner process on one core.
+Steady-state groups elsewhere in bench/ run with the machine to themselves.
 """
 
 from __future__ import annotations
@@ -55,15 +56,24 @@ def test_numpy_matmul_alone(benchmark, numpy_matmul) -> None:
     assert benchmark(numpy_matmul).shape == (256, 256)
 
 
-def test_step_then_numpy_matmul(benchmark, step, numpy_matmul) -> None:
+@pytest.mark.parametrize("blas", ["pool", "own threads"])
+def test_step_then_numpy_matmul(benchmark, step, numpy_matmul, blas) -> None:
+    # OpenBLAS's work on pyfastnn's pool (the default) or on its own threads.
     benchmark.group = GROUP_NUMPY
+    routed = bool(pyfastnn.thread_pool_stats()["blas_routed"])
+    if blas == "pool" and not routed:
+        pytest.skip("no OpenBLAS with the caller-managed threads hook")
 
     def both():
         loss = step()
         numpy_matmul()
         return loss
 
-    assert np.isfinite(benchmark(both))
+    pyfastnn.route_blas_threads(blas == "pool")
+    try:
+        assert np.isfinite(benchmark(both))
+    finally:
+        pyfastnn.route_blas_threads(routed)
 
 
 GROUP_TORCH = "loss_and_grad 784-256-26 b64, beside PyTorch's OpenMP pool"
@@ -99,6 +109,34 @@ def test_step_then_torch_matmul(benchmark, step, torch_matmul, team) -> None:
         assert np.isfinite(benchmark(both))
     finally:
         pyfastnn.route_openmp_threads(False)
+
+
+GROUP_XLA = "loss_and_grad 784-256-26 b64, beside XLA's CPU pool"
+
+
+@pytest.fixture(scope="module")
+def jax_matmul():
+    jax = pytest.importorskip("jax")
+    a = jax.numpy.asarray(np.random.default_rng(1).random((256, 256), dtype=np.float32))
+    product = jax.jit(lambda x: x @ x)
+    return lambda: product(a).block_until_ready()
+
+
+def test_jax_matmul_alone(benchmark, jax_matmul) -> None:
+    benchmark.group = GROUP_XLA
+    time.sleep(SETTLE_SECONDS)
+    assert tuple(benchmark(jax_matmul).shape) == (256, 256)
+
+
+def test_step_then_jax_matmul(benchmark, step, jax_matmul) -> None:
+    benchmark.group = GROUP_XLA
+
+    def both():
+        loss = step()
+        jax_matmul()
+        return loss
+
+    assert np.isfinite(benchmark(both))
 
 
 GROUP_BUSY = "loss_and_grad 784-256-26 b64, one core busy"

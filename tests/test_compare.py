@@ -355,6 +355,17 @@ def test_shared_suite(tmp_path: Path) -> None:
     assert "jobs" in doc["meta"]["pool"]
 
 
+def test_shared_suite_beside_xla(tmp_path: Path) -> None:
+    pytest.importorskip("jax")
+    args = ["compare", "--tiny", "--suite", "shared", "--only", "xla", "--out", str(tmp_path)]
+    assert main(args) == 0
+    doc = json.loads((tmp_path / "shared.json").read_text())
+    (row,) = doc["rows"]
+    assert (row["scenario"], row["contender"]) == ("xla pool", "pyfastnn native")
+    assert math.isclose(row["ratio"], row["shared_s"] / row["alone_s"])
+    assert math.isclose(row["other_ratio"], row["other_shared_s"] / row["other_alone_s"])
+
+
 def test_busy_core_spinner_stops() -> None:
     from pyfastnn.compare.shared import busy_core
 

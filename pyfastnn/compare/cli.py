@@ -39,7 +39,8 @@ table, pause before each block so that the other thread pools are quiet: the
 steady state of a machine that belongs to one library.
 
 --suite shared measures the opposite: one training step called alternately with
-NumPy's matmul and with PyTorch's (each one's time interleaved over alone), the
+NumPy's matmul, PyTorch's and a jitted JAX matmul (each one's time interleaved over
+alone), the
 sparse-attention pipeline sparsemax(Q @ K.T) @ V against the sum of its parts,
 and the step with one core held by a spinner process (all threads over one
 thread, vector over native), side by side with PyTorch."""

@@ -14,6 +14,8 @@ opposite, side by side with PyTorch where it is installed:
   (PyTorch's own OpenMP pool), when PyTorch is installed; pyfastnn both on its
   own pool and with its jobs on PyTorch's OpenMP team
   (``route_openmp_threads``);
+- ``xla pool``: the same step alternating with a jitted JAX 256 x 256
+  float32 matmul (XLA's CPU thread pool), when JAX is installed;
 - ``attention``: sparse attention written in NumPy, ``sparsemax(Q @ K.T) @ V``
   (T = 512, d = 64): the pipeline's median time over the sum of its parts'
   medians timed alone (pyfastnn with OpenBLAS routed and not; PyTorch: the
@@ -129,6 +131,18 @@ def _torch_matmul() -> Callable[[], object] | None:
 
     a = torch.rand(256, 256, dtype=torch.float64)
     return lambda: a @ a
+
+
+def _jax_matmul() -> Callable[[], object] | None:
+    """A jitted 256 x 256 float32 matmul on XLA's CPU thread pool, or None."""
+    if not peers.installed("jax"):
+        return None
+    import jax
+    import jax.numpy as jnp
+
+    a = jnp.asarray(np.random.default_rng(1).random((256, 256), dtype=np.float32))
+    product = jax.jit(lambda x: x @ x)
+    return lambda: product(a).block_until_ready()
 
 
 def _attention_parts(lib: str) -> tuple[Callable[[], object], list[Callable[[], object]]] | None:
@@ -391,6 +405,12 @@ def run_shared(options: Options, quiet: bool = False) -> dict[str, Any]:
                     ),
                 ),
             )
+        jax_mm = _jax_matmul() if options.peers else None
+        if jax_mm is not None:
+            native_only = {"pyfastnn native": steps["pyfastnn native"]}
+            scenarios.insert(
+                1, ("xla pool", lambda: _beside_pool("xla pool", jax_mm, native_only, calls))
+            )
         for name, scenario in scenarios:
             if options.only and options.only not in name:
                 continue
@@ -421,6 +441,7 @@ def _median_rows(rounds_rows: list[list[dict]]) -> list[dict]:
 _HEADINGS = {
     "numpy": "interleaved with NumPy's 256x256 matmul (OpenBLAS pool)",
     "torch pool": "interleaved with a PyTorch 256x256 matmul (PyTorch's OpenMP pool)",
+    "xla pool": "interleaved with a jitted JAX 256x256 float32 matmul (XLA's CPU pool)",
     "attention": "sparsemax(Q @ K.T) @ V, T=512, d=64: pipeline / sum of its parts alone",
     "busy core": "one core busy with another process (a spinner the suite starts and stops)",
 }
@@ -432,7 +453,7 @@ def shared_markdown(rows: list[dict]) -> str:
     for scenario in dict.fromkeys(r["scenario"] for r in rows):
         lines += ["", f"**{_HEADINGS[scenario]}**", ""]
         mine = [r for r in rows if r["scenario"] == scenario]
-        if scenario in ("numpy", "torch pool"):
+        if scenario in ("numpy", "torch pool", "xla pool"):
             lines += [
                 "| contender | alone | interleaved | ratio | other alone | other interleaved "
                 "| other ratio |",
