@@ -95,9 +95,10 @@ def route_blas_threads(enabled: bool = True) -> list[str]:
     OpenBLAS's results, its thread count and threadpoolctl's limits on it do
     not change; only which threads run its parts (one OpenBLAS call at a time
     runs on the pool: calls from several Python threads take turns). Needs
-    OpenBLAS 0.3.27 or later (older ones lack the hook and stay as they are);
-    libraries loaded after the call (SciPy's, imported later) are not affected:
-    call it again after importing them. It may be called at any time: OpenBLAS
+    OpenBLAS 0.3.27 or later (older ones lack the hook and stay as they are).
+    While routing is on, a library loaded later (SciPy's OpenBLAS, imported
+    after pyfastnn) is routed by the first native call made at least 0.1 s
+    after the previous look. It may be called at any time: OpenBLAS
     reads the hook once as each threaded call starts, and a call finishes on
     the threads it started on.
 

@@ -206,6 +206,42 @@ def test_environment_chooses_the_threads_at_import():
     assert "PYFASTNN_BLAS_THREADS" in odd.stderr
 
 
+@needs_openblas
+def test_an_openblas_loaded_after_import_joins_at_a_native_call():
+    # SciPy's wheel brings an OpenBLAS of its own, loaded when scipy.linalg
+    # is imported: the first native call made 0.1 s after that routes it.
+    pytest.importorskip("scipy")
+    result = _run(
+        """
+        import sys, time
+        import numpy as np
+        import pyfastnn
+        from pyfastnn import _native
+
+        assert "scipy" not in sys.modules
+        before = _native.blas_routed_libraries()
+        import scipy.linalg
+
+        x = np.ones((8, 8))
+        time.sleep(0.15)
+        pyfastnn.sparsemax(x)
+        after = _native.blas_routed_libraries()
+        print(len(before), len(after))
+        scipy_libs = [p for p in after if p not in before]
+        print(scipy_libs)
+        a = np.random.default_rng(0).random((300, 300))
+        print(float(np.abs(scipy.linalg.blas.dgemm(1.0, a, a) - a @ a).max()))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    counts, libs, diff = result.stdout.strip().splitlines()
+    before, after = (int(c) for c in counts.split())
+    if after == before:
+        pytest.skip("SciPy's BLAS is not a separate OpenBLAS with the hook")
+    assert after == before + 1 and "scipy" in libs
+    assert float(diff) < 1e-9
+
+
 def _products_on_pool(a: np.ndarray) -> int:
     """How many pool jobs one threaded NumPy product made."""
     before = pyfastnn.thread_pool_stats()["jobs"]

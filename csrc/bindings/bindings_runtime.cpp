@@ -127,6 +127,7 @@ void bind_runtime(py::module_& m) {
       py::arg("on").noconvert());
   m.def("blas_threads_routed", &blas_threads_routed);
   m.def("note_late_blas_team", &note_late_blas_team);
+  m.def("blas_routed_libraries", &blas_routed_libraries);
   m.def("openmp_libraries", [] {
     ReleasedGil nogil;
     return openmp_libraries();

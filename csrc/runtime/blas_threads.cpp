@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 #include <mutex>
 
 #include "runtime/contention.hpp"
@@ -48,6 +50,12 @@ std::atomic<int64_t> attach_at_ns{0};
 std::atomic<int64_t> detach_backoff_ns{0};
 std::atomic<int64_t> late_at_ns{0};
 std::atomic<int64_t> late_teams{0};
+// Libraries loaded later (SciPy's OpenBLAS, imported after pyfastnn): native
+// calls look at the loader's count of loaded objects at most every
+// kLookEveryNs, and route the OpenBLAS libraries again when it changed.
+constexpr int64_t kLookEveryNs = 100'000'000;
+std::atomic<int64_t> next_look_ns{0};
+unsigned long long seen_adds = 0;  // under setters_mutex
 
 int64_t clock_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -121,6 +129,19 @@ void install_hook(bool on) {
 }
 
 #if defined(__linux__)
+// The loader's count of objects loaded so far (read from the first object).
+int read_adds(struct dl_phdr_info* info, size_t size, void* data) {
+  if (size >= offsetof(struct dl_phdr_info, dlpi_adds) + sizeof(info->dlpi_adds))
+    *static_cast<unsigned long long*>(data) = info->dlpi_adds;
+  return 1;
+}
+
+unsigned long long loaded_objects() {
+  unsigned long long adds = 0;
+  dl_iterate_phdr(&read_adds, &adds);
+  return adds;
+}
+
 struct Search {
   bool on;
   std::vector<std::string> changed;
@@ -153,19 +174,60 @@ int visit(struct dl_phdr_info* info, size_t, void* data) {
 
 }  // namespace
 
-std::vector<std::string> route_blas_threads(bool on) {
+namespace {
 #if defined(__linux__)
-  const std::lock_guard<std::mutex> lock(setters_mutex);
+// Under setters_mutex.
+std::vector<std::string> route_locked(bool on) {
+  seen_adds = loaded_objects();
   setter_count = 0;
   Search search{on, {}};
   dl_iterate_phdr(&visit, &search);
   wanted.store(on && setter_count > 0, std::memory_order_relaxed);
   detached.store(false, std::memory_order_release);
   return search.changed;
+}
+#endif
+}  // namespace
+
+std::vector<std::string> route_blas_threads(bool on) {
+#if defined(__linux__)
+  const std::lock_guard<std::mutex> lock(setters_mutex);
+  return route_locked(on);
 #else
   (void)on;
   return {};
 #endif
+}
+
+void route_new_blas_libraries(int64_t now_ns) {
+#if defined(__linux__)
+  if (now_ns < next_look_ns.load(std::memory_order_relaxed) || in_forked_child()) return;
+  next_look_ns.store(now_ns + kLookEveryNs, std::memory_order_relaxed);
+  if (!wanted.load(std::memory_order_relaxed)) return;
+  const unsigned long long adds = loaded_objects();
+  const std::lock_guard<std::mutex> lock(setters_mutex);
+  // While detached the libraries wait: the re-attach routes them all.
+  if (adds == seen_adds || !wanted.load(std::memory_order_relaxed) ||
+      detached.load(std::memory_order_relaxed))
+    return;
+  route_locked(true);
+#else
+  (void)now_ns;
+#endif
+}
+
+std::vector<std::string> blas_routed_libraries() {
+  std::vector<std::string> paths;
+#if defined(__linux__)
+  const std::lock_guard<std::mutex> lock(setters_mutex);
+  if (!wanted.load(std::memory_order_relaxed)) return paths;
+  for (int i = 0; i < setter_count; ++i) {
+    Dl_info where{};
+    if (dladdr(reinterpret_cast<void*>(setters[i]), &where) != 0 && where.dli_fname != nullptr)
+      paths.emplace_back(where.dli_fname);
+  }
+#endif
+  return paths;
 }
 
 bool blas_threads_routed() { return wanted.load(std::memory_order_relaxed); }
@@ -186,8 +248,12 @@ void reattach_blas_threads(int64_t now_ns) {
   if (now_ns < attach_at_ns.load(std::memory_order_relaxed) || in_forked_child()) return;
   const std::lock_guard<std::mutex> lock(setters_mutex);
   if (!detached.load(std::memory_order_relaxed) || !wanted.load(std::memory_order_relaxed)) return;
+#if defined(__linux__)
+  route_locked(true);  // also any OpenBLAS loaded meanwhile
+#else
   install_hook(true);
   detached.store(false, std::memory_order_release);
+#endif
 }
 
 }  // namespace pyfastnn

@@ -19,13 +19,19 @@ namespace pyfastnn {
 // Finds every OpenBLAS loaded in the process now (by the callback setter's
 // exported name, under any of the names OpenBLAS builds give it) and routes
 // its threaded work to the pool (on) or back to its own threads (off).
-// Returns the paths of the libraries changed. Libraries loaded later are not
-// affected. OpenBLAS reads the hook once as each threaded call starts, so it
+// Returns the paths of the libraries changed. OpenBLAS reads the hook once as each threaded call starts, so it
 // may change at any time (a call finishes where it started).
 std::vector<std::string> route_blas_threads(bool on);
 
 // Whether route_blas_threads(true) is in effect for some library.
 bool blas_threads_routed();
+
+// While routed: at most every 0.1 s (each native call asks, NativeCall), if
+// the process loaded libraries since the last look, routes every OpenBLAS
+// again, so that one loaded after import (SciPy's) joins the pool. The paths
+// of the libraries routed now (none while not routed).
+void route_new_blas_libraries(int64_t now_ns);
+std::vector<std::string> blas_routed_libraries();
 
 // OpenBLAS's teams need every member running at once (its level-3 kernels
 // wait for one another without yielding). A team whose member the machine

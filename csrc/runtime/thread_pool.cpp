@@ -543,7 +543,10 @@ void openmp_team_member(void* data) {
 
 NativeCall::NativeCall() {
   native_calls.fetch_add(1, std::memory_order_relaxed);
-  if (blas_threads_detached()) reattach_blas_threads(now_ns());
+  if (!blas_threads_routed()) return;
+  const int64_t now = now_ns();
+  if (blas_threads_detached()) reattach_blas_threads(now);
+  route_new_blas_libraries(now);
 }
 NativeCall::~NativeCall() { native_calls.fetch_sub(1, std::memory_order_relaxed); }
 int calls_in_flight() { return native_calls.load(std::memory_order_relaxed); }
