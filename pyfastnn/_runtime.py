@@ -49,7 +49,8 @@ def thread_pool_stats() -> dict[str, int]:
     on), ``most_threads_at_once`` (the most threads that ran native parallel
     work at the same time, callers and workers together, since import or
     :func:`reset_thread_high_water`), ``calls_in_flight`` (native calls
-    running now), ``blas_routed``
+    running now), ``worker_moves`` (times a spinning worker found itself on
+    the CPU of the thread that called and moved to another), ``blas_routed``
     (1 while OpenBLAS's threaded work is routed to this pool, see
     :func:`route_blas_threads`), ``blas_detached`` (1 while it is back on
     OpenBLAS's own threads after a late team), ``blas_late_teams`` (OpenBLAS

@@ -5,7 +5,8 @@
 (b) workers take part when the machine lets them;
 (c) concurrent native calls share the threads instead of each taking all;
 (d) the contention policy (contention.hpp): when it backs off, for how long;
-(e) OMP_NUM_THREADS and threadpoolctl set the count.
+(e) OMP_NUM_THREADS and threadpoolctl set the count;
+(f) a spinning worker on the caller's CPU moves off it, its mask kept.
 
 The results of real kernels on any thread count are in test_threads.py, fork
 in test_fork.py, interpreter exit in test_interpreter_exit.py.
@@ -260,3 +261,35 @@ def test_threadpoolctl_lists_and_limits_pyfastnn(restore_threads):
         assert pyfastnn.get_num_threads() == 1
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         assert pyfastnn.get_num_threads() == 2
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux and two usable CPUs",
+)
+def test_a_worker_on_the_callers_cpu_moves_off_it():
+    # A spinning worker that shares the caller's CPU takes it from the caller
+    # (it does not yield: thread_pool.cpp, kSpinNs), so it moves to another
+    # CPU, leaving its affinity mask as it was. Done here by one thread as
+    # both: it notes its CPU as the caller's, then moves off it.
+    before = os.sched_getaffinity(0)
+    moves = pyfastnn.thread_pool_stats()["worker_moves"]
+    moved, cpu_before, cpu_after, kept = _native.move_off_callers_cpu_selftest()
+    assert moved and kept
+    assert cpu_before in before and cpu_after in before
+    assert cpu_after != cpu_before
+    assert os.sched_getaffinity(0) == before
+    assert pyfastnn.thread_pool_stats()["worker_moves"] == moves + 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux")
+def test_a_worker_allowed_one_cpu_stays():
+    # With one CPU allowed there is nowhere to go: no move, and the mask kept.
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        moved, cpu_before, cpu_after, kept = _native.move_off_callers_cpu_selftest()
+    finally:
+        os.sched_setaffinity(0, before)
+    assert not moved and kept
+    assert cpu_before == cpu_after == min(before)

@@ -106,6 +106,7 @@ void bind_runtime(py::module_& m) {
     d["workers"] = s.workers;
     d["cpus"] = s.cpus;
     d["most_threads_at_once"] = s.most_threads_at_once;
+    d["worker_moves"] = s.worker_moves;
     d["calls_in_flight"] = calls_in_flight();
     d["blas_late_teams"] = blas_late_teams();
     d["blas_detached"] = static_cast<int64_t>(blas_threads_detached());
@@ -114,6 +115,10 @@ void bind_runtime(py::module_& m) {
   m.def("reset_contention", &reset_contention);
   m.def("reset_most_threads_at_once", &reset_most_threads_at_once);
   m.def("team_selftest", &team_selftest, py::arg("members"), py::arg("timeout_ns"));
+  m.def("move_off_callers_cpu_selftest", [] {
+    const WorkerMove r = move_off_callers_cpu_selftest();
+    return py::make_tuple(r.moved, r.cpu_before, r.cpu_after, r.affinity_kept);
+  });
   m.def(
       "route_blas_threads",
       [](bool on) {

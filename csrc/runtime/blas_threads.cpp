@@ -10,7 +10,6 @@
 #include <vector>
 #include <mutex>
 
-#include "runtime/contention.hpp"
 #include "runtime/parallel.hpp"
 
 #if defined(__linux__)
@@ -90,7 +89,6 @@ void note_late_team(int64_t now) {
   // A forked child keeps the hook as it was: the mutex below may have been
   // held by a thread of the parent that the child does not have.
   if (in_forked_child()) return;
-  contention_gate().note_contended(now);
   int64_t backoff = detach_backoff_ns.load(std::memory_order_relaxed);
   if (now - late_at_ns.load(std::memory_order_relaxed) > kForgetLateNs) backoff = 0;
   backoff = std::min(kMaxDetachNs, std::max(kFirstDetachNs, 2 * backoff));

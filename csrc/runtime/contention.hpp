@@ -49,7 +49,6 @@ class ContentionGate {
   static constexpr int kContendedOfRecent = 2;
   static constexpr int64_t kFirstBackoffNs = 4'000'000;
   static constexpr int64_t kMaxBackoffNs = 512'000'000;
-  static constexpr int64_t kPoliteNs = 2 * kMaxBackoffNs;
 
   // Whether a job starting at now_ns may use worker threads.
   bool allow_team(int64_t now_ns) const {
@@ -63,15 +62,6 @@ class ContentionGate {
     return wait_ns > kMinWaitNs &&
            double(worker_piece_ns) > kSlowPiece * double(own_piece_ns) + double(kMinWaitNs);
   }
-  // Contention seen outside the pool's own jobs (a late OpenBLAS team).
-  void note_contended(int64_t now_ns) {
-    contended_at_ns_.store(now_ns, std::memory_order_relaxed);
-  }
-  // Whether any contention was seen in the last kPoliteNs: a worker that
-  // spins then yields its core while it waits (thread_pool.cpp, kSpinNs).
-  bool recently_contended(int64_t now_ns) const {
-    return now_ns - contended_at_ns_.load(std::memory_order_relaxed) < kPoliteNs;
-  }
   int64_t backoff_ns() const { return backoff_ns_.load(std::memory_order_relaxed); }
   int64_t contended_jobs() const { return contended_jobs_.load(std::memory_order_relaxed); }
   void reset();
@@ -80,7 +70,6 @@ class ContentionGate {
   std::atomic<int64_t> until_ns_{0};
   std::atomic<int64_t> backoff_ns_{0};
   std::atomic<int64_t> contended_jobs_{0};
-  std::atomic<int64_t> contended_at_ns_{INT64_MIN / 2};
   std::atomic<uint32_t> recent_{0};  // bit i: whether the i-th last job was contended
 };
 

@@ -105,8 +105,21 @@ struct PoolStats {
   // The most threads that ran parallel work at the same time (callers of
   // top-level jobs, and workers), since reset_most_threads_at_once.
   int most_threads_at_once = 0;
+  // Times a spinning worker moved off the caller's CPU (thread_pool.cpp).
+  int64_t worker_moves = 0;
 };
 PoolStats pool_stats();
+
+// What a spinning worker on the caller's CPU does (thread_pool.cpp), done by
+// the calling thread as if it were both, for tests: whether it moved, the CPU
+// before and after, and whether its affinity mask is as it was.
+struct WorkerMove {
+  bool moved = false;
+  int cpu_before = -1;
+  int cpu_after = -1;
+  bool affinity_kept = true;
+};
+WorkerMove move_off_callers_cpu_selftest();
 void reset_contention();  // forget measured contention (tests)
 void reset_most_threads_at_once();
 

@@ -60,20 +60,22 @@ namespace {
 // back to back from Python (2-30 us), short enough that the core is free soon
 // after a call for whatever runs next (another library's pool).
 //
-// While the machine looks free the worker does not yield as it spins.
-// Linux's scheduler (EEVDF, 6.6 and later) answers sched_yield beside any
-// other runnable thread by moving the yielder's deadline a whole time slice
-// on, so a yielding worker handed its core for milliseconds to whatever else
-// wanted it (OpenBLAS's spinning worker, a routed OpenBLAS team's caller) and
-// missed the next jobs. Once contention was seen (a slow piece, a late
-// OpenBLAS member: contention.hpp, kPoliteNs) it yields again: a worker
-// that holds a core beside another process's thread pushes that thread onto
-// the caller's core. Measured on the 2-vCPU VM, kernel 6.18, 784-256-26
-// float32 loss_and_grad at batch 64, OpenBLAS routed to the pool, a spinner
-// process on one core (medians of 5 x 55 calls, always yielding / never):
-// native 517-520 / 284-395 us (one thread: 513-520 us), NumPy's step
-// 3,993-3,997 / 495-691 us; never yielding, with nothing routed and no BLAS
-// in the process, the native step took 1.11-1.25x its one-thread time.
+// The worker never yields its core as it spins, and never shares the
+// caller's. Linux's scheduler (EEVDF, 6.6 and later) answers sched_yield
+// beside any other runnable thread by moving the yielder's deadline a whole
+// time slice on, so a worker that always yielded handed its core for
+// milliseconds to whatever else wanted it (OpenBLAS's spinning worker, a
+// PyTorch OpenMP thread, another process) and missed the next jobs: the
+// caller ran them alone. A worker that never yielded, placed on the caller's
+// CPU while another process held the other one, took that CPU from the
+// caller. So a worker that finds itself on the caller's CPU moves to another
+// (leave_callers_cpu), where it competes for its fair share. Measured on the
+// 2-vCPU VM, kernel 6.18, 784-256-26 float32 loss_and_grad at batch 64 with a
+// spinner process on one core, medians of 60-call blocks on 2 threads (one
+// thread: 513-520 us): always yielding 517-520 us; never, 285-288 us in some
+// runs and 650-740 us in others (the caller's wall time 1.35-1.75x its CPU
+// time); yielding on the caller's CPU, 285-332 or 522-534 us; moving off it,
+// 285-291 us in every block of three runs.
 constexpr int64_t kSpinNs = 100'000;
 // Between two looks at the job word a spinning thread pauses this many times
 // (about 0.2 us on x86); it reads the clock every kChecksPerClock looks. A
@@ -94,6 +96,49 @@ inline int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// The CPU the last job's caller ran on, and whether this thread runs there
+// now (sched_getcpu: no system call on x86-64 Linux). A spinning worker on
+// the caller's CPU moves off it, or else yields to it (kSpinNs).
+std::atomic<int> callers_cpu{-1};
+
+inline void note_callers_cpu() {
+#if defined(__linux__)
+  callers_cpu.store(sched_getcpu(), std::memory_order_relaxed);
+#endif
+}
+
+inline bool on_callers_cpu() {
+#if defined(__linux__)
+  return sched_getcpu() == callers_cpu.load(std::memory_order_relaxed);
+#else
+  return true;  // no cheap way to tell: always yield, as before
+#endif
+}
+
+std::atomic<int64_t> worker_moves{0};
+
+// Moves the calling worker off the caller's CPU: its affinity without that
+// CPU for an instant (the kernel migrates it at once), then the affinity it
+// had, so that the scheduler stays free to place it afterwards. False when it
+// cannot (one CPU allowed, or the calls fail): the worker yields instead.
+bool leave_callers_cpu() {
+#if defined(__linux__)
+  const int cpu = callers_cpu.load(std::memory_order_relaxed);
+  cpu_set_t allowed;
+  if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof allowed, &allowed) != 0 ||
+      CPU_COUNT(&allowed) < 2 || !CPU_ISSET(cpu, &allowed))
+    return false;
+  cpu_set_t elsewhere = allowed;
+  CPU_CLR(cpu, &elsewhere);
+  if (sched_setaffinity(0, sizeof elsewhere, &elsewhere) != 0) return false;
+  sched_setaffinity(0, sizeof allowed, &allowed);
+  worker_moves.fetch_add(1, std::memory_order_relaxed);
+  return true;
+#else
+  return false;
+#endif
 }
 
 // Set on pool workers for their lifetime and on a caller while it runs a
@@ -288,12 +333,14 @@ void Pool::wake_workers(int n) {
 
 bool Pool::wait_for_job(uint32_t seen, bool spin) {
   const int64_t start = now_ns();
-  const bool polite = contention_gate().recently_contended(start);
+  bool moved = false;  // at most once per spin: then it yields
   for (int checks = 1; spin; ++checks) {
     if (wake_.load(std::memory_order_acquire) != seen) return false;
     for (int k = 0; k < kPausesPerCheck; ++k) cpu_relax();
     if (checks % kChecksPerClock == 0 && now_ns() - start > kSpinNs) break;
-    if (polite && checks % kChecksPerYield == 0) sched_yield();
+    if (checks % kChecksPerYield == 0 && on_callers_cpu()) {
+      if (moved || !(moved = leave_callers_cpu())) sched_yield();
+    }
   }
   sleepers_.fetch_add(1, std::memory_order_seq_cst);
   while (wake_.load(std::memory_order_seq_cst) == seen) {
@@ -386,6 +433,7 @@ void Pool::run(Job& job, int64_t pieces, int team, int limit, bool judge) {
   wake_.store(static_cast<uint32_t>(e), std::memory_order_seq_cst);
   wake_workers(team - 1);
 
+  note_callers_cpu();
   const int64_t t0 = now_ns();
   in_parallel_work = true;
   job.run(0);
@@ -541,6 +589,21 @@ void openmp_team_member(void* data) {
 
 }  // namespace
 
+WorkerMove move_off_callers_cpu_selftest() {
+  WorkerMove r;
+#if defined(__linux__)
+  cpu_set_t before, after;
+  sched_getaffinity(0, sizeof before, &before);
+  note_callers_cpu();
+  r.cpu_before = callers_cpu.load(std::memory_order_relaxed);
+  r.moved = leave_callers_cpu();
+  r.cpu_after = sched_getcpu();
+  sched_getaffinity(0, sizeof after, &after);
+  r.affinity_kept = CPU_EQUAL(&before, &after) != 0;
+#endif
+  return r;
+}
+
 NativeCall::NativeCall() {
   native_calls.fetch_add(1, std::memory_order_relaxed);
   if (!blas_threads_routed()) return;
@@ -639,6 +702,7 @@ PoolStats pool_stats() {
   s.workers = pool().workers();
   s.cpus = usable_cpus();
   s.most_threads_at_once = most_active_threads.load(std::memory_order_relaxed);
+  s.worker_moves = worker_moves.load(std::memory_order_relaxed);
   return s;
 }
 
