@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "nn/network.hpp"
+#include "runtime/contention.hpp"
 #include "runtime/parallel.hpp"
 
 namespace pyfastnn {
@@ -144,6 +145,7 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
     const bool timed = governed && m == bs;
     const int threads = timed ? governor_.choose() : governed ? governor_.best() : max_threads;
     const ScopedThreadLimit step_limit(threads);
+    const int64_t denied_before = contention_gate().denied_jobs();
     const auto start = std::chrono::steady_clock::now();
     const T* xb = X + lo * D;  // storage order: the rows are already contiguous
     TargetView<T> tb;
@@ -170,7 +172,9 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
     }
     result.loss_sum += loss;
     ++result.batches;
-    if (timed)
+    // A step whose jobs the contention gate kept on one thread did not run
+    // on `threads`: its time would credit that count with one thread's.
+    if (timed && contention_gate().denied_jobs() == denied_before)
       governor_.record(threads, std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                                               start)
                                     .count());

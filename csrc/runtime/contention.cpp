@@ -11,7 +11,10 @@ void ContentionGate::record(int64_t now_ns, int64_t wait_ns, int64_t own_piece_n
   const uint32_t recent = ((recent_.load(std::memory_order_relaxed) << 1) | now_contended) &
                           ((1u << kRecent) - 1);
   recent_.store(recent, std::memory_order_relaxed);
-  if (now_contended) contended_jobs_.fetch_add(1, std::memory_order_relaxed);
+  if (now_contended) {
+    contended_jobs_.fetch_add(1, std::memory_order_relaxed);
+    contended_at_ns_.store(now_ns, std::memory_order_relaxed);
+  }
   if (now_contended && __builtin_popcount(recent) >= kContendedOfRecent) {
     backoff = std::min(kMaxBackoffNs, std::max(kFirstBackoffNs, 2 * backoff));
     until_ns_.store(now_ns + backoff, std::memory_order_relaxed);
@@ -25,6 +28,7 @@ void ContentionGate::reset() {
   until_ns_.store(0, std::memory_order_relaxed);
   backoff_ns_.store(0, std::memory_order_relaxed);
   contended_jobs_.store(0, std::memory_order_relaxed);
+  contended_at_ns_.store(INT64_MIN / 2, std::memory_order_relaxed);
   recent_.store(0, std::memory_order_relaxed);
 }
 

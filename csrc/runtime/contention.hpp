@@ -49,6 +49,7 @@ class ContentionGate {
   static constexpr int kContendedOfRecent = 2;
   static constexpr int64_t kFirstBackoffNs = 4'000'000;
   static constexpr int64_t kMaxBackoffNs = 512'000'000;
+  static constexpr int64_t kPoliteNs = 2 * kMaxBackoffNs;
 
   // Whether a job starting at now_ns may use worker threads.
   bool allow_team(int64_t now_ns) const {
@@ -62,14 +63,26 @@ class ContentionGate {
     return wait_ns > kMinWaitNs &&
            double(worker_piece_ns) > kSlowPiece * double(own_piece_ns) + double(kMinWaitNs);
   }
+  // Whether a job was contended in the last kPoliteNs: pool workers then
+  // yield as they spin instead of competing for a core (thread_pool.cpp).
+  bool recently_contended(int64_t now_ns) const {
+    return now_ns - contended_at_ns_.load(std::memory_order_relaxed) < kPoliteNs;
+  }
   int64_t backoff_ns() const { return backoff_ns_.load(std::memory_order_relaxed); }
   int64_t contended_jobs() const { return contended_jobs_.load(std::memory_order_relaxed); }
+  // Jobs that asked for workers and ran on the caller alone for a back-off
+  // (counted by parallel_for): the thread governor does not time a training
+  // step during which that happened as a step on its thread count.
+  void note_denied() { denied_jobs_.fetch_add(1, std::memory_order_relaxed); }
+  int64_t denied_jobs() const { return denied_jobs_.load(std::memory_order_relaxed); }
   void reset();
 
  private:
   std::atomic<int64_t> until_ns_{0};
   std::atomic<int64_t> backoff_ns_{0};
   std::atomic<int64_t> contended_jobs_{0};
+  std::atomic<int64_t> denied_jobs_{0};
+  std::atomic<int64_t> contended_at_ns_{INT64_MIN / 2};
   std::atomic<uint32_t> recent_{0};  // bit i: whether the i-th last job was contended
 };
 

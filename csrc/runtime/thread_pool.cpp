@@ -60,22 +60,26 @@ namespace {
 // back to back from Python (2-30 us), short enough that the core is free soon
 // after a call for whatever runs next (another library's pool).
 //
-// The worker never yields its core as it spins, and never shares the
-// caller's. Linux's scheduler (EEVDF, 6.6 and later) answers sched_yield
-// beside any other runnable thread by moving the yielder's deadline a whole
-// time slice on, so a worker that always yielded handed its core for
-// milliseconds to whatever else wanted it (OpenBLAS's spinning worker, a
-// PyTorch OpenMP thread, another process) and missed the next jobs: the
-// caller ran them alone. A worker that never yielded, placed on the caller's
-// CPU while another process held the other one, took that CPU from the
-// caller. So a worker that finds itself on the caller's CPU moves to another
-// (leave_callers_cpu), where it competes for its fair share. Measured on the
-// 2-vCPU VM, kernel 6.18, 784-256-26 float32 loss_and_grad at batch 64 with a
-// spinner process on one core, medians of 60-call blocks on 2 threads (one
-// thread: 513-520 us): always yielding 517-520 us; never, 285-288 us in some
-// runs and 650-740 us in others (the caller's wall time 1.35-1.75x its CPU
-// time); yielding on the caller's CPU, 285-332 or 522-534 us; moving off it,
-// 285-291 us in every block of three runs.
+// While the machine looks free the worker does not yield its core as it
+// spins, and does not share the caller's. Linux's scheduler (EEVDF, 6.6 and
+// later) answers sched_yield beside any other runnable thread by moving the
+// yielder's deadline a whole time slice on, so a worker that always yielded
+// handed its core for milliseconds to whatever else wanted it (OpenBLAS's
+// spinning worker, a routed OpenBLAS team's caller, another process) and
+// missed the next jobs: the caller ran them alone. A worker that never
+// yielded, placed on the caller's CPU while another process held the other
+// one, took that CPU from the caller; so it moves off the caller's CPU
+// (leave_callers_cpu). Once a job was contended (contention.hpp, kPoliteNs)
+// it yields again and stays put: competing for a core beside another process
+// through whole training epochs made the scheduler put that process on the
+// caller's CPU. Measured on the 2-vCPU VM, kernel 6.18, with a spinner
+// process on one core, two threads over one: 784-256-26 float32
+// loss_and_grad at batch 64 called back to back (60-call blocks, one thread
+// 513-520 us): always yielding 517-520 us; never, 285-288 us in some runs and
+// 650-740 us in others; moving off the caller's CPU, 283-292 us; the same,
+// yielding after contention, 520-579 us. Fit epochs of 20000 rows at batch
+// 64: moving without the polite rule 1.04, 1.35, 1.04, 1.29x, with it 1.05,
+// 1.05, 1.02x (0.86-1.07x on 2048 rows).
 constexpr int64_t kSpinNs = 100'000;
 // Between two looks at the job word a spinning thread pauses this many times
 // (about 0.2 us on x86); it reads the clock every kChecksPerClock looks. A
@@ -333,12 +337,15 @@ void Pool::wake_workers(int n) {
 
 bool Pool::wait_for_job(uint32_t seen, bool spin) {
   const int64_t start = now_ns();
-  bool moved = false;  // at most once per spin: then it yields
+  // After contention the worker yields and stays where it is; otherwise it
+  // moves off the caller's CPU at most once per spin, then yields there.
+  const bool polite = contention_gate().recently_contended(start);
+  bool moved = polite;
   for (int checks = 1; spin; ++checks) {
     if (wake_.load(std::memory_order_acquire) != seen) return false;
     for (int k = 0; k < kPausesPerCheck; ++k) cpu_relax();
     if (checks % kChecksPerClock == 0 && now_ns() - start > kSpinNs) break;
-    if (checks % kChecksPerYield == 0 && on_callers_cpu()) {
+    if (checks % kChecksPerYield == 0 && (polite || on_callers_cpu())) {
       if (moved || !(moved = leave_callers_cpu())) sched_yield();
     }
   }
@@ -624,7 +631,10 @@ void parallel_for(int64_t pieces, int threads, PieceRef body) {
   const int others = calls_in_flight() - 1;  // this call's thread counts itself
   if (others > 0) team = std::min(team, std::max(1, allowed - others));
   if (team > 1 && in_parallel_work) team = 1;
-  if (team > 1 && !contention_gate().allow_team(now_ns())) team = 1;
+  if (team > 1 && !contention_gate().allow_team(now_ns())) {
+    contention_gate().note_denied();
+    team = 1;
+  }
   if (team > 1 && pieces <= static_cast<int64_t>(kLow32) && pool().try_own()) {
     Job job(body);
     if (!pool().run_on_openmp(job, pieces, team, allowed)) pool().run(job, pieces, team, allowed);
