@@ -50,7 +50,10 @@ def thread_pool_stats() -> dict[str, int]:
     work at the same time, callers and workers together, since import or
     :func:`reset_thread_high_water`), ``calls_in_flight`` (native calls
     running now), ``worker_moves`` (times a spinning worker found itself on
-    the CPU of the thread that called and moved to another), ``blas_routed``
+    the CPU of the thread that called and moved to another),
+    ``displaced_jobs`` (sampled jobs whose calling thread was off its CPU for
+    over a quarter of the job: then the workers stop competing for a core for
+    4 s), ``blas_routed``
     (1 while OpenBLAS's threaded work is routed to this pool, see
     :func:`route_blas_threads`), ``blas_detached`` (1 while it is back on
     OpenBLAS's own threads after a late team), ``blas_late_teams`` (OpenBLAS

@@ -293,3 +293,29 @@ def test_a_worker_allowed_one_cpu_stays():
         os.sched_setaffinity(0, before)
     assert not moved and kept
     assert cpu_before == cpu_after == min(before)
+
+
+def test_gate_a_displaced_caller_makes_the_workers_polite():
+    # A sampled job whose caller was off its CPU for over a quarter of it
+    # (wall > 1.25 x CPU + MIN_WAIT_NS), twice among the recent samples.
+    gate = _native.ContentionGate()
+    polite = _native.ContentionGate.POLITE_NS
+    on_cpu = dict(wall_ns=1 * MS, cpu_ns=1 * MS)
+    off_cpu = dict(wall_ns=2 * MS, cpu_ns=1 * MS)
+    for i in range(50):  # waits spin on the CPU: wall = CPU is never displaced
+        gate.record_caller(i * MS, **on_cpu)
+        gate.record_caller(i * MS, wall_ns=MS + MS // 4, cpu_ns=MS)  # at the bound
+    assert gate.displaced_jobs == 0 and not gate.caller_displaced_recently(50 * MS)
+    gate.record_caller(100 * MS, **off_cpu)
+    assert gate.displaced_jobs == 1 and not gate.caller_displaced_recently(100 * MS)
+    for _ in range(_native.ContentionGate.RECENT - 1):  # pushes it out of the recent ones
+        gate.record_caller(100 * MS, **on_cpu)
+    gate.record_caller(101 * MS, **off_cpu)
+    assert not gate.caller_displaced_recently(101 * MS)
+    gate.record_caller(102 * MS, **off_cpu)
+    assert gate.displaced_jobs == 3
+    assert gate.caller_displaced_recently(102 * MS)
+    assert gate.caller_displaced_recently(102 * MS + polite - 1)
+    assert not gate.caller_displaced_recently(102 * MS + polite)
+    with pytest.raises(ValueError, match="cpu_ns"):
+        gate.record_caller(0, wall_ns=1, cpu_ns=-1)

@@ -107,6 +107,7 @@ void bind_runtime(py::module_& m) {
     d["cpus"] = s.cpus;
     d["most_threads_at_once"] = s.most_threads_at_once;
     d["worker_moves"] = s.worker_moves;
+    d["displaced_jobs"] = s.displaced_jobs;
     d["calls_in_flight"] = calls_in_flight();
     d["blas_late_teams"] = blas_late_teams();
     d["blas_detached"] = static_cast<int64_t>(blas_threads_detached());
@@ -189,6 +190,22 @@ void bind_runtime(py::module_& m) {
           },
           py::arg("now_ns"), py::arg("wait_ns"), py::arg("own_piece_ns"),
           py::arg("worker_piece_ns"))
+      .def(
+          "record_caller",
+          [](ContentionGate& g, int64_t now_ns, int64_t wall_ns, int64_t cpu_ns) {
+            check_duration(wall_ns, "wall_ns");
+            check_duration(cpu_ns, "cpu_ns");
+            g.record_caller(now_ns, wall_ns, cpu_ns);
+          },
+          py::arg("now_ns"), py::arg("wall_ns"), py::arg("cpu_ns"))
+      .def(
+          "caller_displaced_recently",
+          [](const ContentionGate& g, int64_t now_ns) {
+            return g.caller_displaced_recently(now_ns);
+          },
+          py::arg("now_ns"))
+      .def_property_readonly("displaced_jobs", &ContentionGate::displaced_jobs)
+      .def_readonly_static("POLITE_NS", &ContentionGate::kPoliteNs)
       .def_property_readonly("backoff_ns", &ContentionGate::backoff_ns)
       .def_property_readonly("contended_jobs", &ContentionGate::contended_jobs)
       .def_readonly_static("MIN_WAIT_NS", &ContentionGate::kMinWaitNs)

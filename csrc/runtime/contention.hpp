@@ -49,7 +49,6 @@ class ContentionGate {
   static constexpr int kContendedOfRecent = 2;
   static constexpr int64_t kFirstBackoffNs = 4'000'000;
   static constexpr int64_t kMaxBackoffNs = 512'000'000;
-  static constexpr int64_t kPoliteNs = 2 * kMaxBackoffNs;
 
   // Whether a job starting at now_ns may use worker threads.
   bool allow_team(int64_t now_ns) const {
@@ -63,11 +62,20 @@ class ContentionGate {
     return wait_ns > kMinWaitNs &&
            double(worker_piece_ns) > kSlowPiece * double(own_piece_ns) + double(kMinWaitNs);
   }
-  // Whether a job was contended in the last kPoliteNs: pool workers then
-  // yield as they spin instead of competing for a core (thread_pool.cpp).
-  bool recently_contended(int64_t now_ns) const {
-    return now_ns - contended_at_ns_.load(std::memory_order_relaxed) < kPoliteNs;
+  // The caller's side, sampled every kCallerSampleEvery jobs with workers:
+  // the job's wall time and the caller's CPU time in it. A caller that was
+  // off its CPU for more than a quarter of the job (plus kMinWaitNs) was
+  // displaced: another thread held its core. After kContendedOfRecent of
+  // the last kRecent samples were, workers stop competing for a core for
+  // kPoliteNs (thread_pool.cpp, kSpinNs): a worker that competes beside
+  // another process makes the scheduler put that process on the caller's CPU.
+  static constexpr int kCallerSampleEvery = 4;
+  static constexpr int64_t kPoliteNs = 4'000'000'000;
+  void record_caller(int64_t now_ns, int64_t wall_ns, int64_t cpu_ns);
+  bool caller_displaced_recently(int64_t now_ns) const {
+    return now_ns - displaced_at_ns_.load(std::memory_order_relaxed) < kPoliteNs;
   }
+  int64_t displaced_jobs() const { return displaced_jobs_.load(std::memory_order_relaxed); }
   int64_t backoff_ns() const { return backoff_ns_.load(std::memory_order_relaxed); }
   int64_t contended_jobs() const { return contended_jobs_.load(std::memory_order_relaxed); }
   // Jobs that asked for workers and ran on the caller alone for a back-off
@@ -82,7 +90,9 @@ class ContentionGate {
   std::atomic<int64_t> backoff_ns_{0};
   std::atomic<int64_t> contended_jobs_{0};
   std::atomic<int64_t> denied_jobs_{0};
-  std::atomic<int64_t> contended_at_ns_{INT64_MIN / 2};
+  std::atomic<int64_t> displaced_at_ns_{INT64_MIN / 2};
+  std::atomic<int64_t> displaced_jobs_{0};
+  std::atomic<uint32_t> displaced_recent_{0};
   std::atomic<uint32_t> recent_{0};  // bit i: whether the i-th last job was contended
 };
 

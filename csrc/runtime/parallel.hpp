@@ -107,6 +107,8 @@ struct PoolStats {
   int most_threads_at_once = 0;
   // Times a spinning worker moved off the caller's CPU (thread_pool.cpp).
   int64_t worker_moves = 0;
+  // Sampled jobs whose caller was off its CPU for a quarter of the job.
+  int64_t displaced_jobs = 0;
 };
 PoolStats pool_stats();
 

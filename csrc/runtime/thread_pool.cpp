@@ -32,6 +32,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <ctime>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -69,17 +70,18 @@ namespace {
 // missed the next jobs: the caller ran them alone. A worker that never
 // yielded, placed on the caller's CPU while another process held the other
 // one, took that CPU from the caller; so it moves off the caller's CPU
-// (leave_callers_cpu). Once a job was contended (contention.hpp, kPoliteNs)
-// it yields again and stays put: competing for a core beside another process
-// through whole training epochs made the scheduler put that process on the
-// caller's CPU. Measured on the 2-vCPU VM, kernel 6.18, with a spinner
+// (leave_callers_cpu). Once callers were seen displaced from their CPU
+// (contention.hpp, record_caller) it yields again and stays put for
+// kPoliteNs: competing for a core beside another process through whole
+// training epochs made the scheduler put that process on the caller's CPU. Measured on the 2-vCPU VM, kernel 6.18, with a spinner
 // process on one core, two threads over one: 784-256-26 float32
 // loss_and_grad at batch 64 called back to back (60-call blocks, one thread
 // 513-520 us): always yielding 517-520 us; never, 285-288 us in some runs and
 // 650-740 us in others; moving off the caller's CPU, 283-292 us; the same,
-// yielding after contention, 520-579 us. Fit epochs of 20000 rows at batch
-// 64: moving without the polite rule 1.04, 1.35, 1.04, 1.29x, with it 1.05,
-// 1.05, 1.02x (0.86-1.07x on 2048 rows).
+// polite after any contended job, 520-579 us; polite after displaced
+// callers, 287-291 or 369-377 us. Fit epochs of 20000 rows at batch 64:
+// moving, never polite, 1.04, 1.35, 1.04, 1.29x; polite after contended
+// jobs 1.05, 1.04, 1.02x; after displaced callers 1.02, 1.07, 1.07x.
 constexpr int64_t kSpinNs = 100'000;
 // Between two looks at the job word a spinning thread pauses this many times
 // (about 0.2 us on x86); it reads the clock every kChecksPerClock looks. A
@@ -94,6 +96,13 @@ inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
 #endif
+}
+
+// CPU time of the calling thread (a system call, ~0.5 us on the VM: sampled).
+inline int64_t thread_cpu_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
 inline int64_t now_ns() {
@@ -337,9 +346,9 @@ void Pool::wake_workers(int n) {
 
 bool Pool::wait_for_job(uint32_t seen, bool spin) {
   const int64_t start = now_ns();
-  // After contention the worker yields and stays where it is; otherwise it
+  // After a displaced caller the worker yields and stays put; otherwise it
   // moves off the caller's CPU at most once per spin, then yields there.
-  const bool polite = contention_gate().recently_contended(start);
+  const bool polite = contention_gate().caller_displaced_recently(start);
   bool moved = polite;
   for (int checks = 1; spin; ++checks) {
     if (wake_.load(std::memory_order_acquire) != seen) return false;
@@ -441,6 +450,9 @@ void Pool::run(Job& job, int64_t pieces, int team, int limit, bool judge) {
   wake_workers(team - 1);
 
   note_callers_cpu();
+  thread_local uint32_t jobs_here = 0;
+  const bool sample = judge && ++jobs_here % ContentionGate::kCallerSampleEvery == 0;
+  const int64_t cpu0 = sample ? thread_cpu_ns() : 0;
   const int64_t t0 = now_ns();
   in_parallel_work = true;
   job.run(0);
@@ -459,6 +471,7 @@ void Pool::run(Job& job, int64_t pieces, int team, int limit, bool judge) {
     contention_gate().record(t2, t2 - t1, (t1 - t0) / own,
                              job.worst_worker_piece_ns.load(std::memory_order_relaxed));
   }
+  if (sample) contention_gate().record_caller(t2, t2 - t0, thread_cpu_ns() - cpu0);
 }
 
 // A job on a libgomp team: each member claims pieces from `next` until none
@@ -713,6 +726,7 @@ PoolStats pool_stats() {
   s.cpus = usable_cpus();
   s.most_threads_at_once = most_active_threads.load(std::memory_order_relaxed);
   s.worker_moves = worker_moves.load(std::memory_order_relaxed);
+  s.displaced_jobs = contention_gate().displaced_jobs();
   return s;
 }
 
