@@ -53,13 +53,13 @@ def thread_pool_stats() -> dict[str, int]:
     the CPU of the thread that called and moved to another),
     ``displaced_jobs`` (sampled jobs whose calling thread was off its CPU for
     over a quarter of the job: then the workers stop competing for a core for
-    4 s), ``blas_routed``
-    (1 while OpenBLAS's threaded work is routed to this pool, see
-    :func:`route_blas_threads`), ``blas_detached`` (1 while it is back on
-    OpenBLAS's own threads after a late team), ``blas_late_teams`` (OpenBLAS
-    calls whose parts did not all start in time), ``openmp_routed`` (1 while the pool's jobs run
-    on a libgomp team, see :func:`route_openmp_threads`) and ``openmp_jobs``
-    (jobs that ran on that team).
+    4 s), ``blas_routed`` (1 while OpenBLAS's threaded work is routed to this
+    pool, see :func:`route_blas_threads`), ``blas_detached`` (1 while it is
+    back on OpenBLAS's own threads after a late team), ``blas_late_teams``
+    (OpenBLAS calls whose parts did not all start in time), ``openmp_routed``
+    (1 while the pool's jobs run on a libgomp team, see
+    :func:`route_openmp_threads`) and ``openmp_jobs`` (jobs that ran on that
+    team).
     """
     stats = {str(k): int(v) for k, v in _native.pool_stats().items()}
     stats["blas_routed"] = int(_native.blas_threads_routed())
@@ -102,9 +102,9 @@ def route_blas_threads(enabled: bool = True) -> list[str]:
     OpenBLAS 0.3.27 or later (older ones lack the hook and stay as they are).
     While routing is on, a library loaded later (SciPy's OpenBLAS, imported
     after pyfastnn) is routed by the first native call made at least 0.1 s
-    after the previous look. It may be called at any time: OpenBLAS
-    reads the hook once as each threaded call starts, and a call finishes on
-    the threads it started on.
+    after the previous look. It may be called at any time: OpenBLAS reads the
+    hook once as each threaded call starts, and a call finishes on the threads
+    it started on.
 
     Returns the paths of the libraries changed ([] when none was found).
     ``enabled=False`` gives them back their own threads.

@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
-#include <mutex>
 
 #include "runtime/parallel.hpp"
 
@@ -168,13 +168,9 @@ int visit(struct dl_phdr_info* info, size_t, void* data) {
   dlclose(handle);
   return 0;
 }
-#endif
 
-}  // namespace
-
-namespace {
-#if defined(__linux__)
-// Under setters_mutex.
+// Finds the OpenBLAS libraries loaded now and sets their hook (on) or clears
+// it; remembers their setters and the loader's count. Under setters_mutex.
 std::vector<std::string> route_locked(bool on) {
   seen_adds = loaded_objects();
   setter_count = 0;
@@ -185,6 +181,7 @@ std::vector<std::string> route_locked(bool on) {
   return search.changed;
 }
 #endif
+
 }  // namespace
 
 std::vector<std::string> route_blas_threads(bool on) {

@@ -19,8 +19,9 @@ namespace pyfastnn {
 // Finds every OpenBLAS loaded in the process now (by the callback setter's
 // exported name, under any of the names OpenBLAS builds give it) and routes
 // its threaded work to the pool (on) or back to its own threads (off).
-// Returns the paths of the libraries changed. OpenBLAS reads the hook once as each threaded call starts, so it
-// may change at any time (a call finishes where it started).
+// Returns the paths of the libraries changed. OpenBLAS reads the hook once
+// as each threaded call starts, so it may change at any time (a call
+// finishes where it started).
 std::vector<std::string> route_blas_threads(bool on);
 
 // Whether route_blas_threads(true) is in effect for some library.

@@ -73,15 +73,17 @@ namespace {
 // (leave_callers_cpu). Once callers were seen displaced from their CPU
 // (contention.hpp, record_caller) it yields again and stays put for
 // kPoliteNs: competing for a core beside another process through whole
-// training epochs made the scheduler put that process on the caller's CPU. Measured on the 2-vCPU VM, kernel 6.18, with a spinner
-// process on one core, two threads over one: 784-256-26 float32
-// loss_and_grad at batch 64 called back to back (60-call blocks, one thread
-// 513-520 us): always yielding 517-520 us; never, 285-288 us in some runs and
-// 650-740 us in others; moving off the caller's CPU, 283-292 us; the same,
-// polite after any contended job, 520-579 us; polite after displaced
-// callers, 287-291 or 369-377 us. Fit epochs of 20000 rows at batch 64:
-// moving, never polite, 1.04, 1.35, 1.04, 1.29x; polite after contended
-// jobs 1.05, 1.04, 1.02x; after displaced callers 1.02, 1.07, 1.07x.
+// training epochs made the scheduler put that process on the caller's CPU.
+//
+// Measured on the 2-vCPU VM, kernel 6.18, with a spinner process on one core,
+// 784-256-26 float32 loss_and_grad at batch 64 called back to back on two
+// threads (60-call blocks; one thread 513-520 us): always yielding 517-520
+// us; never, 285-288 us in some runs and 650-740 us in others; moving off the
+// caller's CPU, 283-292 us; the same, polite after any contended job, 520-579
+// us; polite after displaced callers, 287-291 or 369-377 us. Fit epochs of
+// 20000 rows at batch 64, two threads over one: moving and never polite
+// 1.04, 1.35, 1.04, 1.29x; polite after contended jobs 1.05, 1.04, 1.02x;
+// after displaced callers 1.02, 1.07, 1.07x.
 constexpr int64_t kSpinNs = 100'000;
 // Between two looks at the job word a spinning thread pauses this many times
 // (about 0.2 us on x86); it reads the clock every kChecksPerClock looks. A
