@@ -131,18 +131,24 @@ def run(max_iter: int, repeats: int) -> dict[str, Any]:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier as SklearnMLP
 
+    from pyfastnn import route_blas_threads, thread_pool_stats
     from pyfastnn.estimators import MLPClassifier as PyfastnnMLP
 
+    was_routed = bool(thread_pool_stats()["blas_routed"])
     sides: dict[str, Callable[..., Any]] = {"sklearn": SklearnMLP, "pyfastnn": PyfastnnMLP}
     results: dict[str, Any] = {}
     for name, data in datasets().items():
         runs: dict[str, list[dict[str, dict[str, float]]]] = {side: [] for side in sides}
         for repeat in range(repeats):
             for side, cls in sides.items():
+                # scikit-learn's side as without pyfastnn: NumPy's OpenBLAS on
+                # its own threads (pyfastnn routes it to its pool at import).
+                route_blas_threads(was_routed and side == "pyfastnn")
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     runs[side].append(script(cls, *data, max_iter=max_iter))
                 print(f"{name:8s} {side:9s} run {repeat + 1} of {repeats} done", file=sys.stderr)
+        route_blas_threads(was_routed)
         results[name] = {"shape": list(data[0].shape), "test_rows": len(data[2])}
         for side, side_runs in runs.items():
             results[name][side] = {
@@ -196,7 +202,9 @@ def markdown(results: dict[str, Any], env: dict[str, Any]) -> str:
         "GridSearchCV(Pipeline(StandardScaler, MLP), learning_rate_init x alpha, 2 x 2, cv=3)",
         "- seconds: wall time of the step's training calls (the grid search includes its "
         f"12 + 1 fits and their scoring), the median of {env['repeats']} runs of the script "
-        "per side, the sides alternating (sklearn, pyfastnn, sklearn, ...); accuracy on the "
+        "per side, the sides alternating (sklearn, pyfastnn, sklearn, ...); scikit-learn's "
+        "side with NumPy's OpenBLAS on its own threads (as without pyfastnn), pyfastnn's with "
+        "OpenBLAS on pyfastnn's pool (its default); accuracy on the "
         "held-out test rows (the same in every run)",
         "",
         "| data | step | sklearn acc | pyfastnn acc | diff (points) | sklearn s | "
