@@ -142,7 +142,7 @@ def run(max_iter: int, repeats: int) -> dict[str, Any]:
         for repeat in range(repeats):
             for side, cls in sides.items():
                 # scikit-learn's side as without pyfastnn: NumPy's OpenBLAS on
-                # its own threads (pyfastnn routes it to its pool at import).
+                # its own threads (pyfastnn's side as the environment set it).
                 route_blas_threads(was_routed and side == "pyfastnn")
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -203,8 +203,8 @@ def markdown(results: dict[str, Any], env: dict[str, Any]) -> str:
         "- seconds: wall time of the step's training calls (the grid search includes its "
         f"12 + 1 fits and their scoring), the median of {env['repeats']} runs of the script "
         "per side, the sides alternating (sklearn, pyfastnn, sklearn, ...); scikit-learn's "
-        "side with NumPy's OpenBLAS on its own threads (as without pyfastnn), pyfastnn's with "
-        "OpenBLAS on pyfastnn's pool (its default); accuracy on the "
+        "side with NumPy's OpenBLAS on its own threads (as without pyfastnn), pyfastnn's as "
+        "configured (PYFASTNN_BLAS_THREADS); accuracy on the "
         "held-out test rows (the same in every run)",
         "",
         "| data | step | sklearn acc | pyfastnn acc | diff (points) | sklearn s | "

@@ -54,8 +54,7 @@ def thread_pool_stats() -> dict[str, int]:
     ``displaced_jobs`` (sampled jobs whose calling thread was off its CPU for
     over a quarter of the job: then the workers stop competing for a core for
     4 s), ``blas_routed`` (1 while OpenBLAS's threaded work is routed to this
-    pool, see :func:`route_blas_threads`), ``blas_detached`` (1 while it is
-    back on OpenBLAS's own threads after a late team), ``blas_late_teams``
+    pool, see :func:`route_blas_threads`), ``blas_late_teams``
     (OpenBLAS calls whose parts did not all start in time), ``openmp_routed``
     (1 while the pool's jobs run on a libgomp team, see
     :func:`route_openmp_threads`) and ``openmp_jobs`` (jobs that ran on that
@@ -72,29 +71,24 @@ def reset_thread_high_water() -> None:
     _native.reset_most_threads_at_once()
 
 
-#: The environment variable that keeps OpenBLAS on its own threads when "own" (default "pool").
+#: The environment variable that routes OpenBLAS's work to the pool at import when "pool".
 BLAS_THREADS_ENV = "PYFASTNN_BLAS_THREADS"
 
 
 def route_blas_threads(enabled: bool = True) -> list[str]:
     """Run the threaded work of the loaded OpenBLAS libraries on pyfastnn's thread pool.
 
-    On by default: done at import for every OpenBLAS loaded by then (NumPy's);
-    ``PYFASTNN_BLAS_THREADS=own`` in the environment leaves OpenBLAS alone.
-    OpenBLAS, the BLAS of NumPy's and SciPy's wheels, keeps a worker spinning
-    for about 0.1 s after each threaded call; on a machine with few cores a
-    pyfastnn call made between two NumPy products found a core taken and ran
-    at one thread's speed (1.4-2x its time beside NumPy's 256x256 matmul,
-    measured on 2 cores). With both libraries' work on one pool, whose threads
-    sleep 0.1 ms after a job, each keeps its speed beside the other (1.0-1.1x;
-    docs/BENCHMARKS_SHARED.md). OpenBLAS's parts of a call wait for one another
-    and so must all run at once: when one started late (more than 0.5 ms:
-    another process held the core a pool thread was woken on), OpenBLAS runs
-    on its own threads again for a back-off (50 ms, doubling while late teams
-    recur, up to 6.4 s), and the first native call after it routes OpenBLAS
-    back to the pool (``thread_pool_stats()``: ``blas_detached``,
-    ``blas_late_teams``). Without that, NumPy's 784-256-26 step at batch 64
-    took 4.0 ms beside a busy core instead of 0.5-0.7 ms.
+    Off by default; ``PYFASTNN_BLAS_THREADS=pool`` in the environment turns it
+    on at import. OpenBLAS, the BLAS of NumPy's and SciPy's wheels, keeps a
+    worker spinning for about 0.1 s after each threaded call; with both
+    libraries' work on one pool, each keeps its speed beside the other
+    (1.0-1.1x beside NumPy's 256x256 matmul on 2 cores, against 1.06-1.2x on
+    OpenBLAS's own threads; docs/BENCHMARKS_SHARED.md). The cost: OpenBLAS's
+    parts of a call wait for one another and must all run at once, and while
+    another process holds a core a pool worker woken for them can wait for the
+    scheduler's tick (NumPy's 784-256-26 step at batch 64: up to 4.0 ms routed
+    against 0.5-0.6 ms), which is why it is not the default.
+    ``thread_pool_stats()["blas_late_teams"]`` counts such calls.
 
     OpenBLAS's results, its thread count and threadpoolctl's limits on it do
     not change; only which threads run its parts (one OpenBLAS call at a time
@@ -129,8 +123,8 @@ def _env_setting(name: str, on: str, default: str = "own") -> bool:
 
 
 def _route_blas_threads_at_import() -> None:
-    """Route OpenBLAS's work to the pool unless PYFASTNN_BLAS_THREADS says "own"."""
-    if _env_setting(BLAS_THREADS_ENV, "pool", default="pool"):
+    """Route OpenBLAS's work to the pool when PYFASTNN_BLAS_THREADS says "pool"."""
+    if _env_setting(BLAS_THREADS_ENV, "pool"):
         route_blas_threads(True)
 
 

@@ -110,7 +110,6 @@ void bind_runtime(py::module_& m) {
     d["displaced_jobs"] = s.displaced_jobs;
     d["calls_in_flight"] = calls_in_flight();
     d["blas_late_teams"] = blas_late_teams();
-    d["blas_detached"] = static_cast<int64_t>(blas_threads_detached());
     return d;
   });
   m.def("reset_contention", &reset_contention);
@@ -132,7 +131,6 @@ void bind_runtime(py::module_& m) {
       },
       py::arg("on").noconvert());
   m.def("blas_threads_routed", &blas_threads_routed);
-  m.def("note_late_blas_team", &note_late_blas_team);
   m.def("blas_routed_libraries", &blas_routed_libraries);
   m.def("openmp_libraries", [] {
     ReleasedGil nogil;

@@ -37,17 +37,12 @@ constexpr const char* kSetterNames[] = {
     "scipy_openblas_set_threads_callback_function",
 };
 
-// The setters of the libraries routed by route_blas_threads(true), to detach
-// and re-attach the hook without searching again.
+// The setters of the libraries routed by route_blas_threads(true).
 constexpr int kMaxLibraries = 8;
 std::mutex setters_mutex;
 SetThreadsCallback setters[kMaxLibraries] = {};
 int setter_count = 0;                // under setters_mutex
 std::atomic<bool> wanted{false};     // route_blas_threads(true) is in effect
-std::atomic<bool> detached{false};   // ... but the hook is off for a back-off
-std::atomic<int64_t> attach_at_ns{0};
-std::atomic<int64_t> detach_backoff_ns{0};
-std::atomic<int64_t> late_at_ns{0};
 std::atomic<int64_t> late_teams{0};
 // Libraries loaded later (SciPy's OpenBLAS, imported after pyfastnn): native
 // calls look at the loader's count of loaded objects at most every
@@ -62,8 +57,6 @@ int64_t clock_ns() {
       .count();
 }
 
-void install_hook(bool on);
-
 // One OpenBLAS team at a time: a routed job finds its per-thread buffers by
 // the member's number (thread_num), so two teams of concurrent calls would
 // share them (NumPy products from two Python threads came out wrong: 11242
@@ -72,34 +65,10 @@ void install_hook(bool on);
 std::mutex team_mutex;
 
 // A member that starts this long after the call is late: the machine did not
-// run a pool worker (a futex wake-up takes 10-60 us on the 2-vCPU VM; a worker
-// queued behind another process's thread waited for the scheduler's tick, 4
-// ms: NumPy's 784-256-26 step at batch 64 took 4.0 ms instead of 0.5-0.7).
+// run a pool worker in time (a futex wake-up takes 10-60 us on the 2-vCPU VM;
+// a worker queued behind another process's thread waited for the scheduler's
+// tick, 4 ms). Counted (blas_late_teams), for the benchmarks' reports.
 constexpr int64_t kLateMemberNs = 500'000;
-
-// After a late team the hook is off (OpenBLAS on its own threads, which spin
-// for ~0.1 s and so are running when its next call comes) for a back-off that
-// doubles with every late team, forgotten kForgetLateNs after the last.
-constexpr int64_t kFirstDetachNs = 50'000'000;
-constexpr int64_t kMaxDetachNs = 6'400'000'000;
-constexpr int64_t kForgetLateNs = 2 * kMaxDetachNs;
-
-void note_late_team(int64_t now) {
-  late_teams.fetch_add(1, std::memory_order_relaxed);
-  // A forked child keeps the hook as it was: the mutex below may have been
-  // held by a thread of the parent that the child does not have.
-  if (in_forked_child()) return;
-  int64_t backoff = detach_backoff_ns.load(std::memory_order_relaxed);
-  if (now - late_at_ns.load(std::memory_order_relaxed) > kForgetLateNs) backoff = 0;
-  backoff = std::min(kMaxDetachNs, std::max(kFirstDetachNs, 2 * backoff));
-  detach_backoff_ns.store(backoff, std::memory_order_relaxed);
-  late_at_ns.store(now, std::memory_order_relaxed);
-  attach_at_ns.store(now + backoff, std::memory_order_relaxed);
-  const std::lock_guard<std::mutex> lock(setters_mutex);
-  if (!wanted.load(std::memory_order_relaxed)) return;
-  install_hook(false);
-  detached.store(true, std::memory_order_release);
-}
 
 void run_openblas_jobs(int /*sync*/, DoJob dojob, int numjobs, size_t elsize, void* jobdata,
                        int dojob_data) {
@@ -118,12 +87,8 @@ void run_openblas_jobs(int /*sync*/, DoJob dojob, int numjobs, size_t elsize, vo
     }
     dojob(static_cast<int>(i), base + static_cast<size_t>(i) * elsize, dojob_data);
   });
-  if (latest.load(std::memory_order_relaxed) > kLateMemberNs) note_late_team(clock_ns());
-}
-
-// Under setters_mutex.
-void install_hook(bool on) {
-  for (int i = 0; i < setter_count; ++i) setters[i](on ? &run_openblas_jobs : nullptr);
+  if (latest.load(std::memory_order_relaxed) > kLateMemberNs)
+    late_teams.fetch_add(1, std::memory_order_relaxed);
 }
 
 #if defined(__linux__)
@@ -177,7 +142,6 @@ std::vector<std::string> route_locked(bool on) {
   Search search{on, {}};
   dl_iterate_phdr(&visit, &search);
   wanted.store(on && setter_count > 0, std::memory_order_relaxed);
-  detached.store(false, std::memory_order_release);
   return search.changed;
 }
 #endif
@@ -201,10 +165,7 @@ void route_new_blas_libraries(int64_t now_ns) {
   if (!wanted.load(std::memory_order_relaxed)) return;
   const unsigned long long adds = loaded_objects();
   const std::lock_guard<std::mutex> lock(setters_mutex);
-  // While detached the libraries wait: the re-attach routes them all.
-  if (adds == seen_adds || !wanted.load(std::memory_order_relaxed) ||
-      detached.load(std::memory_order_relaxed))
-    return;
+  if (adds == seen_adds || !wanted.load(std::memory_order_relaxed)) return;
   route_locked(true);
 #else
   (void)now_ns;
@@ -227,28 +188,6 @@ std::vector<std::string> blas_routed_libraries() {
 
 bool blas_threads_routed() { return wanted.load(std::memory_order_relaxed); }
 
-bool blas_threads_detached() { return detached.load(std::memory_order_acquire); }
-
 int64_t blas_late_teams() { return late_teams.load(std::memory_order_relaxed); }
-
-void note_late_blas_team() { note_late_team(clock_ns()); }
-
-void forget_late_blas_teams() {
-  attach_at_ns.store(0, std::memory_order_relaxed);
-  detach_backoff_ns.store(0, std::memory_order_relaxed);
-  late_at_ns.store(0, std::memory_order_relaxed);
-}
-
-void reattach_blas_threads(int64_t now_ns) {
-  if (now_ns < attach_at_ns.load(std::memory_order_relaxed) || in_forked_child()) return;
-  const std::lock_guard<std::mutex> lock(setters_mutex);
-  if (!detached.load(std::memory_order_relaxed) || !wanted.load(std::memory_order_relaxed)) return;
-#if defined(__linux__)
-  route_locked(true);  // also any OpenBLAS loaded meanwhile
-#else
-  install_hook(true);
-  detached.store(false, std::memory_order_release);
-#endif
-}
 
 }  // namespace pyfastnn

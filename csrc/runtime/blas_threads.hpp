@@ -1,5 +1,5 @@
-// Running OpenBLAS's threaded kernels on this module's thread pool (on by
-// default: pyfastnn/_runtime.py routes at import).
+// Running OpenBLAS's threaded kernels on this module's thread pool (opt in:
+// route_blas_threads, PYFASTNN_BLAS_THREADS=pool).
 //
 // OpenBLAS (0.3.27 and later) lets the program that loads it run its
 // parallel work instead of its own worker threads
@@ -34,19 +34,8 @@ bool blas_threads_routed();
 void route_new_blas_libraries(int64_t now_ns);
 std::vector<std::string> blas_routed_libraries();
 
-// OpenBLAS's teams need every member running at once (its level-3 kernels
-// wait for one another without yielding). A team whose member the machine
-// did not start within kLateMemberNs (another process held the core) turns
-// the hook off for a back-off, OpenBLAS's own threads running its calls
-// meanwhile; the first native call after the back-off (NativeCall) turns it
-// on again. Whether it is off now, how many teams were late, and the re-attach
-// (a no-op before the back-off ends or when not routed).
-bool blas_threads_detached();
+// OpenBLAS calls whose team had a member start more than 0.5 ms late (the
+// machine did not run a pool worker in time: another process on the core).
 int64_t blas_late_teams();
-void reattach_blas_threads(int64_t now_ns);
-// What a late team does, for tests: the hook off for the next back-off.
-void note_late_blas_team();
-// Forgets late teams: the next native call re-attaches (reset_contention).
-void forget_late_blas_teams();
 
 }  // namespace pyfastnn

@@ -628,10 +628,7 @@ WorkerMove move_off_callers_cpu_selftest() {
 
 NativeCall::NativeCall() {
   native_calls.fetch_add(1, std::memory_order_relaxed);
-  if (!blas_threads_routed()) return;
-  const int64_t now = now_ns();
-  if (blas_threads_detached()) reattach_blas_threads(now);
-  route_new_blas_libraries(now);
+  if (blas_threads_routed()) route_new_blas_libraries(now_ns());
 }
 NativeCall::~NativeCall() { native_calls.fetch_sub(1, std::memory_order_relaxed); }
 int calls_in_flight() { return native_calls.load(std::memory_order_relaxed); }
@@ -734,7 +731,6 @@ PoolStats pool_stats() {
 
 void reset_contention() {
   contention_gate().reset();
-  forget_late_blas_teams();
   route_until_ns.store(0, std::memory_order_relaxed);
   route_backoff_ns.store(0, std::memory_order_relaxed);
   route_contended_at_ns.store(0, std::memory_order_relaxed);

@@ -8,8 +8,8 @@ opposite, side by side with PyTorch where it is installed:
 - ``numpy``: a 784-256-26 ``loss_and_grad`` at batch 64 called alternately
   with NumPy's 256 x 256 float64 ``A @ A`` (OpenBLAS's pool): each one's
   median time interleaved over its median time alone; pyfastnn both with
-  OpenBLAS's work on pyfastnn's pool (``route_blas_threads``, the default)
-  and with OpenBLAS on its own threads;
+  OpenBLAS on its own threads (the default) and with OpenBLAS's work on
+  pyfastnn's pool (``route_blas_threads``);
 - ``torch pool``: the same step alternating with a PyTorch 256 x 256 matmul
   (PyTorch's own OpenMP pool), when PyTorch is installed; pyfastnn both on its
   own pool and with its jobs on PyTorch's OpenMP team
@@ -232,23 +232,21 @@ def _beside_pool(name: str, other: Callable[[], object], steps: dict, calls: int
     return rows
 
 
-#: The label suffix of rows measured with OpenBLAS on its own threads (not routed).
-BLAS_ON_OWN_THREADS = ", OpenBLAS on its own threads"
+#: The label suffix of rows measured with OpenBLAS's work on pyfastnn's pool.
+BLAS_ON_POOL = ", OpenBLAS on pyfastnn's pool"
 
 
-def _with_blas_on_own_threads(measure: Callable[[], list[dict]]) -> list[dict]:
-    """``measure()`` with OpenBLAS's work on its own threads (routing off), its
-    rows relabelled (nothing when no loaded OpenBLAS takes the routing, so that
-    the default rows already are that case)."""
+def _with_blas_on_pool(measure: Callable[[], list[dict]]) -> list[dict]:
+    """``measure()`` with OpenBLAS's work routed to pyfastnn's pool, its rows
+    relabelled (nothing when no loaded OpenBLAS takes the routing)."""
     was_routed = bool(thread_pool_stats()["blas_routed"])
     if not route_blas_threads(True):
         return []
-    route_blas_threads(False)
     try:
         rows = measure()
     finally:
         route_blas_threads(was_routed)
-    return [{**row, "contender": row["contender"] + BLAS_ON_OWN_THREADS} for row in rows]
+    return [{**row, "contender": row["contender"] + BLAS_ON_POOL} for row in rows]
 
 
 #: The label suffix of rows measured with pyfastnn's jobs on PyTorch's OpenMP team.
@@ -360,7 +358,7 @@ def run_shared(options: Options, quiet: bool = False) -> dict[str, Any]:
                 "numpy",
                 lambda: (
                     _beside_pool("numpy", _numpy_matmul(), steps, calls)
-                    + _with_blas_on_own_threads(
+                    + _with_blas_on_pool(
                         lambda: _beside_pool(
                             "numpy",
                             _numpy_matmul(),
@@ -374,14 +372,14 @@ def run_shared(options: Options, quiet: bool = False) -> dict[str, Any]:
                 "attention",
                 lambda: (
                     _attention(calls, options.peers)
-                    + _with_blas_on_own_threads(lambda: _attention(calls, False))
+                    + _with_blas_on_pool(lambda: _attention(calls, False))
                 ),
             ),
             (
                 "busy core",
                 lambda: (
                     _busy(options.dtype, calls, threads, options.peers)
-                    + _with_blas_on_own_threads(lambda: _busy(options.dtype, calls, threads, False))
+                    + _with_blas_on_pool(lambda: _busy(options.dtype, calls, threads, False))
                     + (
                         _on_openmp_team(lambda: _busy(options.dtype, calls, threads, False))
                         if options.peers and peers.installed("torch")
