@@ -1,8 +1,6 @@
 #include "runtime/blas_threads.hpp"
 
-#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -10,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/clock.hpp"
 #include "runtime/parallel.hpp"
 
 #if defined(__linux__)
@@ -51,12 +50,6 @@ constexpr int64_t kLookEveryNs = 100'000'000;
 std::atomic<int64_t> next_look_ns{0};
 unsigned long long seen_adds = 0;  // under setters_mutex
 
-int64_t clock_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // One OpenBLAS team at a time: a routed job finds its per-thread buffers by
 // the member's number (thread_num), so two teams of concurrent calls would
 // share them (NumPy products from two Python threads came out wrong: 11242
@@ -74,13 +67,13 @@ void run_openblas_jobs(int /*sync*/, DoJob dojob, int numjobs, size_t elsize, vo
                        int dojob_data) {
   char* const base = static_cast<char*>(jobdata);
   const std::lock_guard<std::mutex> one_team(team_mutex);
-  const int64_t start = clock_ns();
+  const int64_t start = now_ns();
   std::atomic<int64_t> latest{0};
   // Run as a team even when sync is 0: it costs nothing more here, and
   // OpenBLAS's own server runs them at once too.
   run_team(numjobs, [&](int64_t i) {
     if (i > 0) {
-      const int64_t lag = clock_ns() - start;
+      const int64_t lag = now_ns() - start;
       int64_t l = latest.load(std::memory_order_relaxed);
       while (lag > l && !latest.compare_exchange_weak(l, lag, std::memory_order_relaxed)) {
       }

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "runtime/blas_threads.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/contention.hpp"
 #include "runtime/openmp_route.hpp"
 #include "runtime/parallel.hpp"
@@ -105,12 +106,6 @@ inline int64_t thread_cpu_ns() {
   timespec t{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
-
-inline int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // The CPU the last job's caller ran on, and whether this thread runs there
