@@ -53,8 +53,10 @@ def thread_pool_stats() -> dict[str, int]:
     the CPU of the thread that called and moved to another),
     ``displaced_jobs`` (sampled jobs whose calling thread was off its CPU for
     over a quarter of the job: then the workers stop competing for a core for
-    4 s), ``blas_routed`` (1 while OpenBLAS's threaded work is routed to this
-    pool, see :func:`route_blas_threads`), ``blas_late_teams``
+    4 s), ``spin_limit_ns`` (how long a worker last spun for its next job
+    before sleeping: twice the longest recent gap between jobs that a spin
+    could bridge, within 20-100 us), ``blas_routed`` (1 while OpenBLAS's
+    threaded work is routed to this pool, see :func:`route_blas_threads`), ``blas_late_teams``
     (OpenBLAS calls whose parts did not all start in time), ``openmp_routed``
     (1 while the pool's jobs run on a libgomp team, see
     :func:`route_openmp_threads`) and ``openmp_jobs`` (jobs that ran on that

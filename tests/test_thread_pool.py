@@ -319,3 +319,36 @@ def test_gate_a_displaced_caller_makes_the_workers_polite():
     assert not gate.caller_displaced_recently(102 * MS + polite)
     with pytest.raises(ValueError, match="cpu_ns"):
         gate.record_caller(0, wall_ns=1, cpu_ns=-1)
+
+
+US = 1_000
+
+
+def test_spin_budget_covers_the_gaps_a_spin_can_bridge():
+    budget = _native.SpinBudget()
+    lo, hi = _native.SpinBudget.MIN_NS, _native.SpinBudget.MAX_NS
+    cover, recent = _native.SpinBudget.COVER, _native.SpinBudget.RECENT
+    assert budget.limit_ns == hi  # nothing seen yet: the longest spin
+    for _ in range(recent):
+        budget.record(2 * US)  # gaps inside one call
+    assert budget.limit_ns == lo
+    budget.record(30 * US)  # a call made back to back from Python
+    assert budget.limit_ns == cover * 30 * US
+    for _ in range(recent - 1):  # other work between calls: no spin bridges it
+        budget.record(10 * hi)
+    assert budget.limit_ns == cover * 30 * US
+    budget.record(hi)  # as long as the longest spin: not bridged either
+    assert budget.limit_ns == lo
+    budget.record(hi - 1)  # the worker slept through a gap a spin would have bridged
+    assert budget.limit_ns == hi
+    with pytest.raises(ValueError, match="gap_ns"):
+        budget.record(-1)
+
+
+def test_spin_budget_stays_within_its_bounds(restore_threads):
+    pyfastnn.set_num_threads(2)
+    x = np.random.default_rng(0).standard_normal((512, 256))
+    for _ in range(20):
+        pyfastnn.sparsemax(x, backend="native")
+    limit = pyfastnn.thread_pool_stats()["spin_limit_ns"]
+    assert _native.SpinBudget.MIN_NS <= limit <= _native.SpinBudget.MAX_NS

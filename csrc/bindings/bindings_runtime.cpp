@@ -1,5 +1,5 @@
 // Bindings of the parallel runtime: thread count, the pool's statistics,
-// and the two policies (ThreadGovernor, ContentionGate) exposed so that tests
+// and its policies (ThreadGovernor, ContentionGate, SpinBudget) exposed so that tests
 // can drive them with made-up times; the C entry points threadpoolctl uses.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -18,6 +18,7 @@
 #include "runtime/contention.hpp"
 #include "runtime/openmp_route.hpp"
 #include "runtime/parallel.hpp"
+#include "runtime/spin_budget.hpp"
 #include "runtime/thread_governor.hpp"
 #include "runtime/threads.hpp"
 
@@ -108,6 +109,7 @@ void bind_runtime(py::module_& m) {
     d["most_threads_at_once"] = s.most_threads_at_once;
     d["worker_moves"] = s.worker_moves;
     d["displaced_jobs"] = s.displaced_jobs;
+    d["spin_limit_ns"] = s.spin_limit_ns;
     d["calls_in_flight"] = calls_in_flight();
     d["blas_late_teams"] = blas_late_teams();
     return d;
@@ -212,6 +214,23 @@ void bind_runtime(py::module_& m) {
       .def_readonly_static("CONTENDED_OF_RECENT", &ContentionGate::kContendedOfRecent)
       .def_readonly_static("FIRST_BACKOFF_NS", &ContentionGate::kFirstBackoffNs)
       .def_readonly_static("MAX_BACKOFF_NS", &ContentionGate::kMaxBackoffNs);
+
+  // How long a pool worker spins for its next job (runtime/spin_budget.hpp),
+  // a fresh instance for tests; each worker keeps its own.
+  py::class_<SpinBudget>(m, "SpinBudget")
+      .def(py::init<>())
+      .def(
+          "record",
+          [](SpinBudget& b, int64_t gap_ns) {
+            check_duration(gap_ns, "gap_ns");
+            b.record(gap_ns);
+          },
+          py::arg("gap_ns"))
+      .def_property_readonly("limit_ns", &SpinBudget::limit_ns)
+      .def_readonly_static("MIN_NS", &SpinBudget::kMinNs)
+      .def_readonly_static("MAX_NS", &SpinBudget::kMaxNs)
+      .def_readonly_static("RECENT", &SpinBudget::kRecent)
+      .def_readonly_static("COVER", &SpinBudget::kCover);
 }
 
 // The C entry points of threadpoolctl's controller (pyfastnn/_threadpoolctl.py):

@@ -67,7 +67,7 @@ class ContentionGate {
   // off its CPU for more than a quarter of the job (plus kMinWaitNs) was
   // displaced: another thread held its core. After kContendedOfRecent of
   // the last kRecent samples were, workers stop competing for a core for
-  // kPoliteNs (thread_pool.cpp, kSpinNs): a worker that competes beside
+  // kPoliteNs (thread_pool.cpp, wait_for_job): a worker that competes beside
   // another process makes the scheduler put that process on the caller's CPU.
   static constexpr int kCallerSampleEvery = 4;
   static constexpr int64_t kPoliteNs = 4'000'000'000;

@@ -109,6 +109,8 @@ struct PoolStats {
   int64_t worker_moves = 0;
   // Sampled jobs whose caller was off its CPU for a quarter of the job.
   int64_t displaced_jobs = 0;
+  // How long a worker last spun for a job before sleeping (spin_budget.hpp).
+  int64_t spin_limit_ns = 0;
 };
 PoolStats pool_stats();
 

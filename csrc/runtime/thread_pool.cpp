@@ -12,8 +12,9 @@
 // - lets the caller work and hands out fixed pieces one at a time, so a late
 //   or descheduled worker delays at most the piece it took;
 // - counts completion by pieces, with no barrier over threads;
-// - spins briefly between jobs (kSpinNs) without yielding, then sleeps on
-//   a futex (why not yield: at kSpinNs below);
+// - spins between jobs for as long as the recent gaps between them suggest
+//   (spin_budget.hpp), without yielding (why: at wait_for_job's comment
+//   below), then sleeps on a futex;
 // - drops to the caller's thread alone while jobs measure contention
 //   (contention.hpp).
 //
@@ -43,6 +44,7 @@
 #include "runtime/contention.hpp"
 #include "runtime/openmp_route.hpp"
 #include "runtime/parallel.hpp"
+#include "runtime/spin_budget.hpp"
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -57,10 +59,11 @@ namespace pyfastnn {
 
 namespace {
 
-// A worker without a job spins this long before it sleeps. Long enough to
+// wait_for_job: a worker without a job spins for a while before it sleeps: long enough to
 // bridge the gaps between the jobs of one native call and between calls made
-// back to back from Python (2-30 us), short enough that the core is free soon
-// after a call for whatever runs next (another library's pool).
+// back to back from Python, short enough that the core is free soon after a
+// call for whatever runs next (another library's pool). How long, it learns
+// from the gaps it saw (spin_budget.hpp).
 //
 // While the machine looks free the worker does not yield its core as it
 // spins, and does not share the caller's. Linux's scheduler (EEVDF, 6.6 and
@@ -85,7 +88,6 @@ namespace {
 // 20000 rows at batch 64, two threads over one: moving and never polite
 // 1.04, 1.35, 1.04, 1.29x; polite after contended jobs 1.05, 1.04, 1.02x;
 // after displaced callers 1.02, 1.07, 1.07x.
-constexpr int64_t kSpinNs = 100'000;
 // Between two looks at the job word a spinning thread pauses this many times
 // (about 0.2 us on x86); it reads the clock every kChecksPerClock looks. A
 // caller waiting for a worker's last piece, or for room in the count of
@@ -110,7 +112,7 @@ inline int64_t thread_cpu_ns() {
 
 // The CPU the last job's caller ran on, and whether this thread runs there
 // now (sched_getcpu: no system call on x86-64 Linux). A spinning worker on
-// the caller's CPU moves off it, or else yields to it (kSpinNs).
+// the caller's CPU moves off it, or else yields to it (wait_for_job).
 std::atomic<int> callers_cpu{-1};
 
 inline void note_callers_cpu() {
@@ -128,6 +130,8 @@ inline bool on_callers_cpu() {
 }
 
 std::atomic<int64_t> worker_moves{0};
+// The spin budget (spin_budget.hpp) a worker last waited with.
+std::atomic<int64_t> spin_limit_ns{SpinBudget::kMaxNs};
 
 // Moves the calling worker off the caller's CPU: its affinity without that
 // CPU for an instant (the kernel migrates it at once), then the affinity it
@@ -279,7 +283,9 @@ class Pool {
 
  private:
   void worker_loop(uint32_t seen);
-  bool wait_for_job(uint32_t seen, bool spin);  // whether it slept
+  // Waits for a job after epoch `seen`, spinning up to spin_ns first;
+  // returns whether it slept, and in *waited_ns how long it waited.
+  bool wait_for_job(uint32_t seen, int64_t spin_ns, int64_t* waited_ns);
   // Claims and runs pieces of epoch e while there are any; returns how many.
   int64_t claim_and_run(uint64_t e, Job* job, int64_t pieces, bool timed);
   int64_t join_current();  // pieces run
@@ -341,16 +347,19 @@ void Pool::wake_workers(int n) {
 #endif
 }
 
-bool Pool::wait_for_job(uint32_t seen, bool spin) {
+bool Pool::wait_for_job(uint32_t seen, int64_t spin_ns, int64_t* waited_ns) {
   const int64_t start = now_ns();
   // After a displaced caller the worker yields and stays put; otherwise it
   // moves off the caller's CPU at most once per spin, then yields there.
   const bool polite = contention_gate().caller_displaced_recently(start);
   bool moved = polite;
-  for (int checks = 1; spin; ++checks) {
-    if (wake_.load(std::memory_order_acquire) != seen) return false;
+  for (int checks = 1; spin_ns > 0; ++checks) {
+    if (wake_.load(std::memory_order_acquire) != seen) {
+      *waited_ns = now_ns() - start;
+      return false;
+    }
     for (int k = 0; k < kPausesPerCheck; ++k) cpu_relax();
-    if (checks % kChecksPerClock == 0 && now_ns() - start > kSpinNs) break;
+    if (checks % kChecksPerClock == 0 && now_ns() - start > spin_ns) break;
     if (checks % kChecksPerYield == 0 && (polite || on_callers_cpu())) {
       if (moved || !(moved = leave_callers_cpu())) sched_yield();
     }
@@ -366,6 +375,7 @@ bool Pool::wait_for_job(uint32_t seen, bool spin) {
 #endif
   }
   sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  *waited_ns = now_ns() - start;
   return true;
 }
 
@@ -417,9 +427,14 @@ int64_t Pool::join_current() {
 
 void Pool::worker_loop(uint32_t seen) {
   in_parallel_work = true;
+  SpinBudget budget;
   bool spin = true;
   for (;;) {
-    const bool slept = wait_for_job(seen, spin);
+    spin_limit_ns.store(budget.limit_ns(), std::memory_order_relaxed);
+    const int64_t spin_ns = spin ? budget.limit_ns() : 0;
+    int64_t waited_ns = 0;
+    const bool slept = wait_for_job(seen, spin_ns, &waited_ns);
+    budget.record(waited_ns);
     seen = wake_.load(std::memory_order_acquire);
     const bool ran = join_current() > 0;
     // A worker that was spinning and still came too late for a job (the
@@ -721,6 +736,7 @@ PoolStats pool_stats() {
   s.most_threads_at_once = most_active_threads.load(std::memory_order_relaxed);
   s.worker_moves = worker_moves.load(std::memory_order_relaxed);
   s.displaced_jobs = contention_gate().displaced_jobs();
+  s.spin_limit_ns = spin_limit_ns.load(std::memory_order_relaxed);
   return s;
 }
 
