@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 from . import metrics
 from . import simplex as _simplex
+from ._memory import release_result_memory
 from ._runtime import (
     get_adaptive_threads,
     get_num_threads,
@@ -52,6 +53,7 @@ __all__ = [
     "kernel_info",
     "matmul",
     "metrics",
+    "release_result_memory",
     "reset_thread_high_water",
     "route_blas_threads",
     "route_openmp_threads",

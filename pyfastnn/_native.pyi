@@ -3,6 +3,7 @@
 # Network64 float64) unless said otherwise; labels are int64. Every function checks
 # dtypes, shapes and layout and raises TypeError/ValueError naming the argument.
 
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
@@ -181,6 +182,13 @@ def pool_stats() -> dict[str, int]:
     most_threads_at_once, calls_in_flight."""
 
 def reset_contention() -> None: ...
+def output_array(shape: Sequence[int], dtype: np.dtype) -> Array:
+    """Uninitialised C-contiguous; from 256 KiB its memory is kept when freed."""
+
+def release_output_buffers() -> None: ...
+def output_buffer_stats() -> dict[str, int]:
+    """kept, kept_bytes, reused, allocated; min_bytes, max_kept, max_kept_bytes."""
+
 def reset_most_threads_at_once() -> None: ...
 def team_selftest(members: int, timeout_ns: int) -> int:
     """One team of `members` waiting for one another: how many saw all arrive."""

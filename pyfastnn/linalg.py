@@ -7,6 +7,7 @@ from numpy.typing import ArrayLike
 
 from . import _native
 from ._checks import as_float_array, check_backend
+from ._memory import result_empty
 
 
 def _as_operand(x: ArrayLike, name: str) -> tuple[np.ndarray, bool]:
@@ -54,7 +55,7 @@ def matmul(
     if k != kb:
         raise ValueError(f"b: expected {k} rows to match a's {k} columns, got {kb}")
     if out is None:
-        out = np.empty((m, n), dtype=a_arr.dtype)
+        out = result_empty((m, n), a_arr.dtype)
     else:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out: expected a numpy array, got {type(out).__name__}")

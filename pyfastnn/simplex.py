@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._checks import base_array, check_backend, check_real
+from ._memory import result_empty
 from .backends import simplex_loop, simplex_native, simplex_vector
 
 MAPPINGS = ("softmax", "sparsemax", "relumax")
@@ -254,7 +255,7 @@ def _into(
     """Run ``compute(dest)`` on rows (N, K) into ``out`` (checked; the shape of the
     original array) or a new array; returns the result in the original shape."""
     if out is None:
-        dest = np.empty(layout.rows, dtype=dtype)
+        dest = result_empty(layout.rows, dtype)
         compute(dest)
         return layout.back(dest)
     if not isinstance(out, np.ndarray):
@@ -687,7 +688,7 @@ def _loss(
             name, Z, labels, bv, ev, T, scale, grad
         )
     scale = {"mean": 1.0 / Z.shape[0], "sum": 1.0, "none": 1.0}[reduction]
-    grad = np.empty_like(Z)
+    grad = result_empty(Z.shape, Z.dtype)
     losses = np.asarray(compute(scale, grad), dtype=np.float64)
     grad_out = layout.back(grad)
     if reduction == "none":

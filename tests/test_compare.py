@@ -334,6 +334,7 @@ def test_shared_suite(tmp_path: Path) -> None:
     expected = {
         ("numpy", "pyfastnn native"),
         ("attention", "pyfastnn"),
+        ("attention", "NumPy, exp in place of sparsemax (reference)"),
         ("busy core", "pyfastnn native"),
         ("busy core", "vector / native"),
     }

@@ -1,12 +1,14 @@
 // Bindings of the parallel runtime: thread count, the pool's statistics,
 // and its policies (ThreadGovernor, ContentionGate, SpinBudget) exposed so that tests
 // can drive them with made-up times; the C entry points threadpoolctl uses.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -17,6 +19,7 @@
 #include "runtime/blas_threads.hpp"
 #include "runtime/contention.hpp"
 #include "runtime/openmp_route.hpp"
+#include "runtime/output_buffers.hpp"
 #include "runtime/parallel.hpp"
 #include "runtime/spin_budget.hpp"
 #include "runtime/thread_governor.hpp"
@@ -87,6 +90,46 @@ int64_t team_selftest(int64_t members, int64_t timeout_ns) {
 
 }  // namespace
 
+// An uninitialised C-contiguous array of `shape` and a numeric native-order
+// `dtype`. At OutputBuffers::kMinBytes or more its memory comes from the kept
+// output buffers (runtime/output_buffers.hpp) and goes back there when the
+// array is freed; below, it is NumPy's own.
+py::array output_array(const std::vector<int64_t>& shape, const py::dtype& dtype) {
+  if (std::string("biufc").find(dtype.kind()) == std::string::npos ||
+      dtype.byteorder() == '>' || dtype.byteorder() == '<')
+    throw py::type_error("dtype: expected a numeric dtype in native byte order, got " +
+                         py::str(dtype).cast<std::string>());
+  size_t bytes = static_cast<size_t>(dtype.itemsize());
+  std::vector<py::ssize_t> dims;
+  for (const int64_t d : shape) {
+    if (d < 0) throw py::value_error("shape: expected sizes >= 0, got " + std::to_string(d));
+    if (d > 0 && bytes > static_cast<size_t>(PTRDIFF_MAX) / static_cast<size_t>(d))
+      throw py::value_error("shape: the array would not fit in memory");
+    bytes *= static_cast<size_t>(d);
+    dims.push_back(static_cast<py::ssize_t>(d));
+  }
+  if (bytes < OutputBuffers::kMinBytes) return py::array(dtype, dims);
+  struct Held {
+    void* buffer;
+    size_t bytes;
+  };
+  void* const buffer = take_output_buffer(bytes);
+  if (buffer == nullptr) throw std::bad_alloc();
+  Held* held = nullptr;
+  try {
+    held = new Held{buffer, bytes};
+  } catch (...) {
+    give_output_buffer(buffer, bytes);
+    throw;
+  }
+  const py::capsule owner(held, [](void* h) {
+    const Held* const x = static_cast<Held*>(h);
+    give_output_buffer(x->buffer, x->bytes);
+    delete x;
+  });
+  return py::array(dtype, dims, buffer, owner);
+}
+
 void bind_runtime(py::module_& m) {
   m.def("num_threads", &num_threads);
   m.def("set_num_threads", [](int64_t n) {
@@ -112,6 +155,20 @@ void bind_runtime(py::module_& m) {
     d["spin_limit_ns"] = s.spin_limit_ns;
     d["calls_in_flight"] = calls_in_flight();
     d["blas_late_teams"] = blas_late_teams();
+    return d;
+  });
+  m.def("output_array", &output_array, py::arg("shape"), py::arg("dtype"));
+  m.def("release_output_buffers", &release_output_buffers);
+  m.def("output_buffer_stats", [] {
+    const OutputBufferStats s = output_buffer_stats();
+    py::dict d;
+    d["kept"] = s.kept;
+    d["kept_bytes"] = s.kept_bytes;
+    d["reused"] = s.reused;
+    d["allocated"] = s.allocated;
+    d["min_bytes"] = OutputBuffers::kMinBytes;
+    d["max_kept"] = OutputBuffers::kMaxKept;
+    d["max_kept_bytes"] = OutputBuffers::kMaxKeptBytes;
     return d;
   });
   m.def("reset_contention", &reset_contention);
