@@ -115,6 +115,57 @@ def test_configure_keeps_or_forgets() -> None:
     assert governor.best == 2
 
 
+def drive_blocks(governor, steps, step_time, counted=lambda step: True):
+    """`drive` as the epoch loop does it: through GovernorBlocks."""
+    blocks = _native.GovernorBlocks()
+    chosen = []
+    for step in range(steps):
+        threads = blocks.choose(governor)
+        blocks.record(governor, step_time(threads, step), counted(step))
+        chosen.append(threads)
+    return np.array(chosen)
+
+
+BLOCK = _native.GovernorBlocks.STEPS_PER_SAMPLE
+
+
+def rare_slow_steps(threads, step):
+    """Two threads: fast steps, but every 5th one waits for a descheduled
+    worker (mean 1.3 ms); one thread: always 0.9 ms."""
+    if threads == 1:
+        return 900e-6
+    return 3000e-6 if step % 5 == 0 else 500e-6
+
+
+def test_blocks_see_the_rare_slow_steps_that_single_steps_hide() -> None:
+    assert drive(new_governor(), 4000, rare_slow_steps)[2000:].mean() > 1.9  # medians: 2
+    governor = new_governor()
+    chosen = drive_blocks(governor, 4000, rare_slow_steps)
+    assert governor.best == 1
+    assert np.mean(chosen[2000:] == 1) > 0.95
+
+
+def test_blocks_hold_one_count_and_give_one_sample_each() -> None:
+    governor = new_governor()
+    chosen = drive_blocks(governor, 4000, fixed({2: 500e-6, 1: 700e-6}))
+    assert governor.best == 2
+    runs = np.split(chosen, np.flatnonzero(np.diff(chosen)) + 1)
+    assert all(len(r) % BLOCK == 0 for r in runs)  # counts change only between blocks
+    assert 0 < np.mean(chosen == 1) < 0.05  # probes, a block or two each
+
+
+def test_blocks_of_uncounted_steps_give_no_sample() -> None:
+    governor = new_governor()
+    # one thread would look faster, but none of its steps ran on its count
+    chosen = drive_blocks(
+        governor, 2000, fixed({2: 1100e-6, 1: 700e-6}), counted=lambda step: False
+    )
+    assert governor.best == 2 and np.all(chosen == 2)
+    blocks = _native.GovernorBlocks()
+    with pytest.raises(ValueError, match="seconds"):
+        blocks.record(governor, float("nan"))
+
+
 def test_bad_input() -> None:
     governor = _native.ThreadGovernor()
     with pytest.raises(ValueError, match="max_threads"):

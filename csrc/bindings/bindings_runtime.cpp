@@ -1,6 +1,7 @@
 // Bindings of the parallel runtime: thread count, the pool's statistics,
-// and its policies (ThreadGovernor, ContentionGate, SpinBudget) exposed so that tests
-// can drive them with made-up times; the C entry points threadpoolctl uses.
+// and its policies (ThreadGovernor and the GovernorBlocks it is fed,
+// ContentionGate, SpinBudget) exposed so that tests can drive them with
+// made-up times; the C entry points threadpoolctl uses.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -227,6 +228,20 @@ void bind_runtime(py::module_& m) {
           },
           py::arg("threads"), py::arg("seconds"))
       .def_property_readonly("best", &ThreadGovernor::best);
+
+  // The blocks of steps an epoch loop feeds its governor, for tests.
+  py::class_<GovernorBlocks>(m, "GovernorBlocks")
+      .def(py::init<>())
+      .def("choose", &GovernorBlocks::choose, py::arg("governor"))
+      .def(
+          "record",
+          [](GovernorBlocks& b, ThreadGovernor& g, double seconds, bool counted) {
+            if (!(seconds >= 0) || std::isinf(seconds))
+              throw py::value_error("seconds: expected a finite duration >= 0");
+            b.record(g, seconds, counted);
+          },
+          py::arg("governor"), py::arg("seconds"), py::arg("counted") = true)
+      .def_readonly_static("STEPS_PER_SAMPLE", &GovernorBlocks::kStepsPerSample);
 
   // The pool's contention policy (runtime/contention.hpp), a fresh instance
   // for tests; the pool's own is process-wide.

@@ -110,6 +110,7 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
   const int max_threads = num_threads();
   const bool governed = max_threads > 1 && adaptive_threads();
   if (governed) governor_.configure(max_threads, bs);
+  GovernorBlocks blocks;  // the governor's samples: blocks of steps
   const Penalty<T> penalty{static_cast<T>(epoch.l1), static_cast<T>(epoch.l2)};
   DropoutSpec dropout = epoch.dropout;
   const bool defer_weights = bs == 1;
@@ -143,7 +144,7 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
     const int64_t m = std::min(bs, n - lo);
     // Only full minibatches are timed: the last one is a different step.
     const bool timed = governed && m == bs;
-    const int threads = timed ? governor_.choose() : governed ? governor_.best() : max_threads;
+    const int threads = timed ? blocks.choose(governor_) : governed ? governor_.best() : max_threads;
     const ScopedThreadLimit step_limit(threads);
     const int64_t denied_before = contention_gate().denied_jobs();
     const auto start = std::chrono::steady_clock::now();
@@ -174,10 +175,10 @@ EpochResult Network<T>::train_epoch(T* params, T* grad, const T* X, int64_t n,
     ++result.batches;
     // A step whose jobs the contention gate kept on one thread did not run
     // on `threads`: its time would credit that count with one thread's.
-    if (timed && contention_gate().denied_jobs() == denied_before)
-      governor_.record(threads, std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                              start)
-                                    .count());
+    if (timed)
+      blocks.record(governor_,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                    contention_gate().denied_jobs() == denied_before);
     if (interrupt.requested != nullptr && lo + bs < n && Clock::now() >= next_interrupt_check) {
       if (interrupt.requested(interrupt.context)) {
         result.interrupted = true;

@@ -10,8 +10,9 @@
 // ~660 us on one. No fixed count is best there; the measured one is.
 //
 // How: the candidates are max_threads, max_threads / 2, ..., 1. Every full
-// step is timed and the governor keeps, per candidate, the last kWindow
-// durations. Steps run on the candidate with the lowest median ("best"),
+// step is timed; the epoch loop records the mean of each block of steps as
+// one "step" (GovernorBlocks, below), and the governor keeps, per candidate,
+// the last kWindow durations. Steps run on the candidate with the lowest median ("best"),
 // except probes of a neighbour of best (the next count up or down), spaced
 // kMinProbeInterval steps apart after a change and up to kMaxProbeInterval
 // apart while nothing changes. A probe faster than best's median is
@@ -70,6 +71,55 @@ class ThreadGovernor {
   int64_t interval_ = kMinProbeInterval;
   int probe_direction_ = 1;             // +1: more threads, -1: fewer
   int repeats_ = 0;                     // repeated probes of a promising candidate
+};
+
+
+// What an epoch loop feeds its ThreadGovernor: blocks of kStepsPerSample
+// steps on one count, each block's mean step time one sample.
+//
+// Why not single steps: on a busy machine most two-thread steps run at full
+// speed and a few (the worker descheduled while the caller waits for its
+// piece, 1-2% of jobs) take milliseconds. A median of single steps never sees
+// those, though they decide the epoch's time; a mean of single steps flips on
+// any one slow step. The median of block means sees the slow steps at the
+// rate they occur. Measured on the 2-vCPU VM, 784-256-26 at batch 64 over
+// 20000 rows, a spinner process on one core, six runs each, median epoch of
+// three, two threads over one thread: single steps 1.01-1.11x (epochs up to
+// 404 ms against 264-291 on one thread), blocks of 8 steps 1.00-1.03x. Quiet:
+// batch 200 over 4000 rows (MNIST-5k's shape) later epochs 28.4-28.9 ms with
+// blocks, 28.8-55.4 ms with single steps (stuck on one thread in two runs
+// of three); batch 64 and 256 the same within noise.
+//
+// A step whose jobs the contention gate kept on one thread belongs to its
+// block but its time does not count (it did not run on the block's count);
+// a block with no counted step gives no sample.
+class GovernorBlocks {
+ public:
+  static constexpr int kStepsPerSample = 8;
+  // The next step's thread count: the governor's choice at a block's start,
+  // the block's count inside it.
+  int choose(ThreadGovernor& governor) {
+    if (done_ == 0) threads_ = governor.choose();
+    return threads_;
+  }
+  // A step of the block took `seconds`; counted: whether it ran on the
+  // block's count.
+  void record(ThreadGovernor& governor, double seconds, bool counted) {
+    if (counted) {
+      sum_ += seconds;
+      ++counted_;
+    }
+    if (++done_ < kStepsPerSample) return;
+    if (counted_ > 0) governor.record(threads_, sum_ / counted_);
+    done_ = counted_ = 0;
+    sum_ = 0;
+  }
+
+ private:
+  int threads_ = 1;
+  int done_ = 0;
+  int counted_ = 0;
+  double sum_ = 0;
 };
 
 }  // namespace pyfastnn
