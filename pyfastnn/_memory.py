@@ -39,9 +39,10 @@ def result_empty(shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
     (csrc/runtime/output_buffers.hpp). Its ``base`` is a capsule that owns the
     memory, so the array does not own its data (``resize`` in place refuses).
     """
-    if math.prod(shape) * np.dtype(dtype).itemsize < _MIN_KEPT_BYTES:
-        return np.empty(shape, dtype=dtype)
-    return _native.output_array(shape, np.dtype(dtype))
+    dt = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    if math.prod(shape) * dt.itemsize < _MIN_KEPT_BYTES:
+        return np.empty(shape, dtype=dt)
+    return _native.output_array(shape, dt)
 
 
 def release_result_memory() -> None:
