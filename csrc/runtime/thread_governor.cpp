@@ -58,7 +58,13 @@ int ThreadGovernor::choose() {
   return best();
 }
 
-void ThreadGovernor::record(int threads, double seconds) {
+void ThreadGovernor::record(int threads, double seconds) { record_sample(threads, seconds, false); }
+
+void ThreadGovernor::record_warm(int threads, double seconds) {
+  record_sample(threads, seconds, true);
+}
+
+void ThreadGovernor::record_sample(int threads, double seconds, bool warm) {
   const int i = index_of(threads);
   if (i < 0) return;
   // The first step after a change of count finds the data in the other
@@ -66,7 +72,7 @@ void ThreadGovernor::record(int threads, double seconds) {
   // lasts at least two steps, and only the second one counts.
   const bool transition = threads != last_threads_;
   last_threads_ = threads;
-  if (transition) {
+  if (transition && !warm) {
     if (i != best_)
       probe_now(i);
     else

@@ -47,8 +47,12 @@ class ThreadGovernor {
   // The thread count for the next step, and that step's duration in seconds.
   int choose();
   void record(int threads, double seconds);
+  // The same for a sample that leaves out the first step after a change of
+  // count already (GovernorBlocks): it counts even right after a change.
+  void record_warm(int threads, double seconds);
 
  private:
+  void record_sample(int threads, double seconds, bool warm);
   struct Candidate {
     int threads = 1;
     std::array<double, kWindow> recent{};  // ring buffer of durations
@@ -91,8 +95,12 @@ class ThreadGovernor {
 // of three); batch 64 and 256 the same within noise.
 //
 // A step whose jobs the contention gate kept on one thread belongs to its
-// block but its time does not count (it did not run on the block's count);
-// a block with no counted step gives no sample.
+// block but its time does not count (it did not run on the block's count),
+// nor does the first step of a block on another count than the block before
+// (its data sit in the other cores' caches); a block with no counted step
+// gives no sample. A probe thus lasts one block: 8 steps, against 2 when the
+// governor judged single steps, but the interval between probes grows to
+// kMaxProbeInterval blocks, not steps.
 class GovernorBlocks {
  public:
   static constexpr int kStepsPerSample = 8;
@@ -105,17 +113,20 @@ class GovernorBlocks {
   // A step of the block took `seconds`; counted: whether it ran on the
   // block's count.
   void record(ThreadGovernor& governor, double seconds, bool counted) {
-    if (counted) {
+    const bool warming = done_ == 0 && threads_ != previous_threads_;
+    if (counted && !warming) {
       sum_ += seconds;
       ++counted_;
     }
     if (++done_ < kStepsPerSample) return;
-    if (counted_ > 0) governor.record(threads_, sum_ / counted_);
+    if (counted_ > 0) governor.record_warm(threads_, sum_ / counted_);
+    previous_threads_ = threads_;
     done_ = counted_ = 0;
     sum_ = 0;
   }
 
  private:
+  int previous_threads_ = 0;  // the last whole block's count (0: none yet)
   int threads_ = 1;
   int done_ = 0;
   int counted_ = 0;
