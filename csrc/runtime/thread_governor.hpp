@@ -12,16 +12,17 @@
 // How: the candidates are max_threads, max_threads / 2, ..., 1. Every full
 // step is timed; the epoch loop records the mean of each block of steps as
 // one "step" (GovernorBlocks, below), and the governor keeps, per candidate,
-// the last kWindow durations. Steps run on the candidate with the lowest median ("best"),
-// except probes of a neighbour of best (the next count up or down), spaced
-// kMinProbeInterval steps apart after a change and up to kMaxProbeInterval
-// apart while nothing changes. A probe faster than best's median is
+// the last kWindow durations. Steps run on the candidate with the lowest
+// median ("best"), except probes of a neighbour of best (the next count up
+// or down), spaced kMinProbeInterval steps apart after a change and up to
+// kMaxProbeInterval apart while nothing changes. A probe faster than best's median is
 // repeated until its window is fresh, and best moves if its median is lower
 // by kSwitchMargin. When best's own median rises above a neighbour's
 // (stale) median, that neighbour is probed at once.
 //
 // The first step after a change of count is not counted (its data sit in
-// the other cores' caches), so a probe lasts two steps.
+// the other cores' caches), so a probe lasts two steps (record), or one
+// block with its first step left out (record_warm, GovernorBlocks).
 //
 // Results do not depend on the count: every native kernel gives the same bits
 // on any number of threads (gemm/, ordered_sum.hpp; tests/test_threads.py).
@@ -76,7 +77,6 @@ class ThreadGovernor {
   int probe_direction_ = 1;             // +1: more threads, -1: fewer
   int repeats_ = 0;                     // repeated probes of a promising candidate
 };
-
 
 // What an epoch loop feeds its ThreadGovernor: blocks of kStepsPerSample
 // steps on one count, each block's mean step time one sample.

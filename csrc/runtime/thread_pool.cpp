@@ -59,11 +59,11 @@ namespace pyfastnn {
 
 namespace {
 
-// wait_for_job: a worker without a job spins for a while before it sleeps: long enough to
-// bridge the gaps between the jobs of one native call and between calls made
-// back to back from Python, short enough that the core is free soon after a
-// call for whatever runs next (another library's pool). How long, it learns
-// from the gaps it saw (spin_budget.hpp).
+// wait_for_job: a worker without a job spins for a while before it sleeps,
+// long enough to bridge the gaps between the jobs of one native call and
+// between calls made back to back from Python, short enough that the core is
+// free soon after a call for whatever runs next (another library's pool).
+// How long, it learns from the gaps it saw (spin_budget.hpp).
 //
 // While the machine looks free the worker does not yield its core as it
 // spins, and does not share the caller's. Linux's scheduler (EEVDF, 6.6 and
